@@ -1,0 +1,134 @@
+"""The validated spec as plain typed objects. No boto3 here: this is what spec.py produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+API_VERSION = "reconciler/v1"
+SUPPORTED_API_VERSIONS = (API_VERSION,)
+
+OWNER_TAG = "reconciler:pipeline"
+MANAGED_TAG = "reconciler:managed"
+
+
+@dataclass(frozen=True)
+class Encryption:
+    type: str = "SSE-S3"  # SSE-S3 | SSE-KMS
+    kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    versioning: bool = False
+    encryption: Encryption = field(default_factory=Encryption)
+    force_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class Upload:
+    source: Path  # absolute, resolved against the spec file's directory
+    source_text: str  # as written in the spec, for messages
+    prefix: str  # key prefix, "" or ends with "/"
+    is_dir: bool
+
+
+@dataclass(frozen=True)
+class Role:
+    arn: str | None = None  # an existing role: we only reference it
+    managed_name: str | None = None  # a role we create and own
+
+    @property
+    def is_managed(self) -> bool:
+        return self.managed_name is not None
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SchemaChangePolicy:
+    update_behavior: str = "UPDATE_IN_DATABASE"
+    delete_behavior: str = "DEPRECATE_IN_DATABASE"
+
+
+@dataclass(frozen=True)
+class Crawler:
+    name: str
+    targets: tuple[str, ...]  # s3:// URIs
+    table_prefix: str = ""
+    schedule: str | None = None  # Glue cron; normally the workflow schedules the crawler
+    schema_change_policy: SchemaChangePolicy = field(default_factory=SchemaChangePolicy)
+    recrawl_policy: str = "CRAWL_EVERYTHING"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    script: str  # object key of the script inside the bucket (must be one of the uploads)
+    glue_version: str = "5.0"
+    worker_type: str = "G.1X"
+    number_of_workers: int = 2
+    timeout_minutes: int = 2880
+    max_retries: int = 0
+    max_concurrent_runs: int = 1
+    arguments: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    workflow: str
+    cron: str
+    crawler: str
+    job: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Manifest:
+    template: Path
+    output: Path
+    key: str  # where the rendered manifest is uploaded in the bucket
+    data_prefix: str  # the job's stable CSV prefix QuickSight reads
+    format: str = "CSV"
+    delimiter: str = ","
+    contains_header: bool = True
+
+
+@dataclass(frozen=True)
+class QuickSight:
+    manifest: Manifest | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A whole validated pipeline.yaml."""
+
+    name: str
+    region: str
+    tags: tuple[tuple[str, str], ...]
+    bucket: Bucket
+    uploads: tuple[Upload, ...]
+    role: Role
+    database: Database
+    crawlers: tuple[Crawler, ...]
+    jobs: tuple[Job, ...]
+    schedule: Schedule | None
+    quicksight: QuickSight
+    spec_file: Path
+    spec_sha256: str  # of the interpolated document, for saved plans
+
+    @property
+    def ownership_tags(self) -> dict[str, str]:
+        return {OWNER_TAG: self.name, MANAGED_TAG: "true"}
+
+    @property
+    def all_tags(self) -> dict[str, str]:
+        """User tags plus our ownership tags (ours win)."""
+        return {**dict(self.tags), **self.ownership_tags}
