@@ -1,0 +1,95 @@
+"""The thin I/O edge to AWS: one context object carrying the session, region, endpoint and clients.
+
+Credentials and the endpoint come from boto3's standard chain (profiles, env, AWS_ENDPOINT_URL);
+`--endpoint-url` / `--local` override the endpoint. Tests pass their own endpoint in from outside.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .retry import RetryPolicy
+
+# Our own retry layer (retry.py) decides what to retry; botocore's would multiply attempts.
+_BOTO_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=10, read_timeout=120)
+
+MUTATING_PREFIXES = (
+    "Create", "Update", "Delete", "Put", "Tag", "Untag", "Start", "Stop", "Batch", "Attach", "Detach",
+    "Upload", "Complete", "Abort", "Copy",
+)  # fmt: skip
+
+
+class CallCounter:
+    """Counts AWS API calls per operation via botocore's event hooks (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}:{model.name}"
+        with self._lock:
+            self.calls[name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def mutating(self) -> int:
+        return sum(n for op, n in self.calls.items() if op.split(":", 1)[1].startswith(MUTATING_PREFIXES))
+
+
+@dataclass
+class AwsContext:
+    region: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    counter: CallCounter = field(default_factory=CallCounter)
+    _session: boto3.Session | None = field(default=None, init=False, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _account_id: str | None = field(default=None, init=False, repr=False)
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client; creation is serialised because sessions are not thread-safe."""
+        with self._lock:
+            if service not in self._clients:
+                if self._session is None:
+                    self._session = boto3.Session(profile_name=self.profile, region_name=self.region)
+                    self._session.events.register("before-call", self.counter)
+                session: Any = self._session  # boto3-stubs overloads per service name; we key by string
+                self._clients[service] = session.client(
+                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=_BOTO_CONFIG
+                )
+            return self._clients[service]
+
+    @property
+    def account_id(self) -> str:
+        if self._account_id is None:
+            ident = self.retry.call(lambda: self.client("sts").get_caller_identity())
+            self._account_id = str(ident["Account"])
+        return self._account_id
+
+    @property
+    def partition(self) -> str:
+        if self.region.startswith("cn-"):
+            return "aws-cn"
+        if self.region.startswith("us-gov-"):
+            return "aws-us-gov"
+        return "aws"
+
+    def glue_arn(self, resource: str, name: str) -> str:
+        return f"arn:{self.partition}:glue:{self.region}:{self.account_id}:{resource}/{name}"
+
+    def call(self, service: str, operation: str, **kwargs: Any) -> Any:
+        """Call `operation` (snake_case) with transient-error retries."""
+        method = getattr(self.client(service), operation)
+        return self.retry.call(lambda: method(**kwargs))

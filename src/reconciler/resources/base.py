@@ -1,0 +1,148 @@
+"""The one small interface every resource kind implements.
+
+A kind turns the spec into desired attributes, reads and normalises live state into the same shape,
+and performs create / update / delete. Attribute dictionaries are plain JSON-able data, so the diff
+and plan core (diff.py, plan.py) stay pure and never see boto3.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from ..aws import AwsContext
+from ..errors import AwsError
+from ..model import MANAGED_TAG, OWNER_TAG, Pipeline
+from ..retry import error_code
+
+Attrs = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Desired:
+    kind: str
+    name: str
+    attrs: Attrs
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Observed:
+    attrs: Attrs
+    tags: Mapping[str, str]
+
+    def owner(self) -> str | None:
+        """The pipeline that owns this resource, or None if it carries no ownership tag."""
+        if self.tags.get(MANAGED_TAG) != "true":
+            return None
+        return self.tags.get(OWNER_TAG)
+
+
+@dataclass(frozen=True)
+class Account:
+    """Facts about the target account that desired state needs (ARNs)."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        reg = self.region if region else ""
+        acct = self.account_id if account else ""
+        return f"arn:{self.partition}:{service}:{reg}:{acct}:{resource}"
+
+
+@dataclass(frozen=True)
+class AttrChange:
+    keys: tuple[str, ...]  # path into attrs, e.g. ("schema_change_policy", "update_behavior")
+    before: Any
+    after: Any
+
+    @property
+    def top(self) -> str:
+        return self.keys[0]
+
+    @property
+    def path(self) -> str:
+        """Dotted for display; keys that contain dots or slashes are quoted: objects["raw/a.csv"]."""
+        out = ""
+        for key in self.keys:
+            if key.replace("_", "").replace("-", "").replace(":", "").isalnum():
+                out += f".{key}" if out else key
+            else:
+                out += f'["{key}"]'
+        return out
+
+
+class ResourceKind(ABC):
+    """One AWS resource kind. Same functions, same order, in every module."""
+
+    kind: ClassVar[str]
+    #: dependency level: lower levels are created first and deleted last
+    level: ClassVar[int]
+    #: attributes that cannot change in place; a change means replace
+    immutable: ClassVar[frozenset[str]] = frozenset()
+    #: attributes whose values must be masked in every output
+    sensitive: ClassVar[frozenset[str]] = frozenset()
+    #: attributes whose change is security-relevant (shown in their own section)
+    security: ClassVar[frozenset[str]] = frozenset()
+
+    @abstractmethod
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        """What the spec declares, in normalised form."""
+
+    @abstractmethod
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        """Live state normalised like desired(); None when absent."""
+
+    @abstractmethod
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        """Names of live resources tagged as this pipeline's (to plan deletes of undeclared ones)."""
+
+    @abstractmethod
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None: ...
+
+    @abstractmethod
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None: ...
+
+    @abstractmethod
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None: ...
+
+    def blocked_delete_reason(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> str | None:
+        """Why deleting `name` must not happen without force (e.g. a bucket holding objects)."""
+        return None
+
+
+def aws_error(action: str, what: str, exc: ClientError) -> AwsError:
+    """An AwsError naming what we tried, AWS's code and AWS's message."""
+    err = exc.response.get("Error", {})
+    return AwsError(f"{action} {what}: {err.get('Code', '?')}: {err.get('Message', str(exc))}")
+
+
+def is_not_found(exc: ClientError) -> bool:
+    return error_code(exc) in {
+        "EntityNotFoundException",
+        "NoSuchEntity",
+        "NoSuchBucket",
+        "404",
+        "NotFound",
+        "NoSuchKey",
+        "NoSuchTagSet",
+        "NoSuchTagSetError",
+        "ResourceNotFoundException",
+    }
+
+
+def tags_diff(current: Mapping[str, str], desired: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """What to set and what to unset so `current` becomes `desired` (compare_aws_tags, purging)."""
+    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
+    to_unset = [k for k in current if k not in desired and not k.startswith("aws:")]
+    return to_set, to_unset

@@ -1,0 +1,254 @@
+"""S3 bucket: versioning, default encryption, Block Public Access, ownership, TLS-only policy, tags.
+
+Secure by default: every bucket gets encryption, all four Block Public Access settings,
+BucketOwnerEnforced ownership and a policy denying requests without TLS, whether or not the spec
+mentions them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from ..aws import AwsContext
+from ..errors import AwsError
+from ..model import Pipeline
+from ..retry import error_code
+from .base import Account, AttrChange, Attrs, Desired, Observed, ResourceKind, aws_error, is_not_found
+
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def tls_only_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
+    arn = f"arn:{partition}:s3:::{bucket}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def normalise_policy(policy: Any) -> Any:
+    """Policies come back as JSON text with AWS's own spacing and with single-item lists collapsed."""
+    if isinstance(policy, str):
+        policy = json.loads(policy)
+    if isinstance(policy, dict):
+        return {k: normalise_policy(v) for k, v in policy.items()}
+    if isinstance(policy, list):
+        items = [normalise_policy(v) for v in policy]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    return policy
+
+
+def expand_encryption(enc: dict[str, Any]) -> dict[str, Any]:
+    rule: dict[str, Any] = {"SSEAlgorithm": enc["algorithm"]}
+    if enc.get("kms_key_arn"):
+        rule["KMSMasterKeyID"] = enc["kms_key_arn"]
+    return {"Rules": [{"ApplyServerSideEncryptionByDefault": rule, "BucketKeyEnabled": enc["algorithm"] == "aws:kms"}]}
+
+
+def flatten_encryption(config: dict[str, Any]) -> dict[str, Any]:
+    rules = config.get("Rules") or [{}]
+    default = rules[0].get("ApplyServerSideEncryptionByDefault", {})
+    out: dict[str, Any] = {"algorithm": default.get("SSEAlgorithm")}
+    if default.get("KMSMasterKeyID"):
+        out["kms_key_arn"] = default["KMSMasterKeyID"]
+    return out
+
+
+class BucketKind(ResourceKind):
+    kind: ClassVar[str] = "bucket"
+    level: ClassVar[int] = 0
+    immutable: ClassVar[frozenset[str]] = frozenset({"region"})
+    security: ClassVar[frozenset[str]] = frozenset({"encryption", "public_access_block", "object_ownership", "policy"})
+
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        b = pipeline.bucket
+        enc: dict[str, Any] = {"algorithm": "AES256"}
+        if b.encryption.type == "SSE-KMS":
+            enc = {"algorithm": "aws:kms"}
+            if b.encryption.kms_key_arn:
+                enc["kms_key_arn"] = b.encryption.kms_key_arn
+        attrs: Attrs = {
+            "region": pipeline.region,
+            "versioning": b.versioning,
+            "encryption": enc,
+            "public_access_block": dict(PUBLIC_ACCESS_BLOCK),
+            "object_ownership": "BucketOwnerEnforced",
+            "policy": normalise_policy(tls_only_policy(b.name, account.partition)),
+        }
+        return [Desired(self.kind, b.name, attrs, pipeline.all_tags)]
+
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        try:
+            head = ctx.call("s3", "head_bucket", Bucket=name)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            if error_code(exc) in {"403", "AccessDenied"}:
+                raise AwsError(
+                    f"bucket {name!r} exists but belongs to another account (or we may not read it)",
+                    hint="bucket names are global: choose another name in spec.bucket.name",
+                ) from exc
+            raise aws_error("reading", f"bucket {name!r}", exc) from exc
+        region = head.get("BucketRegion") or head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region")
+        versioning = ctx.call("s3", "get_bucket_versioning", Bucket=name).get("Status") == "Enabled"
+        attrs: Attrs = {"region": region or ctx.region, "versioning": versioning}
+        attrs["encryption"] = self._optional(
+            ctx,
+            "get_bucket_encryption",
+            name,
+            lambda r: flatten_encryption(r["ServerSideEncryptionConfiguration"]),
+        )
+        attrs["public_access_block"] = self._optional(
+            ctx, "get_public_access_block", name, lambda r: dict(r["PublicAccessBlockConfiguration"])
+        )
+        attrs["object_ownership"] = self._optional(
+            ctx, "get_bucket_ownership_controls", name,
+            lambda r: r["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+        )  # fmt: skip
+        attrs["policy"] = self._optional(ctx, "get_bucket_policy", name, lambda r: normalise_policy(r["Policy"]))
+        tags = self._optional(ctx, "get_bucket_tagging", name, lambda r: {t["Key"]: t["Value"] for t in r["TagSet"]})
+        return Observed(attrs, tags or {})
+
+    @staticmethod
+    def _optional(ctx: AwsContext, op: str, bucket: str, pick: Any) -> Any:
+        """S3 answers a 404-style error for a configuration that was never set: that means None."""
+        try:
+            return pick(ctx.call("s3", op, Bucket=bucket))
+        except ClientError as exc:
+            code = error_code(exc)
+            if code.startswith("NoSuch") or code.endswith("NotFoundError") or code in {"NoSuchTagSet"}:
+                return None
+            raise aws_error("reading", f"bucket {bucket!r} ({op})", exc) from exc
+
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        owned = []
+        for bucket in ctx.call("s3", "list_buckets").get("Buckets", []):
+            name = bucket["Name"]
+            try:
+                tag_set = ctx.call("s3", "get_bucket_tagging", Bucket=name)["TagSet"]
+            except ClientError:
+                continue  # untagged or unreadable: not ours
+            tags = {t["Key"]: t["Value"] for t in tag_set}
+            if Observed({}, tags).owner() == pipeline.name:
+                owned.append(name)
+        return owned
+
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
+        kwargs: dict[str, Any] = {"Bucket": desired.name}
+        # us-east-1 takes no LocationConstraint; every other region needs it.
+        if pipeline.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": pipeline.region}
+        try:
+            ctx.call("s3", "create_bucket", **kwargs)
+        except ClientError as exc:
+            # A crashed earlier apply may have created it: ours to finish configuring.
+            if error_code(exc) != "BucketAlreadyOwnedByYou":
+                raise aws_error("creating", f"S3 bucket {desired.name!r}", exc) from exc
+        # Tag first, so a crash right after still leaves a bucket we recognise as ours.
+        self._put_tags(ctx, desired)
+        self._apply_settings(ctx, desired, set(desired.attrs))
+
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
+        changed = {c.top for c in changes}
+        if "tags" in changed:
+            self._put_tags(ctx, desired)
+        self._apply_settings(ctx, desired, changed)
+
+    def _put_tags(self, ctx: AwsContext, desired: Desired) -> None:
+        tag_set = [{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())]
+        ctx.call("s3", "put_bucket_tagging", Bucket=desired.name, Tagging={"TagSet": tag_set})
+
+    def _apply_settings(self, ctx: AwsContext, desired: Desired, changed: set[str]) -> None:
+        name, a = desired.name, desired.attrs
+        if "object_ownership" in changed:
+            ctx.call(
+                "s3", "put_bucket_ownership_controls", Bucket=name,
+                OwnershipControls={"Rules": [{"ObjectOwnership": a["object_ownership"]}]},
+            )  # fmt: skip
+        if "public_access_block" in changed:
+            ctx.call(
+                "s3",
+                "put_public_access_block",
+                Bucket=name,
+                PublicAccessBlockConfiguration=a["public_access_block"],
+            )
+        if "encryption" in changed:
+            ctx.call(
+                "s3", "put_bucket_encryption", Bucket=name,
+                ServerSideEncryptionConfiguration=expand_encryption(a["encryption"]),
+            )  # fmt: skip
+        if "versioning" in changed:
+            status = "Enabled" if a["versioning"] else "Suspended"
+            ctx.call("s3", "put_bucket_versioning", Bucket=name, VersioningConfiguration={"Status": status})
+        if "policy" in changed:
+            ctx.call("s3", "put_bucket_policy", Bucket=name, Policy=json.dumps(a["policy"]))
+
+    def count_objects(self, ctx: AwsContext, name: str, *, limit: int = 100_000) -> int:
+        """Objects plus old versions and delete markers: what a delete would lose."""
+        total = 0
+        paginator = ctx.client("s3").get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=name):
+            total += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+            if total >= limit:
+                break
+        return total
+
+    def blocked_delete_reason(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> str | None:
+        if force or (pipeline.bucket.name == name and pipeline.bucket.force_destroy):
+            return None
+        try:
+            count = self.count_objects(ctx, name)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("listing", f"bucket {name!r}", exc) from exc
+        if count == 0:
+            return None
+        return (
+            f"bucket {name!r} still holds {count} object(s) or versions; "
+            "set spec.bucket.force_destroy: true or pass --force to delete them"
+        )
+
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
+        reason = self.blocked_delete_reason(ctx, name, pipeline, force=force)
+        if reason:
+            raise AwsError(f"refusing to delete: {reason}")
+        s3 = ctx.client("s3")
+        try:
+            for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+                ctx.call(
+                    "s3",
+                    "abort_multipart_upload",
+                    Bucket=name,
+                    Key=upload["Key"],
+                    UploadId=upload["UploadId"],
+                )
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+                batch = [
+                    {"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                for start in range(0, len(batch), 1000):
+                    ctx.call("s3", "delete_objects", Bucket=name, Delete={"Objects": batch[start : start + 1000]})
+            ctx.call("s3", "delete_bucket", Bucket=name)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return
+            raise aws_error("deleting", f"S3 bucket {name!r}", exc) from exc

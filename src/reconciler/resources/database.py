@@ -1,0 +1,65 @@
+"""Glue Data Catalog database. Deleting it drops table metadata only, never the data in S3."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from botocore.exceptions import ClientError
+
+from ..aws import AwsContext
+from ..model import Pipeline
+from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from .glue_common import get_tags, observed_owner_is, sync_tags
+
+
+class DatabaseKind(ResourceKind):
+    kind: ClassVar[str] = "database"
+    level: ClassVar[int] = 2
+
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        db = pipeline.database
+        return [Desired(self.kind, db.name, {"description": db.description}, pipeline.all_tags)]
+
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        try:
+            db = ctx.call("glue", "get_database", Name=name)["Database"]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("reading", f"Glue database {name!r}", exc) from exc
+        return Observed({"description": db.get("Description", "")}, get_tags(ctx, ctx.glue_arn("database", name)))
+
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        owned = []
+        paginator = ctx.client("glue").get_paginator("get_databases")
+        for page in ctx.retry.call(lambda: list(paginator.paginate())):
+            for db in page.get("DatabaseList", []):
+                if observed_owner_is(get_tags(ctx, ctx.glue_arn("database", db["Name"])), pipeline):
+                    owned.append(db["Name"])
+        return owned
+
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
+        try:
+            ctx.call(
+                "glue", "create_database",
+                DatabaseInput={"Name": desired.name, "Description": desired.attrs["description"]},
+                Tags=dict(desired.tags),
+            )  # fmt: skip
+        except ClientError as exc:
+            raise aws_error("creating", f"Glue database {desired.name!r}", exc) from exc
+
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
+        if any(c.top != "tags" for c in changes):
+            ctx.call(
+                "glue", "update_database", Name=desired.name,
+                DatabaseInput={"Name": desired.name, "Description": desired.attrs["description"]},
+            )  # fmt: skip
+        if any(c.top == "tags" for c in changes):
+            sync_tags(ctx, ctx.glue_arn("database", desired.name), dict(desired.tags))
+
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
+        try:
+            ctx.call("glue", "delete_database", Name=name)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise aws_error("deleting", f"Glue database {name!r}", exc) from exc

@@ -1,0 +1,205 @@
+"""The managed IAM role the crawler and job run as: trusts only glue.amazonaws.com and may do only
+what they need, on this bucket's ARNs, this database and the Glue log groups.
+
+An existing role named by ARN in the spec is only referenced, never created or changed."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from ..aws import AwsContext
+from ..model import Pipeline
+from .base import Account, AttrChange, Attrs, Desired, Observed, ResourceKind, aws_error, is_not_found
+from .bucket import normalise_policy
+
+INLINE_POLICY = "pipeline-access"
+
+
+def role_path(pipeline: Pipeline) -> str:
+    # A path per pipeline lets ListRoles(PathPrefix) find what we own in one call.
+    return f"/reconciler/{pipeline.name}/"
+
+
+def trust_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def output_prefixes(pipeline: Pipeline) -> list[str]:
+    """Key prefixes the jobs write to: the values of job arguments named *output* in our bucket."""
+    prefixes = set()
+    own = f"s3://{pipeline.bucket.name}/"
+    for job in pipeline.jobs:
+        for key, value in job.arguments:
+            if "output" in key and value.startswith(own):
+                prefixes.add(value[len(own) :])
+    return sorted(prefixes)
+
+
+def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
+    bucket_arn = f"arn:{account.partition}:s3:::{pipeline.bucket.name}"
+    writes = output_prefixes(pipeline) or [""]
+    db = pipeline.database.name
+    glue = account.arn
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ListPipelineBucket",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": [bucket_arn],
+        },
+        {
+            "Sid": "ReadPipelineObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{bucket_arn}/*"],
+        },
+        {
+            "Sid": "WriteJobOutputs",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:PutObject"],
+            "Resource": sorted(f"{bucket_arn}/{p}*" for p in writes),
+        },
+        {
+            "Sid": "PipelineCatalog",
+            "Effect": "Allow",
+            "Action": [
+                "glue:BatchCreatePartition",
+                "glue:BatchGetPartition",
+                "glue:BatchUpdatePartition",
+                "glue:CreatePartition",
+                "glue:CreateTable",
+                "glue:GetDatabase",
+                "glue:GetPartition",
+                "glue:GetPartitions",
+                "glue:GetTable",
+                "glue:GetTables",
+                "glue:UpdatePartition",
+                "glue:UpdateTable",
+            ],
+            "Resource": sorted(
+                [glue("glue", "catalog"), glue("glue", f"database/{db}"), glue("glue", f"table/{db}/*")]
+            ),
+        },
+        {
+            "Sid": "GlueLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": sorted([glue("logs", "log-group:/aws-glue/*"), glue("logs", "log-group:/aws-glue/*:*")]),
+        },
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def parse_policy_document(doc: Any) -> Any:
+    """IAM returns policy documents URL-encoded JSON (boto3 decodes some, not all)."""
+    if isinstance(doc, str):
+        doc = json.loads(urllib.parse.unquote(doc))
+    return normalise_policy(doc)
+
+
+class RoleKind(ResourceKind):
+    kind: ClassVar[str] = "role"
+    level: ClassVar[int] = 1
+    immutable: ClassVar[frozenset[str]] = frozenset({"path"})
+    security: ClassVar[frozenset[str]] = frozenset({"trust_policy", "access_policy"})
+
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        name = pipeline.role.managed_name
+        if name is None:
+            return []
+        attrs: Attrs = {
+            "path": role_path(pipeline),
+            "description": f"Glue crawler and job role of pipeline {pipeline.name}",
+            "trust_policy": normalise_policy(trust_policy()),
+            "access_policy": normalise_policy(access_policy(pipeline, account)),
+        }
+        return [Desired(self.kind, name, attrs, pipeline.all_tags)]
+
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        try:
+            role = ctx.call("iam", "get_role", RoleName=name)["Role"]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("reading", f"IAM role {name!r}", exc) from exc
+        try:
+            inline = ctx.call("iam", "get_role_policy", RoleName=name, PolicyName=INLINE_POLICY)["PolicyDocument"]
+            access = parse_policy_document(inline)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise aws_error("reading", f"IAM role policy of {name!r}", exc) from exc
+            access = None
+        attrs: Attrs = {
+            "path": role.get("Path", "/"),
+            "description": role.get("Description", "") or "",
+            "trust_policy": parse_policy_document(role.get("AssumeRolePolicyDocument", {})),
+            "access_policy": access,
+        }
+        tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
+        return Observed(attrs, tags)
+
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        names: list[str] = []
+        paginator = ctx.client("iam").get_paginator("list_roles")
+        for page in ctx.retry.call(lambda: list(paginator.paginate(PathPrefix=role_path(pipeline)))):
+            names.extend(r["RoleName"] for r in page.get("Roles", []))
+        owned = []
+        for name in sorted(names):
+            observed = self.read(ctx, name, pipeline)
+            if observed is not None and observed.owner() == pipeline.name:
+                owned.append(name)
+        return owned
+
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
+        a = desired.attrs
+        try:
+            ctx.call(
+                "iam", "create_role", RoleName=desired.name, Path=a["path"], Description=a["description"],
+                AssumeRolePolicyDocument=json.dumps(a["trust_policy"]),
+                Tags=[{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())],
+            )  # fmt: skip
+        except ClientError as exc:
+            raise aws_error("creating", f"IAM role {desired.name!r}", exc) from exc
+        self._put_access(ctx, desired)
+
+    def _put_access(self, ctx: AwsContext, desired: Desired) -> None:
+        ctx.call(
+            "iam", "put_role_policy", RoleName=desired.name, PolicyName=INLINE_POLICY,
+            PolicyDocument=json.dumps(desired.attrs["access_policy"]),
+        )  # fmt: skip
+
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
+        changed = {c.top for c in changes}
+        if "trust_policy" in changed:
+            ctx.call(
+                "iam", "update_assume_role_policy", RoleName=desired.name,
+                PolicyDocument=json.dumps(desired.attrs["trust_policy"]),
+            )  # fmt: skip
+        if "access_policy" in changed:
+            self._put_access(ctx, desired)
+        if "description" in changed:
+            ctx.call("iam", "update_role", RoleName=desired.name, Description=desired.attrs["description"])
+        if "tags" in changed:
+            ctx.call(
+                "iam", "tag_role", RoleName=desired.name,
+                Tags=[{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())],
+            )  # fmt: skip
+
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
+        try:
+            for policy in ctx.call("iam", "list_role_policies", RoleName=name).get("PolicyNames", []):
+                ctx.call("iam", "delete_role_policy", RoleName=name, PolicyName=policy)
+            attached = ctx.call("iam", "list_attached_role_policies", RoleName=name).get("AttachedPolicies", [])
+            for policy in attached:
+                ctx.call("iam", "detach_role_policy", RoleName=name, PolicyArn=policy["PolicyArn"])
+            ctx.call("iam", "delete_role", RoleName=name)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise aws_error("deleting", f"IAM role {name!r}", exc) from exc

@@ -1,0 +1,68 @@
+"""Glue workflow: the container that makes the conditional job trigger fire for scheduled crawls.
+
+A conditional trigger fires only when the crawl it watches was itself started by a trigger, so the
+quarterly schedule lives in a workflow (DESIGN §3)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from botocore.exceptions import ClientError
+
+from ..aws import AwsContext
+from ..model import Pipeline
+from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from .glue_common import get_tags, observed_owner_is, sync_tags
+
+
+class WorkflowKind(ResourceKind):
+    kind: ClassVar[str] = "workflow"
+    level: ClassVar[int] = 4
+
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        if pipeline.schedule is None:
+            return []
+        description = f"Quarterly run of pipeline {pipeline.name}: crawl, then prepare"
+        return [Desired(self.kind, pipeline.schedule.workflow, {"description": description}, pipeline.all_tags)]
+
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        try:
+            wf = ctx.call("glue", "get_workflow", Name=name)["Workflow"]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("reading", f"Glue workflow {name!r}", exc) from exc
+        return Observed({"description": wf.get("Description", "") or ""}, get_tags(ctx, ctx.glue_arn("workflow", name)))
+
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            page = ctx.call("glue", "list_workflows", **({"NextToken": token} if token else {}))
+            names.extend(page.get("Workflows", []))
+            token = page.get("NextToken")
+            if not token:
+                break
+        return sorted(n for n in names if observed_owner_is(get_tags(ctx, ctx.glue_arn("workflow", n)), pipeline))
+
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
+        try:
+            ctx.call(
+                "glue", "create_workflow", Name=desired.name, Description=desired.attrs["description"],
+                Tags=dict(desired.tags),
+            )  # fmt: skip
+        except ClientError as exc:
+            raise aws_error("creating", f"Glue workflow {desired.name!r}", exc) from exc
+
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
+        if any(c.top != "tags" for c in changes):
+            ctx.call("glue", "update_workflow", Name=desired.name, Description=desired.attrs["description"])
+        if any(c.top == "tags" for c in changes):
+            sync_tags(ctx, ctx.glue_arn("workflow", desired.name), dict(desired.tags))
+
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
+        try:
+            ctx.call("glue", "delete_workflow", Name=name)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise aws_error("deleting", f"Glue workflow {name!r}", exc) from exc
