@@ -205,7 +205,9 @@ class BucketKind(ResourceKind):
         total = 0
         paginator = ctx.client("s3").get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=name):
-            total += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+            entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
+            # Our own lock object is not user data.
+            total += sum(1 for e in entries if not e["Key"].startswith(".reconciler/"))
             if total >= limit:
                 break
         return total

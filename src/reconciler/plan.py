@@ -1,0 +1,157 @@
+"""Building a plan: read live state (in parallel), decide per resource (pure, diff.py), order it.
+
+`apply` executes exactly what this computes, so plan and apply cannot disagree: plan is apply with
+the writes switched off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .aws import AwsContext
+from .diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
+from .model import Pipeline
+from .resources import Account, Desired, Observed, ResourceKind, all_kinds
+
+FORMAT_VERSION = "1"
+READ_CONCURRENCY = 8
+
+SECRET_NAME = re.compile(r"(pass(word)?|token|secret|key|credential)", re.IGNORECASE)
+MASK = "(sensitive)"
+
+
+@dataclass
+class Plan:
+    pipeline: str
+    changes: list[Change]
+    fingerprint: str  # of the live state this plan saw
+    spec_sha256: str
+    observed: dict[str, Observed | None] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0}
+        for c in self.changes:
+            key = {CREATE: "add", UPDATE: "change", ADOPT: "change", REPLACE: "replace", DELETE: "destroy",
+                   CONFLICT: "conflict", BLOCKED: "blocked"}.get(c.action)  # fmt: skip
+            if key:
+                out[key] += 1
+        return out
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != NOOP for c in self.changes)
+
+    @property
+    def conflicts(self) -> list[Change]:
+        return [c for c in self.changes if c.action == CONFLICT]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable, versioned, machine-readable plan (secrets masked)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "pipeline": self.pipeline,
+            "spec_sha256": self.spec_sha256,
+            "live_state_fingerprint": self.fingerprint,
+            "summary": self.counts(),
+            "changes": [
+                {
+                    "address": c.address,
+                    "kind": c.kind,
+                    "name": c.name,
+                    "action": c.action,
+                    "reason": c.reason,
+                    "attributes": [
+                        {"path": a.path, "before": mask(a.path, a.before), "after": mask(a.path, a.after)}
+                        for a in c.attrs
+                    ],
+                }
+                for c in self.changes
+            ],
+        }
+
+
+def mask(path: str, value: Any) -> Any:
+    """Mask values of arguments whose names look secret (password, token, secret, key), at any depth."""
+    if value is None:
+        return None
+    last = path.rsplit(".", 1)[-1].strip('[]"')
+    if "arguments" in path and SECRET_NAME.search(last) and not isinstance(value, dict):
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask(f"{path}.{k}", v) for k, v in value.items()}
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint(observed: dict[str, Observed | None], owned: dict[str, list[str]]) -> str:
+    state = {
+        "observed": {a: None if o is None else {"attrs": o.attrs, "tags": dict(o.tags)} for a, o in observed.items()},
+        "owned": owned,
+    }
+    return hashlib.sha256(_canonical(state).encode()).hexdigest()
+
+
+def _ordered(changes: Iterable[Change]) -> list[Change]:
+    """Dependency order for creates/updates; deletes last, in reverse dependency order."""
+    forward = sorted((c for c in changes if c.action not in {DELETE, BLOCKED}), key=lambda c: (c.level, c.address))
+    backward = sorted((c for c in changes if c.action in {DELETE, BLOCKED}), key=lambda c: (-c.level, c.address))
+    return forward + backward
+
+
+def build_plan(
+    pipeline: Pipeline,
+    ctx: AwsContext,
+    *,
+    kinds: list[ResourceKind] | None = None,
+    adopt: frozenset[str] = frozenset(),
+    force: bool = False,
+    destroy: bool = False,
+) -> Plan:
+    """Read live state and decide every change. `destroy=True` plans the removal of everything we own."""
+    kinds = kinds if kinds is not None else all_kinds()
+    account = Account(ctx.account_id, ctx.region, ctx.partition)
+    desired: list[tuple[ResourceKind, Desired]] = []
+    if not destroy:
+        for kind in kinds:
+            desired.extend((kind, d) for d in kind.desired(pipeline, account))
+
+    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        reads = {d.address: pool.submit(kind.read, ctx, d.name, pipeline) for kind, d in desired}
+        owned_futures = {kind.kind: pool.submit(kind.list_owned, ctx, pipeline) for kind in kinds}
+        observed = {address: future.result() for address, future in reads.items()}
+        owned = {k: sorted(f.result()) for k, f in owned_futures.items()}
+
+    changes: list[Change] = []
+    declared = set()
+    for kind, d in desired:
+        declared.add(d.address)
+        changes.append(
+            decide(kind.kind, kind.level, kind.immutable, d, observed[d.address], pipeline.name,
+                   adopt=d.address in adopt or "all" in adopt)
+        )  # fmt: skip
+    for kind in kinds:
+        for name in owned[kind.kind]:
+            if f"{kind.kind}.{name}" in declared:
+                continue
+            reason = kind.blocked_delete_reason(ctx, name, pipeline, force=force)
+            if reason:
+                changes.append(Change(kind.kind, name, BLOCKED, kind.level, reason=reason))
+            else:
+                why = "destroy requested" if destroy else "tagged as this pipeline's but no longer declared"
+                changes.append(Change(kind.kind, name, DELETE, kind.level, reason=why))
+    return Plan(
+        pipeline=pipeline.name,
+        changes=_ordered(changes),
+        fingerprint=fingerprint(observed, owned),
+        spec_sha256=pipeline.spec_sha256,
+        observed=observed,
+    )
