@@ -1,0 +1,28 @@
+"""Install our additions on moto's classes and start the runtime components, once per process."""
+
+from __future__ import annotations
+
+import threading
+
+from .admin import AdminApp
+from .glue import models as glue_models
+from .glue import responses as glue_responses
+from .runtime import Runtime
+
+_installed = False
+_lock = threading.Lock()
+
+
+def install_patches() -> None:
+    """Graft our Glue additions onto moto (idempotent; safe to call from every entry point)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        glue_models.install()
+        glue_responses.install()
+        _installed = True
+
+
+def install(runtime: Runtime, admin: AdminApp) -> None:
+    install_patches()

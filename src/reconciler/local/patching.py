@@ -1,0 +1,34 @@
+"""Grafting our additions onto moto's classes, once, at start-up (the way LocalStack extends moto).
+
+An addition is written as a *subclass* of the moto class it extends, so mypy checks it against moto's
+attributes; `graft` then copies the functions that subclass defines onto the moto class itself. moto
+creates its own instances (a backend per account and region, a response object per request), so
+patching the classes is the only way our code runs inside them. When a grafted function replaces one
+of moto's, the replaced function stays reachable through `original` so the addition can wrap it.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType
+from typing import Any
+
+_ORIGINALS: dict[tuple[type, str], Any] = {}
+
+
+def graft(target: type, additions: type) -> None:
+    """Copy every function and property `additions` defines onto `target` (idempotent)."""
+    for name, value in vars(additions).items():
+        if name.startswith("__") or not isinstance(value, FunctionType | property | staticmethod):
+            continue
+        key = (target, name)
+        if key not in _ORIGINALS:
+            _ORIGINALS[key] = vars(target).get(name)
+        setattr(target, name, value)
+
+
+def original(target: type, name: str) -> Any:
+    """moto's own implementation of `name` on `target`, as it was before `graft` replaced it."""
+    found = _ORIGINALS.get((target, name))
+    if found is None:
+        raise AttributeError(f"{target.__name__}.{name} was not replaced by a graft")
+    return found

@@ -1,0 +1,99 @@
+"""The endpoint's runtime: everything that happens *between* requests (crawls, job runs, schedules).
+
+One `Runtime` lives in the server process. Components (crawler runtime, job runtime, trigger engine)
+register with it; `reset()` stops what they run and forgets their state, then resets moto's backends,
+so a test starts from nothing. Settings come from environment variables at start-up and can be changed
+through `POST /_reconciler/settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Protocol
+
+from .clock import Clock
+
+ENV_TIMEOUT_MINUTE_SECONDS = "RECONCILER_LOCAL_TIMEOUT_MINUTE_SECONDS"
+ENV_WORK_DIR = "RECONCILER_LOCAL_WORK_DIR"
+ENV_SCHEDULER_TICK_SECONDS = "RECONCILER_LOCAL_SCHEDULER_TICK_SECONDS"
+
+
+@dataclass
+class Settings:
+    """Runtime knobs. `timeout_minute_seconds` is how many real seconds one Glue "minute" of a job
+    Timeout lasts (60 on AWS; a test sets 1 so a 1-minute timeout fires after one second)."""
+
+    timeout_minute_seconds: float = 60.0
+    scheduler_tick_seconds: float = 1.0
+    work_dir: str = ""
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        settings = cls()
+        if value := os.environ.get(ENV_TIMEOUT_MINUTE_SECONDS):
+            settings.timeout_minute_seconds = float(value)
+        if value := os.environ.get(ENV_SCHEDULER_TICK_SECONDS):
+            settings.scheduler_tick_seconds = float(value)
+        settings.work_dir = os.environ.get(ENV_WORK_DIR, "")
+        return settings
+
+    def update(self, changes: dict[str, Any]) -> None:
+        known = {field.name: field.type for field in fields(self)}
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        for name, value in changes.items():
+            current = getattr(self, name)
+            setattr(self, name, type(current)(value))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Component(Protocol):
+    def reset(self) -> None:
+        """Stop everything this component runs and forget its state."""
+
+    def shutdown(self) -> None:
+        """Stop everything; the process is about to exit."""
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.settings = Settings.from_environment()
+        self.lock = threading.RLock()
+        self.endpoint_url = ""  # set once the server listens; job runs pass it to scripts
+        self._components: list[Component] = []
+
+    def register(self, component: Component) -> None:
+        self._components.append(component)
+
+    def reset(self) -> None:
+        """Stop every crawl, job run and schedule, reset moto's state, the clock and the settings."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self.lock:
+            for component in self._components:
+                component.reset()
+            moto_api_backend.reset()
+            self.clock.reset()
+            self.settings = Settings.from_environment()
+
+    def shutdown(self) -> None:
+        for component in self._components:
+            component.shutdown()
+
+
+_RUNTIME: Runtime | None = None
+_RUNTIME_LOCK = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    global _RUNTIME
+    with _RUNTIME_LOCK:
+        if _RUNTIME is None:
+            _RUNTIME = Runtime()
+        return _RUNTIME

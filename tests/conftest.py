@@ -1,0 +1,126 @@
+"""Shared fixtures: one real local endpoint process per pytest worker, reset before every test.
+
+- `local_endpoint` (session): `python -m reconciler.local serve --port 0 --state-file <tmp>` as a
+  subprocess; has `.url`, `.pid`, `.log_path`. One per xdist worker (session scope is per worker).
+- `aws` (function): resets the endpoint, then yields `.url`, `.region` and `.client(service_name)`
+  (a boto3 client pointed at the endpoint with dummy credentials).
+- Every test runs with dummy AWS credentials and region eu-central-1 in the environment, so nothing
+  can reach a real AWS account by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from reconciler.local import reset
+
+REGION = "eu-central-1"
+ENDPOINT_START_TIMEOUT = 60.0
+
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_test_environment() -> Iterator[None]:
+    """Dummy credentials and our region for the whole session; no profile, no config file."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in TEST_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.setenv("AWS_CONFIG_FILE", os.devnull)
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        yield
+
+
+@dataclass
+class RunningEndpoint:
+    url: str
+    pid: int
+    log_path: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+
+def _start_endpoint(state_file: Path, log_path: Path) -> RunningEndpoint:
+    environment = {**os.environ, **TEST_ENVIRONMENT}
+    with open(log_path, "wb") as log_handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler.local", "serve", "--port", "0", "--state-file", str(state_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=log_handle,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+    deadline = time.monotonic() + ENDPOINT_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"local endpoint exited with {process.returncode}:\n{log_path.read_text(errors='replace')}"
+            )
+        if state_file.exists():
+            state: dict[str, Any] = json.loads(state_file.read_text())
+            return RunningEndpoint(url=state["url"], pid=state["pid"], log_path=log_path, process=process)
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"local endpoint did not start within {ENDPOINT_START_TIMEOUT}s")
+
+
+@pytest.fixture(scope="session")
+def local_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEndpoint]:
+    directory = tmp_path_factory.mktemp("local-endpoint")
+    endpoint = _start_endpoint(directory / "state.json", directory / "endpoint.log")
+    try:
+        yield endpoint
+    finally:
+        endpoint.process.send_signal(signal.SIGTERM)
+        try:
+            endpoint.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            endpoint.process.kill()
+            endpoint.process.wait()
+
+
+@dataclass
+class Aws:
+    """What a test needs to talk to the endpoint: plain boto3, pointed at it."""
+
+    url: str
+    region: str = REGION
+    _session: boto3.session.Session = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
+        )
+
+    def client(self, service_name: str) -> Any:
+        return self._session.client(
+            service_name,  # type: ignore[call-overload]
+            endpoint_url=self.url,
+            config=Config(retries={"max_attempts": 2, "mode": "standard"}, s3={"addressing_style": "path"}),
+        )
+
+
+@pytest.fixture
+def aws(local_endpoint: RunningEndpoint) -> Iterator[Aws]:
+    reset(local_endpoint.url)
+    yield Aws(url=local_endpoint.url)
