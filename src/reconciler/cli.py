@@ -1,0 +1,375 @@
+"""`reconcile`: the command line. Thin: parse options, call the library, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from . import lock as pipeline_lock
+from .apply import ApplyResult, raise_for_result
+from .aws import AwsContext
+from .diff import Change
+from .errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ApprovalError, ReconcilerError, StalePlanError
+from .model import Pipeline
+from .plan import Plan, build_plan
+from .render import make_console, print_json, render_error, render_plan
+from .resources.upload import UploadKind
+from .workflow_ops import ApplyOptions, locked_apply, locked_destroy
+
+LOCAL_STATE_DIR = Path(".reconciler")
+
+
+@dataclass
+class Globals:
+    spec_file: Path
+    endpoint_url: str | None
+    local: bool
+    region: str | None
+    profile: str | None
+    console: Console
+    err_console: Console
+
+    def load(self) -> Pipeline:
+        from .spec import load_spec
+
+        return load_spec(self.spec_file)
+
+    def context(self, pipeline: Pipeline) -> AwsContext:
+        endpoint = self.endpoint_url
+        if self.local and endpoint is None:
+            from .local.lifecycle import ensure_running
+
+            endpoint = ensure_running(LOCAL_STATE_DIR)
+        if endpoint is not None and self.local:
+            # The local endpoint accepts any credentials: never send real ones to it.
+            os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+            os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+        return AwsContext(region=self.region or pipeline.region, endpoint_url=endpoint, profile=self.profile)
+
+
+pass_globals = click.make_pass_decorator(Globals)
+
+
+def fail(console: Console, err: ReconcilerError) -> NoReturn:
+    render_error(console, err)
+    sys.exit(EXIT_ERROR)
+
+
+def confirm(console: Console, question: str, auto_approve: bool) -> None:
+    """Ask on a TTY; refuse without one unless --auto-approve (CI-safe)."""
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise ApprovalError(
+            "refusing to change anything without confirmation: no terminal to ask on",
+            hint="pass --auto-approve to run unattended",
+        )
+    console.print(f"[bold]{question}[/] Only 'yes' will be accepted.")
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    if answer.strip() != "yes":
+        raise ApprovalError("cancelled: nothing was changed")
+
+
+class ApplyReporter:
+    """Progress of an apply: one line per change, and a byte progress bar for uploads."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started: dict[str, float] = {}
+        self.progress: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, change: Change, phase: str, error: BaseException | None) -> None:
+        if phase == "start":
+            self.started[change.address] = time.monotonic()
+            if change.kind == "upload" and change.desired is not None:
+                self._start_bytes(change)
+            return
+        took = time.monotonic() - self.started.get(change.address, time.monotonic())
+        if change.kind == "upload":
+            self._stop_bytes()
+        if phase == "done":
+            self.console.print(f"[green]✓[/] {change.address}: {change.action} done ({took:.1f}s)")
+        else:
+            self.console.print(f"[red]✗[/] {change.address}: {change.action} failed: {error}")
+
+    def _start_bytes(self, change: Change) -> None:
+        assert change.desired is not None
+        objects = change.desired.attrs["objects"]
+        keys = set(objects)
+        if change.attrs:
+            keys = {a.keys[1] for a in change.attrs if len(a.keys) > 1}
+        total = sum(objects[k]["size"] for k in keys if k in objects)
+        self.progress = Progress(
+            TextColumn("  uploading {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(change.name, total=total)
+        self.progress.start()
+        progress = self.progress
+        task = self.task
+        UploadKind.progress = lambda n: progress.advance(task, n)
+
+    def _stop_bytes(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        UploadKind.progress = None
+
+
+def summary_line(result: ApplyResult, verb: str) -> str:
+    counts: dict[str, int] = {}
+    for c in result.done:
+        counts[c.action] = counts.get(c.action, 0) + 1
+    parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing to do"
+    return f"{verb} complete: {parts}."
+
+
+def parse_adopt(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(values)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-f", "--file", "spec_file", default="pipeline.yaml", show_default=True, type=click.Path(path_type=Path),
+              help="The pipeline spec.")  # fmt: skip
+@click.option("--endpoint-url", default=None, help="AWS endpoint (default: boto3's chain, AWS_ENDPOINT_URL).")
+@click.option("--local", is_flag=True, help="Use the embedded local AWS endpoint, starting it if needed.")
+@click.option("--region", default=None, help="Override metadata.region.")
+@click.option("--profile", default=None, help="AWS profile (default: boto3's chain).")
+@click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")
+@click.version_option(package_name="pipeline-reconciler")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    spec_file: Path,
+    endpoint_url: str | None,
+    local: bool,
+    region: str | None,
+    profile: str | None,
+    no_color: bool,
+) -> None:
+    """Keep an AWS Glue batch pipeline exactly as pipeline.yaml declares it, and run it every quarter."""
+    if local and endpoint_url:
+        raise click.UsageError("--local and --endpoint-url exclude each other")
+    ctx.obj = Globals(
+        spec_file, endpoint_url, local, region, profile, make_console(no_color), make_console(no_color, stderr=True)
+    )
+
+
+@cli.command()
+@pass_globals
+def validate(g: Globals) -> None:
+    """Check the spec (schema and semantics). No AWS calls."""
+    try:
+        pipeline = g.load()
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"[green]Valid:[/] {g.spec_file} (pipeline {pipeline.name!r}, apiVersion reconciler/v1)")
+
+
+def _plan(g: Globals, pipeline: Pipeline, ctx: AwsContext, **kwargs: Any) -> Plan:
+    with g.err_console.status("Reading live state…", spinner="dots"):
+        return build_plan(pipeline, ctx, **kwargs)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable plan on stdout.")
+@click.option("--out", type=click.Path(path_type=Path), help="Save the plan (with a fingerprint of the live state).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 1 error, 2 changes.")
+@click.option("--adopt", multiple=True, metavar="ADDRESS", help="Plan taking over an unowned resource (or 'all').")
+@click.option("--destroy", "plan_destroy", is_flag=True, help="Plan the destruction of everything this pipeline owns.")
+@click.option("--force", is_flag=True, help="Plan deletes of buckets that hold objects.")
+@pass_globals
+def plan(
+    g: Globals, as_json: bool, out: Path | None, detailed_exitcode: bool, adopt: tuple[str, ...], plan_destroy: bool,
+    force: bool,
+) -> None:  # fmt: skip
+    """Show what apply would change, attribute by attribute."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        the_plan = _plan(g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, destroy=plan_destroy)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    document = the_plan.to_json()
+    if out:
+        out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        print_json(document)
+    else:
+        render_plan(g.console, the_plan)
+        if out:
+            g.console.print(f"Saved the plan to {out}; apply it with: reconcile apply {out}")
+    if detailed_exitcode and the_plan.has_changes:
+        sys.exit(EXIT_CHANGES)
+    sys.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--adopt", multiple=True, metavar="ADDRESS", help="Take over an unowned resource (or 'all').")
+@click.option("--force", is_flag=True, help="Allow deleting undeclared buckets that still hold objects.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@pass_globals
+def apply(
+    g: Globals, planfile: Path | None, auto_approve: bool, adopt: tuple[str, ...], force: bool, lock_timeout: float
+) -> None:
+    """Make the live state match the spec (or apply a saved plan)."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        approved = _plan(g, pipeline, ctx, adopt=parse_adopt(adopt), force=force)
+        if planfile is not None:
+            saved = json.loads(planfile.read_text(encoding="utf-8"))
+            if saved.get("spec_sha256") != pipeline.spec_sha256:
+                raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied")
+            if saved.get("live_state_fingerprint") != approved.fingerprint:
+                raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
+        render_plan(g.console, approved)
+        if not approved.has_changes:
+            return
+        if planfile is None:
+            confirm(g.console, "Do you want to perform these actions?", auto_approve)
+        options = ApplyOptions(
+            auto_approve=auto_approve, saved_plan=planfile is not None, force=force, adopt=parse_adopt(adopt),
+            lock_timeout=lock_timeout,
+        )  # fmt: skip
+        _, result = locked_apply(
+            pipeline, ctx, approved, options, on_event=ApplyReporter(g.console), on_wait=_waiting(g.err_console)
+        )
+        g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
+        raise_for_result(result)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+
+
+def _waiting(console: Console) -> Callable[[pipeline_lock.LockInfo], None]:
+    return lambda holder: console.print(f"Waiting for the lock: {holder.describe()}")
+
+
+@cli.command()
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Also delete the bucket when it still holds objects (data is lost).")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@pass_globals
+def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) -> None:
+    """Delete everything this pipeline owns (tagged as its own), in reverse dependency order."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        approved = _plan(g, pipeline, ctx, force=force, destroy=True)
+        render_plan(g.console, approved)
+        if not approved.has_changes:
+            return
+        if any(c.action == "delete" for c in approved.changes):
+            confirm(g.console, "Do you really want to destroy these resources?", auto_approve)
+        options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy")
+        result = locked_destroy(
+            pipeline, ctx, approved, options, on_event=ApplyReporter(g.console), on_wait=_waiting(g.err_console)
+        )
+        g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
+        raise_for_result(result)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+
+
+@cli.group()
+def local() -> None:
+    """The embedded local AWS endpoint (moto plus our Glue runtime)."""
+
+
+@local.command("up")
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: a free one).")
+@pass_globals
+def local_up(g: Globals, port: int | None) -> None:
+    """Start the endpoint in the background."""
+    from .local.lifecycle import up
+
+    try:
+        state = up(LOCAL_STATE_DIR, port)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"Local AWS endpoint running at {state.url} (pid {state.pid})")
+    g.console.print(f"Use it with: reconcile --local ...  or  export AWS_ENDPOINT_URL={state.url}")
+
+
+@local.command("down")
+@pass_globals
+def local_down(g: Globals) -> None:
+    """Stop the endpoint."""
+    from .local.lifecycle import down
+
+    stopped = down(LOCAL_STATE_DIR)
+    g.console.print("Stopped the local AWS endpoint." if stopped else "The local AWS endpoint was not running.")
+
+
+@local.command("status")
+@pass_globals
+def local_status(g: Globals) -> None:
+    """Show whether the endpoint runs (exit 1 if not)."""
+    from .local.lifecycle import status
+
+    state = status(LOCAL_STATE_DIR)
+    if state is None:
+        g.console.print("The local AWS endpoint is not running.")
+        sys.exit(EXIT_ERROR)
+    g.console.print(f"Running at {state.url} (pid {state.pid}, since {state.started_at})")
+
+
+@cli.group("lock")
+def lock_group() -> None:
+    """Inspect or break the pipeline lock."""
+
+
+@lock_group.command("status")
+@pass_globals
+def lock_status(g: Globals) -> None:
+    """Show who holds the lock (exit 0 either way)."""
+    try:
+        pipeline = g.load()
+        holder = pipeline_lock.read_lock(g.context(pipeline), pipeline.bucket.name)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    if holder is None:
+        g.console.print("Not locked.")
+    else:
+        stale = " (stale: its process is gone)" if holder.is_stale else ""
+        g.console.print(f"Locked: {holder.describe()}{stale}")
+
+
+@lock_group.command("break")
+@click.argument("lock_id")
+@pass_globals
+def lock_break(g: Globals, lock_id: str) -> None:
+    """Remove the lock LOCK_ID (only that one: naming it proves you looked)."""
+    try:
+        pipeline = g.load()
+        broken = pipeline_lock.break_lock(g.context(pipeline), pipeline.bucket.name, lock_id)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"Removed {broken.describe()}")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
