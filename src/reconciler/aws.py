@@ -66,8 +66,12 @@ class AwsContext:
                     self._session = boto3.Session(profile_name=self.profile, region_name=self.region)
                     self._session.events.register("before-call", self.counter)
                 session: Any = self._session  # boto3-stubs overloads per service name; we key by string
+                config = _BOTO_CONFIG
+                if self.endpoint_url and service == "s3":
+                    # A custom endpoint on an IP cannot do virtual-hosted buckets.
+                    config = config.merge(Config(s3={"addressing_style": "path"}))
                 self._clients[service] = session.client(
-                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=_BOTO_CONFIG
+                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
                 )
             return self._clients[service]
 

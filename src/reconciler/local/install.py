@@ -7,6 +7,7 @@ import threading
 from .admin import AdminApp
 from .glue import models as glue_models
 from .glue import responses as glue_responses
+from . import s3_policy
 from .runtime import Runtime
 
 _installed = False
@@ -21,6 +22,7 @@ def install_patches() -> None:
             return
         glue_models.install()
         glue_responses.install()
+        s3_policy.install()
         _installed = True
 
 

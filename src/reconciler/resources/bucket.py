@@ -44,15 +44,24 @@ def tls_only_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
 
 
 def normalise_policy(policy: Any) -> Any:
-    """Policies come back as JSON text with AWS's own spacing and with single-item lists collapsed."""
+    """Policies come back as JSON text with AWS's own spacing, and a one-item list may come back as
+    a bare string: compare them parsed, with lists sorted and single values as lists."""
     if isinstance(policy, str):
         policy = json.loads(policy)
-    if isinstance(policy, dict):
-        return {k: normalise_policy(v) for k, v in policy.items()}
-    if isinstance(policy, list):
-        items = [normalise_policy(v) for v in policy]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    return policy
+    return _canonical(policy)
+
+
+_LIST_KEYS = {"Action", "NotAction", "Resource", "NotResource"}
+
+
+def _canonical(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _canonical(v, k) for k, v in value.items()}
+    if isinstance(value, str) and key in _LIST_KEYS:
+        return [value]
+    if isinstance(value, list):
+        return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    return value
 
 
 def expand_encryption(enc: dict[str, Any]) -> dict[str, Any]:

@@ -56,13 +56,20 @@ def upload_name(upload: Upload) -> str:
     return upload.prefix if upload.is_dir else upload.prefix + upload.source.name
 
 
+def _files_of(pipeline: Pipeline, name: str) -> dict[str, Path]:
+    """The local files of the upload called `name` (recomputed: kinds keep no state between calls)."""
+    for upload in pipeline.uploads:
+        if upload_name(upload) == name:
+            return local_files(upload)
+    return {}
+
+
 class UploadKind(ResourceKind):
     kind: ClassVar[str] = "upload"
     level: ClassVar[int] = 1
     progress: ProgressHook | None = None
 
     def __init__(self) -> None:
-        self._sources: dict[str, dict[str, Path]] = {}
         self.bytes_sent = 0
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
@@ -70,14 +77,13 @@ class UploadKind(ResourceKind):
         for upload in pipeline.uploads:
             files = local_files(upload)
             name = upload_name(upload)
-            self._sources[name] = files
             objects = {key: {"sha256": sha256_file(path), "size": path.stat().st_size} for key, path in files.items()}
             out.append(Desired(self.kind, name, {"bucket": pipeline.bucket.name, "objects": objects}))
         return out
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         bucket = pipeline.bucket.name
-        wanted = set(self._sources.get(name, {}))
+        wanted = set(_files_of(pipeline, name))
         objects: dict[str, Any] = {}
         try:
             listed = self._list(ctx, bucket, name)
@@ -106,14 +112,14 @@ class UploadKind(ResourceKind):
         return []  # uploads go with their bucket; never deleted one by one
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
-        self._send(ctx, desired, list(desired.attrs["objects"]))
+        self._send(ctx, desired, list(desired.attrs["objects"]), pipeline)
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         keys = sorted({c.keys[1] for c in changes if c.top == "objects" and len(c.keys) > 1 and c.after})
-        self._send(ctx, desired, keys)
+        self._send(ctx, desired, keys, pipeline)
 
-    def _send(self, ctx: AwsContext, desired: Desired, keys: list[str]) -> None:
-        files = self._sources[desired.name]
+    def _send(self, ctx: AwsContext, desired: Desired, keys: list[str], pipeline: Pipeline) -> None:
+        files = _files_of(pipeline, desired.name)
         s3 = ctx.client("s3")
         for key in keys:
             meta = desired.attrs["objects"][key]

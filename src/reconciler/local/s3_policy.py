@@ -1,0 +1,41 @@
+"""Bucket policies on the local endpoint: treat every request as arriving over TLS.
+
+moto evaluates bucket policies but ignores their Condition blocks, so a standard "deny requests
+without TLS" statement (`aws:SecureTransport = false`) denies *everything* on moto. On AWS that
+statement only denies plain-HTTP requests. The local endpoint speaks HTTP on loopback, as if a TLS
+proxy sat in front of it, so such statements never match here, exactly as for an HTTPS client on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.models import FakeBucket
+
+from .patching import graft
+
+
+def _denies_only_insecure_transport(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    bool_test = condition.get("Bool") or {}
+    return statement.get("Effect") == "Deny" and str(bool_test.get("aws:SecureTransport", "")).lower() == "false"
+
+
+class _TlsAwareBucket(FakeBucket):
+    def get_permission(self, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        kept = [s for s in statements if not _denies_only_insecure_transport(s)]
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+
+
+def install() -> None:
+    graft(FakeBucket, _TlsAwareBucket)

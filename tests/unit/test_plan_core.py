@@ -1,0 +1,42 @@
+"""Plan helpers that need no server: masking, ordering, counts, JSON shape."""
+
+from __future__ import annotations
+
+from reconciler.diff import BLOCKED, CREATE, DELETE, NOOP, UPDATE, Change
+from reconciler.plan import MASK, Plan, _ordered, mask
+from reconciler.resources.base import AttrChange
+
+
+def test_secret_looking_arguments_are_masked_everywhere() -> None:
+    assert mask("default_arguments", {"--db_password": "hunter2", "--input_path": "s3://b/raw/"}) == {
+        "--db_password": MASK,
+        "--input_path": "s3://b/raw/",
+    }
+    assert mask("default_arguments.--api_token", "abc") == MASK
+    assert mask("default_arguments.--secret_key", "abc") == MASK
+    assert mask("description", "my password is in here") == "my password is in here"  # not an argument
+
+
+def test_order_is_dependency_order_then_deletes_reversed() -> None:
+    changes = [
+        Change("trigger", "t", CREATE, 5),
+        Change("bucket", "b", CREATE, 0),
+        Change("crawler", "old", DELETE, 3),
+        Change("bucket", "old-bucket", BLOCKED, 0),
+        Change("trigger", "old-t", DELETE, 5),
+        Change("job", "j", UPDATE, 3),
+    ]
+    assert [c.address for c in _ordered(changes)] == [
+        "bucket.b", "job.j", "trigger.t", "trigger.old-t", "crawler.old", "bucket.old-bucket",
+    ]  # fmt: skip
+
+
+def test_plan_json_is_versioned_and_masks_secrets() -> None:
+    change = Change("job", "j", UPDATE, 3, [AttrChange(("default_arguments", "--token"), "a", "b")])
+    plan = Plan("p", [change, Change("bucket", "b", NOOP, 0)], "f" * 64, "s" * 64)
+    doc = plan.to_json()
+    assert doc["format_version"] == "1"
+    assert doc["summary"]["change"] == 1
+    assert doc["changes"][0]["attributes"] == [{"path": "default_arguments.--token", "before": MASK, "after": MASK}]
+    assert plan.has_changes
+    assert not Plan("p", [Change("bucket", "b", NOOP, 0)], "f", "s").has_changes
