@@ -32,6 +32,7 @@ class Upload:
     source_text: str  # as written in the spec, for messages
     prefix: str  # key prefix, "" or ends with "/"
     is_dir: bool
+    allow_outside_project: bool = False  # the spec allowed source (or symlinks in it) outside the project
 
 
 @dataclass(frozen=True)

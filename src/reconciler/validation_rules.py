@@ -1,0 +1,469 @@
+"""Pure value rules a JSON Schema cannot express: each takes one value and returns messages (empty = valid).
+
+Messages are fragments that follow the field path, e.g. "spec.bucket.name: must not contain '..'".
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import string
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _quote_all(chars: Iterable[str]) -> str:
+    return ", ".join(repr(c) for c in sorted(set(chars)))
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc"
+
+
+# --- S3 ----------------------------------------------------------------------------------------------------
+
+_BUCKET_CHARS = frozenset(string.ascii_lowercase + string.digits + ".-")
+_BUCKET_EDGE = frozenset(string.ascii_lowercase + string.digits)
+_IP_SHAPED = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+# Reserved by S3 for access points, Outposts, directory buckets, table buckets and documentation examples.
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_problems(name: str) -> list[str]:
+    """S3 general purpose bucket naming rules."""
+    problems: list[str] = []
+    if not 3 <= len(name) <= 63:
+        problems.append(f"must be 3-63 characters long (got {len(name)})")
+    bad = [c for c in name if c not in _BUCKET_CHARS]
+    if bad:
+        problems.append(f"may only contain lowercase letters, digits, '.' and '-' (found {_quote_all(bad)})")
+    if name and name[0] not in _BUCKET_EDGE:
+        problems.append("must start with a lowercase letter or a digit")
+    if name and name[-1] not in _BUCKET_EDGE:
+        problems.append("must end with a lowercase letter or a digit")
+    if ".." in name:
+        problems.append("must not contain '..'")
+    if _IP_SHAPED.fullmatch(name):
+        problems.append("must not be shaped like an IP address")
+    for prefix in _BUCKET_RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            problems.append(f"must not start with {prefix!r} (reserved by S3)")
+    for suffix in _BUCKET_RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            problems.append(f"must not end with {suffix!r} (reserved by S3)")
+    return problems
+
+
+_MAX_KEY_BYTES = 1024
+
+
+def _key_common_problems(key: str, body: str) -> list[str]:
+    problems: list[str] = []
+    if key.startswith("/"):
+        problems.append("must not start with '/' (S3 keys have no leading slash)")
+    segments = body.split("/")
+    if key.startswith("/"):
+        segments = segments[1:]
+    if any(segment == "" for segment in segments):
+        problems.append("must not contain an empty segment ('//')")
+    if any(segment in (".", "..") for segment in segments):
+        problems.append("must not contain '.' or '..' segments")
+    if any(is_control(c) for c in key):
+        problems.append("must not contain control characters")
+    if len(key.encode("utf-8", "surrogatepass")) > _MAX_KEY_BYTES:
+        problems.append(f"must be at most {_MAX_KEY_BYTES} bytes long")
+    return problems
+
+
+def key_prefix_problems(prefix: str) -> list[str]:
+    """A key prefix: "" (the bucket root) or "a/b/"."""
+    if prefix == "":
+        return []
+    problems: list[str] = []
+    if not prefix.endswith("/"):
+        problems.append(f"must be empty or end with '/' (did you mean {prefix + '/'!r}?)")
+        body = prefix
+    else:
+        body = prefix[:-1]
+    if prefix == "/":
+        return ["must not be '/': write \"\" for the bucket root"]
+    return problems + _key_common_problems(prefix, body)
+
+
+def object_key_problems(key: str) -> list[str]:
+    """A full object key such as scripts/job.py."""
+    if key == "":
+        return ["must not be empty"]
+    if key.endswith("/"):
+        return [f"must name an object, not a prefix ending with '/' (got {_shorten(key)})"]
+    return _key_common_problems(key, key)
+
+
+def s3_uri_problems(uri: str, bucket: str | None) -> list[str]:
+    """A crawler target: s3://<bucket>[/<prefix>], inside the declared bucket when it is known."""
+    if not uri.startswith("s3://"):
+        return [f"must be an S3 URI like s3://<bucket>/<prefix>/ (got {_shorten(uri)})"]
+    rest = uri[len("s3://") :]
+    target_bucket, _, key = rest.partition("/")
+    if target_bucket == "":
+        return [f"names no bucket (got {_shorten(uri)})"]
+    if bucket is not None and target_bucket != bucket:
+        return [
+            f"must lie inside the declared bucket {bucket!r} (got bucket {target_bucket!r}); "
+            "crawlers may only read the pipeline's own bucket"
+        ]
+    if key == "":
+        return []
+    return _key_common_problems(key, key[:-1] if key.endswith("/") else key)
+
+
+# --- Glue --------------------------------------------------------------------------------------------------
+
+
+def _is_single_line_char(char: str) -> bool:
+    # Glue's "single-line string" pattern: [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]
+    code = ord(char)
+    return char == "\t" or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+
+
+def glue_name_problems(name: str) -> list[str]:
+    """Crawler, job, trigger and workflow names."""
+    problems: list[str] = []
+    if not 1 <= len(name) <= 255:
+        problems.append(f"must be 1-255 characters long (got {len(name)})")
+    bad = [c for c in name if not _is_single_line_char(c)]
+    if bad:
+        problems.append(f"must be a single line without control characters (found {_quote_all(bad)})")
+    return problems
+
+
+_CATALOG_CHARS = frozenset(string.ascii_lowercase + string.digits + "_")
+
+
+def database_name_problems(name: str) -> list[str]:
+    problems: list[str] = []
+    if not 1 <= len(name) <= 255:
+        problems.append(f"must be 1-255 characters long (got {len(name)})")
+    bad = [c for c in name if c not in _CATALOG_CHARS]
+    if bad:
+        problems.append(f"may only contain lowercase letters, digits and '_' (found {_quote_all(bad)})")
+    return problems
+
+
+def table_prefix_problems(prefix: str) -> list[str]:
+    problems: list[str] = []
+    if len(prefix) > 128:
+        problems.append(f"must be at most 128 characters long (got {len(prefix)})")
+    bad = [c for c in prefix if c not in _CATALOG_CHARS]
+    if bad:
+        problems.append(f"may only contain lowercase letters, digits and '_' (found {_quote_all(bad)})")
+    return problems
+
+
+# Worker types the Glue API accepts that do not run a Spark batch job.
+WORKER_TYPE_REFUSALS = {
+    "G.025X": "G.025X is only for Glue streaming jobs; a Spark batch job needs G.1X or larger",
+    "Z.2X": "Z.2X is only for Glue Ray jobs; this reconciler creates Spark jobs (use G.1X or larger)",
+}
+MIN_WORKERS = 2
+
+
+# --- IAM and KMS -------------------------------------------------------------------------------------------
+
+_ROLE_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "+=,.@_-")
+_ACCOUNT = re.compile(r"\d{12}")
+
+
+def role_name_problems(name: str) -> list[str]:
+    problems: list[str] = []
+    if not 1 <= len(name) <= 64:
+        problems.append(f"must be 1-64 characters long (got {len(name)})")
+    bad = [c for c in name if c not in _ROLE_NAME_CHARS]
+    if bad:
+        problems.append(f"may only contain letters, digits and + = , . @ _ - (found {_quote_all(bad)})")
+    return problems
+
+
+def partition_of_region(region: str) -> str | None:
+    """The ARN partition of a region, or None when we cannot tell (e.g. ISO regions)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if "-iso" in region:
+        return None
+    return "aws"
+
+
+def _arn_head_problems(parts: list[str], service: str, region: str | None, want_region: bool) -> list[str]:
+    problems: list[str] = []
+    _, partition, arn_service, arn_region, account = parts[:5]
+    if partition not in PARTITIONS:
+        problems.append(f"partition must be one of {', '.join(PARTITIONS)} (got {partition!r})")
+    elif region is not None:
+        expected = partition_of_region(region)
+        if expected is not None and partition != expected:
+            problems.append(f"partition {partition!r} does not match region {region!r} (expected {expected!r})")
+    if arn_service != service:
+        problems.append(f"must be a {service} ARN (got service {arn_service!r})")
+    if want_region and region is not None and arn_region != region:
+        problems.append(f"must be in the pipeline's region {region!r} (got {arn_region!r})")
+    if not want_region and arn_region != "":
+        problems.append(f"{service.upper()} ARNs have no region (got {arn_region!r})")
+    if not _ACCOUNT.fullmatch(account):
+        problems.append(f"account must be 12 digits (got {account!r})")
+    return problems
+
+
+def role_arn_problems(arn: str, region: str | None = None) -> list[str]:
+    """arn:aws(-cn|-us-gov)?:iam::<12 digits>:role/[path/]name."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return [f"must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME (got {_shorten(arn)})"]
+    problems = _arn_head_problems(parts, "iam", region, want_region=False)
+    resource = parts[5]
+    if not resource.startswith("role/"):
+        problems.append(f"must name a role (...:role/NAME), got {_shorten(resource)}")
+        return problems
+    path, _, name = resource[len("role/") :].rpartition("/")
+    problems.extend(f"role name {p}" for p in role_name_problems(name))
+    if path and (len(path) > 510 or any(not 0x21 <= ord(c) <= 0x7E for c in path)):
+        problems.append("role path may only contain printable ASCII characters (at most 512)")
+    return problems
+
+
+def kms_key_arn_problems(arn: str, region: str | None = None) -> list[str]:
+    """arn:<partition>:kms:<region>:<account>:key/<id> or ...:alias/<name>."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return [
+            "must be a KMS key ARN like arn:aws:kms:eu-central-1:123456789012:key/<id> "
+            f"or an alias ARN (...:alias/<name>) (got {_shorten(arn)})"
+        ]
+    problems = _arn_head_problems(parts, "kms", region, want_region=True)
+    resource = parts[5]
+    kind, _, ident = resource.partition("/")
+    if kind not in ("key", "alias") or not ident:
+        problems.append(f"must end with key/<id> or alias/<name> (got {_shorten(resource)})")
+    return problems
+
+
+# --- metadata ----------------------------------------------------------------------------------------------
+
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+_PIPELINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_TAG_EXTRA = frozenset("_.:/=+-@")
+
+
+def region_problems(region: str) -> list[str]:
+    if _REGION.fullmatch(region):
+        return []
+    return [f"must look like an AWS region, e.g. eu-central-1 (got {_shorten(region)})"]
+
+
+def pipeline_name_problems(name: str) -> list[str]:
+    if _PIPELINE_NAME.fullmatch(name):
+        return []
+    return [f"must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or a digit (got {_shorten(name)})"]
+
+
+def _bad_tag_chars(text: str) -> list[str]:
+    return [c for c in text if not (c.isalnum() or unicodedata.category(c).startswith("Z") or c in _TAG_EXTRA)]
+
+
+def tag_key_problems(key: str) -> list[str]:
+    problems: list[str] = []
+    if not 1 <= len(key) <= 128:
+        problems.append(f"tag keys must be 1-128 characters long (got {len(key)})")
+    lowered = key.lower()
+    if lowered.startswith("aws:"):
+        problems.append("tag keys starting with 'aws:' are reserved by AWS")
+    if lowered.startswith("reconciler:"):
+        problems.append("tag keys starting with 'reconciler:' are reserved: the reconciler sets them itself")
+    bad = _bad_tag_chars(key)
+    if bad:
+        problems.append(
+            f"tag keys may only contain letters, digits, spaces and _ . : / = + - @ (found {_quote_all(bad)})"
+        )
+    return problems
+
+
+def tag_value_problems(value: str) -> list[str]:
+    bad = _bad_tag_chars(value)
+    if bad:
+        return [f"tag values may only contain letters, digits, spaces and _ . : / = + - @ (found {_quote_all(bad)})"]
+    return []
+
+
+# --- Glue cron ---------------------------------------------------------------------------------------------
+
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+_DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}
+_NUMBER = re.compile(r"\d{1,4}")
+MIN_SCHEDULE_MINUTES = 5  # "Cron expressions that lead to rates faster than 5 minutes are not supported."
+
+
+@dataclass(frozen=True)
+class _CronField:
+    label: str
+    low: int
+    high: int
+    names: dict[str, int] = field(default_factory=dict)
+    question: bool = False  # '?' allowed (day-of-month, day-of-week)
+    last: bool = False  # 'L' allowed
+    weekday: bool = False  # 'LW' and 'nW' allowed (day-of-month)
+    last_of: bool = False  # 'nL' allowed: the last given weekday of the month (day-of-week)
+
+
+# The table in the Glue developer guide, "Time-based schedules for jobs and crawlers". It lists no '#'.
+_FIELDS = (
+    _CronField("minutes", 0, 59),
+    _CronField("hours", 0, 23),
+    _CronField("day-of-month", 1, 31, question=True, last=True, weekday=True),
+    _CronField("month", 1, 12, names=_MONTHS),
+    _CronField("day-of-week", 1, 7, names=_DAYS, question=True, last=True, last_of=True),
+    _CronField("year", 1970, 2199),
+)
+
+_CRON_EXAMPLE = "cron(0 0 1 */3 ? *)"
+
+
+def _cron_value(token: str, spec: _CronField) -> tuple[int | None, str | None]:
+    """Parse one value (a number or a name); return (value, problem)."""
+    if _NUMBER.fullmatch(token):
+        number = int(token)
+        if spec.low <= number <= spec.high:
+            return number, None
+        return None, f"{spec.label} value {token} is outside {spec.low}-{spec.high}"
+    if token.upper() in spec.names:
+        return spec.names[token.upper()], None
+    names = f" or {next(iter(spec.names))}-{list(spec.names)[-1]}" if spec.names else ""
+    return None, f"{spec.label} has {_shorten(token, 20)}, expected a number {spec.low}-{spec.high}{names}"
+
+
+def _cron_special(upper: str, spec: _CronField) -> list[str] | None:
+    """Problems of an L/W form (L, LW, nW in day-of-month; L, nL in day-of-week), or None if not one."""
+    if spec.last and upper == "L":
+        return []
+    if spec.weekday and upper == "LW":
+        return []
+    if len(upper) > 1 and ((spec.weekday and upper.endswith("W")) or (spec.last_of and upper.endswith("L"))):
+        _, problem = _cron_value(upper[:-1], spec)
+        return [problem] if problem else []
+    return None
+
+
+def _cron_item(item: str, spec: _CronField, alone: bool) -> tuple[set[int], list[str]]:
+    """One comma-separated element of a field: *, v, a-b, with optional /step, or an L/W form."""
+    if "#" in item:
+        return set(), [f"{spec.label} has '#', which Glue schedules do not support"]
+    if "?" in item:
+        return set(), [f"'?' must stand alone, in day-of-month or day-of-week (got {item!r} in {spec.label})"]
+    special = _cron_special(item.upper(), spec)
+    if special is not None:
+        if not alone:
+            return set(), [f"{spec.label}: {item!r} cannot be combined with other values in a list"]
+        return set(), special
+    base, slash, step_text = item.partition("/")
+    problems: list[str] = []
+    if base == "*":
+        start, end = spec.low, spec.high
+    elif "-" in base:
+        first, _, last = base.partition("-")
+        low, p1 = _cron_value(first, spec)
+        high, p2 = _cron_value(last, spec)
+        problems += [p for p in (p1, p2) if p]
+        if low is None or high is None:
+            return set(), problems
+        start, end = low, high
+    else:
+        value, problem = _cron_value(base, spec)
+        if problem or value is None:
+            return set(), [problem or f"{spec.label}: cannot read {item!r}"]
+        start = value
+        end = spec.high if slash else value
+    step = 1
+    if slash:
+        if not _NUMBER.fullmatch(step_text) or not 1 <= int(step_text) <= spec.high:
+            return set(), [f"{spec.label} step in {item!r} must be a number 1-{spec.high}"]
+        step = int(step_text)
+    if start <= end:
+        values = set(range(start, end + 1, step))
+    else:  # a range that wraps, e.g. hours 22-2
+        span = list(range(start, spec.high + 1)) + list(range(spec.low, end + 1))
+        values = set(span[::step])
+    return values, problems
+
+
+def _cron_field(text: str, spec: _CronField) -> tuple[set[int], list[str]]:
+    if text == "?":
+        if spec.question:
+            return set(), []
+        return set(), [f"'?' is only allowed in day-of-month or day-of-week (got it in {spec.label})"]
+    items = text.split(",")
+    if any(item == "" for item in items):
+        return set(), [f"{spec.label} has an empty list item in {text!r}"]
+    values: set[int] = set()
+    problems: list[str] = []
+    for item in items:
+        item_values, item_problems = _cron_item(item, spec, alone=len(items) == 1)
+        values |= item_values
+        problems += item_problems
+    return values, problems
+
+
+def _too_frequent(minutes: set[int], hours: set[int]) -> str | None:
+    ordered = sorted(minutes)
+    gaps = [b - a for a, b in itertools.pairwise(ordered)]
+    # Across the hour boundary too, when two consecutive hours both fire.
+    if ordered and any((h + 1) % 24 in hours for h in hours):
+        gaps.append(60 - ordered[-1] + ordered[0])
+    shortest = min(gaps, default=60)
+    if shortest < MIN_SCHEDULE_MINUTES:
+        return (
+            f"runs every {shortest} minute(s) at times; Glue schedules cannot run more often than every "
+            f"{MIN_SCHEDULE_MINUTES} minutes"
+        )
+    return None
+
+
+def glue_cron_problems(expression: str) -> list[str]:
+    """Glue cron: cron(Minutes Hours Day-of-month Month Day-of-week Year), UTC."""
+    if expression.startswith("rate("):
+        return [f"Glue schedules take cron(...) expressions, not rate(...); e.g. {_CRON_EXAMPLE}"]
+    if not (expression.startswith("cron(") and expression.endswith(")")):
+        return [f"must be a Glue cron expression like {_CRON_EXAMPLE} (got {_shorten(expression)})"]
+    fields = expression[len("cron(") : -1].split()
+    if len(fields) != len(_FIELDS):
+        hint = "; Glue cron has a sixth field, Year: add ' *' at the end" if len(fields) == 5 else ""
+        return [f"must have six fields (Minutes Hours Day-of-month Month Day-of-week Year), got {len(fields)}{hint}"]
+    problems: list[str] = []
+    sets: list[set[int]] = []
+    for text, spec in zip(fields, _FIELDS, strict=True):
+        values, field_problems = _cron_field(text, spec)
+        sets.append(values)
+        problems += field_problems
+    day_of_month, day_of_week = fields[2], fields[4]
+    if day_of_month == "?" and day_of_week == "?":
+        problems.append("exactly one of day-of-month and day-of-week must be '?' (both are)")
+    elif day_of_month != "?" and day_of_week != "?":
+        problems.append(
+            "exactly one of day-of-month and day-of-week must be '?' (neither is); "
+            "e.g. cron(0 0 1 * ? *) or cron(0 0 ? * MON *)"
+        )
+    if not problems:
+        frequent = _too_frequent(sets[0], sets[1])
+        if frequent:
+            problems.append(frequent)
+    return problems
