@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,8 @@ class AwsContext:
     profile: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     counter: CallCounter = field(default_factory=CallCounter)
+    #: called as (upload name, bytes just sent) while uploading, for progress bars
+    on_upload_bytes: Callable[[str, int], None] | None = None
     _session: boto3.Session | None = field(default=None, init=False, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from .errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ApprovalError, Reconciler
 from .model import Pipeline
 from .plan import Plan, build_plan
 from .render import make_console, print_json, render_error, render_plan
-from .resources.upload import UploadKind
 from .workflow_ops import ApplyOptions, locked_apply, locked_destroy
 
 LOCAL_STATE_DIR = Path(".reconciler")
@@ -82,54 +82,62 @@ def confirm(console: Console, question: str, auto_approve: bool) -> None:
 
 
 class ApplyReporter:
-    """Progress of an apply: one line per change, and a byte progress bar for uploads."""
+    """Progress of an apply: one line per change, and byte progress bars for uploads."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.started: dict[str, float] = {}
         self.progress: Progress | None = None
-        self.task: Any = None
+        self.tasks: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def attach(self, ctx: AwsContext) -> ApplyReporter:
+        ctx.on_upload_bytes = self.upload_bytes
+        return self
 
     def __call__(self, change: Change, phase: str, error: BaseException | None) -> None:
         if phase == "start":
             self.started[change.address] = time.monotonic()
             if change.kind == "upload" and change.desired is not None:
-                self._start_bytes(change)
+                self._start_bar(change)
             return
         took = time.monotonic() - self.started.get(change.address, time.monotonic())
         if change.kind == "upload":
-            self._stop_bytes()
+            self._stop_bar(change.name)
         if phase == "done":
             self.console.print(f"[green]✓[/] {change.address}: {change.action} done ({took:.1f}s)")
         else:
             self.console.print(f"[red]✗[/] {change.address}: {change.action} failed: {error}")
 
-    def _start_bytes(self, change: Change) -> None:
+    def _start_bar(self, change: Change) -> None:
         assert change.desired is not None
         objects = change.desired.attrs["objects"]
-        keys = set(objects)
-        if change.attrs:
-            keys = {a.keys[1] for a in change.attrs if len(a.keys) > 1}
+        keys = {a.keys[1] for a in change.attrs if len(a.keys) > 1} if change.attrs else set(objects)
         total = sum(objects[k]["size"] for k in keys if k in objects)
-        self.progress = Progress(
-            TextColumn("  uploading {task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            console=self.console,
-            transient=True,
-        )
-        self.task = self.progress.add_task(change.name, total=total)
-        self.progress.start()
-        progress = self.progress
-        task = self.task
-        UploadKind.progress = lambda n: progress.advance(task, n)
+        with self.lock:
+            if self.progress is None:
+                self.progress = Progress(
+                    TextColumn("  uploading {task.description}"), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), console=self.console, transient=True,
+                )  # fmt: skip
+                self.progress.start()
+            self.tasks[change.name] = self.progress.add_task(change.name, total=total)
 
-    def _stop_bytes(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-        UploadKind.progress = None
+    def upload_bytes(self, name: str, n: int) -> None:
+        with self.lock:
+            if self.progress is not None and name in self.tasks:
+                self.progress.advance(self.tasks[name], n)
+
+    def _stop_bar(self, name: str) -> None:
+        with self.lock:
+            if self.progress is None:
+                return
+            task = self.tasks.pop(name, None)
+            if task is not None:
+                self.progress.remove_task(task)
+            if not self.tasks:
+                self.progress.stop()
+                self.progress = None
 
 
 def summary_line(result: ApplyResult, verb: str) -> str:
@@ -251,7 +259,12 @@ def apply(
             lock_timeout=lock_timeout,
         )  # fmt: skip
         _, result = locked_apply(
-            pipeline, ctx, approved, options, on_event=ApplyReporter(g.console), on_wait=_waiting(g.err_console)
+            pipeline,
+            ctx,
+            approved,
+            options,
+            on_event=ApplyReporter(g.console).attach(ctx),
+            on_wait=_waiting(g.err_console),
         )
         g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
         raise_for_result(result)
@@ -281,7 +294,12 @@ def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) ->
             confirm(g.console, "Do you really want to destroy these resources?", auto_approve)
         options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy")
         result = locked_destroy(
-            pipeline, ctx, approved, options, on_event=ApplyReporter(g.console), on_wait=_waiting(g.err_console)
+            pipeline,
+            ctx,
+            approved,
+            options,
+            on_event=ApplyReporter(g.console).attach(ctx),
+            on_wait=_waiting(g.err_console),
         )
         g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
         raise_for_result(result)
@@ -371,5 +389,3 @@ def main() -> None:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
-
-

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from . import s3_fixes
 from .admin import AdminApp
+from .glue import crawler_runtime
 from .glue import models as glue_models
 from .glue import responses as glue_responses
-from . import s3_policy
 from .runtime import Runtime
 
 _installed = False
@@ -22,9 +23,11 @@ def install_patches() -> None:
             return
         glue_models.install()
         glue_responses.install()
-        s3_policy.install()
+        s3_fixes.install()
         _installed = True
 
 
 def install(runtime: Runtime, admin: AdminApp) -> None:
+    """Patches, then the runtime components (each installs its own grafts once)."""
     install_patches()
+    crawler_runtime.install(runtime)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,10 +23,6 @@ from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_erro
 HASH_META = "sha256"
 # Multipart above 64 MiB in 16 MiB parts, 8 parts in flight: large raw files go up in parallel.
 TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8)
-
-#: Called with the number of bytes sent, for progress bars; the CLI sets it.
-ProgressHook = Callable[[int], None]
-
 
 def sha256_file(path: Path, chunk: int = 2**20) -> str:
     digest = hashlib.sha256()
@@ -67,8 +62,6 @@ def _files_of(pipeline: Pipeline, name: str) -> dict[str, Path]:
 class UploadKind(ResourceKind):
     kind: ClassVar[str] = "upload"
     level: ClassVar[int] = 1
-    progress: ProgressHook | None = None
-
     def __init__(self) -> None:
         self.bytes_sent = 0
 
@@ -129,7 +122,7 @@ class UploadKind(ResourceKind):
                 s3.upload_file(
                     str(path), desired.attrs["bucket"], key,
                     ExtraArgs={"Metadata": {HASH_META: meta["sha256"]}},
-                    Config=TRANSFER, Callback=self._on_bytes,
+                    Config=TRANSFER, Callback=lambda n: self._on_bytes(ctx, desired.name, n),
                 )  # fmt: skip
 
             try:
@@ -137,10 +130,10 @@ class UploadKind(ResourceKind):
             except ClientError as exc:
                 raise aws_error("uploading", f"{path} to s3://{desired.attrs['bucket']}/{key}", exc) from exc
 
-    def _on_bytes(self, n: int) -> None:
+    def _on_bytes(self, ctx: AwsContext, name: str, n: int) -> None:
         self.bytes_sent += n
-        if self.progress is not None:
-            self.progress(n)
+        if ctx.on_upload_bytes is not None:
+            ctx.on_upload_bytes(name, n)
 
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         return None  # see list_owned

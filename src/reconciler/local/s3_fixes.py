@@ -1,9 +1,15 @@
-"""Bucket policies on the local endpoint: treat every request as arriving over TLS.
+"""Fixes to moto's S3 where it differs from AWS in ways our pipeline meets.
+
+1. Bucket policies: treat every request as arriving over TLS.
 
 moto evaluates bucket policies but ignores their Condition blocks, so a standard "deny requests
 without TLS" statement (`aws:SecureTransport = false`) denies *everything* on moto. On AWS that
 statement only denies plain-HTTP requests. The local endpoint speaks HTTP on loopback, as if a TLS
 proxy sat in front of it, so such statements never match here, exactly as for an HTTPS client on AWS.
+
+2. DeleteObject in a bucket whose versioning was suspended crashes moto with HTTP 500 when the key's
+latest version is a delete marker ("'FakeDeleteMarker' object has no attribute 'dispose'"): a delete
+marker holds no data, so disposing of it is a no-op.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import json
 from typing import Any
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.s3.models import FakeBucket
+from moto.s3.models import FakeBucket, FakeDeleteMarker
 
 from .patching import graft
 
@@ -37,5 +43,11 @@ class _TlsAwareBucket(FakeBucket):
         return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
 
 
+class _DisposableDeleteMarker(FakeDeleteMarker):
+    def dispose(self, garbage: bool = False) -> None:
+        return None
+
+
 def install() -> None:
     graft(FakeBucket, _TlsAwareBucket)
+    graft(FakeDeleteMarker, _DisposableDeleteMarker)
