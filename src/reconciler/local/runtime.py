@@ -28,6 +28,10 @@ class Settings:
     timeout_minute_seconds: float = 60.0
     scheduler_tick_seconds: float = 1.0
     work_dir: str = ""
+    crawl_min_seconds: float = 0.5  # a crawl stays RUNNING at least this long, so clients can see it
+    crawl_stopping_seconds: float = 0.2  # then STOPPING this long, then READY
+    crawl_sample_bytes: int = 1024 * 1024  # head of each file read for classification
+    crawl_max_files_per_table: int = 1000  # files sampled per table (all files are listed)
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -75,9 +79,9 @@ class Runtime:
         """Stop every crawl, job run and schedule, reset moto's state, the clock and the settings."""
         from moto.moto_api._internal.models import moto_api_backend
 
+        for component in self._components:
+            component.reset()
         with self.lock:
-            for component in self._components:
-                component.reset()
             moto_api_backend.reset()
             self.clock.reset()
             self.settings = Settings.from_environment()
