@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +25,7 @@ from .errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ApprovalError, Reconciler
 from .model import Pipeline
 from .plan import Plan, build_plan
 from .render import make_console, print_json, render_error, render_plan
+from .run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
 from .workflow_ops import ApplyOptions, locked_apply, locked_destroy
 
 LOCAL_STATE_DIR = Path(".reconciler")
@@ -305,6 +307,122 @@ def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) ->
         raise_for_result(result)
     except ReconcilerError as err:
         fail(g.err_console, err)
+
+
+class RunReporter:
+    """Run events for people (a spinner with state and elapsed time) or as JSON lines for CI logs."""
+
+    def __init__(self, console: Console, as_json: bool) -> None:
+        self.console = console
+        self.as_json = as_json
+        self.started = time.monotonic()
+        self.status: Any = None
+
+    def __call__(self, event: str, fields: dict[str, Any]) -> None:
+        if self.as_json:
+            now = datetime.now(UTC).isoformat(timespec="milliseconds")
+            record = {"format_version": EVENT_FORMAT_VERSION, "ts": now, "event": event, **fields}
+            print(json.dumps(record, default=str), flush=True)
+            return
+        elapsed = time.monotonic() - self.started
+        if event == "step_started":
+            self._spin(f"{fields['step']}…")
+        elif event == "waiting":
+            what = fields.get("crawler") or f"{fields.get('job')} run {fields.get('job_run_id')}"
+            self._spin(f"{fields['step']}: {what} is {fields['state']} ({elapsed:.0f}s)")
+        elif event == "step_finished":
+            self._stop()
+            self.console.print(f"[green]✓[/] {fields['step']} ({fields['seconds']:.1f}s)")
+        elif event == "step_failed":
+            self._stop()
+            self.console.print(f"[red]✗[/] {fields['step']} failed ({fields['seconds']:.1f}s)")
+        elif event == "plan":
+            changes = fields["changes"]
+            self.console.print(f"  reconciled: {', '.join(changes) if changes else 'no changes'}")
+        elif event in {"job_started", "job_attached", "crawl_started"}:
+            detail = ", ".join(f"{k}={v}" for k, v in fields.items() if k != "arguments")
+            self.console.print(f"  {event.replace('_', ' ')}: {detail}")
+        elif event == "lock_wait":
+            self.console.print(f"  waiting for the lock: {fields['holder']}")
+
+    def _spin(self, text: str) -> None:
+        if self.status is None:
+            self.status = self.console.status(text, spinner="dots")
+            self.status.start()
+        else:
+            self.status.update(text)
+
+    def _stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+
+def print_run_summary(console: Console, summary: RunSummary) -> None:
+    console.print("[bold]Run summary[/]")
+    for step, seconds in summary.steps.items():
+        console.print(f"  {step:<9} {seconds:8.1f}s")
+    console.print(f"  job run   {summary.job_name} {summary.job_run_id}")
+    report = summary.report or {}
+    if report:
+        counts = {
+            k: report[k] for k in ("rows_read", "rows_valid", "rows_rejected", "duplicates_dropped") if k in report
+        }
+        console.print(f"  rows      {', '.join(f'{k}={v:,}' for k, v in counts.items())}")
+    if summary.manifest_uri:
+        console.print(f"  manifest  {summary.manifest_uri} (local copy: {summary.manifest_path})")
+
+
+@cli.command()
+@click.option("--timeout", type=float, default=3600.0, show_default=True, help="Overall limit in seconds.")
+@click.option("--skip-apply", is_flag=True, help="Do not reconcile first; run what exists.")
+@click.option("--arg", "job_args", multiple=True, metavar="KEY=VALUE", help="Extra job run argument (repeatable).")
+@click.option("--run-quarter", default=None, help="Passed to the job as --run_quarter (e.g. 2026-Q3).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
+@click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@pass_globals
+def run(
+    g: Globals, timeout: float, skip_apply: bool, job_args: tuple[str, ...], run_quarter: str | None, as_json: bool,
+    stop_on_interrupt: bool, lock_timeout: float,
+) -> None:  # fmt: skip
+    """The quarterly job: reconcile, crawl and wait, run the job and wait, publish the QuickSight manifest."""
+    reporter = RunReporter(g.console, as_json)
+    arguments: dict[str, str] = {}
+    for item in job_args:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--arg")
+        arguments[key if key.startswith("--") else f"--{key}"] = value
+    if run_quarter:
+        arguments["--run_quarter"] = run_quarter
+
+    def ask_stop(job: str, run_id: str) -> bool:
+        if stop_on_interrupt:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return click.confirm(f"\nStop job {job} run {run_id}?", default=True)
+
+    options = RunOptions(
+        timeout=timeout, skip_apply=skip_apply, job_arguments=tuple(sorted(arguments.items())),
+        lock_timeout=lock_timeout, stop_on_interrupt=ask_stop,
+    )  # fmt: skip
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        summary = run_pipeline(pipeline, ctx, options, reporter)
+    except ReconcilerError as err:
+        reporter._stop()
+        if as_json:
+            reporter("run_failed", {"error": err.message, "hint": err.hint})
+        fail(g.err_console, err)
+    reporter._stop()
+    if as_json:
+        reporter("run_finished", {"steps": summary.steps, "job_run_id": summary.job_run_id,
+                                  "report": summary.report, "manifest": summary.manifest_uri})  # fmt: skip
+    else:
+        print_run_summary(g.console, summary)
 
 
 @cli.group()

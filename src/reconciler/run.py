@@ -1,0 +1,358 @@
+"""`reconcile run`: the quarterly job. Lock, reconcile, crawl and WAIT, job and WAIT, manifest.
+
+The original design failed exactly here: it started the job before the crawler had finished, and its
+conditional trigger never fired for a crawler it had started by hand. So `run` starts the job itself,
+and only after a *new* crawl has SUCCEEDED (DESIGN §3).
+
+Waits follow one shape (STYLE: waiters): a status function, pending states, target states, an
+overall deadline, and backoff polling that starts small (the gap between crawl end and job start is
+what users feel) and is capped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import lock
+from .apply import check_applicable, create_bucket_exclusive, execute, raise_for_result
+from .aws import AwsContext
+from .diff import CREATE
+from .errors import AwsError, ReconcilerError, RunError
+from .model import Pipeline
+from .plan import Plan, build_plan
+from .retry import error_code, is_transient
+
+CRAWL_PENDING = {"RUNNING", "STOPPING"}
+JOB_PENDING = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
+JOB_FAILED = {"FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
+
+EVENT_FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    timeout: float = 3600.0
+    skip_apply: bool = False
+    job_arguments: tuple[tuple[str, str], ...] = ()
+    lock_timeout: float = 0.0
+    poll_initial: float = 0.25
+    poll_cap: float = 2.0
+    #: asked on Ctrl-C while the job runs: True stops the job run, False leaves it running
+    stop_on_interrupt: Callable[[str, str], bool] | None = None
+
+
+#: (event name, fields) -> None; the CLI renders it for people or as JSON lines
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class RunSummary:
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    plan: Plan | None = None
+    crawls: dict[str, str] = field(default_factory=dict)  # crawler -> final status
+    job_run_id: str | None = None
+    job_name: str | None = None
+    report: dict[str, Any] | None = None
+    manifest_uri: str | None = None
+    manifest_path: str | None = None
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    @property
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.left <= 0
+
+
+class Backoff:
+    """Start small, grow by half each time, capped: quick to notice the end, cheap while waiting."""
+
+    def __init__(self, initial: float, cap: float) -> None:
+        self.delay = initial
+        self.cap = cap
+
+    def sleep(self, deadline: Deadline) -> None:
+        time.sleep(max(0.0, min(self.delay, deadline.left)))
+        self.delay = min(self.delay * 1.5, self.cap)
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), UTC)
+
+
+def last_crawl(ctx: AwsContext, name: str) -> tuple[str, dict[str, Any]]:
+    crawler = ctx.call("glue", "get_crawler", Name=name)["Crawler"]
+    return crawler.get("State", "READY"), crawler.get("LastCrawl") or {}
+
+
+def crawl(ctx: AwsContext, name: str, deadline: Deadline, options: RunOptions, emit: EventSink) -> dict[str, Any]:
+    """Start the crawler (or attach to its running crawl) and wait for that crawl to end."""
+    state, before = last_crawl(ctx, name)
+    previous_start = _utc(before.get("StartTime"))
+    attached = False
+    if state in CRAWL_PENDING:
+        attached = True
+    else:
+        try:
+            ctx.call("glue", "start_crawler", Name=name)
+        except ClientError as exc:
+            if error_code(exc) != "CrawlerRunningException":
+                raise RunError(f"starting crawler {name!r}: {exc}") from exc
+            attached = True  # someone (a schedule, a colleague) started it a moment ago
+    emit("crawl_started", {"crawler": name, "attached": attached})
+    backoff = Backoff(options.poll_initial, options.poll_cap)
+    while True:
+        state, last = last_crawl(ctx, name)
+        started = _utc(last.get("StartTime"))
+        is_new = started is not None and (previous_start is None or started > previous_start or attached)
+        if state == "READY" and is_new and last.get("Status"):
+            status = str(last["Status"])
+            if status != "SUCCEEDED":
+                message = last.get("ErrorMessage") or "no error message"
+                raise RunError(f"crawler {name!r} ended {status}: {message}", hint="the job was not started")
+            return last
+        if state not in CRAWL_PENDING | {"READY"}:
+            raise RunError(f"crawler {name!r} is in unexpected state {state}")
+        if deadline.expired():
+            _stop_crawler(ctx, name)
+            raise RunError(f"timed out after {deadline.seconds:.0f}s waiting for crawler {name!r} (stopped it)")
+        emit("waiting", {"step": "crawl", "crawler": name, "state": state})
+        backoff.sleep(deadline)
+
+
+def _stop_crawler(ctx: AwsContext, name: str) -> None:
+    with contextlib.suppress(ClientError):  # it may have finished meanwhile: nothing to stop
+        ctx.call("glue", "stop_crawler", Name=name)
+
+
+def running_job_run(ctx: AwsContext, job: str) -> dict[str, Any] | None:
+    runs = ctx.call("glue", "get_job_runs", JobName=job, MaxResults=50).get("JobRuns", [])
+    active = [r for r in runs if r.get("JobRunState") in JOB_PENDING]
+    return max(active, key=lambda r: _utc(r.get("StartedOn")) or datetime.min.replace(tzinfo=UTC), default=None)
+
+
+def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventSink) -> str:
+    """Start one run, never two: attach to a run in progress; after a failed start, look before retrying."""
+    active = running_job_run(ctx, job)
+    if active is not None:
+        emit("job_attached", {"job": job, "job_run_id": active["Id"]})
+        return str(active["Id"])
+    client = ctx.client("glue")
+    for attempt in range(5):
+        try:
+            run_id = str(client.start_job_run(JobName=job, Arguments=arguments)["JobRunId"])
+            emit("job_started", {"job": job, "job_run_id": run_id, "arguments": sorted(arguments)})
+            return run_id
+        except ClientError as exc:
+            if error_code(exc) == "ConcurrentRunsExceededException":
+                active = running_job_run(ctx, job)
+                if active is not None:
+                    return str(active["Id"])
+            if not is_transient(exc) or attempt == 4:
+                raise RunError(f"starting job {job!r}: {exc}") from exc
+        except Exception as exc:  # a dropped connection: the run may or may not exist now
+            if not is_transient(exc) or attempt == 4:
+                raise
+        # The failed call may have started a run after all: look before trying again.
+        active = running_job_run(ctx, job)
+        if active is not None:
+            return str(active["Id"])
+        time.sleep(0.5 * 2**attempt)
+    raise RunError(f"could not start job {job!r}")
+
+
+def wait_job(
+    ctx: AwsContext, job: str, run_id: str, deadline: Deadline, options: RunOptions, emit: EventSink
+) -> dict[str, Any]:
+    try:
+        return _wait_job(ctx, job, run_id, deadline, options, emit)
+    except KeyboardInterrupt:
+        if options.stop_on_interrupt is not None and options.stop_on_interrupt(job, run_id):
+            stop_job_run(ctx, job, run_id)
+            raise RunError(f"interrupted: stopped job {job!r} run {run_id}") from None
+        raise RunError(f"interrupted: job {job!r} run {run_id} goes on running") from None
+
+
+def _wait_job(
+    ctx: AwsContext, job: str, run_id: str, deadline: Deadline, options: RunOptions, emit: EventSink
+) -> dict[str, Any]:
+    backoff = Backoff(options.poll_initial, options.poll_cap * 2)
+    while True:
+        run = ctx.call("glue", "get_job_run", JobName=job, RunId=run_id)["JobRun"]
+        state = run.get("JobRunState", "")
+        if state == "SUCCEEDED":
+            return dict(run)
+        if state in JOB_FAILED:
+            message = run.get("ErrorMessage") or "no error message"
+            tail = job_log_tail(ctx, run_id)
+            raise RunError(
+                f"job {job!r} run {run_id} ended {state}: {message}"
+                + (f"\n--- driver log (tail) ---\n{tail}" if tail else "")
+            )
+        if state not in JOB_PENDING:
+            raise RunError(f"job {job!r} run {run_id} is in unexpected state {state}")
+        if deadline.expired():
+            stop_job_run(ctx, job, run_id)
+            raise RunError(f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {run_id} (stopped it)")
+        emit("waiting", {"step": "job", "job": job, "job_run_id": run_id, "state": state})
+        backoff.sleep(deadline)
+
+
+def stop_job_run(ctx: AwsContext, job: str, run_id: str) -> None:
+    with contextlib.suppress(ClientError):
+        ctx.call("glue", "batch_stop_job_run", JobName=job, JobRunIds=[run_id])
+
+
+def job_log_tail(ctx: AwsContext, run_id: str, lines: int = 30) -> str:
+    """The driver log's last lines: CloudWatch on AWS, the admin route on our local endpoint."""
+    try:
+        events = ctx.call(
+            "logs", "get_log_events", logGroupName="/aws-glue/jobs/error", logStreamName=run_id, limit=lines
+        )["events"]
+        if events:
+            return "\n".join(e["message"].rstrip() for e in events)
+    except ClientError:
+        pass
+    if ctx.endpoint_url:
+        try:
+            url = f"{ctx.endpoint_url.rstrip('/')}/_reconciler/job-runs/{run_id}/log"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode("utf-8", "replace")
+            return "\n".join(text.splitlines()[-lines:])
+        except OSError:
+            return ""
+    return ""
+
+
+def read_report(ctx: AwsContext, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        body = ctx.call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
+        loaded: dict[str, Any] = json.loads(body)
+        return loaded
+    except (ClientError, ValueError):
+        return None
+
+
+def reconcile_under_lock(pipeline: Pipeline, ctx: AwsContext, emit: EventSink) -> Plan:
+    plan = build_plan(pipeline, ctx)
+    check_applicable(plan)
+    emit("plan", {"summary": plan.counts(), "changes": [c.address for c in plan.changes if c.action != "no-op"]})
+    result = execute(plan, ctx, pipeline)
+    raise_for_result(result)
+    return plan
+
+
+def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit: EventSink) -> RunSummary:
+    """The whole quarterly run. Raises RunError (or another ReconcilerError) on failure."""
+    if not pipeline.crawlers or not pipeline.jobs:
+        raise RunError("the spec declares no crawler or no job: nothing to run")
+    summary = RunSummary()
+    deadline = Deadline(options.timeout)
+    crawler_names = [pipeline.schedule.crawler] if pipeline.schedule else [c.name for c in pipeline.crawlers]
+    job = pipeline.schedule.job if pipeline.schedule else pipeline.jobs[0].name
+    summary.job_name = job
+
+    def step(name: str) -> _Step:
+        return _Step(name, summary, emit)
+
+    if not options.skip_apply:
+        first = build_plan(pipeline, ctx)
+        bucket_change = next((c for c in first.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
+        if bucket_change is not None and bucket_change.action == CREATE:
+            check_applicable(first)
+            create_bucket_exclusive(ctx, pipeline)
+    with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout,
+                   on_wait=lambda h: emit("lock_wait", {"holder": h.describe()})):  # fmt: skip
+        if not options.skip_apply:
+            with step("apply"):
+                summary.plan = reconcile_under_lock(pipeline, ctx, emit)
+        with step("crawl"):
+            for name in crawler_names:
+                last = crawl(ctx, name, deadline, options, emit)
+                summary.crawls[name] = str(last.get("Status"))
+        with step("job"):
+            arguments = dict(options.job_arguments)
+            run_id = start_job(ctx, job, arguments, emit)
+            summary.job_run_id = run_id
+            wait_job(ctx, job, run_id, deadline, options, emit)
+        if pipeline.quicksight.manifest is not None:
+            with step("manifest"):
+                publish_manifest(pipeline, ctx, summary)
+    summary.report = find_report(pipeline, ctx)
+    return summary
+
+
+def find_report(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any] | None:
+    """The job's run report, if it wrote one under <output_path>/reports/."""
+    job = next((j for j in pipeline.jobs), None)
+    if job is None:
+        return None
+    output = dict(job.arguments).get("--output_path", "")
+    own = f"s3://{pipeline.bucket.name}/"
+    if not output.startswith(own):
+        return None
+    prefix = output[len(own) :].rstrip("/") + "/reports/"
+    listed = ctx.call("s3", "list_objects_v2", Bucket=pipeline.bucket.name, Prefix=prefix).get("Contents", [])
+    reports = sorted((o for o in listed if o["Key"].endswith(".json")), key=lambda o: o["LastModified"])
+    return read_report(ctx, pipeline.bucket.name, reports[-1]["Key"]) if reports else None
+
+
+def publish_manifest(pipeline: Pipeline, ctx: AwsContext, summary: RunSummary) -> None:
+    from .quicksight import check_prefix_objects, manifest_for, validate_manifest, write_manifest
+
+    manifest = pipeline.quicksight.manifest
+    assert manifest is not None
+    listed = ctx.call("s3", "list_objects_v2", Bucket=pipeline.bucket.name, Prefix=manifest.data_prefix)
+    keys = [o["Key"] for o in listed.get("Contents", [])]
+    problems = check_prefix_objects(keys, manifest.data_prefix)
+    document = manifest_for(pipeline)
+    problems += validate_manifest(document)
+    if problems:
+        raise RunError("the QuickSight manifest would be wrong:\n" + "\n".join(f"  {p}" for p in problems))
+    write_manifest(document, manifest.output)
+    ctx.call(
+        "s3", "put_object", Bucket=pipeline.bucket.name, Key=manifest.key,
+        Body=json.dumps(document, indent=2).encode(), ContentType="application/json",
+    )  # fmt: skip
+    summary.manifest_uri = f"s3://{pipeline.bucket.name}/{manifest.key}"
+    summary.manifest_path = str(manifest.output)
+
+
+class _Step:
+    def __init__(self, name: str, summary: RunSummary, emit: EventSink) -> None:
+        self.name, self.summary, self.emit = name, summary, emit
+
+    def __enter__(self) -> None:
+        self.started = time.monotonic()
+        self.emit("step_started", {"step": self.name})
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        took = round(time.monotonic() - self.started, 3)
+        self.summary.steps[self.name] = took
+        if exc is None:
+            self.emit("step_finished", {"step": self.name, "seconds": took})
+        else:
+            message = exc.message if isinstance(exc, ReconcilerError) else str(exc)
+            self.emit("step_failed", {"step": self.name, "seconds": took, "error": message})
+
+
+__all__ = ["EVENT_FORMAT_VERSION", "AwsError", "RunOptions", "RunSummary", "run_pipeline"]
