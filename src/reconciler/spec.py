@@ -97,10 +97,18 @@ def _read_text(path: Path, file: str) -> str:
 
 
 class _LimitExceeded(Exception):
-    def __init__(self, mark: yaml.Mark | None, message: str) -> None:
+    def __init__(self, mark: yaml.Mark | tuple[int, int] | None, message: str, path: DocPath = ()) -> None:
         super().__init__(message)
         self.mark = mark
         self.message = message
+        self.path = path
+
+    def problem(self, file: str) -> Problem:
+        if isinstance(self.mark, tuple):
+            line, column = self.mark
+        else:
+            line, column = (self.mark.line + 1, self.mark.column + 1) if self.mark else (1, 1)
+        return Problem(file, line, column, format_path(self.path), self.message)
 
 
 class _Loader(yaml.SafeLoader):
@@ -141,22 +149,24 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, lines: _Lines) -> Problem:
         mark = exc.problem_mark or exc.context_mark
         words = "; ".join(str(w) for w in (exc.context, exc.problem) if w)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if exc.context_mark and exc.context_mark.line + 1 != line:
+            words += f" (see line {exc.context_mark.line + 1})"
         return Problem(file, line, column, "", f"YAML syntax error: {words}")
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = lines.at(exc.position)
         char = exc.character
-        shown = f"U+{ord(char):04X}" if isinstance(char, str) else repr(char)
+        code = ord(char) if isinstance(char, str) else char
+        shown = f"U+{code:04X}" if isinstance(code, int) else repr(code)
         return Problem(file, line, column, "", f"the text contains a character YAML does not allow ({shown})")
     return Problem(file, 1, 1, "", f"YAML error: {exc}")
 
 
 def _compose(text: str, file: str, lines: _Lines) -> tuple[Node, _Loader]:
-    loader = _Loader(text)
     try:
+        loader = _Loader(text)  # the reader refuses non-printable characters right here
         node = loader.get_single_node()
     except _LimitExceeded as exc:
-        line, column = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
-        raise _Stop([Problem(file, line, column, "", exc.message)]) from exc
+        raise _Stop([exc.problem(file)]) from exc
     except yaml.YAMLError as exc:
         raise _Stop([_yaml_problem(exc, file, lines)]) from exc
     except RecursionError as exc:  # belt and braces: MAX_DEPTH keeps the composer far from this
@@ -273,15 +283,15 @@ class _Constructor:
 
     def build(self, node: Node, path: DocPath, depth: int) -> Any:
         self._values += 1
+        # Aliases leave no mark of their own: the key that holds one is the best place to point at.
+        where = self._nearest_key_mark(path) or self.mark(node)
         if self._values > MAX_VALUES:
-            raise _LimitExceeded(
-                node.start_mark,
-                f"the document expands to more than {MAX_VALUES} values (YAML aliases repeated too often?)",
-            )
+            message = f"the document expands to more than {MAX_VALUES} values (YAML aliases repeated too often?)"
+            raise _LimitExceeded(where, message, path)
         if depth > MAX_DEPTH:
-            raise _LimitExceeded(node.start_mark, f"nesting (with aliases expanded) is deeper than {MAX_DEPTH}")
+            raise _LimitExceeded(where, f"nesting (with aliases expanded) is deeper than {MAX_DEPTH}", path)
         if id(node) in self._active:
-            raise _LimitExceeded(node.start_mark, "a YAML alias refers to a value that contains it")
+            raise _LimitExceeded(where, "a YAML alias refers to a value that contains it", path)
         self.doc.marks.setdefault(path, self.mark(node))
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
@@ -295,6 +305,13 @@ class _Constructor:
             return None
         finally:
             self._active.discard(id(node))
+
+    def _nearest_key_mark(self, path: DocPath) -> tuple[int, int] | None:
+        for end in range(len(path), 0, -1):
+            mark = self.doc.key_marks.get(path[:end])
+            if mark:
+                return mark
+        return None
 
     def mapping(self, node: MappingNode, path: DocPath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -374,8 +391,7 @@ def _parse(text: str, file: str, env: Mapping[str, str]) -> _Document:
     try:
         constructor.doc.value = constructor.build(node, (), 0)
     except _LimitExceeded as exc:
-        line, column = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
-        raise _Stop([Problem(file, line, column, "", exc.message)]) from exc
+        raise _Stop([exc.problem(file)]) from exc
     return constructor.doc
 
 
@@ -450,7 +466,7 @@ def _check(doc: _Document, project_dir: Path, file: str) -> list[Problem]:
     if not go_on:
         return [_locate(doc, f, file) for f in findings]
     _coerce_interpolated(doc)
-    schema = [f for f in schema_findings(doc.value, doc.raw) if f.path != ("apiVersion",)]
+    schema = [f for f in schema_findings(doc.value, doc.raw, doc.interpolated) if f.path != ("apiVersion",)]
     # Semantic checks run even when the schema found problems, so the user sees everything at once; they
     # stay quiet where the schema already spoke or where a missing variable left a value unknown.
     quiet = {f.path for f in schema} | doc.tainted

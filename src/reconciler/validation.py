@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,12 +74,14 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _type_message(error: ValidationError, raw: Mapping[DocPath, str]) -> str:
+def _type_message(error: ValidationError, raw: Mapping[DocPath, str], interpolated: AbstractSet[DocPath]) -> str:
     expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
     words = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in expected)
     instance = error.instance
     message = f"must be {words} (got {describe(instance)})"
     path = tuple(error.absolute_path)
+    if path in interpolated:
+        return message + " after reading the environment"
     if "string" in expected and isinstance(instance, bool | int | float) and path in raw:
         message += f'; put it in quotes: "{raw[path]}"'
     elif "array" in expected and isinstance(instance, str | int | float | bool):
@@ -115,7 +118,7 @@ def _properties_count_message(error: ValidationError) -> str:
     return f"needs at least {error.validator_value} entries"
 
 
-def _translate(error: ValidationError, raw: Mapping[DocPath, str]) -> list[Finding]:
+def _translate(error: ValidationError, raw: Mapping[DocPath, str], interpolated: AbstractSet[DocPath]) -> list[Finding]:
     path: DocPath = tuple(error.absolute_path)
     keyword = error.validator
     value = error.validator_value
@@ -132,7 +135,7 @@ def _translate(error: ValidationError, raw: Mapping[DocPath, str]) -> list[Findi
             findings.append(Finding((*path, key), f"unknown key {describe(key)}{hint}", at_key=True))
         return findings
     if keyword == "type":
-        return [Finding(path, _type_message(error, raw))]
+        return [Finding(path, _type_message(error, raw, interpolated))]
     if keyword == "enum":
         return [Finding(path, _enum_message(error))]
     if keyword == "const":
@@ -161,15 +164,23 @@ def _translate(error: ValidationError, raw: Mapping[DocPath, str]) -> list[Findi
     return [Finding(path, error.message)]
 
 
-def schema_findings(doc: Any, raw: Mapping[DocPath, str] | None = None) -> list[Finding]:
+def schema_findings(
+    doc: Any, raw: Mapping[DocPath, str] | None = None, interpolated: AbstractSet[DocPath] = frozenset()
+) -> list[Finding]:
     """Every JSON Schema error of `doc` against schema/pipeline.v1.json, in plain words.
 
-    `raw` maps paths to the scalar text as written in YAML, used for hints such as "put it in quotes".
+    `raw` maps paths to the scalar text as written in YAML, used for hints such as "put it in quotes";
+    `interpolated` holds the paths whose text came from ${VAR}.
     """
     validator = Draft202012Validator(load_schema(SCHEMA_FILE))
+    errors = list(validator.iter_errors(doc))
+    # A value of the wrong type also fails its enum, pattern...: the type is the one thing to say.
+    mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
     findings: list[Finding] = []
-    for error in validator.iter_errors(doc):
-        findings.extend(_translate(error, raw or {}))
+    for error in errors:
+        if error.validator != "type" and tuple(error.absolute_path) in mistyped:
+            continue
+        findings.extend(_translate(error, raw or {}, interpolated))
     return findings
 
 
@@ -339,6 +350,7 @@ def _check_uploads(spec: dict[str, Any], project_dir: Path) -> tuple[list[Findin
             key = file_upload_key(resolved, prefix)
             if source.endswith("/"):
                 findings.append(Finding((*base, "source"), f"ends with '/' but {source!r} is a file"))
+                listing.keys.setdefault(key, i)  # reported once here, not again as a missing script
             elif key in listing.keys:
                 findings.append(
                     Finding(
