@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The main job on the embedded local AWS endpoint, from scratch, with no AWS account:
+# virtualenv, install, generate the 1M-row data set if missing, start the endpoint, `reconcile run`.
+# Usage: bash scripts/run-local.sh [extra `reconcile run` options, e.g. --json]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "error: java not found. The local Glue job runs on Spark, which needs Java 17:" >&2
+  echo "       apt-get install openjdk-17-jre-headless   (or brew install openjdk@17)" >&2
+  exit 1
+fi
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -e ".[spark]"
+
+if [ ! -d Data/car_brands/ingest_quarter=2026-Q3 ]; then
+  echo "== generating the raw data set (1,000,000 rows, deterministic)"
+  "$VENV/bin/python" -m reconciler.datagen --out Data/car_brands --rows 1000000 --quarter 2026-Q3
+fi
+
+echo "== starting the local AWS endpoint"
+"$VENV/bin/reconcile" local up
+
+echo "== reconcile run"
+"$VENV/bin/reconcile" --local run --run-quarter 2026-Q3 "$@"
+
+url=$("$VENV/bin/python" -c 'import json; print(json.load(open(".reconciler/local-endpoint.json"))["url"])' 2>/dev/null || true)
+echo
+echo "== outputs in the local endpoint's S3 (${url})"
+AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "$VENV/bin/python" - "$url" <<'PY'
+import sys
+import boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-central-1")
+bucket = "car-brands-pipeline-local"
+sizes: dict[str, list[int]] = {}
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="prepared/"):
+    for obj in page.get("Contents", []):
+        top = "/".join(obj["Key"].split("/")[:3])
+        sizes.setdefault(top, []).append(obj["Size"])
+for prefix, items in sorted(sizes.items()):
+    print(f"  s3://{bucket}/{prefix}/  {len(items)} object(s), {sum(items):,} bytes")
+PY
+echo
+echo "List them yourself:  AWS_ENDPOINT_URL=${url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\"
+echo "                     $VENV/bin/python -c \"import boto3; [print(o['Key']) for o in boto3.client('s3', region_name='eu-central-1').list_objects_v2(Bucket='car-brands-pipeline-local', Prefix='prepared/')['Contents']]\""
+echo "Stop the endpoint:   $VENV/bin/reconcile local down"
