@@ -82,4 +82,3 @@ def project(tmp_path: Path, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Projec
     monkeypatch.delenv("DATA_DIR", raising=False)
     monkeypatch.setenv("AWS_REGION", aws.region)
     return make_project(tmp_path / "project", aws.url)
-
