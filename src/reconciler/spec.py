@@ -457,6 +457,24 @@ def _coerce_interpolated(doc: _Document) -> None:
                 _set_at(doc.value, path, converted)
 
 
+def _without(value: Any, unknown: set[DocPath]) -> Any:
+    """A copy with unknown values (a missing variable, an unreadable scalar) set to None.
+
+    The semantic checks skip None, so e.g. a bucket name left empty by a missing variable does not also make
+    every crawler target "outside the declared bucket".
+    """
+    if not unknown:
+        return value
+    copy = json.loads(json.dumps(value))
+    for path in unknown:
+        if path:
+            try:
+                _set_at(copy, path, None)
+            except (KeyError, IndexError, TypeError):
+                continue  # the value was dropped, e.g. a duplicate key
+    return copy
+
+
 def _is_under(path: DocPath, prefixes: set[DocPath]) -> bool:
     return any(path[: len(prefix)] == prefix for prefix in prefixes)
 
@@ -470,7 +488,9 @@ def _check(doc: _Document, project_dir: Path, file: str) -> list[Problem]:
     # Semantic checks run even when the schema found problems, so the user sees everything at once; they
     # stay quiet where the schema already spoke or where a missing variable left a value unknown.
     quiet = {f.path for f in schema} | doc.tainted
-    semantic = [f for f in semantic_findings(doc.value, project_dir) if not _is_under(f.path, quiet)]
+    semantic = [
+        f for f in semantic_findings(_without(doc.value, doc.tainted), project_dir) if not _is_under(f.path, quiet)
+    ]
     schema = [f for f in schema if not _is_under(f.path, doc.tainted)]
     return [_locate(doc, f, file) for f in (*findings, *schema, *semantic)]
 

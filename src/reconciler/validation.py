@@ -160,7 +160,7 @@ def _translate(error: ValidationError, raw: Mapping[DocPath, str], interpolated:
             (repeated if item in seen and item not in repeated else seen).append(item)
         return [Finding(path, f"lists {describe(item)} more than once") for item in repeated]
     if keyword in ("minProperties", "maxProperties"):
-        return [Finding(path, _properties_count_message(error))]
+        return [Finding(path, _properties_count_message(error), at_key=True)]
     return [Finding(path, error.message)]
 
 
@@ -250,8 +250,11 @@ def file_upload_key(resolved_source: Path, prefix: str) -> str:
 class _UploadIndex:
     keys: dict[str, int]  # object key -> index of the upload producing it
     unknown_prefixes: list[str]  # uploads we could not list: any key below these may exist
+    complete: bool = True  # False when an upload is too broken to say what it produces
 
     def produces(self, key: str) -> bool:
+        if not self.complete:
+            return True  # the broken upload is reported already; do not guess about scripts
         return key in self.keys or any(key.startswith(prefix) for prefix in self.unknown_prefixes)
 
 
@@ -332,11 +335,11 @@ def _check_uploads(spec: dict[str, Any], project_dir: Path) -> tuple[list[Findin
         base: DocPath = ("spec", "uploads", i)
         prefix = _text(upload, "prefix")
         prefix = "" if "prefix" not in upload else prefix
-        if prefix is not None:
-            findings += _located((*base, "prefix"), rules.key_prefix_problems(prefix))
+        prefix_problems = rules.key_prefix_problems(prefix) if prefix is not None else []
+        findings += _located((*base, "prefix"), prefix_problems)
         source = _text(upload, "source")
-        if source is None or prefix is None:
-            listing.unknown_prefixes.append(prefix or "")
+        if source is None or prefix is None or prefix_problems:
+            listing.complete = False
             continue
         allow = upload.get("allow_outside_project") is True
         resolved, problems = _source_path((*base, "source"), source, project_dir, allow, "upload")
@@ -490,7 +493,7 @@ def _check_jobs(spec: dict[str, Any], uploads: _UploadIndex) -> list[Finding]:
                     )
                 )
         worker_type = job.get("worker_type", "G.1X")
-        if worker_type in rules.WORKER_TYPE_REFUSALS:
+        if isinstance(worker_type, str) and worker_type in rules.WORKER_TYPE_REFUSALS:
             findings.append(Finding((*base, "worker_type"), rules.WORKER_TYPE_REFUSALS[worker_type]))
         workers = job.get("number_of_workers")
         if isinstance(workers, int) and not isinstance(workers, bool) and workers < rules.MIN_WORKERS:
@@ -514,7 +517,7 @@ def _declared_names(spec: dict[str, Any], section: str) -> list[str] | None:
     names: list[str] = []
     for _, item in _items(spec.get(section)):
         name = _text(item, "name")
-        if name is None:
+        if name is None or rules.glue_name_problems(name):
             return None
         names.append(name)
     return names
