@@ -84,7 +84,7 @@ CASES = [
         "      name: car-brands-glue",
         "    arn: arn:aws:iam::12:role/x",
         "spec.role.arn",
-        "arn:aws:iam::12:role/x",
+        "12 digits",
     ),
     Broken("bad-database-name", "name: car_brands\n", "name: Car Brands!\n", "spec.database.name", "lowercase"),
     Broken(
