@@ -1,0 +1,5 @@
+"""`python -m reconciler` is `reconcile`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""`reconcile run` end to end on the local endpoint: real crawls, real job runs, the manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from .conftest import BUCKET, Project
+
+SLEEPING_JOB = "import time\ntime.sleep(60)\n"
+FAILING_JOB = "import sys\nprint('preparing', file=sys.stderr)\nraise ValueError('boom: the job broke')\n"
+
+
+def set_job_script(project: Project, text: str) -> None:
+    (project.root / "glue_scripts" / "car_brands_job.py").write_text(text)
+
+
+def job_runs(aws: Any) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = aws.client("glue").get_job_runs(JobName="car-brands-prepare")["JobRuns"]
+    return runs
+
+
+@pytest.mark.spark
+def test_run_from_nothing_then_again_with_identical_outputs(project: Project, aws: Any) -> None:
+    first = project.cli("run", "--timeout", "600")
+    assert first.exit_code == 0, first.output
+    assert "Run summary" in first.output
+    s3 = aws.client("s3")
+
+    def outputs() -> dict[str, str]:
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="prepared/")["Contents"]
+        return {o["Key"]: o["ETag"] for o in listed if "/reports/" not in o["Key"]}
+
+    before = outputs()
+    assert any(k.startswith("prepared/clean/") for k in before)
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key="quicksight/manifest.json")["Body"].read())
+    prefix = manifest["fileLocations"][0]["URIPrefixes"][0]
+    assert prefix == f"s3://{BUCKET}/prepared/aggregated/csv/"
+    csvs = s3.list_objects_v2(Bucket=BUCKET, Prefix="prepared/aggregated/csv/")["Contents"]
+    assert csvs and all(o["Key"].endswith(".csv") for o in csvs)
+    assert (project.root / "quicksight" / "manifest.json").exists()
+
+    second = project.cli("run", "--timeout", "600", "--json")
+    assert second.exit_code == 0, second.output
+    events = [json.loads(line) for line in second.stdout.splitlines() if line.startswith("{")]
+    assert all(e["format_version"] == "1" for e in events)
+    plan_event = next(e for e in events if e["event"] == "plan")
+    assert plan_event["changes"] == []  # nothing to reconcile the second time
+    assert [e["step"] for e in events if e["event"] == "step_finished"] == ["apply", "crawl", "job", "manifest"]
+    assert outputs().keys() == before.keys()
+    assert len(job_runs(aws)) == 2
+
+
+def test_failing_job_fails_the_run_with_its_exception(project: Project, aws: Any) -> None:
+    set_job_script(project, FAILING_JOB)
+    result = project.cli("run", "--timeout", "300")
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "FAILED" in output and "boom: the job broke" in output
+    assert "preparing" in output  # the tail of the driver log
+    assert not aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="quicksight/").get("Contents")
+
+
+def test_failing_crawl_stops_the_run_before_the_job(project: Project, aws: Any) -> None:
+    bad = project.root / "Data" / "car_brands" / "ingest_quarter=2026-Q3" / "zz-binary.csv"
+    bad.write_bytes(bytes(range(256)) * 64)
+    result = project.cli("run", "--timeout", "300")
+    assert result.exit_code == 1
+    assert "crawler 'car-brands-raw' ended FAILED" in " ".join(result.output.split())
+    assert job_runs(aws) == []
+
+
+def test_timeout_stops_the_job_it_started(project: Project, aws: Any) -> None:
+    set_job_script(project, SLEEPING_JOB)
+    started = time.monotonic()
+    result = project.cli("run", "--timeout", "8")
+    assert result.exit_code == 1
+    assert "timed out" in result.output
+    assert time.monotonic() - started < 40
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and job_runs(aws)[0]["JobRunState"] not in {"STOPPED", "FAILED"}:
+        time.sleep(0.5)
+    assert job_runs(aws)[0]["JobRunState"] == "STOPPED"
+
+
+def test_concurrent_runs_one_waits_or_fails_on_the_lock(project: Project, aws: Any) -> None:
+    set_job_script(project, SLEEPING_JOB)
+    env = {**os.environ, "NO_COLOR": "1"}
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "-f", str(project.spec), "--endpoint-url", aws.url, "run",
+         "--timeout", "120", "--stop-on-interrupt"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not job_runs_or_empty(aws):
+            time.sleep(0.5)
+        assert job_runs_or_empty(aws), "the first run never started its job"
+        second = project.cli("run", "--skip-apply", "--timeout", "30")
+        assert second.exit_code == 1
+        output = " ".join(second.output.split())
+        assert "locked" in output and "'run'" in output and "since" in output
+        assert len(job_runs(aws)) == 1  # the loser started nothing
+    finally:
+        holder.terminate()
+        holder.wait(timeout=30)
+
+
+def job_runs_or_empty(aws: Any) -> list[dict[str, Any]]:
+    try:
+        return job_runs(aws)
+    except Exception:
+        return []
