@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from . import s3_fixes
 from .admin import AdminApp
-from .glue import crawler_runtime
+from .glue import crawler_runtime, job_runtime
 from .glue import models as glue_models
 from .glue import responses as glue_responses
 from .runtime import Runtime
@@ -31,3 +32,10 @@ def install(runtime: Runtime, admin: AdminApp) -> None:
     """Patches, then the runtime components (each installs its own grafts once)."""
     install_patches()
     crawler_runtime.install(runtime)
+    jobs = job_runtime.install(runtime)
+
+    def job_run_files(run_id: str) -> dict[str, Any] | None:
+        run = jobs.find(run_id)
+        return run.files() if run else None
+
+    admin.job_run_files = job_run_files

@@ -15,15 +15,23 @@ from typing import Any, Protocol
 
 from .clock import Clock
 
-ENV_TIMEOUT_MINUTE_SECONDS = "RECONCILER_LOCAL_TIMEOUT_MINUTE_SECONDS"
-ENV_WORK_DIR = "RECONCILER_LOCAL_WORK_DIR"
-ENV_SCHEDULER_TICK_SECONDS = "RECONCILER_LOCAL_SCHEDULER_TICK_SECONDS"
+ENV_PREFIX = "RECONCILER_LOCAL_"  # every setting can be set as RECONCILER_LOCAL_<NAME IN CAPITALS>
+
+
+def _convert(current: object, value: object) -> object:
+    if isinstance(current, bool):
+        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+    converter: Any = type(current)
+    return converter(value)
 
 
 @dataclass
 class Settings:
-    """Runtime knobs. `timeout_minute_seconds` is how many real seconds one Glue "minute" of a job
-    Timeout lasts (60 on AWS; a test sets 1 so a 1-minute timeout fires after one second)."""
+    """Runtime knobs, each settable at start-up as RECONCILER_LOCAL_<NAME> (e.g.
+    RECONCILER_LOCAL_TIMEOUT_MINUTE_SECONDS=1) and at run time with `POST /_reconciler/settings`.
+
+    `timeout_minute_seconds` is how many real seconds one Glue "minute" of a job Timeout lasts (60, as on
+    AWS; a test sets 1 so that a 1-minute Timeout fires after one second)."""
 
     timeout_minute_seconds: float = 60.0
     scheduler_tick_seconds: float = 1.0
@@ -32,15 +40,15 @@ class Settings:
     crawl_stopping_seconds: float = 0.2  # then STOPPING this long, then READY
     crawl_sample_bytes: int = 1024 * 1024  # head of each file read for classification
     crawl_max_files_per_table: int = 1000  # files sampled per table (all files are listed)
+    keep_staged_data: bool = False  # keep a job run's staged s3:// data in its work dir after the run
 
     @classmethod
     def from_environment(cls) -> Settings:
         settings = cls()
-        if value := os.environ.get(ENV_TIMEOUT_MINUTE_SECONDS):
-            settings.timeout_minute_seconds = float(value)
-        if value := os.environ.get(ENV_SCHEDULER_TICK_SECONDS):
-            settings.scheduler_tick_seconds = float(value)
-        settings.work_dir = os.environ.get(ENV_WORK_DIR, "")
+        for setting in fields(settings):
+            value = os.environ.get(f"{ENV_PREFIX}{setting.name.upper()}")
+            if value is not None:
+                setattr(settings, setting.name, _convert(getattr(settings, setting.name), value))
         return settings
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -49,8 +57,7 @@ class Settings:
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         for name, value in changes.items():
-            current = getattr(self, name)
-            setattr(self, name, type(current)(value))
+            setattr(self, name, _convert(getattr(self, name), value))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
