@@ -57,7 +57,7 @@ def main() -> int:
                     super().__init__(*args, **kwargs)
                     contexts.append(self)
 
-            cli_module.AwsContext = CountingContext  # type: ignore[misc]
+            cli_module.context_factory = CountingContext
             spec = str(root / "pipeline.yaml")
             outcome = CliRunner().invoke(cli_module.cli, ["-f", spec, "--endpoint-url", endpoint.url, "apply",
                                                           "--auto-approve"])  # fmt: skip

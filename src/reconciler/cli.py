@@ -29,6 +29,8 @@ from .run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
 from .workflow_ops import ApplyOptions, locked_apply, locked_destroy
 
 LOCAL_STATE_DIR = Path(".reconciler")
+#: how the CLI builds its AWS context; benchmarks swap it to count calls
+context_factory: type[AwsContext] = AwsContext
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Globals:
             os.environ["AWS_ACCESS_KEY_ID"] = "testing"
             os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
             os.environ.pop("AWS_SESSION_TOKEN", None)
-        return AwsContext(region=self.region or pipeline.region, endpoint_url=endpoint, profile=self.profile)
+        return context_factory(region=self.region or pipeline.region, endpoint_url=endpoint, profile=self.profile)
 
 
 pass_globals = click.make_pass_decorator(Globals)
