@@ -160,16 +160,23 @@ def render_manifest(
     if uris is not None:
         doc["fileLocations"] = [{"URIs": list(uris)}]
     settings = doc.get("globalUploadSettings")
-    if isinstance(settings, dict):
-        rendered = settings.get("format", DEFAULT_FORMAT)
-        if isinstance(rendered, str) and rendered != format:
-            raise ManifestError(
-                f"{template_file}: globalUploadSettings.format is {rendered!r} but the pipeline asks for {format!r}",
-                hint='use the placeholder: "format": "${format}"',
-            )
-        if format == "JSON":
-            for key in NOT_FOR_JSON:
-                settings.pop(key, None)
+    # QuickSight reads a missing format as CSV: a template that hardcodes or leaves out the format must not
+    # silently override the one asked for.
+    has_format = isinstance(settings, dict) and "format" in settings
+    rendered = settings["format"] if isinstance(settings, dict) and has_format else DEFAULT_FORMAT
+    if isinstance(rendered, str) and rendered != format:
+        stated = (
+            f"sets globalUploadSettings.format to {rendered!r}"
+            if has_format
+            else f"gives no format (QuickSight then reads {DEFAULT_FORMAT})"
+        )
+        raise ManifestError(
+            f"{template_file}: the template {stated} but the pipeline asks for {format!r}",
+            hint='use the placeholder: "globalUploadSettings": {"format": "${format}"}',
+        )
+    if format == "JSON" and isinstance(settings, dict):
+        for key in NOT_FOR_JSON:
+            settings.pop(key, None)
     return doc
 
 

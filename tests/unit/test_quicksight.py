@@ -197,8 +197,19 @@ def test_render_rejects_a_template_that_is_not_an_object() -> None:
 
 def test_render_rejects_a_template_that_hardcodes_another_format() -> None:
     template = '{"fileLocations": [{"URIPrefixes": ["${uri_prefix}"]}], "globalUploadSettings": {"format": "TSV"}}'
-    with pytest.raises(ManifestError, match="format is 'TSV' but the pipeline asks for 'CSV'"):
+    with pytest.raises(
+        ManifestError, match=r"sets globalUploadSettings\.format to 'TSV' but the pipeline asks for 'CSV'"
+    ):
         render(template)
+
+
+def test_render_rejects_a_template_without_format_for_another_format() -> None:
+    template = '{"fileLocations": [{"URIPrefixes": ["${uri_prefix}"]}]}'
+    assert render(template) == {"fileLocations": [{"URIPrefixes": [f"s3://{BUCKET}/{CSV_PREFIX}"]}]}
+    with pytest.raises(
+        ManifestError, match=r"gives no format \(QuickSight then reads CSV\) but the pipeline asks for 'TSV'"
+    ):
+        render(template, format="TSV", delimiter="\t")
 
 
 # --- validation: valid shapes --------------------------------------------------------------------------------
