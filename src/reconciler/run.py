@@ -274,6 +274,13 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     def step(name: str) -> _Step:
         return _Step(name, summary, emit)
 
+    # Render the manifest first: a broken template should fail in a second, not after an hour-long job.
+    manifest_document: dict[str, Any] | None = None
+    if pipeline.quicksight.manifest is not None:
+        from .quicksight import manifest_for
+
+        manifest_document = manifest_for(pipeline)
+
     if not options.skip_apply:
         first = build_plan(pipeline, ctx)
         bucket_change = next((c for c in first.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
@@ -294,9 +301,9 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
             run_id = start_job(ctx, job, arguments, emit)
             summary.job_run_id = run_id
             wait_job(ctx, job, run_id, deadline, options, emit)
-        if pipeline.quicksight.manifest is not None:
+        if manifest_document is not None:
             with step("manifest"):
-                publish_manifest(pipeline, ctx, summary)
+                publish_manifest(pipeline, ctx, summary, manifest_document)
     summary.report = find_report(pipeline, ctx)
     return summary
 
@@ -316,22 +323,27 @@ def find_report(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any] | None:
     return read_report(ctx, pipeline.bucket.name, reports[-1]["Key"]) if reports else None
 
 
-def publish_manifest(pipeline: Pipeline, ctx: AwsContext, summary: RunSummary) -> None:
-    from .quicksight import check_prefix_objects, manifest_for, validate_manifest, write_manifest
+def publish_manifest(pipeline: Pipeline, ctx: AwsContext, summary: RunSummary, document: dict[str, Any]) -> None:
+    """Check the data the manifest points at, then write it locally and upload the same bytes."""
+    from .quicksight import check_prefix_objects, manifest_text, write_manifest
 
     manifest = pipeline.quicksight.manifest
     assert manifest is not None
-    listed = ctx.call("s3", "list_objects_v2", Bucket=pipeline.bucket.name, Prefix=manifest.data_prefix)
-    keys = [o["Key"] for o in listed.get("Contents", [])]
+    keys: list[str] = []
+    paginator = ctx.client("s3").get_paginator("list_objects_v2")
+    for page in ctx.retry.call(
+        lambda: list(paginator.paginate(Bucket=pipeline.bucket.name, Prefix=manifest.data_prefix))
+    ):
+        keys.extend(o["Key"] for o in page.get("Contents", []))
     problems = check_prefix_objects(keys, manifest.data_prefix)
-    document = manifest_for(pipeline)
-    problems += validate_manifest(document)
     if problems:
-        raise RunError("the QuickSight manifest would be wrong:\n" + "\n".join(f"  {p}" for p in problems))
+        raise RunError(
+            "the QuickSight manifest would point at the wrong objects:\n" + "\n".join(f"  {p}" for p in problems)
+        )
     write_manifest(document, manifest.output)
     ctx.call(
         "s3", "put_object", Bucket=pipeline.bucket.name, Key=manifest.key,
-        Body=json.dumps(document, indent=2).encode(), ContentType="application/json",
+        Body=manifest_text(document).encode(), ContentType="application/json",
     )  # fmt: skip
     summary.manifest_uri = f"s3://{pipeline.bucket.name}/{manifest.key}"
     summary.manifest_path = str(manifest.output)
