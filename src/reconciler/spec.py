@@ -42,7 +42,7 @@ MAX_VALUES = 20_000  # values after expanding aliases (a billion-laughs document
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
-_TIMESTAMP, _MAP, _SEQ, _MERGE = (_TAG + t for t in ("timestamp", "map", "seq", "merge"))
+_TIMESTAMP, _MAP, _SEQ, _MERGE, _VALUE = (_TAG + t for t in ("timestamp", "map", "seq", "merge", "value"))
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
@@ -260,12 +260,12 @@ class _Document:
 class _Constructor:
     """Turns the composed node graph into dicts, lists and scalars, expanding aliases under a budget."""
 
-    def __init__(self, loader: _Loader, text: str, file: str, env: Mapping[str, str]) -> None:
+    def __init__(self, loader: _Loader, text: str, lines: _Lines, file: str, env: Mapping[str, str]) -> None:
         self.loader = loader
         self.text = text
         self.file = file
         self.env = env
-        self.lines = _Lines(text)
+        self.lines = lines
         self.doc = _Document()
         self._values = 0
         self._active: set[int] = set()  # ids of the collections being built, to catch recursive aliases
@@ -351,8 +351,10 @@ class _Constructor:
         self.doc.raw[path] = text
         if node.tag == _STR:
             return self.interpolate(node, path, text) if "$" in text else text
-        if node.tag == _TIMESTAMP:
-            return text  # no field is a date: keep what was written instead of a datetime
+        if node.tag in (_TIMESTAMP, _VALUE):
+            # No field is a date: keep what was written instead of a datetime. A plain '=' resolves to
+            # YAML 1.1's "value" tag, which is just text to us (e.g. a delimiter).
+            return text
         if node.tag in (_INT, _FLOAT, _BOOL, _NULL):
             try:
                 return self.loader.construct_object(node)
@@ -387,7 +389,7 @@ class _Constructor:
 def _parse(text: str, file: str, env: Mapping[str, str]) -> _Document:
     lines = _Lines(text)
     node, loader = _compose(text, file, lines)
-    constructor = _Constructor(loader, text, file, env)
+    constructor = _Constructor(loader, text, lines, file, env)
     try:
         constructor.doc.value = constructor.build(node, (), 0)
     except _LimitExceeded as exc:
@@ -607,10 +609,24 @@ def load_spec(path: Path, env: Mapping[str, str] | None = None) -> model.Pipelin
     file = str(path)
     environment = os.environ if env is None else env
     try:
-        text = _read_text(path, file)
-        doc = _parse(text, file, environment)
+        return _load(path, file, environment)
     except _Stop as stop:
         raise SpecError(stop.problems) from None
+    except SpecError:
+        raise
+    except Exception as exc:
+        # Last resort for hostile input: the user gets a located message instead of a traceback. The fuzz tests
+        # fail on this message, so it marks a bug to fix, never an accepted outcome.
+        message = f"{INTERNAL_ERROR}: {type(exc).__name__}: {exc}; please report this with the spec"
+        raise SpecError([Problem(file, 1, 1, "", message)]) from exc
+
+
+INTERNAL_ERROR = "internal error while checking the spec"
+
+
+def _load(path: Path, file: str, env: Mapping[str, str]) -> model.Pipeline:
+    text = _read_text(path, file)
+    doc = _parse(text, file, env)
     project_dir = path.absolute().parent.resolve()
     problems = doc.problems + _check(doc, project_dir, file)
     if problems:

@@ -394,6 +394,22 @@ def test_merge_keys_and_anchors_work(tmp_path: Path) -> None:
     assert (second.script, second.number_of_workers, second.arguments) == (first.script, 5, first.arguments)
 
 
+def test_plain_equals_sign_is_text(tmp_path: Path) -> None:
+    spec = make_project(tmp_path, EXAMPLE_TEXT.replace("format: CSV", "format: CSV\n      delimiter: ="))
+    manifest = load_spec(spec, {}).quicksight.manifest
+    assert manifest is not None and manifest.delimiter == "="
+
+
+def test_an_unexpected_failure_is_a_located_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> list[object]:
+        raise KeyError("boom")
+
+    monkeypatch.setattr("reconciler.spec.semantic_findings", broken)
+    (problem,) = problems_of(make_project(tmp_path))
+    assert (problem.line, problem.column) == (1, 1)
+    assert problem.message.startswith("internal error while checking the spec: KeyError")
+
+
 def test_yaml_dates_stay_text(tmp_path: Path) -> None:
     spec = make_project(
         tmp_path, EXAMPLE_TEXT.replace("description: Raw and prepared", "description: 2024-01-01\n    x: ")
