@@ -7,7 +7,7 @@ from typing import Any
 
 from . import s3_fixes
 from .admin import AdminApp
-from .glue import crawler_runtime, job_runtime
+from .glue import crawler_runtime, job_runtime, triggers
 from .glue import models as glue_models
 from .glue import responses as glue_responses
 from .runtime import Runtime
@@ -31,8 +31,9 @@ def install_patches() -> None:
 def install(runtime: Runtime, admin: AdminApp) -> None:
     """Patches, then the runtime components (each installs its own grafts once)."""
     install_patches()
-    crawler_runtime.install(runtime)
+    crawls = crawler_runtime.install(runtime)
     jobs = job_runtime.install(runtime)
+    triggers.install(runtime, crawls, jobs)
 
     def job_run_files(run_id: str) -> dict[str, Any] | None:
         run = jobs.find(run_id)

@@ -138,6 +138,10 @@ def decode_sample(head: bytes, *, complete: bool, source: str) -> tuple[str, boo
     return text, compressed, complete
 
 
+#: share of sampled rows that must agree on the column count for a file to classify as CSV
+MIN_CONSISTENT_SHARE = 0.95
+
+
 def _rows(text: str, delimiter: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False)
     rows: list[list[str]] = []
@@ -161,6 +165,10 @@ def detect_delimiter(text: str, source: str) -> tuple[str, list[list[str]]]:
         if len(widths) == 1 and next(iter(widths)) >= 2:
             return delimiter, rows
         common, count = widths.most_common(1)[0] if widths else (0, 0)
+        if common >= 2 and count >= MIN_CONSISTENT_SHARE * len(rows):
+            # Real exports carry a few malformed rows; Glue still classifies such a file as CSV (the odd
+            # rows read as nulls or extra fields later). Type inference uses the consistent rows only.
+            return delimiter, [row for row in rows if len(row) == common]
         if common >= 2 and count >= 2 and best_inconsistent is None:
             best_inconsistent = (delimiter, rows)
     if best_inconsistent is not None:

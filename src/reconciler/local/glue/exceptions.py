@@ -11,6 +11,7 @@ from moto.glue.exceptions import (
 )
 
 __all__ = [
+    "AlreadyExistsException",
     "ConcurrentRunsExceededException",
     "CrawlerNotRunningException",
     "CrawlerRunningException",
@@ -20,6 +21,13 @@ __all__ = [
     "InvalidInputException",
     "JobRunNotFoundException",
 ]
+
+
+class AlreadyExistsException(GlueClientError):
+    """AWS's AlreadyExistsException with a message naming the resource."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AlreadyExistsException", message)
 
 
 class InvalidInputException(GlueClientError):

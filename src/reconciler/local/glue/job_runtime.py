@@ -366,6 +366,7 @@ class JobRuntime:
         if run.state in (FAILED, TIMEOUT) and run.attempt < int(job.max_retries or 0):
             try:
                 self.start(job, previous=run)
+                return  # the last attempt tells the listeners
             except Exception:
                 log.error("retry of %s failed to start:\n%s", run.job_run_id, traceback.format_exc())
         for listener in list(self.listeners):

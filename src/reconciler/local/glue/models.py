@@ -16,7 +16,8 @@ from moto.glue.models import FakeCrawler, FakeJob, FakeTrigger, GlueBackend
 from moto.glue.utils import Action, Predicate
 
 from ..patching import graft, original
-from .exceptions import CrawlerRunningException, InvalidInputException
+from .cron import CronError, parse_cron
+from .exceptions import AlreadyExistsException, CrawlerRunningException, InvalidInputException
 
 # UpdateCrawler request field -> FakeCrawler attribute. UpdateCrawler is partial: only fields present
 # in the request change; `Schedule=""` clears the schedule.
@@ -118,6 +119,15 @@ def validate_configuration(configuration: str | None) -> None:
             raise InvalidInputException(f"Configuration is not valid JSON: {error}") from error
 
 
+def validate_schedule(expression: str | None, what: str) -> None:
+    """AWS refuses an invalid Glue cron when a trigger or crawler is created or updated."""
+    if expression:
+        try:
+            parse_cron(expression)
+        except CronError as error:
+            raise InvalidInputException(f"Invalid schedule expression for {what}: {error}") from error
+
+
 def make_predicate(predicate_input: dict[str, Any]) -> Predicate:
     """moto's Predicate, with AWS's defaults: `Logical` AND and `LogicalOperator` EQUALS when omitted."""
     return DefaultingPredicate(predicate_input)
@@ -145,6 +155,7 @@ class GlueBackendAdditions(GlueBackend):
                 "crawl completes or is stopped."
             )
         validate_configuration(changes.get("Configuration"))
+        validate_schedule(changes.get("Schedule"), f"crawler {name}")
         for field, attribute in CRAWLER_UPDATE_FIELDS.items():
             if field in changes:
                 setattr(crawler, attribute, changes[field])
@@ -178,6 +189,7 @@ class GlueBackendAdditions(GlueBackend):
         schedule = trigger_update.get("Schedule")
         if trigger.trigger_type == "SCHEDULED" and not schedule:
             raise InvalidInputException("Schedule cannot be null or empty for a SCHEDULED trigger.")
+        validate_schedule(schedule, f"trigger {name}")
         # TriggerUpdate.Name is "reserved for future use": a trigger cannot be renamed.
         trigger.description = trigger_update.get("Description")  # type: ignore[assignment]
         trigger.schedule = schedule  # type: ignore[assignment]
@@ -187,6 +199,8 @@ class GlueBackendAdditions(GlueBackend):
         return trigger
 
     def create_job(self, name: str, **kwargs: Any) -> None:  # type: ignore[override]
+        if name in self.jobs:  # moto silently replaced the job
+            raise AlreadyExistsException(f"Job with name {name} already exists.")
         validate_capacity(
             {
                 "MaxCapacity": kwargs.get("max_capacity"),
@@ -198,7 +212,22 @@ class GlueBackendAdditions(GlueBackend):
 
     def create_crawler(self, name: str, **kwargs: Any) -> None:  # type: ignore[override]
         validate_configuration(kwargs.get("configuration"))
+        validate_schedule(kwargs.get("schedule"), f"crawler {name}")
         original(GlueBackend, "create_crawler")(self, name=name, **kwargs)
+
+    def create_trigger(self, name: str, **kwargs: Any) -> None:  # type: ignore[override]
+        if name in self.triggers:  # moto silently replaced the trigger
+            raise AlreadyExistsException(f"Trigger with name {name} already exists.")
+        if kwargs.get("trigger_type") == "SCHEDULED" and not kwargs.get("schedule"):
+            raise InvalidInputException("Schedule cannot be null or empty for a SCHEDULED trigger.")
+        validate_schedule(kwargs.get("schedule"), f"trigger {name}")
+        original(GlueBackend, "create_trigger")(self, name=name, **kwargs)
+
+    def create_workflow(self, name: str, *args: Any, **kwargs: Any) -> str:
+        if name in self.workflows:  # moto silently replaced the workflow and its runs
+            raise AlreadyExistsException(f"Workflow with name {name} already exists.")
+        result: str = original(GlueBackend, "create_workflow")(self, name, *args, **kwargs)
+        return result
 
     def delete_crawler(self, name: str) -> None:
         crawler = self.crawlers.get(name)
