@@ -125,3 +125,14 @@ def test_merge_widens_bigint_to_double_and_refuses_other_layouts() -> None:
     assert [(c.name, c.type) for c in merge_schemas([one, two], "t").columns] == [("brand", "string"), ("n", "double")]
     with pytest.raises(ClassificationError, match="mixed schemas"):
         merge_schemas([one, other], "t")
+
+
+def test_a_few_malformed_rows_still_classify_as_csv() -> None:
+    """Raw exports carry a few rows with too few or too many fields; Glue still calls the file CSV."""
+    from reconciler.local.glue.classifier import detect_delimiter
+
+    good = "".join(f"BMW,2026-07-{day % 28 + 1:02d},08:00:00\n" for day in range(100))
+    text = good + "VW\nAudi,2026-07-01,08:00:00,extra\n"
+    delimiter, rows = detect_delimiter(text, "s3://b/raw/part-0.csv")
+    assert delimiter == ","
+    assert {len(row) for row in rows} == {3}
