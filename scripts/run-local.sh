@@ -40,10 +40,11 @@ bucket = "car-brands-pipeline-local"
 sizes: dict[str, list[int]] = {}
 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="prepared/"):
     for obj in page.get("Contents", []):
-        top = "/".join(obj["Key"].split("/")[:3])
-        sizes.setdefault(top, []).append(obj["Size"])
+        parts = obj["Key"].split("/")
+        folder = "/".join(parts[: min(3, len(parts) - 1)]) + "/"
+        sizes.setdefault(folder, []).append(obj["Size"])
 for prefix, items in sorted(sizes.items()):
-    print(f"  s3://{bucket}/{prefix}/  {len(items)} object(s), {sum(items):,} bytes")
+    print(f"  s3://{bucket}/{prefix}  {len(items)} object(s), {sum(items):,} bytes")
 PY
 echo
 echo "List them yourself:  AWS_ENDPOINT_URL=${url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\"
