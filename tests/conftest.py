@@ -60,8 +60,16 @@ class RunningEndpoint:
     process: subprocess.Popen[bytes] = field(repr=False)
 
 
+# Shorter crawl phases than the endpoint's defaults (0.5 s RUNNING at least, 0.2 s STOPPING): tests that
+# need a running crawler set `crawl_min_seconds` themselves through the settings admin route.
+ENDPOINT_ENVIRONMENT = {
+    "RECONCILER_LOCAL_CRAWL_MIN_SECONDS": "0.2",
+    "RECONCILER_LOCAL_CRAWL_STOPPING_SECONDS": "0.05",
+}
+
+
 def _start_endpoint(state_file: Path, log_path: Path) -> RunningEndpoint:
-    environment = {**os.environ, **TEST_ENVIRONMENT}
+    environment = {**os.environ, **TEST_ENVIRONMENT, **ENDPOINT_ENVIRONMENT}
     with open(log_path, "wb") as log_handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "reconciler.local", "serve", "--port", "0", "--state-file", str(state_file)],

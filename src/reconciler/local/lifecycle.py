@@ -2,8 +2,9 @@
 
 The background process is `python -m reconciler.local serve --state-file <state_dir>/local-endpoint.json`;
 it writes the state file once it listens and removes it when it exits on SIGTERM/SIGINT. Its output
-goes to `<state_dir>/local-endpoint.log`. A state file whose pid is dead (or no longer answers as our
-endpoint) is stale: `status` removes it and reports "not running".
+goes to `<state_dir>/local-endpoint.log`, job-run work directories (driver logs) to
+`<state_dir>/local-endpoint-work/` (unless RECONCILER_LOCAL_WORK_DIR says otherwise). A state file whose
+pid is dead (or no longer answers as our endpoint) is stale: `status` removes it and reports "not running".
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ DEFAULT_STATE_DIR = Path(".reconciler")
 STATE_FILE_NAME = "local-endpoint.json"
 LOG_FILE_NAME = "local-endpoint.log"
 LOCK_FILE_NAME = "local-endpoint.lock"
+WORK_DIR_NAME = "local-endpoint-work"
+WORK_DIR_VARIABLE = "RECONCILER_LOCAL_WORK_DIR"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 
@@ -144,9 +147,13 @@ def up(state_dir: Path = DEFAULT_STATE_DIR, port: int | None = None) -> Endpoint
         log_path = log_file(state_dir)
         command = [sys.executable, "-m", "reconciler.local", "serve", "--host", "127.0.0.1",
                    "--port", str(port or 0), "--state-file", str(path.resolve())]
+        environment = dict(os.environ)
+        # Job runs keep their logs under the state directory, where `down` leaves them for reading.
+        environment.setdefault(WORK_DIR_VARIABLE, str((state_dir / WORK_DIR_NAME).resolve()))
         with open(log_path, "ab") as log_handle:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle,
-                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                                       env=environment)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:

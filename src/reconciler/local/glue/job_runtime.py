@@ -213,7 +213,10 @@ class JobRuntime:
     def start(self, job: FakeJob, run_arguments: dict[str, str] | None = None, *,
               timeout: int | None = None, started_by: StartedBy | None = None,
               previous: JobRun | None = None, worker_type: str | None = None,
-              number_of_workers: int | None = None, max_capacity: float | None = None) -> JobRun:
+              number_of_workers: int | None = None, max_capacity: float | None = None,
+              previous_run_id: str | None = None) -> JobRun:
+        """Start a run (StartJobRun, a trigger, or a retry of `previous`); JobRunId = `previous_run_id`
+        only records which run this one retries, as on AWS."""
         with self._lock:
             runs = runs_of(job)
             active = sum(1 for run in runs if run.state in ACTIVE_STATES)
@@ -241,7 +244,7 @@ class JobRuntime:
                 max_capacity=max_capacity or job.max_capacity,
                 region=job.backend.region_name,
                 started_by=started_by or (previous.started_by if previous else StartedBy()),
-                previous_run_id=previous.job_run_id if previous else None,
+                previous_run_id=previous.job_run_id if previous else previous_run_id,
             )
             all_runs: list[Any] = job.job_runs
             all_runs.append(run)
@@ -336,15 +339,17 @@ class JobRuntime:
             if run.stop_requested.is_set():
                 run.set_state(STOPPED)
             else:
-                self._execute(run, work_dir)
-            if run.state == SUCCEEDED or (run.state == FAILED and run.process is not None):
-                assert stager is not None
-                try:
-                    mirrored = stager.mirror_back()
-                    self._log(run, f"mirrored to S3: {len(mirrored.uploaded)} uploaded, "
-                                   f"{len(mirrored.deleted)} deleted")
-                except Exception as error:
-                    run.set_state(FAILED, f"Writing the outputs back to S3 failed: {error}")
+                outcome, message = self._execute(run, work_dir)
+                if outcome in (SUCCEEDED, FAILED):
+                    # The run stays RUNNING until its outputs are in S3, so a client that sees
+                    # SUCCEEDED can list them.
+                    try:
+                        mirrored = stager.mirror_back()
+                        self._log(run, f"mirrored to S3: {len(mirrored.uploaded)} uploaded, "
+                                       f"{len(mirrored.deleted)} deleted")
+                    except Exception as error:
+                        outcome, message = FAILED, f"Writing the outputs back to S3 failed: {error}"
+                run.set_state(outcome, message)
         except (RuntimeUnavailable, S3Error) as error:
             run.set_state(FAILED, str(error))
         except Exception as error:  # a bug of ours must still end the run, and say so
@@ -380,7 +385,8 @@ class JobRuntime:
             with open(run.log_path, "a", encoding="utf-8") as handle:
                 handle.write(f"[reconciler.local] {message}\n")
 
-    def _execute(self, run: JobRun, work_dir: Path) -> None:
+    def _execute(self, run: JobRun, work_dir: Path) -> tuple[str, str | None]:
+        """Run the script to its end; the outcome and the error message (the state is set by the caller)."""
         combined = open(work_dir / "driver.log", "ab")  # noqa: SIM115 - closed after both pumps end
         lock = threading.Lock()
         run.set_state(RUNNING)
@@ -413,14 +419,13 @@ class JobRuntime:
             pump.join(timeout=10)
         combined.close()
         if outcome == STOPPED:
-            run.set_state(STOPPED)
-        elif outcome == TIMEOUT:
-            run.set_state(TIMEOUT, f"Job run timed out after {run.timeout_minutes} minute(s) (Timeout)")
-        elif process.returncode == 0:
-            run.set_state(SUCCEEDED)
-        else:
-            stderr_text = (work_dir / "stderr.log").read_text(encoding="utf-8", errors="replace")
-            run.set_state(FAILED, error_from_log(stderr_text, process.returncode))
+            return STOPPED, None
+        if outcome == TIMEOUT:
+            return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minute(s) (Timeout)"
+        if process.returncode == 0:
+            return SUCCEEDED, None
+        stderr_text = (work_dir / "stderr.log").read_text(encoding="utf-8", errors="replace")
+        return FAILED, error_from_log(stderr_text, process.returncode)
 
     def _publish_logs(self, job: FakeJob, run: JobRun) -> None:
         """Copy the driver's streams to the endpoint's CloudWatch Logs, as Glue does."""
@@ -512,7 +517,8 @@ class FakeJobRuntimeAdditions(FakeJob):
         arguments: dict[str, str] | None,
     ) -> str:
         run = job_runtime().start(self, arguments, timeout=timeout, worker_type=worker_type,
-                                  number_of_workers=number_of_workers, max_capacity=max_capacity)
+                                  number_of_workers=number_of_workers, max_capacity=max_capacity,
+                                  previous_run_id=previous_run_id)
         return run.job_run_id
 
     def get_job_run(self, run_id: str) -> Any:
@@ -522,7 +528,7 @@ class FakeJobRuntimeAdditions(FakeJob):
         raise JobRunNotFoundException(run_id)
 
     def get_job_runs(self) -> Any:
-        return runs_of(self)
+        return sorted(runs_of(self), key=lambda run: run.started_on, reverse=True)  # newest first, as AWS
 
 
 class GlueBackendJobAdditions(GlueBackend):
