@@ -225,3 +225,24 @@ def test_scheduled_workflow_crawls_then_runs_the_spark_job_end_to_end(aws: Any) 
     csv_key = next(key for key in keys if key.endswith(".csv"))
     text = s3.get_object(Bucket=BUCKET, Key=csv_key)["Body"].read().decode()
     assert text.splitlines() == ["brand,units", "audi,4", "bmw,2", "vw,4"]
+
+
+def test_crawler_schedule_starts_the_crawler_but_fires_no_conditional_trigger(aws: Any) -> None:
+    glue = make_pipeline(aws)
+    glue.update_crawler(Name="raw", Schedule=QUARTERLY)
+    glue.create_trigger(Name="then-prepare", Type="CONDITIONAL", Predicate=CONDITION,
+                        Actions=[{"JobName": "prepare"}], StartOnCreation=True)
+    glue.stop_crawler_schedule(CrawlerName="raw")
+    assert glue.get_crawler(Name="raw")["Crawler"]["Schedule"]["State"] == "NOT_SCHEDULED"
+
+    call_admin(aws.url, "clock", {"now": "2027-01-01T00:00:00Z"})
+    time.sleep(1.2)
+    assert "LastCrawl" not in glue.get_crawler(Name="raw")["Crawler"]  # schedule stopped: no crawl
+
+    glue.start_crawler_schedule(CrawlerName="raw")
+    call_admin(aws.url, "clock", {"now": "2027-04-01T00:00:00Z"})
+    crawler = wait_for_crawl(glue, "raw")
+    time.sleep(1.0)
+
+    assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
+    assert job_runs(glue) == []  # a scheduled crawler is not a trigger

@@ -10,7 +10,8 @@ How a run goes:
    NonOverridableArguments, each as `--key value` (s3:// values rewritten to local paths). Environment:
    PYSPARK_PYTHON / PYSPARK_DRIVER_PYTHON = this Python, AWS_ENDPOINT_URL = the endpoint, dummy
    credentials and the job's region (so boto3 inside the script reaches the endpoint), and
-   PYSPARK_SUBMIT_ARGS with small-machine settings (no Spark UI, 4 shuffle partitions).
+   PYSPARK_SUBMIT_ARGS with small-machine settings (no Spark UI, 4 shuffle partitions, C1-only JIT;
+   RECONCILER_LOCAL_PYSPARK_SUBMIT_ARGS replaces them).
 3. The run ends SUCCEEDED (exit 0), FAILED (ErrorMessage = the last line of the Python traceback, e.g.
    "ValueError: boom"), TIMEOUT (the run's Timeout, else the job's, else 2880 minutes; one minute lasts
    `timeout_minute_seconds` real seconds, 60 unless changed by the setting or
@@ -65,9 +66,11 @@ SUCCEEDED, FAILED, TIMEOUT, STOPPED = "SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED
 ACTIVE_STATES = {STARTING, RUNNING, STOPPING}
 DEFAULT_TIMEOUT_MINUTES = 2880
 LOG_GROUP = "/aws-glue/jobs"
+# Small-machine Spark: no UI, 4 shuffle partitions, and the JVM's quick (C1-only) JIT, which halves the
+# start-up of a trivial job and was faster on the 1M-row car-brands job too (34 s vs 45 s on 2 cores).
 SPARK_SUBMIT_ARGS = (
     "--conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=4 "
-    "--conf spark.driver.bindAddress=127.0.0.1 pyspark-shell"
+    "--conf spark.driver.bindAddress=127.0.0.1 --driver-java-options=-XX:TieredStopAtLevel=1 pyspark-shell"
 )
 
 

@@ -17,7 +17,7 @@ from moto.glue.utils import Action, Predicate
 
 from ..patching import graft, original
 from .cron import CronError, parse_cron
-from .exceptions import AlreadyExistsException, CrawlerRunningException, InvalidInputException
+from .exceptions import AlreadyExistsException, CrawlerRunningException, GlueClientError, InvalidInputException
 
 # UpdateCrawler request field -> FakeCrawler attribute. UpdateCrawler is partial: only fields present
 # in the request change; `Schedule=""` clears the schedule.
@@ -229,6 +229,20 @@ class GlueBackendAdditions(GlueBackend):
         result: str = original(GlueBackend, "create_workflow")(self, name, *args, **kwargs)
         return result
 
+    def start_crawler_schedule(self, name: str) -> None:
+        crawler = self.get_crawler(name)
+        if not crawler.schedule:
+            raise GlueClientError("NoScheduleException", f"Crawler {name} has no schedule.")
+        if getattr(crawler, "schedule_state", "SCHEDULED") == "SCHEDULED":
+            raise GlueClientError("SchedulerRunningException", f"The schedule of crawler {name} is already running.")
+        crawler.schedule_state = "SCHEDULED"  # type: ignore[attr-defined]
+
+    def stop_crawler_schedule(self, name: str) -> None:
+        crawler = self.get_crawler(name)
+        if not crawler.schedule or getattr(crawler, "schedule_state", "SCHEDULED") != "SCHEDULED":
+            raise GlueClientError("SchedulerNotRunningException", f"The schedule of crawler {name} is not running.")
+        crawler.schedule_state = "NOT_SCHEDULED"  # type: ignore[attr-defined]
+
     def delete_crawler(self, name: str) -> None:
         crawler = self.crawlers.get(name)
         if crawler is not None and crawler.status != "READY":
@@ -261,6 +275,8 @@ class FakeCrawlerAdditions(FakeCrawler):
                 field == "Classifiers" and data.get(field) is None
             ):
                 data[field] = default
+        if "Schedule" in data:
+            data["Schedule"]["State"] = getattr(self, "schedule_state", "SCHEDULED")
         lake_formation = getattr(self, "lake_formation_configuration", None)
         if lake_formation:
             data["LakeFormationConfiguration"] = lake_formation

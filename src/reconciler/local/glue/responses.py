@@ -63,6 +63,14 @@ class GlueResponseAdditions(GlueResponse):
         )
         return result
 
+    def start_crawler_schedule(self) -> ActionResult:
+        self.glue_backend.start_crawler_schedule(self.parameters.get("CrawlerName"))  # type: ignore[attr-defined]
+        return EmptyResult()
+
+    def stop_crawler_schedule(self) -> ActionResult:
+        self.glue_backend.stop_crawler_schedule(self.parameters.get("CrawlerName"))  # type: ignore[attr-defined]
+        return EmptyResult()
+
     def is_tags_match(self, resource_arn: str, tags: dict[str, str]) -> bool:
         """List* with `Tags` returns only resources carrying every given tag (moto matched any one)."""
         resource_tags = self.glue_backend.get_tags(resource_arn)

@@ -156,6 +156,8 @@ class TriggerEngine:
                         log.info("schedule of trigger %s fires (%s)", trigger.name, when.isoformat())
                         self.fire(backend, trigger)
                 for crawler in list(backend.crawlers.values()):
+                    if getattr(crawler, "schedule_state", "SCHEDULED") != "SCHEDULED":
+                        continue
                     schedule = self._schedule(crawler.schedule) if crawler.schedule else None
                     if schedule is not None and schedule.fires_between(after, now) and crawler.status == "READY":
                         log.info("schedule of crawler %s fires", crawler.name)
@@ -233,6 +235,8 @@ class TriggerEngine:
                 try:
                     if isinstance(action, CrawlRun):
                         action.cancel.set()
+                        if action.phase == "RUNNING":
+                            action.phase = "STOPPING"
                     else:
                         self.jobs.stop(action)
                 except ValueError:
