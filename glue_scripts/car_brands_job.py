@@ -424,13 +424,6 @@ def delete_path(spark: SparkSession, path: str) -> bool:
     return bool(fs.delete(hadoop_path, True))
 
 
-def list_names(spark: SparkSession, path: str) -> list[str]:
-    fs, hadoop_path = _filesystem(spark, path)
-    if not fs.exists(hadoop_path):
-        return []
-    return sorted(str(status.getPath().getName()) for status in fs.listStatus(hadoop_path))
-
-
 def write_text_file(spark: SparkSession, path: str, text: str) -> None:
     """Write one small file (created or replaced) through Hadoop's FileSystem API."""
     jvm = _jvm(spark)
@@ -483,14 +476,20 @@ def write_csv_prefix(spark: SparkSession, frame: DataFrame, path: str, sort_by: 
         .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
     )
     csv_options(writer).csv(path)
-    fs, _ = _filesystem(spark, path)
+    fs, directory = _filesystem(spark, path)
+    if str(fs.getScheme()) == "file":
+        fs = fs.getRawFileSystem()  # the checksummed local FS hides (and keeps writing) .crc files
     jvm_path = _jvm(spark).org.apache.hadoop.fs.Path
-    names = list_names(spark, path)
-    parts = [n for n in names if n.startswith("part-") and n.endswith(".csv")]
-    for name in parts[:1]:
-        if name != CSV_FILE:
-            fs.rename(jvm_path(join_path(path, name)), jvm_path(join_path(path, CSV_FILE)))
-    for name in list_names(spark, path):
+
+    def names() -> list[str]:
+        return sorted(str(status.getPath().getName()) for status in fs.listStatus(directory))
+
+    parts = [n for n in names() if n.startswith("part-") and n.endswith(".csv")]
+    if len(parts) > 1:
+        raise RuntimeError(f"expected one CSV part under {path}, found {parts}")
+    if parts and parts[0] != CSV_FILE:
+        fs.rename(jvm_path(join_path(path, parts[0])), jvm_path(join_path(path, CSV_FILE)))
+    for name in names():
         if name != CSV_FILE:  # _SUCCESS if a committer ignores the option, local .crc checksums, ...
             fs.delete(jvm_path(join_path(path, name)), True)
 
