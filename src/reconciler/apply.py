@@ -129,16 +129,17 @@ def create_bucket_exclusive(ctx: AwsContext, pipeline: Pipeline) -> bool:
     Outside us-east-1 a second CreateBucket answers BucketAlreadyOwnedByYou, so of two first-ever
     applies exactly one learns it created the bucket; the other waits for the lock and re-plans.
     """
-    kwargs: dict[str, object] = {"Bucket": pipeline.bucket.name}
+    tags = [{"Key": k, "Value": v} for k, v in sorted(pipeline.all_tags.items())]
+    config: dict[str, object] = {"Tags": tags}  # tagged as ours in the same call that creates it
     if pipeline.region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": pipeline.region}
+        config["LocationConstraint"] = pipeline.region
+    kwargs: dict[str, object] = {"Bucket": pipeline.bucket.name, "CreateBucketConfiguration": config}
     try:
         ctx.call("s3", "create_bucket", **kwargs)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             return False
         raise aws_error("creating", f"S3 bucket {pipeline.bucket.name!r}", exc) from exc
-    # Tag at once: a crash right here must still leave a bucket we recognise as ours.
-    tags = [{"Key": k, "Value": v} for k, v in sorted(pipeline.all_tags.items())]
+    # And again explicitly, for S3-compatible endpoints that ignore tags at creation.
     ctx.call("s3", "put_bucket_tagging", Bucket=pipeline.bucket.name, Tagging={"TagSet": tags})
     return True

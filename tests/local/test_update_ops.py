@@ -274,3 +274,13 @@ def test_update_trigger_that_does_not_exist_is_entity_not_found(aws: Any) -> Non
     with pytest.raises(ClientError) as error:
         aws.client("glue").update_trigger(Name="missing", TriggerUpdate={"Actions": [{"JobName": "j"}]})
     assert error_code(error) == "EntityNotFoundException"
+
+
+def test_create_bucket_applies_tags_given_at_creation(aws: Any) -> None:
+    """AWS tags a bucket atomically with CreateBucketConfiguration.Tags; moto alone ignores them."""
+    s3 = aws.client("s3")
+    s3.create_bucket(
+        Bucket="tagged-at-birth",
+        CreateBucketConfiguration={"LocationConstraint": aws.region, "Tags": [{"Key": "team", "Value": "data"}]},
+    )
+    assert s3.get_bucket_tagging(Bucket="tagged-at-birth")["TagSet"] == [{"Key": "team", "Value": "data"}]

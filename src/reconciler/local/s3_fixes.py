@@ -7,7 +7,11 @@ without TLS" statement (`aws:SecureTransport = false`) denies *everything* on mo
 statement only denies plain-HTTP requests. The local endpoint speaks HTTP on loopback, as if a TLS
 proxy sat in front of it, so such statements never match here, exactly as for an HTTPS client on AWS.
 
-2. DeleteObject in a bucket whose versioning was suspended crashes moto with HTTP 500 when the key's
+2. CreateBucket with `CreateBucketConfiguration.Tags`: AWS tags the bucket as part of creating it;
+moto ignores the tags. We apply them in the same request, so a client that dies right after
+CreateBucket still leaves a bucket that carries its ownership tags, as on AWS.
+
+3. DeleteObject in a bucket whose versioning was suspended crashes moto with HTTP 500 when the key's
 latest version is a delete marker ("'FakeDeleteMarker' object has no attribute 'dispose'"): a delete
 marker holds no data, so disposing of it is a no-op.
 """
@@ -17,10 +21,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import xmltodict
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.models import FakeBucket, FakeDeleteMarker
+from moto.s3.responses import S3Response
 
-from .patching import graft
+from .patching import graft, original
 
 
 def _denies_only_insecure_transport(statement: dict[str, Any]) -> bool:
@@ -48,6 +54,28 @@ class _DisposableDeleteMarker(FakeDeleteMarker):
         return None
 
 
+def _create_tags(body: bytes | str | None) -> dict[str, str]:
+    if not body:
+        return {}
+    try:
+        config = xmltodict.parse(body, force_list={"Tag": True}).get("CreateBucketConfiguration") or {}
+    except Exception:  # not XML: moto answers the request itself
+        return {}
+    tags = (config.get("Tags") or {}).get("Tag") or []
+    return {str(t["Key"]): str(t.get("Value") or "") for t in tags}
+
+
+class _TaggingCreateBucket(S3Response):
+    def _bucket_response_put(self, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        result = original(S3Response, "_bucket_response_put")(self, request, bucket_name, querystring)
+        if not querystring:
+            tags = _create_tags(self.body)
+            if tags:
+                self.backend.put_bucket_tagging(bucket_name, tags)
+        return result
+
+
 def install() -> None:
     graft(FakeBucket, _TlsAwareBucket)
     graft(FakeDeleteMarker, _DisposableDeleteMarker)
+    graft(S3Response, _TaggingCreateBucket)

@@ -160,10 +160,12 @@ class BucketKind(ResourceKind):
         return owned
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
-        kwargs: dict[str, Any] = {"Bucket": desired.name}
+        # Tags at creation make "created but not yet ours" impossible, even if we die right after.
+        config: dict[str, Any] = {"Tags": [{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())]}
         # us-east-1 takes no LocationConstraint; every other region needs it.
         if pipeline.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": pipeline.region}
+            config["LocationConstraint"] = pipeline.region
+        kwargs: dict[str, Any] = {"Bucket": desired.name, "CreateBucketConfiguration": config}
         try:
             ctx.call("s3", "create_bucket", **kwargs)
         except ClientError as exc:
