@@ -26,6 +26,7 @@ from .model import Pipeline
 from .plan import Plan, build_plan
 from .render import make_console, print_json, render_error, render_plan
 from .run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
+from .security import broadening
 from .workflow_ops import ApplyOptions, locked_apply, locked_destroy
 
 LOCAL_STATE_DIR = Path(".reconciler")
@@ -238,10 +239,12 @@ def plan(
 @click.option("--adopt", multiple=True, metavar="ADDRESS", help="Take over an unowned resource (or 'all').")
 @click.option("--force", is_flag=True, help="Allow deleting undeclared buckets that still hold objects.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@click.option("--approve-broadening", is_flag=True, help="Accept changes that widen access without asking.")
 @pass_globals
 def apply(
-    g: Globals, planfile: Path | None, auto_approve: bool, adopt: tuple[str, ...], force: bool, lock_timeout: float
-) -> None:
+    g: Globals, planfile: Path | None, auto_approve: bool, adopt: tuple[str, ...], force: bool, lock_timeout: float,
+    approve_broadening: bool,
+) -> None:  # fmt: skip
     """Make the live state match the spec (or apply a saved plan)."""
     try:
         pipeline = g.load()
@@ -256,6 +259,7 @@ def apply(
         render_plan(g.console, approved)
         if not approved.has_changes:
             return
+        confirm_broadening(g.console, approved, auto_approve, approve_broadening)
         if planfile is None:
             confirm(g.console, "Do you want to perform these actions?", auto_approve)
         options = ApplyOptions(
@@ -274,6 +278,22 @@ def apply(
         raise_for_result(result)
     except ReconcilerError as err:
         fail(g.err_console, err)
+
+
+def confirm_broadening(console: Console, plan: Plan, auto_approve: bool, approved: bool) -> None:
+    """Changes that widen access need their own yes (`cdk deploy --require-approval broadening`)."""
+    reasons = broadening(plan.changes)
+    if not reasons or approved:
+        return
+    console.print("[bold red]This plan widens access:[/]")
+    for reason in reasons:
+        console.print(f"  [red]![/] {reason}")
+    if auto_approve or not sys.stdin.isatty():
+        raise ApprovalError(
+            "refusing to widen access without explicit approval; nothing was changed",
+            hint="review the lines above, then pass --approve-broadening (or answer on a terminal)",
+        )
+    confirm(console, "Do you want to widen access like this?", auto_approve=False)
 
 
 def _waiting(console: Console) -> Callable[[pipeline_lock.LockInfo], None]:
@@ -383,10 +403,11 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
 @click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@click.option("--approve-broadening", is_flag=True, help="Let the reconcile step widen access.")
 @pass_globals
 def run(
     g: Globals, timeout: float, skip_apply: bool, job_args: tuple[str, ...], run_quarter: str | None, as_json: bool,
-    stop_on_interrupt: bool, lock_timeout: float,
+    stop_on_interrupt: bool, lock_timeout: float, approve_broadening: bool,
 ) -> None:  # fmt: skip
     """The quarterly job: reconcile, crawl and wait, run the job and wait, publish the QuickSight manifest."""
     reporter = RunReporter(g.console, as_json)
@@ -408,7 +429,7 @@ def run(
 
     options = RunOptions(
         timeout=timeout, skip_apply=skip_apply, job_arguments=tuple(sorted(arguments.items())),
-        lock_timeout=lock_timeout, stop_on_interrupt=ask_stop,
+        lock_timeout=lock_timeout, stop_on_interrupt=ask_stop, approve_broadening=approve_broadening,
     )  # fmt: skip
     try:
         pipeline = g.load()

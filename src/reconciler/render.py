@@ -14,6 +14,7 @@ from .errors import Problem, ReconcilerError, SpecError
 from .plan import Plan, mask
 from .resources import all_kinds
 from .resources.base import AttrChange
+from .security import broadening
 
 SYMBOL = {
     CREATE: ("+", "green"),
@@ -94,6 +95,8 @@ def render_plan(console: Console, plan: Plan) -> None:
         console.print("[bold red]Security-relevant changes[/] (IAM, bucket policy, public access, encryption):")
         for change, attr in security:
             console.print(f"    [red]![/] {escape(change.address)} {escape(attr.path)}")
+        for reason in broadening(plan.changes):
+            console.print(f"    [bold red]widens access:[/] {escape(reason)}")
         console.print()
     counts = plan.counts()
     if not plan.has_changes:

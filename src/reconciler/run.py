@@ -26,10 +26,11 @@ from . import lock
 from .apply import check_applicable, create_bucket_exclusive, execute, raise_for_result
 from .aws import AwsContext
 from .diff import CREATE
-from .errors import AwsError, ReconcilerError, RunError
+from .errors import ApprovalError, AwsError, ReconcilerError, RunError
 from .model import Pipeline
 from .plan import Plan, build_plan
 from .retry import error_code, is_transient
+from .security import broadening
 
 CRAWL_PENDING = {"RUNNING", "STOPPING"}
 JOB_PENDING = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
@@ -44,6 +45,7 @@ class RunOptions:
     skip_apply: bool = False
     job_arguments: tuple[tuple[str, str], ...] = ()
     lock_timeout: float = 0.0
+    approve_broadening: bool = False
     poll_initial: float = 0.25
     poll_cap: float = 2.0
     #: asked on Ctrl-C while the job runs: True stops the job run, False leaves it running
@@ -252,9 +254,15 @@ def read_report(ctx: AwsContext, bucket: str, key: str) -> dict[str, Any] | None
         return None
 
 
-def reconcile_under_lock(pipeline: Pipeline, ctx: AwsContext, emit: EventSink) -> Plan:
+def reconcile_under_lock(pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions) -> Plan:
     plan = build_plan(pipeline, ctx)
     check_applicable(plan)
+    widening = broadening(plan.changes)
+    if widening and not options.approve_broadening:
+        raise ApprovalError(
+            "the reconcile step would widen access:\n" + "\n".join(f"  {w}" for w in widening),
+            hint="review it with `reconcile plan`, then run with --approve-broadening or apply it first",
+        )
     emit("plan", {"summary": plan.counts(), "changes": [c.address for c in plan.changes if c.action != "no-op"]})
     result = execute(plan, ctx, pipeline)
     raise_for_result(result)
@@ -291,7 +299,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                    on_wait=lambda h: emit("lock_wait", {"holder": h.describe()})):  # fmt: skip
         if not options.skip_apply:
             with step("apply"):
-                summary.plan = reconcile_under_lock(pipeline, ctx, emit)
+                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options)
         with step("crawl"):
             for name in crawler_names:
                 last = crawl(ctx, name, deadline, options, emit)

@@ -122,7 +122,12 @@ def test_full_lifecycle(project: Project, aws: Any) -> None:
     assert changes["crawler.car-brands-extra"]["action"] == "create"
     assert {c["action"] for a, c in changes.items() if a != "crawler.car-brands-extra"} == {"update"}
 
-    assert project.cli("apply", "--auto-approve").exit_code == 0
+    # The new output prefix widens the role's write access: that needs its own approval.
+    refused = project.cli("apply", "--auto-approve")
+    assert refused.exit_code == 1
+    assert "widens access" in refused.output and "prepared_v2/*" in refused.output
+    assert glue.get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"] == 2  # nothing applied
+    assert project.cli("apply", "--auto-approve", "--approve-broadening").exit_code == 0
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
     assert glue.get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"] == 3
     assert glue.get_trigger(Name="car-brands-quarterly-start")["Trigger"]["Schedule"] == "cron(30 2 1 */3 ? *)"
