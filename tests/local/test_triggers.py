@@ -4,6 +4,7 @@ AWS's rule (only after a crawl or run that a trigger started), workflows run the
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,13 @@ QUARTERLY = "cron(0 0 1 */3 ? *)"
 NOTE_SCRIPT = b"import sys\nprint('job ran with', sys.argv[1:])\n"
 CONDITION = {"Logical": "AND", "Conditions": [
     {"LogicalOperator": "EQUALS", "CrawlerName": "raw", "CrawlState": "SUCCEEDED"}]}
+
+
+def quarter_start(after_quarters: int = 1) -> str:
+    """The start of the n-th quarter after now (UTC), when QUARTERLY fires: tests never depend on today's date."""
+    now = datetime.now(UTC)
+    index = now.year * 4 + (now.month - 1) // 3 + after_quarters
+    return f"{index // 4:04d}-{(index % 4) * 3 + 1:02d}-01T00:00:00Z"
 
 
 def make_pipeline(aws: Any) -> Any:
@@ -106,7 +114,7 @@ def test_scheduled_trigger_fires_when_the_clock_reaches_its_cron(aws: Any) -> No
     time.sleep(1.2)
     assert job_runs(glue) == []  # the next quarter is not here yet
 
-    call_admin(aws.url, "clock", {"now": "2027-01-01T00:00:00Z"})
+    call_admin(aws.url, "clock", {"now": quarter_start()})
     wait_until(lambda: job_runs(glue), what="the scheduled run")
 
     assert job_runs(glue)[0]["TriggerName"] == "quarterly"
@@ -212,7 +220,7 @@ def test_scheduled_workflow_crawls_then_runs_the_spark_job_end_to_end(aws: Any) 
     })
     make_workflow(glue, start_type="SCHEDULED")
 
-    call_admin(aws.url, "clock", {"now": "2027-01-01T00:00:00Z"})
+    call_admin(aws.url, "clock", {"now": quarter_start()})
     wait_until(lambda: glue.get_workflow(Name="quarterly")["Workflow"].get("LastRun"), what="the workflow run")
     run_id = glue.get_workflow(Name="quarterly")["Workflow"]["LastRun"]["WorkflowRunId"]
     run = wait_for_workflow_run(glue, "quarterly", run_id, timeout=300)
@@ -235,12 +243,12 @@ def test_crawler_schedule_starts_the_crawler_but_fires_no_conditional_trigger(aw
     glue.stop_crawler_schedule(CrawlerName="raw")
     assert glue.get_crawler(Name="raw")["Crawler"]["Schedule"]["State"] == "NOT_SCHEDULED"
 
-    call_admin(aws.url, "clock", {"now": "2027-01-01T00:00:00Z"})
+    call_admin(aws.url, "clock", {"now": quarter_start(1)})
     time.sleep(1.2)
     assert "LastCrawl" not in glue.get_crawler(Name="raw")["Crawler"]  # schedule stopped: no crawl
 
     glue.start_crawler_schedule(CrawlerName="raw")
-    call_admin(aws.url, "clock", {"now": "2027-04-01T00:00:00Z"})
+    call_admin(aws.url, "clock", {"now": quarter_start(2)})
     crawler = wait_for_crawl(glue, "raw")
     time.sleep(1.0)
 
