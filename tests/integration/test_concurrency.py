@@ -36,7 +36,7 @@ def test_two_applies_at_once_one_waits_and_the_state_is_right(project: Project, 
     assert sorted(glue.list_triggers()["TriggerNames"]) == [
         "car-brands-quarterly-after-crawl", "car-brands-quarterly-start",
     ]  # fmt: skip
-    assert not aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=".reconciler/").get("Contents")
+    assert not aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=LOCK_KEY).get("Contents")  # lock released
 
 
 def test_a_lock_held_elsewhere_is_reported_with_holder_and_start(project: Project, aws: Any) -> None:

@@ -263,3 +263,24 @@ def test_apply_refuses_without_a_terminal_or_auto_approve(project: Project, aws:
     assert result.exit_code == 1
     assert "--auto-approve" in result.output
     assert aws.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_unchanged_uploads_cost_one_listing_and_one_index_read(project: Project, aws: Any) -> None:
+    """No HEAD per object on a no-op plan; an object rewritten behind our back is still noticed."""
+    from reconciler.aws import AwsContext
+    from reconciler.plan import build_plan
+    from reconciler.spec import load_spec
+
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    pipeline = load_spec(project.spec)
+    ctx = AwsContext(region=aws.region, endpoint_url=aws.url)
+    assert not build_plan(pipeline, ctx).has_changes
+    assert ctx.counter.calls["s3:HeadObject"] == 0
+    assert ctx.counter.calls["s3:ListObjectsV2"] == len(pipeline.uploads)
+
+    key = "scripts/car_brands_job.py"
+    aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"tampered", Metadata={"sha256": "0" * 64})
+    changes = project.changes()
+    assert set(changes) == {"upload.scripts/car_brands_job.py"}
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert aws.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() != b"tampered"

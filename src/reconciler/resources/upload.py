@@ -4,12 +4,23 @@ Objects are compared by a sha256 of their content that we store in object metada
 (`x-amz-meta-sha256`), never by mtime or ETag (ETag is no MD5 for multipart or KMS objects), so
 unchanged data is never re-sent. Objects under a prefix that the source does not have are left
 alone: data is never deleted without an explicit force (destroy --force on the bucket).
+
+Cheap no-op plans, at any tree size:
+- Local side: content hashes are cached in `.reconciler/hash-cache.json` beside the spec, keyed by
+  path, size, mtime and inode, so an unchanged tree is not read again.
+- Remote side: after each upload we write an index object (`.reconciler/uploads/<id>.json`) with each
+  key's sha256 and the ETag S3 gave it. Reading is then one listing plus one GET: a listed object
+  whose ETag and size still match the index has the indexed sha256 (the ETag serves only as "not
+  rewritten since we recorded it"). Anything else falls back to HEAD and its sha256 metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,12 +28,64 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from ..aws import AwsContext
+from ..errors import ReconcilerError
 from ..model import Pipeline, Upload
 from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
 
 HASH_META = "sha256"
 # Multipart above 64 MiB in 16 MiB parts, 8 parts in flight: large raw files go up in parallel.
 TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8)
+FILE_CONCURRENCY = 8  # small files go up side by side
+INDEX_PREFIX = ".reconciler/uploads/"
+CACHE_FILE = "hash-cache.json"
+
+
+class HashCache:
+    """sha256 of local files, remembered by (path, size, mtime_ns, inode)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        self.hits = 0
+        self.misses = 0
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self.entries = loaded
+        except (OSError, ValueError):
+            pass
+
+    def sha256(self, file: Path) -> str:
+        st = file.stat()
+        key = str(file)
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        entry = self.entries.get(key)
+        if entry is not None and entry.get("stamp") == stamp:
+            self.hits += 1
+            return str(entry["sha256"])
+        self.misses += 1
+        digest = sha256_file(file)
+        self.entries[key] = {"stamp": stamp, "sha256": digest}
+        self.dirty = True
+        return digest
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.entries, separators=(",", ":")), encoding="utf-8")
+            tmp.replace(self.path)
+            self.dirty = False
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def index_key(name: str) -> str:
+    return INDEX_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:24] + ".json"
+
 
 def sha256_file(path: Path, chunk: int = 2**20) -> str:
     digest = hashlib.sha256()
@@ -33,17 +96,27 @@ def sha256_file(path: Path, chunk: int = 2**20) -> str:
 
 
 def local_files(upload: Upload) -> dict[str, Path]:
-    """Object key -> local file for one upload entry, in a stable order."""
+    """Object key -> local file for one upload entry, in a stable order.
+
+    A symlink inside a directory upload that leads outside it is refused (unless the upload allows
+    files outside the project): a link must not smuggle other files into the bucket."""
     if not upload.is_dir:
         return {upload.prefix + upload.source.name: upload.source}
+    root_dir = upload.source.resolve()
     files: dict[str, Path] = {}
     for root, dirs, names in os.walk(upload.source):
         dirs.sort()
         for fname in sorted(names):
             path = Path(root) / fname
-            if path.is_file():
-                rel = path.relative_to(upload.source).as_posix()
-                files[upload.prefix + rel] = path
+            if not path.is_file():
+                continue
+            if path.is_symlink() and not upload.allow_outside_project and not path.resolve().is_relative_to(root_dir):
+                raise ReconcilerError(
+                    f"{path} links outside the uploaded directory {upload.source_text} ({path.resolve()})",
+                    hint="remove the link, or set allow_outside_project: true on this upload",
+                )
+            rel = path.relative_to(upload.source).as_posix()
+            files[upload.prefix + rel] = path
     return files
 
 
@@ -62,16 +135,23 @@ def _files_of(pipeline: Pipeline, name: str) -> dict[str, Path]:
 class UploadKind(ResourceKind):
     kind: ClassVar[str] = "upload"
     level: ClassVar[int] = 1
+
     def __init__(self) -> None:
         self.bytes_sent = 0
+        self._lock = threading.Lock()
+        self.cache: HashCache | None = None
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        self.cache = HashCache(pipeline.spec_file.parent / ".reconciler" / CACHE_FILE)
         out = []
         for upload in pipeline.uploads:
             files = local_files(upload)
             name = upload_name(upload)
-            objects = {key: {"sha256": sha256_file(path), "size": path.stat().st_size} for key, path in files.items()}
+            objects = {
+                key: {"sha256": self.cache.sha256(path), "size": path.stat().st_size} for key, path in files.items()
+            }
             out.append(Desired(self.kind, name, {"bucket": pipeline.bucket.name, "objects": objects}))
+        self.cache.save()
         return out
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
@@ -84,22 +164,50 @@ class UploadKind(ResourceKind):
             if is_not_found(exc):
                 return None  # no bucket yet: everything is to be uploaded
             raise aws_error("listing", f"s3://{bucket}/{name}", exc) from exc
-        for key, size in listed.items():
+        index = self._read_index(ctx, bucket, name) if any(k in wanted for k in listed) else {}
+        for key, (size, etag) in listed.items():
             if key not in wanted:
                 continue  # not ours to judge: never deleted by an upload
+            known = index.get(key)
+            if known is not None and known.get("etag") == etag and known.get("size") == size:
+                objects[key] = {"sha256": known["sha256"], "size": size}
+                continue
             head = ctx.call("s3", "head_object", Bucket=bucket, Key=key)
             objects[key] = {"sha256": head.get("Metadata", {}).get(HASH_META), "size": size}
         # Uploads live inside the bucket; the bucket's ownership is what guards them.
         return Observed({"bucket": bucket, "objects": objects}, pipeline.ownership_tags)
 
     @staticmethod
-    def _list(ctx: AwsContext, bucket: str, prefix: str) -> dict[str, int]:
-        listed: dict[str, int] = {}
+    def _list(ctx: AwsContext, bucket: str, prefix: str) -> dict[str, tuple[int, str]]:
+        listed: dict[str, tuple[int, str]] = {}
         paginator = ctx.client("s3").get_paginator("list_objects_v2")
         for page in ctx.retry.call(lambda: list(paginator.paginate(Bucket=bucket, Prefix=prefix))):
             for obj in page.get("Contents", []):
-                listed[obj["Key"]] = int(obj["Size"])
+                listed[obj["Key"]] = (int(obj["Size"]), str(obj.get("ETag", "")))
         return listed
+
+    @staticmethod
+    def _read_index(ctx: AwsContext, bucket: str, name: str) -> dict[str, dict[str, Any]]:
+        try:
+            body = ctx.call("s3", "get_object", Bucket=bucket, Key=index_key(name))["Body"].read()
+            loaded = json.loads(body)
+        except (ClientError, ValueError):
+            return {}  # no index yet, or unreadable: HEAD tells the truth
+        objects = loaded.get("objects") if isinstance(loaded, dict) else None
+        return objects if isinstance(objects, dict) else {}
+
+    def _write_index(self, ctx: AwsContext, desired: Desired) -> None:
+        """Record what we sent, with the ETags S3 gave it (one listing after the uploads)."""
+        bucket = desired.attrs["bucket"]
+        listed = self._list(ctx, bucket, desired.name)
+        objects = {
+            key: {"sha256": meta["sha256"], "size": listed[key][0], "etag": listed[key][1]}
+            for key, meta in desired.attrs["objects"].items()
+            if key in listed and listed[key][0] == meta["size"]
+        }
+        body = json.dumps({"name": desired.name, "objects": objects}, sort_keys=True).encode()
+        ctx.call("s3", "put_object", Bucket=bucket, Key=index_key(desired.name), Body=body,
+                 ContentType="application/json")  # fmt: skip
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         return []  # uploads go with their bucket; never deleted one by one
@@ -114,24 +222,30 @@ class UploadKind(ResourceKind):
     def _send(self, ctx: AwsContext, desired: Desired, keys: list[str], pipeline: Pipeline) -> None:
         files = _files_of(pipeline, desired.name)
         s3 = ctx.client("s3")
-        for key in keys:
+        bucket = desired.attrs["bucket"]
+
+        def send_one(key: str) -> None:
             meta = desired.attrs["objects"][key]
             path = files[key]
 
-            def send(path: Path = path, key: str = key, meta: dict[str, Any] = meta) -> None:
+            def send() -> None:
                 s3.upload_file(
-                    str(path), desired.attrs["bucket"], key,
-                    ExtraArgs={"Metadata": {HASH_META: meta["sha256"]}},
+                    str(path), bucket, key, ExtraArgs={"Metadata": {HASH_META: meta["sha256"]}},
                     Config=TRANSFER, Callback=lambda n: self._on_bytes(ctx, desired.name, n),
                 )  # fmt: skip
 
             try:
                 ctx.retry.call(send)
             except ClientError as exc:
-                raise aws_error("uploading", f"{path} to s3://{desired.attrs['bucket']}/{key}", exc) from exc
+                raise aws_error("uploading", f"{path} to s3://{bucket}/{key}", exc) from exc
+
+        with ThreadPoolExecutor(max_workers=FILE_CONCURRENCY) as pool:
+            list(pool.map(send_one, keys))
+        self._write_index(ctx, desired)
 
     def _on_bytes(self, ctx: AwsContext, name: str, n: int) -> None:
-        self.bytes_sent += n
+        with self._lock:
+            self.bytes_sent += n
         if ctx.on_upload_bytes is not None:
             ctx.on_upload_bytes(name, n)
 
