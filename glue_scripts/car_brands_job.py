@@ -331,9 +331,8 @@ def validate_rows(raw: DataFrame) -> DataFrame:
 
 def quarantine_rows(validated: DataFrame) -> DataFrame:
     """Rejected rows verbatim: ``reason``, ``source_file``, ``raw_line``, ``ingest_quarter``."""
-    return validated.where(F.col("reject_reason").isNotNull()).select(
-        F.col("reject_reason").alias("reason"), "source_file", "raw_line", "ingest_quarter"
-    )
+    rejected = validated.where(F.col("reject_reason").isNotNull()).withColumnRenamed("reject_reason", "reason")
+    return rejected.select(*QUARANTINE_COLUMNS)
 
 
 def deduplicate(validated: DataFrame) -> DataFrame:
@@ -547,14 +546,13 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
     events = derive_columns(deduplicate(validated)).persist()
     # One small aggregate (a row per brand and quarter) gives every number the report needs about them.
     per_brand: dict[str, int] = {}
-    recovered = valid_before_dedup = daily_rows = quarterly_rows = 0
+    recovered = valid_before_dedup = quarterly_rows = 0
     quarters: set[tuple[int, int]] = set()
     dates: list[dt.date] = []
     stats = events.groupBy("brand", "year", "quarter").agg(
         F.count(F.lit(1)).alias("events"),
         F.sum(F.col("brand_recovered").cast("long")).alias("recovered"),
         F.sum("copies").alias("copies"),
-        F.count_distinct("event_date").alias("days"),
         F.min("event_date").alias("first"),
         F.max("event_date").alias("last"),
     )
@@ -562,7 +560,6 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
         per_brand[row["brand"]] = per_brand.get(row["brand"], 0) + int(row["events"])
         recovered += int(row["recovered"])
         valid_before_dedup += int(row["copies"])
-        daily_rows += int(row["days"])
         quarterly_rows += 1
         quarters.add((int(row["year"]), int(row["quarter"])))
         dates += [row["first"], row["last"]]
@@ -578,6 +575,7 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
     )
     daily = daily_counts(clean).persist()
     write_partitioned(daily, out.path(DAILY_DIR), ["year", "quarter"], "parquet")
+    daily_rows = daily.count()  # from the cache the write filled: a few thousand rows
     quarterly = quarterly_shares(daily)
     write_partitioned(quarterly, out.path(QUARTERLY_DIR), ["year", "quarter"], "parquet")
     write_partitioned(rejected, out.path(QUARANTINE_DIR), ["ingest_quarter"], "csv")
