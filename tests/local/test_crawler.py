@@ -169,7 +169,7 @@ def test_missing_bucket_fails_the_crawl(aws: Any) -> None:
 
 
 def test_running_crawler_refuses_start_update_delete_and_stop_cancels(aws: Any) -> None:
-    call_admin(aws.url, "settings", {"crawl_min_seconds": 30})
+    call_admin(aws.url, "settings", {"crawl_min_seconds": 30, "crawl_stopping_seconds": 3})
     s3 = make_bucket(aws)
     s3.put_object(Bucket="data-bucket", Key="raw/t/a.csv", Body=b"brand,n\nvw,1\nbmw,2\n")
     glue = aws.client("glue")
