@@ -16,8 +16,10 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
 
 from . import lock as pipeline_lock
+from . import publish
 from .apply import ApplyResult, raise_for_result
 from .aws import AwsContext
 from .diff import Change
@@ -384,6 +386,7 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
     console.print("[bold]Run summary[/]")
     for step, seconds in summary.steps.items():
         console.print(f"  {step:<9} {seconds:8.1f}s")
+    console.print(f"  run       {summary.run_id} ({'published' if summary.published else 'not published'})")
     console.print(f"  job run   {summary.job_name} {summary.job_run_id}")
     report = summary.report or {}
     if report:
@@ -393,6 +396,8 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
         console.print(f"  rows      {', '.join(f'{k}={v:,}' for k, v in counts.items())}")
     if summary.manifest_uri:
         console.print(f"  manifest  {summary.manifest_uri} (local copy: {summary.manifest_path})")
+    if summary.removed_runs:
+        console.print(f"  retention removed {len(summary.removed_runs)} old unpublished run(s)")
 
 
 @cli.command()
@@ -442,10 +447,69 @@ def run(
         fail(g.err_console, err)
     reporter._stop()
     if as_json:
-        reporter("run_finished", {"steps": summary.steps, "job_run_id": summary.job_run_id,
-                                  "report": summary.report, "manifest": summary.manifest_uri})  # fmt: skip
+        reporter("run_finished", {"steps": summary.steps, "run_id": summary.run_id, "job_run_id": summary.job_run_id,
+                                  "published": summary.published, "report": summary.report,
+                                  "manifest": summary.manifest_uri, "removed_runs": summary.removed_runs})  # fmt: skip
     else:
         print_run_summary(g.console, summary)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@pass_globals
+def promote(g: Globals, run_id: str, auto_approve: bool, lock_timeout: float) -> None:
+    """Publish RUN_ID by hand (after a human looked at it, or to roll back to an earlier run)."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        layout = publish.Layout.of(pipeline)
+        report = publish.read_report(ctx, layout, run_id)
+        if report is None:
+            raise publish.PublishError(f"run {run_id} has no report: it did not finish, or does not exist",
+                                       hint="`reconcile history` lists the runs")  # fmt: skip
+        pointer = publish.read_pointer(ctx, layout)
+        current = pointer.get("run_id") if pointer else None
+        gate = publish.read_gate(ctx, layout, run_id)
+        g.console.print(f"Published now: {current or '(nothing)'}")
+        g.console.print(
+            f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})"
+        )
+        if gate and not gate.get("passed"):
+            g.console.print("[yellow]This run failed its quality gate:[/]")
+            for failure in gate.get("failures", []):
+                g.console.print(f"  - {failure}")
+        confirm(g.console, f"Publish run {run_id}?", auto_approve)
+        with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
+            new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote")
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"Published {new['run_id']} (was {new['previous_run_id'] or 'nothing'}).")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable history on stdout.")
+@pass_globals
+def history(g: Globals, as_json: bool) -> None:
+    """Past runs from their reports in S3: rows, gate result, which one is published."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        rows = publish.history(ctx, publish.Layout.of(pipeline))
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    if as_json:
+        print_json({"format_version": "1", "pipeline": pipeline.name, "runs": rows})
+        return
+    table = Table("run id", "started", "seconds", "read", "valid", "quarantined", "gate", "published")
+    for r in rows:
+        table.add_row(
+            r["run_id"], str(r["started_at"] or "-"), str(r["duration_seconds"] or "-"), str(r["rows_read"] or "-"),
+            str(r["rows_valid"] or "-"), str(r["rows_quarantined"] or "-"), r["gate"] or "-",
+            "[green]yes[/]" if r["published"] else "",
+        )  # fmt: skip
+    g.console.print(table)
 
 
 @cli.group()

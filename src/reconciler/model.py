@@ -108,6 +108,23 @@ class QuickSight:
 
 
 @dataclass(frozen=True)
+class Quality:
+    """The quality gate of a run; None means the rule is not checked."""
+
+    min_rows_read: int | None = None
+    max_quarantine_share: float | None = None
+    max_duplicate_share: float | None = None
+    required_brands: tuple[str, ...] = ()
+    covers_quarter: bool = False
+    max_brand_share_change: float | None = None
+
+
+@dataclass(frozen=True)
+class Publish:
+    keep_quarters: int = 4
+
+
+@dataclass(frozen=True)
 class Pipeline:
     """A whole validated pipeline.yaml."""
 
@@ -124,6 +141,8 @@ class Pipeline:
     quicksight: QuickSight
     spec_file: Path
     spec_sha256: str  # of the interpolated document, for saved plans
+    quality: Quality = field(default_factory=Quality)
+    publish: Publish = field(default_factory=Publish)
 
     @property
     def ownership_tags(self) -> dict[str, str]:

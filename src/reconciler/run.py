@@ -12,7 +12,6 @@ what users feel) and is capped.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 import urllib.request
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import lock
+from . import lock, publish
 from .apply import check_applicable, create_bucket_exclusive, execute, raise_for_result
 from .aws import AwsContext
 from .diff import CREATE
@@ -63,6 +62,9 @@ class RunSummary:
     crawls: dict[str, str] = field(default_factory=dict)  # crawler -> final status
     job_run_id: str | None = None
     job_name: str | None = None
+    run_id: str | None = None
+    published: bool = False
+    removed_runs: list[str] = field(default_factory=list)
     report: dict[str, Any] | None = None
     manifest_uri: str | None = None
     manifest_path: str | None = None
@@ -245,15 +247,6 @@ def job_log_tail(ctx: AwsContext, run_id: str, lines: int = 30) -> str:
     return ""
 
 
-def read_report(ctx: AwsContext, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        body = ctx.call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
-        loaded: dict[str, Any] = json.loads(body)
-        return loaded
-    except (ClientError, ValueError):
-        return None
-
-
 def reconcile_under_lock(pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions) -> Plan:
     plan = build_plan(pipeline, ctx)
     check_applicable(plan)
@@ -270,7 +263,10 @@ def reconcile_under_lock(pipeline: Pipeline, ctx: AwsContext, emit: EventSink, o
 
 
 def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit: EventSink) -> RunSummary:
-    """The whole quarterly run. Raises RunError (or another ReconcilerError) on failure."""
+    """The whole quarterly run. Raises RunError (or another ReconcilerError) on failure.
+
+    Write-audit-publish (publish.py): the job writes under <output_path>runs/<run_id>/, the quality
+    gate checks its report, and only a passing run is promoted to the published data."""
     if not pipeline.crawlers or not pipeline.jobs:
         raise RunError("the spec declares no crawler or no job: nothing to run")
     summary = RunSummary()
@@ -278,16 +274,18 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     crawler_names = [pipeline.schedule.crawler] if pipeline.schedule else [c.name for c in pipeline.crawlers]
     job = pipeline.schedule.job if pipeline.schedule else pipeline.jobs[0].name
     summary.job_name = job
+    layout = publish.Layout.of(pipeline)
+    run_id = publish.new_run_id()
+    summary.run_id = run_id
 
     def step(name: str) -> _Step:
         return _Step(name, summary, emit)
 
     # Render the manifest first: a broken template should fail in a second, not after an hour-long job.
-    manifest_document: dict[str, Any] | None = None
     if pipeline.quicksight.manifest is not None:
         from .quicksight import manifest_for
 
-        manifest_document = manifest_for(pipeline)
+        manifest_for(publish.run_pipeline_view(pipeline, layout, run_id))
 
     if not options.skip_apply:
         first = build_plan(pipeline, ctx)
@@ -305,56 +303,56 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                 last = crawl(ctx, name, deadline, options, emit)
                 summary.crawls[name] = str(last.get("Status"))
         with step("job"):
-            arguments = dict(options.job_arguments)
-            run_id = start_job(ctx, job, arguments, emit)
-            summary.job_run_id = run_id
-            wait_job(ctx, job, run_id, deadline, options, emit)
-        if manifest_document is not None:
-            with step("manifest"):
-                publish_manifest(pipeline, ctx, summary, manifest_document)
-    summary.report = find_report(pipeline, ctx)
+            # Ours win: where a run writes is what write-audit-publish is about.
+            arguments = dict(options.job_arguments) | {"--output_path": layout.run_uri(run_id), "--run_id": run_id}
+            job_run_id = start_job(ctx, job, arguments, emit)
+            summary.job_run_id = job_run_id
+            wait_job(ctx, job, job_run_id, deadline, options, emit)
+        with step("gate"):
+            report = publish.read_report(ctx, layout, run_id)
+            if report is None:
+                raise RunError(
+                    f"the job wrote no report at s3://{layout.bucket}/{layout.run_key(run_id, publish.REPORT)}"
+                )
+            summary.report = report
+            run_quarter = dict(options.job_arguments).get("--run_quarter")
+            failures = publish.check_gate(pipeline, report, publish.published_report(ctx, layout), run_quarter)
+            publish.write_gate(ctx, layout, run_id, failures)
+            if failures:
+                raise RunError(
+                    f"run {run_id} failed the quality gate; nothing published changed:\n"
+                    + "\n".join(f"  {f}" for f in failures),
+                    hint=f"inspect {layout.run_uri(run_id)}; publish it anyway with: reconcile promote {run_id}",
+                )
+        with step("publish"):
+            check_publishable(pipeline, ctx, layout, run_id)
+            publish.promote(ctx, pipeline, layout, run_id, by="reconcile run")
+            summary.published = True
+            if pipeline.quicksight.manifest is not None:
+                summary.manifest_uri = f"s3://{pipeline.bucket.name}/{pipeline.quicksight.manifest.key}"
+                summary.manifest_path = str(pipeline.quicksight.manifest.output)
+        summary.removed_runs = publish.apply_retention(ctx, layout, pipeline.publish.keep_quarters)
+        if summary.removed_runs:
+            emit("retention", {"removed_runs": summary.removed_runs})
     return summary
 
 
-def find_report(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any] | None:
-    """The job's run report, if it wrote one under <output_path>/reports/."""
-    job = next((j for j in pipeline.jobs), None)
-    if job is None:
-        return None
-    output = dict(job.arguments).get("--output_path", "")
-    own = f"s3://{pipeline.bucket.name}/"
-    if not output.startswith(own):
-        return None
-    prefix = output[len(own) :].rstrip("/") + "/reports/"
-    listed = ctx.call("s3", "list_objects_v2", Bucket=pipeline.bucket.name, Prefix=prefix).get("Contents", [])
-    reports = sorted((o for o in listed if o["Key"].endswith(".json")), key=lambda o: o["LastModified"])
-    return read_report(ctx, pipeline.bucket.name, reports[-1]["Key"]) if reports else None
+def check_publishable(pipeline: Pipeline, ctx: AwsContext, layout: publish.Layout, run_id: str) -> None:
+    """The manifest must point at data files only: nothing at all, or a _SUCCESS marker, is an error."""
+    from .quicksight import check_prefix_objects
 
-
-def publish_manifest(pipeline: Pipeline, ctx: AwsContext, summary: RunSummary, document: dict[str, Any]) -> None:
-    """Check the data the manifest points at, then write it locally and upload the same bytes."""
-    from .quicksight import check_prefix_objects, manifest_text, write_manifest
-
-    manifest = pipeline.quicksight.manifest
-    assert manifest is not None
+    view = publish.run_pipeline_view(pipeline, layout, run_id).quicksight.manifest
+    if view is None:
+        return
     keys: list[str] = []
     paginator = ctx.client("s3").get_paginator("list_objects_v2")
-    for page in ctx.retry.call(
-        lambda: list(paginator.paginate(Bucket=pipeline.bucket.name, Prefix=manifest.data_prefix))
-    ):
+    for page in ctx.retry.call(lambda: list(paginator.paginate(Bucket=pipeline.bucket.name, Prefix=view.data_prefix))):
         keys.extend(o["Key"] for o in page.get("Contents", []))
-    problems = check_prefix_objects(keys, manifest.data_prefix)
+    problems = check_prefix_objects(keys, view.data_prefix)
     if problems:
         raise RunError(
             "the QuickSight manifest would point at the wrong objects:\n" + "\n".join(f"  {p}" for p in problems)
         )
-    write_manifest(document, manifest.output)
-    ctx.call(
-        "s3", "put_object", Bucket=pipeline.bucket.name, Key=manifest.key,
-        Body=manifest_text(document).encode(), ContentType="application/json",
-    )  # fmt: skip
-    summary.manifest_uri = f"s3://{pipeline.bucket.name}/{manifest.key}"
-    summary.manifest_path = str(manifest.output)
 
 
 class _Step:

@@ -592,6 +592,19 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
         quicksight=model.QuickSight(manifest=manifest),
         spec_file=spec_file,
         spec_sha256=digest,
+        quality=_quality(spec.get("quality", {})),
+        publish=model.Publish(keep_quarters=spec.get("publish", {}).get("keep_quarters", 4)),
+    )
+
+
+def _quality(raw: dict[str, Any]) -> model.Quality:
+    return model.Quality(
+        min_rows_read=raw.get("min_rows_read"),
+        max_quarantine_share=raw.get("max_quarantine_share"),
+        max_duplicate_share=raw.get("max_duplicate_share"),
+        required_brands=tuple(raw.get("required_brands", ())),
+        covers_quarter=raw.get("covers_quarter", False),
+        max_brand_share_change=raw.get("max_brand_share_change"),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -27,42 +26,55 @@ def job_runs(aws: Any) -> list[dict[str, Any]]:
     return runs
 
 
+def published_run(aws: Any) -> str:
+    pointer = json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key="prepared/_published.json")["Body"].read())
+    return str(pointer["run_id"])
+
+
+def csv_rows(aws: Any, prefix: str) -> list[str]:
+    """Every CSV line under a prefix, sorted: Spark names part files anew each run, the data must not change."""
+    s3, lines = aws.client("s3"), []
+    for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []):
+        if obj["Key"].endswith(".csv"):
+            lines += s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read().decode().splitlines()
+    return sorted(lines)
+
+
+def folders(aws: Any, prefix: str) -> set[str]:
+    listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {o["Key"][len(prefix) :].rsplit("/", 1)[0] for o in listed if "/reports/" not in o["Key"]}
+
+
 @pytest.mark.spark
 def test_run_from_nothing_then_again_with_identical_outputs(project: Project, aws: Any) -> None:
-    first = project.cli("run", "--timeout", "600")
+    first = project.cli("run", "--timeout", "600", "--run-quarter", "2026-Q3")
     assert first.exit_code == 0, first.output
-    assert "Run summary" in first.output
+    assert "Run summary" in first.output and "published" in first.output
     s3 = aws.client("s3")
-
-    def outputs() -> dict[str, list[str]]:
-        """Folder -> sorted content hashes: Spark names part files anew each run, the data must not change."""
-        found: dict[str, list[str]] = {}
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="prepared/"):
-            for obj in page.get("Contents", []):
-                if "/reports/" in obj["Key"]:
-                    continue
-                body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
-                folder = obj["Key"].rsplit("/", 1)[0]
-                found.setdefault(folder, []).append(hashlib.sha256(body).hexdigest())
-        return {folder: sorted(hashes) for folder, hashes in found.items()}
-
-    before = outputs()
-    assert any(k.startswith("prepared/clean/") for k in before)
+    run1 = published_run(aws)
+    prefix1 = f"prepared/runs/{run1}/"
+    assert any(k.startswith("clean/") for k in folders(aws, prefix1))
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key="quicksight/manifest.json")["Body"].read())
-    prefix = manifest["fileLocations"][0]["URIPrefixes"][0]
-    assert prefix == f"s3://{BUCKET}/prepared/aggregated/csv/"
-    csvs = s3.list_objects_v2(Bucket=BUCKET, Prefix="prepared/aggregated/csv/")["Contents"]
-    assert csvs and all(o["Key"].endswith(".csv") for o in csvs)
-    assert (project.root / "quicksight" / "manifest.json").exists()
+    assert manifest["fileLocations"][0]["URIPrefixes"] == [f"s3://{BUCKET}/{prefix1}aggregated/csv/"]
+    csvs = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix1}aggregated/csv/")["Contents"]
+    assert csvs and all(o["Key"].endswith(".csv") for o in csvs)  # the manifest points at data, only data
+    assert json.loads((project.root / "quicksight" / "manifest.json").read_text()) == manifest
 
-    second = project.cli("run", "--timeout", "600", "--json")
+    second = project.cli("run", "--timeout", "600", "--run-quarter", "2026-Q3", "--json")
     assert second.exit_code == 0, second.output
     events = [json.loads(line) for line in second.stdout.splitlines() if line.startswith("{")]
     assert all(e["format_version"] == "1" for e in events)
     plan_event = next(e for e in events if e["event"] == "plan")
     assert plan_event["changes"] == []  # nothing to reconcile the second time
-    assert [e["step"] for e in events if e["event"] == "step_finished"] == ["apply", "crawl", "job", "manifest"]
-    assert outputs() == before
+    assert [e["step"] for e in events if e["event"] == "step_finished"] == [
+        "apply", "crawl", "job", "gate", "publish",
+    ]  # fmt: skip
+    run2 = published_run(aws)
+    assert run2 != run1
+    prefix2 = f"prepared/runs/{run2}/"
+    assert folders(aws, prefix2) == folders(aws, prefix1)
+    for data in ("aggregated/csv/", "quarantine/"):
+        assert csv_rows(aws, prefix2 + data) == csv_rows(aws, prefix1 + data)
     assert len(job_runs(aws)) == 2
 
 
