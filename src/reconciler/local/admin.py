@@ -8,6 +8,8 @@
 | `POST /_reconciler/clock` | `{"now": "2026-10-01T00:00:00Z"}`, `{"advance_seconds": N}`, `{"real": true}` |
 | `GET  /_reconciler/settings` | the runtime settings (see `runtime.Settings`) |
 | `POST /_reconciler/settings` | change settings, e.g. `{"timeout_minute_seconds": 1}` |
+| `GET  /_reconciler/faults` | the fault mode and what it injected so far (see `faults.py`) |
+| `POST /_reconciler/faults` | set the fault mode, e.g. `{"rate": 0.2, "seed": 1}`; `{}` turns it off |
 | `GET  /_reconciler/job-runs/<run id>/log` | the job run's driver stdout+stderr as text/plain |
 | `GET  /_reconciler/job-runs/<run id>` | where the run's files are: `{"log_path", "work_dir", ...}` |
 
@@ -26,6 +28,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .clock import parse_instant
+from .faults import FaultInjector
 from .runtime import Runtime
 
 ADMIN_PREFIX = "/_reconciler/"
@@ -46,8 +49,9 @@ class BadRequest(Exception):
 class AdminApp:
     """A small WSGI app; the server routes `/_reconciler/*` here and everything else to moto."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, faults: FaultInjector | None = None) -> None:
         self.runtime = runtime
+        self.faults = faults if faults is not None else FaultInjector()
         # Set by the job runtime (phase 3); None means "no job runtime installed".
         self.job_run_files: JobRunFiles | None = None
         self.url_map = Map(
@@ -56,6 +60,7 @@ class AdminApp:
                 Rule("/_reconciler/reset", endpoint="reset", methods=["POST"]),
                 Rule("/_reconciler/clock", endpoint="clock", methods=["GET", "POST"]),
                 Rule("/_reconciler/settings", endpoint="settings", methods=["GET", "POST"]),
+                Rule("/_reconciler/faults", endpoint="faults", methods=["GET", "POST"]),
                 Rule("/_reconciler/job-runs/<run_id>/log", endpoint="job_run_log", methods=["GET"]),
                 Rule("/_reconciler/job-runs/<run_id>", endpoint="job_run", methods=["GET"]),
             ]
@@ -124,6 +129,14 @@ class AdminApp:
             except (ValueError, TypeError) as error:
                 raise BadRequest(str(error)) from error
         return _json(self.runtime.settings.as_dict())
+
+    def on_faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.faults.configure(self._body(request))
+            except (ValueError, TypeError) as error:
+                raise BadRequest(str(error)) from error
+        return _json(self.faults.state())
 
     def _job_run(self, run_id: str) -> dict[str, Any]:
         files = self.job_run_files(run_id) if self.job_run_files else None

@@ -24,6 +24,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .admin import ADMIN_PREFIX, AdminApp, StartResponse, WSGIEnviron
+from .faults import FaultInjector
 from .install import install
 from .runtime import Runtime, get_runtime
 
@@ -38,18 +39,19 @@ class _QuietRequestHandler(MotoRequestHandler):
 
 
 class EndpointApp:
-    """The WSGI app: admin routes first, then moto."""
+    """The WSGI app: admin routes first, then moto (through the fault injector, see faults.py)."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.admin = AdminApp(runtime)
+        self.faults = FaultInjector()
+        runtime.register(self.faults)  # reset clears the fault mode
+        self.admin = AdminApp(runtime, faults=self.faults)
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if isinstance(path, str) and path.startswith(ADMIN_PREFIX):
             return self.admin(environ, start_response)
-        result: Iterable[bytes] = self.moto(environ, start_response)
-        return result
+        return self.faults.wrap(environ, start_response, self.moto)
 
 
 class LocalEndpoint:

@@ -1,0 +1,329 @@
+"""Fault mode of the local endpoint: answer a chosen fraction of AWS requests with a transient failure.
+
+Set per test with `POST /_reconciler/faults`, read the counts with `GET /_reconciler/faults`, cleared by
+`POST /_reconciler/reset` (or `POST /_reconciler/faults {}`):
+
+    {"rate": 0.2, "kinds": ["throttle", "slowdown", "500", "latency", "drop"], "seed": 1,
+     "operations": ["glue:CreateJob", "s3:PutObject"],            # optional: only these are eligible
+     "permanent": {"operation": "glue:CreateJob", "code": "AccessDeniedException",
+                   "message": "optional text"},                      # always answered with this error
+     "latency_seconds": 0.2}                                         # upper bound of added latency
+
+Kinds, each answered in the calling service's real error shape:
+- `throttle`: Glue (JSON) 400 `ThrottlingException`, IAM/STS (Query) 400 `Throttling`, S3 503 `SlowDown`;
+- `slowdown`: S3 503 `SlowDown` for every service's request (S3's throttling; others get `throttle`);
+- `500`: HTTP 500 `InternalFailure` (JSON/Query) or `InternalError` (S3);
+- `latency`: the request is served normally after a random delay up to `latency_seconds`;
+- `drop`: the connection is closed without a response. Half of the drops happen *before* the request
+  reaches moto, half *after* it was served (the response is lost; the client cannot tell whether the
+  write happened: the ambiguous case retries must survive). botocore sees `ConnectionClosedError`.
+
+Admin routes (`/_reconciler/...`) are never faulted. Operations are named `service:Operation`: Glue
+from `X-Amz-Target`, IAM/STS from the `Action` parameter, S3 from method, path and sub-resource (good
+enough to target one operation, not a full S3 router).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+WSGIEnviron = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
+
+KINDS = ("throttle", "slowdown", "500", "latency", "drop")
+
+# S3 sub-resources that name a bucket operation: GET ?tagging -> GetBucketTagging, and so on.
+_S3_SUBRESOURCES = {
+    "tagging": "Tagging", "encryption": "Encryption", "policy": "Policy", "versioning": "Versioning",
+    "publicAccessBlock": "PublicAccessBlock", "ownershipControls": "OwnershipControls",
+    "location": "Location", "acl": "Acl", "lifecycle": "Lifecycle", "cors": "Cors",
+}  # fmt: skip
+
+
+@dataclass
+class FaultConfig:
+    rate: float = 0.0
+    kinds: tuple[str, ...] = KINDS
+    seed: int | None = None
+    operations: frozenset[str] | None = None
+    permanent_operation: str | None = None
+    permanent_code: str = "AccessDeniedException"
+    permanent_message: str | None = None
+    latency_seconds: float = 0.2
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> FaultConfig:
+        known = {"rate", "kinds", "seed", "operations", "permanent", "latency_seconds"}
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise ValueError(f"unknown fault settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        rate = float(body.get("rate", 0.0))
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate must be between 0 and 1, not {rate}")
+        kinds = tuple(str(k) for k in body.get("kinds", KINDS))
+        bad = [k for k in kinds if k not in KINDS]
+        if bad or not kinds:
+            raise ValueError(f"unknown fault kinds {bad} (known: {', '.join(KINDS)})")
+        operations = body.get("operations")
+        config = cls(
+            rate=rate,
+            kinds=kinds,
+            seed=None if body.get("seed") is None else int(body["seed"]),
+            operations=None if operations is None else frozenset(str(o) for o in operations),
+            latency_seconds=float(body.get("latency_seconds", 0.2)),
+        )
+        permanent = body.get("permanent")
+        if permanent is not None:
+            if not isinstance(permanent, dict) or "operation" not in permanent:
+                raise ValueError('permanent must be {"operation": "service:Operation", "code": ...}')
+            config.permanent_operation = str(permanent["operation"])
+            config.permanent_code = str(permanent.get("code", "AccessDeniedException"))
+            config.permanent_message = None if permanent.get("message") is None else str(permanent["message"])
+        return config
+
+    def as_dict(self) -> dict[str, Any]:
+        permanent = None
+        if self.permanent_operation:
+            permanent = {"operation": self.permanent_operation, "code": self.permanent_code,
+                         "message": self.permanent_message}  # fmt: skip
+        return {
+            "rate": self.rate, "kinds": list(self.kinds), "seed": self.seed,
+            "operations": None if self.operations is None else sorted(self.operations),
+            "permanent": permanent, "latency_seconds": self.latency_seconds,
+        }  # fmt: skip
+
+
+@dataclass
+class Request:
+    service: str  # "glue", "iam", "sts", "s3", ... ("" when unknown)
+    operation: str  # "CreateJob", "PutObject", ...
+    protocol: str  # "json", "query", "s3"
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}:{self.operation}"
+
+
+def _service_of(environ: WSGIEnviron) -> str:
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    marker = "Credential="
+    if marker in auth:
+        scope = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
+        if len(scope) >= 4:
+            return scope[3]
+    return ""
+
+
+def _s3_operation(method: str, path: str, query: dict[str, list[str]], environ: WSGIEnviron) -> str:
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return "ListBuckets"
+    has_key = len(parts) > 1
+    verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head", "POST": "Post"}.get(method, method)
+    if has_key:
+        if "uploadId" in query:
+            return {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload",
+                    "GET": "ListParts"}.get(method, f"{verb}Object")  # fmt: skip
+        if "uploads" in query and method == "POST":
+            return "CreateMultipartUpload"
+        if "tagging" in query:
+            return f"{verb}ObjectTagging"
+        if method == "PUT" and environ.get("HTTP_X_AMZ_COPY_SOURCE"):
+            return "CopyObject"
+        return f"{verb}Object"
+    if method == "POST" and "delete" in query:
+        return "DeleteObjects"
+    for sub, title in _S3_SUBRESOURCES.items():
+        if sub in query:
+            return f"{verb}Bucket{title}"
+    if method == "GET":
+        if "uploads" in query:
+            return "ListMultipartUploads"
+        if "versions" in query:
+            return "ListObjectVersions"
+        return "ListObjectsV2" if query.get("list-type") == ["2"] else "ListObjects"
+    return {"PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket"}.get(method, f"{verb}Bucket")
+
+
+def identify(environ: WSGIEnviron) -> Request:
+    """Name the AWS operation of a request. May buffer a small form body (the Query protocol)."""
+    service = _service_of(environ)
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    if target:
+        return Request(service or target.split(".", 1)[0].lower(), target.rsplit(".", 1)[-1], "json")
+    method = str(environ.get("REQUEST_METHOD", "GET"))
+    query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+    if service == "s3":
+        return Request("s3", _s3_operation(method, str(environ.get("PATH_INFO", "")), query, environ), "s3")
+    action = query.get("Action", [""])[0]
+    content_type = str(environ.get("CONTENT_TYPE", ""))
+    if not action and method == "POST" and "x-www-form-urlencoded" in content_type:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+    return Request(service, action or method, "query")
+
+
+def error_response(request: Request, code: str, message: str, status: int) -> tuple[str, list[tuple[str, str]], bytes]:
+    """AWS's error shape for the request's protocol: (status line, headers, body)."""
+    request_id = uuid.uuid4().hex
+    reasons = {400: "Bad Request", 403: "Forbidden", 500: "Internal Server Error", 503: "Slow Down"}
+    status_line = f"{status} {reasons.get(status, 'Error')}"
+    if request.protocol == "json":
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code),
+                   ("x-amzn-RequestId", request_id)]  # fmt: skip
+    elif request.protocol == "s3":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
+        ).encode()
+        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+    else:
+        kind = "Receiver" if status >= 500 else "Sender"
+        body = (
+            f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>{kind}</Type>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId>"
+            "</ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+    headers.append(("Content-Length", str(len(body))))
+    return status_line, headers, body
+
+
+class DroppedConnection(ConnectionError):
+    """Raised after closing the client's socket: werkzeug treats it as a dropped connection."""
+
+
+@dataclass
+class FaultInjector:
+    """Decides per request whether to fault it; counts what it injected. Thread-safe."""
+
+    config: FaultConfig = field(default_factory=FaultConfig)
+    counts: Counter[str] = field(default_factory=Counter)
+    by_operation: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    _rng: random.Random = field(default_factory=random.Random)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def configure(self, body: dict[str, Any]) -> None:
+        config = FaultConfig.parse(body)
+        with self._lock:
+            self.config = config
+            self._rng = random.Random(config.seed)
+            self.counts.clear()
+            self.by_operation.clear()
+            self.requests = 0
+
+    def reset(self) -> None:
+        self.configure({})
+
+    def shutdown(self) -> None:
+        pass
+
+    @property
+    def active(self) -> bool:
+        return self.config.rate > 0 or self.config.permanent_operation is not None
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                **self.config.as_dict(),
+                "requests": self.requests,
+                "injected": dict(self.counts),
+                "injected_total": sum(n for k, n in self.counts.items() if k != "permanent"),
+                "by_operation": dict(self.by_operation),
+            }
+
+    def _decide(self, request: Request) -> str | None:
+        config = self.config
+        with self._lock:
+            self.requests += 1
+            if config.permanent_operation == request.name:
+                self.counts["permanent"] += 1
+                self.by_operation[request.name] += 1
+                return "permanent"
+            if config.rate <= 0 or (config.operations is not None and request.name not in config.operations):
+                return None
+            if self._rng.random() >= config.rate:
+                return None
+            kind = self._rng.choice(config.kinds)
+            if kind == "drop":
+                kind = self._rng.choice(("drop_before", "drop_after"))
+            self.counts[kind] += 1
+            self.by_operation[request.name] += 1
+            return kind
+
+    def latency(self) -> float:
+        with self._lock:
+            return self._rng.uniform(0.0, self.config.latency_seconds)
+
+    def wrap(self, environ: WSGIEnviron, start_response: StartResponse, app: WSGIApp) -> Iterable[bytes]:
+        """Serve `environ` through `app`, or fault it."""
+        if not self.active:
+            return app(environ, start_response)
+        request = identify(environ)
+        kind = self._decide(request)
+        if kind is None:
+            return app(environ, start_response)
+        if kind == "permanent":
+            code = self.config.permanent_code
+            message = self.config.permanent_message or (
+                f"User: arn:aws:iam::123456789012:user/testing is not authorized to perform: {request.name}"
+            )
+            status = 403 if "AccessDenied" in code and request.protocol != "json" else 400
+            return self._answer(start_response, error_response(request, code, message, status))
+        if kind == "latency":
+            time.sleep(self.latency())
+            return app(environ, start_response)
+        if kind == "drop_before":
+            _drop(environ)
+        if kind == "drop_after":
+            result = app(environ, lambda *args, **kwargs: (lambda data: None))
+            try:
+                for _ in result:
+                    pass
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            _drop(environ)
+        if kind == "500":
+            code = "InternalError" if request.protocol == "s3" else "InternalFailure"
+            answer = error_response(request, code, "We encountered an internal error. Please try again.", 500)
+        elif request.protocol == "s3":  # throttle or slowdown: S3 throttles with 503 SlowDown
+            answer = error_response(request, "SlowDown", "Please reduce your request rate.", 503)
+        elif request.protocol == "json":
+            answer = error_response(request, "ThrottlingException", "Rate exceeded", 400)
+        else:
+            answer = error_response(request, "Throttling", "Rate exceeded", 400)
+        return self._answer(start_response, answer)
+
+    @staticmethod
+    def _answer(start_response: StartResponse, answer: tuple[str, list[tuple[str, str]], bytes]) -> list[bytes]:
+        status, headers, body = answer
+        start_response(status, headers)
+        return [body]
+
+
+def _drop(environ: WSGIEnviron) -> None:
+    """Close the client's connection without a response (werkzeug's dev server exposes the socket)."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise DroppedConnection("fault injection: connection dropped")
