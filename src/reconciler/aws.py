@@ -6,6 +6,8 @@ Credentials and the endpoint come from boto3's standard chain (profiles, env, AW
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +28,39 @@ MUTATING_PREFIXES = (
 )  # fmt: skip
 
 
+#: TEST HOOK, off by default: `RECONCILER_TEST_CRASH_AFTER=<k>` makes the process SIGKILL itself right
+#: after its k-th *successful* mutating AWS call (MUTATING_PREFIXES) returns, with no cleanup at all.
+#: The crash matrix (tests/reliability/test_crash.py) uses it to prove that a rerun converges from a
+#: crash at every step. Unset (or not a positive integer), nothing is registered.
+CRASH_AFTER_ENV = "RECONCILER_TEST_CRASH_AFTER"
+
+
+def is_mutating(operation: str) -> bool:
+    return operation.startswith(MUTATING_PREFIXES)
+
+
+class CrashAfter:
+    """The `RECONCILER_TEST_CRASH_AFTER` hook: a botocore `after-call` handler (thread-safe)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.count = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> CrashAfter | None:
+        value = os.environ.get(CRASH_AFTER_ENV, "").strip()
+        return cls(int(value)) if value.isdigit() and int(value) > 0 else None
+
+    def __call__(self, http_response: Any, model: Any, **_: Any) -> None:
+        if not is_mutating(model.name) or int(getattr(http_response, "status_code", 500)) >= 300:
+            return
+        with self._lock:
+            self.count += 1
+            if self.count == self.k:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
 class CallCounter:
     """Counts AWS API calls per operation via botocore's event hooks (thread-safe)."""
 
@@ -44,7 +79,7 @@ class CallCounter:
 
     @property
     def mutating(self) -> int:
-        return sum(n for op, n in self.calls.items() if op.split(":", 1)[1].startswith(MUTATING_PREFIXES))
+        return sum(n for op, n in self.calls.items() if is_mutating(op.split(":", 1)[1]))
 
 
 @dataclass
@@ -68,6 +103,9 @@ class AwsContext:
                 if self._session is None:
                     self._session = boto3.Session(profile_name=self.profile, region_name=self.region)
                     self._session.events.register("before-call", self.counter)
+                    crash = CrashAfter.from_environment()
+                    if crash is not None:  # test hook only, see CRASH_AFTER_ENV
+                        self._session.events.register("after-call", crash)
                 session: Any = self._session  # boto3-stubs overloads per service name; we key by string
                 config = _BOTO_CONFIG
                 if self.endpoint_url and service == "s3":
