@@ -23,7 +23,7 @@ def main() -> int:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="eu-central-1")
     from click.testing import CliRunner
 
-    from reconciler import cli as cli_module
+    import reconciler.cli as cli_module
     from reconciler.aws import AwsContext
     from reconciler.local.server import LocalEndpoint
     from reconciler.plan import build_plan

@@ -1,0 +1,117 @@
+"""Target 1: API calls of a no-op plan and a no-op apply on the example pipeline (exact counts).
+
+Counted twice: client-side by `AwsContext.counter` (boto3 operations) and server-side by the endpoint's
+request counter (HTTP requests, bytes in request bodies). The 2,000-row committed sample is the data.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Endpoint, dummy_credentials, make_project
+
+MUTATING_PREFIXES = ("Get", "List", "Head", "Batch")  # Glue BatchGet*; no Batch* writes are used
+
+
+def is_mutating(op: str) -> bool:
+    name = op.split(":", 1)[1]
+    return not name.startswith(MUTATING_PREFIXES) or name.startswith("BatchDelete")
+
+
+def measure(ep: Endpoint) -> dict[str, Any]:
+    from click.testing import CliRunner
+
+    import reconciler.cli as cli_module
+    from reconciler.aws import AwsContext
+    from reconciler.plan import build_plan
+    from reconciler.spec import load_spec
+    from reconciler.workflow_ops import ApplyOptions, locked_apply
+
+    dummy_credentials()
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = make_project(Path(tmp) / "project")
+        pipeline = load_spec(spec)
+        ctx = AwsContext(region=pipeline.region, endpoint_url=ep.url)
+        locked_apply(pipeline, ctx, build_plan(pipeline, ctx), ApplyOptions(auto_approve=True))
+
+        ctx = AwsContext(region=pipeline.region, endpoint_url=ep.url)
+        _ = ctx.account_id  # identity is looked up once per process; counted separately below
+        ctx.counter.calls.clear()
+        ep.counter.reset()
+        plan = build_plan(pipeline, ctx)
+        assert not plan.has_changes, "the example pipeline should be clean right after apply"
+        plan_calls = Counter(ctx.counter.calls)
+        plan_server, plan_bytes = ep.counter.snapshot()
+
+        contexts: list[AwsContext] = []
+
+        class CountingContext(AwsContext):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                contexts.append(self)
+
+        original = cli_module.context_factory
+        cli_module.context_factory = CountingContext
+        ep.counter.reset()
+        try:
+            outcome = CliRunner().invoke(cli_module.cli, ["-f", str(spec), "--endpoint-url", ep.url, "apply",
+                                                          "--auto-approve"])  # fmt: skip
+        finally:
+            cli_module.context_factory = original
+        assert outcome.exit_code == 0 and "No changes" in outcome.output, outcome.output
+        apply_calls = Counter(contexts[0].counter.calls)
+        apply_server, apply_bytes = ep.counter.snapshot()
+
+    declared: Counter[str] = Counter(c.address.split(".", 1)[0] for c in plan.changes)
+    uploads = declared.get("upload", 0)
+    resources = sum(declared.values())
+    # reads: one per declared non-upload resource (some kinds read several facets: counted below),
+    # uploads: one listing + one index GET each
+    return {
+        "declared": dict(declared),
+        "resources": resources,
+        "uploads": uploads,
+        "plan_calls": dict(plan_calls),
+        "plan_server": dict(plan_server),
+        "plan_bytes": plan_bytes,
+        "apply_calls": dict(apply_calls),
+        "apply_server": dict(apply_server),
+        "apply_bytes": apply_bytes,
+        "plan_mutating": {k: v for k, v in plan_calls.items() if is_mutating(k)},
+        "apply_mutating": {k: v for k, v in apply_calls.items() if is_mutating(k)},
+    }
+
+
+def render(r: dict[str, Any]) -> str:
+    plan_total = sum(r["plan_calls"].values())
+    apply_total = sum(r["apply_calls"].values())
+    ops = sorted(set(r["plan_calls"]) | set(r["apply_calls"]))
+    lines = [
+        "## 1. No-op cost (example pipeline, committed 2,000-row sample)",
+        "",
+        f"Declared resources: {r['resources']} ({', '.join(f'{k} {v}' for k, v in sorted(r['declared'].items()))}).",
+        "",
+        "| operation | no-op plan | no-op apply (`reconcile apply --auto-approve`) |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| `{op}` | {r['plan_calls'].get(op, 0)} | {r['apply_calls'].get(op, 0)} |" for op in ops]
+    lines += [
+        f"| **total boto3 calls** | **{plan_total}** | **{apply_total}** |",
+        f"| HTTP requests seen by the endpoint | {sum(r['plan_server'].values())} | "
+        f"{sum(r['apply_server'].values())} |",
+        f"| mutating calls | {sum(r['plan_mutating'].values())} | {sum(r['apply_mutating'].values())} |",
+        f"| request body bytes sent to S3 | {r['plan_bytes']} | {r['apply_bytes']} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    with_ep = Endpoint()
+    try:
+        print(render(measure(with_ep)))
+    finally:
+        with_ep.stop()
