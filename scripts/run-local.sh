@@ -41,7 +41,8 @@ sizes: dict[str, list[int]] = {}
 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="prepared/"):
     for obj in page.get("Contents", []):
         parts = obj["Key"].split("/")
-        folder = "/".join(parts[: min(3, len(parts) - 1)]) + "/"
+        depth = 4 if parts[1:2] == ["runs"] else 2  # prepared/runs/<run id>/<output>/ or prepared/<file>
+        folder = "/".join(parts[: min(depth, len(parts) - 1)]) + "/"
         sizes.setdefault(folder, []).append(obj["Size"])
 for prefix, items in sorted(sizes.items()):
     print(f"  s3://{bucket}/{prefix}  {len(items)} object(s), {sum(items):,} bytes")
