@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
@@ -229,10 +230,18 @@ class UploadKind(ResourceKind):
             path = files[key]
 
             def send() -> None:
-                s3.upload_file(
-                    str(path), bucket, key, ExtraArgs={"Metadata": {HASH_META: meta["sha256"]}},
-                    Config=TRANSFER, Callback=lambda n: self._on_bytes(ctx, desired.name, n),
-                )  # fmt: skip
+                try:
+                    s3.upload_file(
+                        str(path), bucket, key, ExtraArgs={"Metadata": {HASH_META: meta["sha256"]}},
+                        Config=TRANSFER, Callback=lambda n: self._on_bytes(ctx, desired.name, n),
+                    )  # fmt: skip
+                except S3UploadFailedError as exc:
+                    # boto3 wraps the failed PutObject/UploadPart's ClientError in S3UploadFailedError,
+                    # which neither our retries (a 503 SlowDown is transient) nor our error handling
+                    # recognise: hand on the ClientError itself, with AWS's code.
+                    if isinstance(exc.__context__, ClientError):
+                        raise exc.__context__ from None
+                    raise
 
             try:
                 ctx.retry.call(send)
