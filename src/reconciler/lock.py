@@ -114,6 +114,10 @@ def acquire(
         holder = read_lock(ctx, bucket)
         if holder is None:
             continue  # released between our put and our read: try again at once
+        if holder.id == info.id:
+            # Our own put succeeded but its answer was lost (dropped connection); the retry then met
+            # our own lock and got 412. Without this check the apply locked itself out and left the lock.
+            return info
         if time.monotonic() >= deadline:
             stale = " It looks stale: its process is gone." if holder.is_stale else ""
             raise LockError(
