@@ -171,8 +171,9 @@ def make_project(root: Path, *, data: Path | None = None, drop_sections: tuple[s
     if text is None:
         text = drop_spec_sections((REPO / "pipeline.yaml").read_text(), drop_sections)
     if data is not None:
-        text = text.replace("      prefix: raw/car_brands/\n",
-                            "      prefix: raw/car_brands/\n      allow_outside_project: true\n", 1)
+        text = text.replace(
+            "      prefix: raw/car_brands/\n", "      prefix: raw/car_brands/\n      allow_outside_project: true\n", 1
+        )
     spec = root / "pipeline.yaml"
     spec.write_text(text, encoding="utf-8")
     return spec

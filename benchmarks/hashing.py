@@ -57,21 +57,23 @@ def section(ep: Endpoint, repeat: int) -> str:
         detected = after != before
     speedup = median(cold) / median(warm)
     mb = size / 1e6
-    return "\n".join([
-        f"## 2. Local hashing at scale ({files:,} files, {size / 2**30:.2f} GiB, in {tree.parent})",
-        "",
-        "| pass | time (median, runs) | throughput |",
-        "|---|---|---:|",
-        f"| cold cache (hash every byte) | {fmt_runs(cold)} | {mb / median(cold):.0f} MB/s |",
-        f"| warm cache (stat only) | {fmt_runs(warm, digits=3)} | {files / median(warm):,.0f} files/s |",
-        f"| one file rewritten, same size | {changed_time:.3f} s | re-hashed {misses} file(s) |",
-        "",
-        f"- warm is **{speedup:.0f}x** faster than cold (same run). Changed file detected: "
-        f"**{'yes' if detected else 'NO'}** (sha256 {before[:12]}... -> {after[:12]}...).",
-        "- What limits it: cold = sha256 at one core's speed plus reading 1 GiB; warm = one `stat` per file "
-        "plus loading and saving the JSON cache (2,000 entries) and walking the tree. The cache key is "
-        "(path, size, mtime_ns, inode): a rewrite that restores size *and* mtime *and* keeps the inode is not "
-        "seen (the same rule as make and rsync's quick check); `rm .reconciler/hash-cache.json` forces a "
-        "full re-hash.",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"## 2. Local hashing at scale ({files:,} files, {size / 2**30:.2f} GiB, in {tree.parent})",
+            "",
+            "| pass | time (median, runs) | throughput |",
+            "|---|---|---:|",
+            f"| cold cache (hash every byte) | {fmt_runs(cold)} | {mb / median(cold):.0f} MB/s |",
+            f"| warm cache (stat only) | {fmt_runs(warm, digits=3)} | {files / median(warm):,.0f} files/s |",
+            f"| one file rewritten, same size | {changed_time:.3f} s | re-hashed {misses} file(s) |",
+            "",
+            f"- warm is **{speedup:.0f}x** faster than cold (same run). Changed file detected: "
+            f"**{'yes' if detected else 'NO'}** (sha256 {before[:12]}... -> {after[:12]}...).",
+            "- What limits it: cold = sha256 at one core's speed plus reading 1 GiB; warm = one `stat` per file "
+            "plus loading and saving the JSON cache (2,000 entries) and walking the tree. The cache key is "
+            "(path, size, mtime_ns, inode): a rewrite that restores size *and* mtime *and* keeps the inode is not "
+            "seen (the same rule as make and rsync's quick check); `rm .reconciler/hash-cache.json` forces a "
+            "full re-hash.",
+            "",
+        ]
+    )
