@@ -15,12 +15,13 @@ from itertools import groupby
 from botocore.exceptions import ClientError
 
 from .aws import AwsContext
-from .diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change
+from .diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
 from .errors import AwsError, ConflictError, ReconcilerError
 from .model import Pipeline
 from .plan import Plan
 from .resources import ResourceKind, all_kinds
-from .resources.base import aws_error
+from .resources.base import Desired, aws_error
+from .retry import error_code
 
 APPLY_CONCURRENCY = 4
 
@@ -49,17 +50,54 @@ def check_applicable(plan: Plan) -> None:
         )
 
 
+# "The name is taken" on create, per service.
+ALREADY_EXISTS = frozenset({"AlreadyExistsException", "EntityAlreadyExists", "BucketAlreadyOwnedByYou"})
+
+
+def _aws_code(exc: BaseException | None) -> str:
+    """AWS's error code of `exc` or of the ClientError it was raised from."""
+    while exc is not None:
+        if isinstance(exc, ClientError):
+            return error_code(exc)
+        exc = exc.__cause__
+    return ""
+
+
+def _create(kind: ResourceKind, desired: Desired, ctx: AwsContext, pipeline: Pipeline) -> None:
+    """Create; if the name turns out to be taken by a resource *this pipeline* owns, finish it instead.
+
+    That happens when an earlier attempt of this very create succeeded but its answer was lost (a
+    dropped connection: our retry then meets our own resource), or when a crashed apply created it
+    between our plan and our create. Under the lock nobody else creates resources tagged as ours, so
+    the resource is the one we meant to create: converge its attributes with an update. A taken name
+    that is not ours stays an error (a conflict is never adopted silently).
+    """
+    try:
+        kind.create(ctx, desired, pipeline)
+    except (ClientError, ReconcilerError) as exc:
+        if _aws_code(exc) not in ALREADY_EXISTS:
+            raise
+        observed = kind.read(ctx, desired.name, pipeline)
+        if observed is None or observed.owner() != pipeline.name:
+            raise
+        rest = decide(kind.kind, kind.level, kind.immutable, desired, observed, pipeline.name)
+        if rest.action == UPDATE:
+            kind.update(ctx, desired, rest.attrs, pipeline)
+        elif rest.action != NOOP:
+            raise
+
+
 def _execute_one(kind: ResourceKind, change: Change, ctx: AwsContext, pipeline: Pipeline, force: bool) -> None:
     if change.action == CREATE:
         assert change.desired is not None
-        kind.create(ctx, change.desired, pipeline)
+        _create(kind, change.desired, ctx, pipeline)
     elif change.action in {UPDATE, ADOPT}:
         assert change.desired is not None
         kind.update(ctx, change.desired, change.attrs, pipeline)
     elif change.action == REPLACE:
         assert change.desired is not None
         kind.delete(ctx, change.name, pipeline, force=force)
-        kind.create(ctx, change.desired, pipeline)
+        _create(kind, change.desired, ctx, pipeline)
     elif change.action == DELETE:
         kind.delete(ctx, change.name, pipeline, force=force)
 
