@@ -125,7 +125,10 @@ class CrawlerKind(ResourceKind):
                 "recrawl_policy": "RecrawlPolicy",
             }  # fmt: skip
             partial = {"Name": desired.name} | {field_of[a]: full[field_of[a]] for a in changed if a in field_of}
-            self._when_not_running(ctx, desired.name, lambda: ctx.call("glue", "update_crawler", **partial))
+            try:
+                self._when_not_running(ctx, desired.name, lambda: ctx.call("glue", "update_crawler", **partial))
+            except ClientError as exc:
+                raise aws_error("updating", f"Glue crawler {desired.name!r}", exc) from exc
         if "tags" in changed:
             sync_tags(ctx, ctx.glue_arn("crawler", desired.name), dict(desired.tags))
 
@@ -145,6 +148,6 @@ class CrawlerKind(ResourceKind):
                 return
             except ClientError as exc:
                 if error_code(exc) != "CrawlerRunningException":
-                    raise aws_error("changing", f"Glue crawler {name!r}", exc) from exc
+                    raise  # the caller decides: delete treats EntityNotFoundException as done
                 wait_crawler_ready(ctx, name)
         action()
