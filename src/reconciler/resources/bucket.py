@@ -215,7 +215,7 @@ class BucketKind(ResourceKind):
         """Objects plus old versions and delete markers: what a delete would lose."""
         total = 0
         paginator = ctx.client("s3").get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=name):
+        for page in ctx.retry.call(lambda: list(paginator.paginate(Bucket=name))):
             entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
             # Our own lock object is not user data.
             total += sum(1 for e in entries if not e["Key"].startswith(".reconciler/"))
@@ -243,9 +243,9 @@ class BucketKind(ResourceKind):
         reason = self.blocked_delete_reason(ctx, name, pipeline, force=force)
         if reason:
             raise AwsError(f"refusing to delete: {reason}")
-        s3 = ctx.client("s3")
+        paginator = ctx.client("s3").get_paginator("list_object_versions")
         try:
-            for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+            for upload in ctx.call("s3", "list_multipart_uploads", Bucket=name).get("Uploads", []):
                 ctx.call(
                     "s3",
                     "abort_multipart_upload",
@@ -253,7 +253,7 @@ class BucketKind(ResourceKind):
                     Key=upload["Key"],
                     UploadId=upload["UploadId"],
                 )
-            for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            for page in ctx.retry.call(lambda: list(paginator.paginate(Bucket=name))):
                 batch = [
                     {"Key": v["Key"], "VersionId": v["VersionId"]}
                     for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
