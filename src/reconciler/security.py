@@ -4,6 +4,10 @@ Pure: looks only at the before/after values in a plan. A change *broadens* when,
 resource, it lets more principals do more actions on more resources than before, or removes a guard
 (Block Public Access, a Deny statement, default encryption, BucketOwnerEnforced). Creating a resource
 is not broadening: there was nothing to compare with, and the plan shows it in its security section.
+Nor is giving one of our resources a policy it has none of at all (before is absent): that is the rest of
+a create that did not finish (a crash or an AccessDenied between CreateRole and PutRolePolicy), and the
+spec's policy was what the create meant; asking again would stop every resumed CI apply. It is still
+listed in the security section. Changing or extending an existing policy is judged statement by statement.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ def broadening(changes: list[Change]) -> list[str]:
             continue
         for attr in change.attrs:
             where = f"{change.address} {attr.path}"
+            if attr.top in {"access_policy", "trust_policy", "policy"} and len(attr.keys) == 1 and attr.before is None:
+                continue  # the first policy of a resource that has none: the rest of its create
             if attr.top in {"access_policy", "trust_policy", "policy"} and len(attr.keys) <= 2:
                 before = {"Statement": attr.before} if attr.keys[-1] == "Statement" else attr.before
                 after = {"Statement": attr.after} if attr.keys[-1] == "Statement" else attr.after

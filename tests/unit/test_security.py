@@ -99,3 +99,12 @@ def test_guards_turned_off_broaden() -> None:
 
 def test_creating_is_not_broadening() -> None:
     assert broadening([Change("role", "r", CREATE, 1)]) == []
+
+
+def test_a_first_policy_for_a_resource_without_one_is_the_rest_of_its_create() -> None:
+    """A crash or an AccessDenied between CreateRole and PutRolePolicy leaves a role with no policy; the
+    rerun that puts the spec's policy is the create finishing, not a widening (see security.py)."""
+    policy = {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}
+    change = Change("role", "r", UPDATE, 1, [AttrChange(("access_policy",), None, policy)])
+    assert broadening([change]) == []
