@@ -74,3 +74,11 @@ def test_output_paths_hang_off_the_output_prefix(job: ModuleType) -> None:
 
 def test_module_imports_without_running(job: ModuleType) -> None:
     assert callable(job.main) and job.__name__ == "car_brands_job"
+
+
+def test_hot_path_uses_built_in_functions_only() -> None:
+    from tests.job.conftest import JOB_SCRIPT
+
+    source = JOB_SCRIPT.read_text(encoding="utf-8")
+    for banned in ("udf", "pandas_udf", ".rdd", "toPandas", "mapInPandas", "applyInPandas", "import awsglue"):
+        assert banned not in source, banned
