@@ -168,7 +168,8 @@ def section(ep: Endpoint, repeat: int) -> str:
         f"## 3. Uploads against `aws s3 sync` ({aws_version()}, in {AWSCLI_VENV})",
         "",
         f"Ours: TransferConfig multipart threshold {upload.TRANSFER.multipart_threshold // 2**20} MiB, parts "
-        f"{upload.TRANSFER.multipart_chunksize // 2**20} MiB, {upload.TRANSFER.max_request_concurrency} parts in flight, "
+        f"{upload.TRANSFER.multipart_chunksize // 2**20} MiB, "
+        f"{upload.TRANSFER.max_request_concurrency} parts in flight, "
         f"{upload.FILE_CONCURRENCY} files in parallel. awscli defaults: 8 MiB threshold/parts, 10 requests in flight. "
         "Both are full command-line runs (process start-up included); ours hashes the files on the initial upload "
         "(cold cache) and plans the whole pipeline each time.",
