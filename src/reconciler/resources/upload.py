@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import TransferConfig
+from boto3.s3.transfer import S3Transfer, TransferConfig
 from botocore.exceptions import ClientError
 
 from ..aws import AwsContext
@@ -231,9 +231,9 @@ class UploadKind(ResourceKind):
 
             def send() -> None:
                 try:
-                    s3.upload_file(
-                        str(path), bucket, key, ExtraArgs={"Metadata": {HASH_META: meta["sha256"]}},
-                        Config=TRANSFER, Callback=lambda n: self._on_bytes(ctx, desired.name, n),
+                    transfer.upload_file(
+                        str(path), bucket, key, extra_args={"Metadata": {HASH_META: meta["sha256"]}},
+                        callback=lambda n: self._on_bytes(ctx, desired.name, n),
                     )  # fmt: skip
                 except S3UploadFailedError as exc:
                     # boto3 wraps the failed PutObject/UploadPart's ClientError in S3UploadFailedError,
@@ -248,7 +248,10 @@ class UploadKind(ResourceKind):
             except ClientError as exc:
                 raise aws_error("uploading", f"{path} to s3://{bucket}/{key}", exc) from exc
 
-        with ThreadPoolExecutor(max_workers=FILE_CONCURRENCY) as pool:
+        # One transfer manager (one thread pool, one set of connections) for every file of this upload:
+        # boto3's client.upload_file builds and tears down a manager per file.
+        manager = S3Transfer(client=s3, config=TRANSFER)  # type: ignore[arg-type]
+        with manager as transfer, ThreadPoolExecutor(FILE_CONCURRENCY) as pool:
             list(pool.map(send_one, keys))
         self._write_index(ctx, desired)
 
