@@ -177,3 +177,15 @@ def test_a_permanent_error_stops_promptly_with_aws_message_and_the_next_clean_ap
         assert not aws.client("glue").list_jobs()["JobNames"]
     else:
         assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["drop_after", "drop_before"])
+def test_a_lost_start_job_run_answer_never_starts_a_second_run(project: Project, aws: Any, kind: str) -> None:
+    """StartJobRun is not idempotent: after a dropped connection, run looks for its run before retrying."""
+    quick_run_project(project)
+    faults(aws, rate=1.0, kinds=[kind], operations=["glue:StartJobRun"], max_per_operation=1)
+    ok(project, "run", "--timeout", "120")
+    assert injected(aws)["by_operation"] == {"glue:StartJobRun": 1}
+    faults(aws)
+    runs = aws.client("glue").get_job_runs(JobName="car-brands-prepare")["JobRuns"]
+    assert [r["JobRunState"] for r in runs] == ["SUCCEEDED"]
