@@ -106,6 +106,28 @@ def render(r: dict[str, Any]) -> str:
         f"| request body bytes sent to S3 | {r['plan_bytes']} | {r['apply_bytes']} |",
         "",
     ]
+    calls = r["plan_calls"]
+    upload_calls = calls.get("s3:ListObjectsV2", 0) + calls.get("s3:GetObject", 0)
+    listings = sum(v for k, v in calls.items() if k.split(":")[1].startswith("List") and k != "s3:ListObjectsV2")
+    listings += calls.get("glue:GetDatabases", 0)
+    reads = plan_total - upload_calls - listings
+    others = r["resources"] - r["uploads"]
+    lines += [
+        f"Formula (measured): no-op plan = reads of the {others} non-upload resources ({reads} calls, "
+        f"{reads / max(others, 1):.1f} per resource) + 2 per upload prefix (one listing, one index GET: "
+        f"{upload_calls}) + one owned-resource listing per kind for delete detection ({listings}) = **{plan_total}**. "
+        "`reconcile apply` adds one GetCallerIdentity (the account id for ARNs) and then stops: no lock, no write.",
+        "",
+        f"- Against the issue's bound (one read per declared resource + one listing per upload prefix = "
+        f"{r['resources']} + {r['uploads']} = {r['resources'] + r['uploads']}): **not met as worded**; the extra reads "
+        "are what AWS's API needs to see drift at all: an S3 bucket's encryption, ownership controls, public access "
+        "block, policy, versioning and tags are six separate GETs (plus HeadBucket); Glue's Get* and IAM's GetRole "
+        "return no tags, so each taggable resource needs a tag read (ownership and tag drift); an inline role policy "
+        "is its own GetRolePolicy; and resources deleted from the spec are only found by listing each kind "
+        "(by tag where the API filters). Uploads meet it (one listing + one small index GET, never a HEAD per object). "
+        "Mutating calls and bytes on a no-op apply: **0 and 0** (met).",
+        "",
+    ]
     return "\n".join(lines)
 
 
