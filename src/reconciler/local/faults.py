@@ -7,7 +7,8 @@ Set per test with `POST /_reconciler/faults`, read the counts with `GET /_reconc
      "operations": ["glue:CreateJob", "s3:PutObject"],            # optional: only these are eligible
      "permanent": {"operation": "glue:CreateJob", "code": "AccessDeniedException",
                    "message": "optional text"},                      # always answered with this error
-     "latency_seconds": 0.2}                                         # upper bound of added latency
+     "latency_seconds": 0.2,                                         # upper bound of added latency
+     "max_per_operation": 1}                                         # optional: fault each operation at most n times
 
 Kinds, each answered in the calling service's real error shape:
 - `throttle`: Glue (JSON) 400 `ThrottlingException`, IAM/STS (Query) 400 `Throttling`, S3 503 `SlowDown`;
@@ -17,6 +18,7 @@ Kinds, each answered in the calling service's real error shape:
 - `drop`: the connection is closed without a response. Half of the drops happen *before* the request
   reaches moto, half *after* it was served (the response is lost; the client cannot tell whether the
   write happened: the ambiguous case retries must survive). botocore sees `ConnectionClosedError`.
+  `drop_before` and `drop_after` choose one of the two.
 
 Admin routes (`/_reconciler/...`) are never faulted. Operations are named `service:Operation`: Glue
 from `X-Amz-Target`, IAM/STS from the `Action` parameter, S3 from method, path and sub-resource (good
@@ -43,7 +45,8 @@ WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
-KINDS = ("throttle", "slowdown", "500", "latency", "drop")
+KINDS = ("throttle", "slowdown", "500", "latency", "drop", "drop_before", "drop_after")
+DEFAULT_KINDS = ("throttle", "slowdown", "500", "latency", "drop")
 
 # S3 sub-resources that name a bucket operation: GET ?tagging -> GetBucketTagging, and so on.
 _S3_SUBRESOURCES = {
@@ -56,24 +59,25 @@ _S3_SUBRESOURCES = {
 @dataclass
 class FaultConfig:
     rate: float = 0.0
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] = DEFAULT_KINDS
     seed: int | None = None
     operations: frozenset[str] | None = None
     permanent_operation: str | None = None
     permanent_code: str = "AccessDeniedException"
     permanent_message: str | None = None
     latency_seconds: float = 0.2
+    max_per_operation: int | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> FaultConfig:
-        known = {"rate", "kinds", "seed", "operations", "permanent", "latency_seconds"}
+        known = {"rate", "kinds", "seed", "operations", "permanent", "latency_seconds", "max_per_operation"}
         unknown = sorted(set(body) - known)
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         rate = float(body.get("rate", 0.0))
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, not {rate}")
-        kinds = tuple(str(k) for k in body.get("kinds", KINDS))
+        kinds = tuple(str(k) for k in body.get("kinds", DEFAULT_KINDS))
         bad = [k for k in kinds if k not in KINDS]
         if bad or not kinds:
             raise ValueError(f"unknown fault kinds {bad} (known: {', '.join(KINDS)})")
@@ -84,6 +88,7 @@ class FaultConfig:
             seed=None if body.get("seed") is None else int(body["seed"]),
             operations=None if operations is None else frozenset(str(o) for o in operations),
             latency_seconds=float(body.get("latency_seconds", 0.2)),
+            max_per_operation=None if body.get("max_per_operation") is None else int(body["max_per_operation"]),
         )
         permanent = body.get("permanent")
         if permanent is not None:
@@ -103,6 +108,7 @@ class FaultConfig:
             "rate": self.rate, "kinds": list(self.kinds), "seed": self.seed,
             "operations": None if self.operations is None else sorted(self.operations),
             "permanent": permanent, "latency_seconds": self.latency_seconds,
+            "max_per_operation": self.max_per_operation,
         }  # fmt: skip
 
 
@@ -258,6 +264,8 @@ class FaultInjector:
                 self.by_operation[request.name] += 1
                 return "permanent"
             if config.rate <= 0 or (config.operations is not None and request.name not in config.operations):
+                return None
+            if config.max_per_operation is not None and self.by_operation[request.name] >= config.max_per_operation:
                 return None
             if self._rng.random() >= config.rate:
                 return None
