@@ -21,6 +21,32 @@ from benchmarks.common import REPO, Endpoint, dummy_credentials, load_average
 
 Section = Callable[[Endpoint, int], str]
 
+CHANGES = """## What was changed for speed, and measured
+
+- Uploads send every file of an upload through one `S3Transfer` (one thread pool, one connection set)
+  instead of boto3's `client.upload_file`, which builds and tears down a transfer manager per file.
+  Before/after, same run, 600 files x 512 KiB to the local endpoint: 5.7 s -> 5.0 s (median of 2 each,
+  load ~10); 1 GiB / 2,000-file tree against `aws s3 sync`: ours/theirs 1.64x -> 1.18x (single runs).
+  TransferConfig stays at 64 MiB threshold / 16 MiB parts / 8 in flight and 8 files in parallel: with
+  files of 0.5-7 MB no upload here goes multipart, and 16 instead of 8 concurrent files measured within
+  noise (5.49 s vs 5.73 s) while botocore's default pool holds 10 connections.
+- Already in place before this benchmark (measured above, not changed): the local hash cache, the remote
+  upload index (no HEAD per object), concurrent reads (8) in plans, and polling that starts at 0.25 s.
+
+## Not met, and why
+
+- No-op plan reads: more than one read per declared resource (section 1): AWS has no single read for an S3
+  bucket's settings or for a Glue resource with its tags; uploads themselves cost one listing + one GET.
+- Small data sets: one `reconcile apply` plans the whole pipeline twice (once to show the plan, once under
+  the lock, so a plan is never applied to a state it did not see) and takes and releases the lock: about
+  1-1.5 s of fixed cost that `aws s3 sync` (one prefix, no lock) does not have, so on the 4-file 1M-row
+  data set ours is slower end to end; on the 2,000-file tree the fixed cost is amortised.
+- No-op re-sync requests on the data prefix: ours is the listing plus one index GET, one request more than
+  `aws s3 sync`'s listing alone (the index is how sha256s are known without a HEAD per object).
+- 10M rows through Spark does not fit the 15-minute budget on this machine (section 6); `BENCH_10M=1 make
+  bench` runs it.
+"""
+
 
 def sections() -> dict[str, Section]:
     from benchmarks import noop
@@ -76,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- whole benchmark: {total / 60:.1f} min, targets: {', '.join(chosen)}",
         "",
     ]
-    document = "\n".join(header) + "\n" + "\n".join(parts)
+    document = "\n".join(header) + "\n" + "\n".join(parts) + "\n" + CHANGES
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(document, encoding="utf-8")
     print(f"wrote {args.out} in {total:.0f} s")
