@@ -315,14 +315,15 @@ def assign_reject_reason(frame: DataFrame) -> DataFrame:
 
 
 def validate_rows(raw: DataFrame) -> DataFrame:
-    """Every raw row with its parse: ``brand``, ``event_date``, ``second_of_day``, ``reject_reason``, ..."""
+    """Every raw row with its parse: ``brand``, ``event_date``, ``second_of_day``, ``reject_reason`` and
+    ``brand_recovered`` (the brand text needed canonicalising; null when the brand is unknown)."""
     checked = assign_reject_reason(parse_event_time(canonicalise_brands(parse_rows(raw))))
     return checked.select(
         "raw_line",
         "source_file",
         "ingest_quarter",
-        "brand_text",
         "brand",
+        (F.col("brand_text") != F.col("brand")).alias("brand_recovered"),
         "event_date",
         "second_of_day",
         "reject_reason",
@@ -336,11 +337,8 @@ def quarantine_rows(validated: DataFrame) -> DataFrame:
 
 
 def deduplicate(validated: DataFrame) -> DataFrame:
-    """Valid rows, one per distinct raw line, with ``copies`` (how many times the line was read) and
-    ``brand_recovered`` (the brand text needed canonicalising)."""
-    valid = validated.where(F.col("reject_reason").isNull()).withColumn(
-        "brand_recovered", F.col("brand_text") != F.col("brand")
-    )
+    """Valid rows, one per distinct raw line, with ``copies``: how many times the line was read."""
+    valid = validated.where(F.col("reject_reason").isNull())
     # Every grouping column besides raw_line is a function of raw_line: this is dedup on the raw line.
     return valid.groupBy("raw_line", "brand", "event_date", "second_of_day", "brand_recovered").agg(
         F.count(F.lit(1)).alias("copies")
@@ -543,7 +541,7 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
             rejected_quarters.add(row["ingest_quarter"])
 
     # The valid rows, de-duplicated (one shuffle), kept for clean/ and the aggregates.
-    events = derive_columns(deduplicate(validated)).persist()
+    events = derive_columns(deduplicate(validated).drop("raw_line")).persist()
     # One small aggregate (a row per brand and quarter) gives every number the report needs about them.
     per_brand: dict[str, int] = {}
     recovered = valid_before_dedup = quarterly_rows = 0
