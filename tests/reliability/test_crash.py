@@ -33,7 +33,7 @@ from .conftest import BUCKET, Project
 pytestmark = pytest.mark.slow
 
 TRIGGERS = ["car-brands-quarterly-after-crawl", "car-brands-quarterly-start"]
-#: every crash point of apply; destroy's every other one if the matrix grows slow (see docs/reliability.md)
+#: every crash point of destroy (test_crash_destroy.py); 2 would sample every other one if the matrix grows slow
 DESTROY_STEP = 1
 
 
@@ -153,23 +153,4 @@ def test_apply_killed_after_every_mutating_call_converges_on_the_next_apply(
     reset(aws.url)
     assert crash(project, total + 1, "apply", "--auto-approve").returncode == 0
     print(f"\napply crash matrix: {total} crash points in {time.monotonic() - started:.0f}s: "
-          f"{sum(v != 'no lock left' for v in outcomes.values())} left a stale lock: {outcomes}")  # fmt: skip
-
-
-def test_destroy_killed_after_every_mutating_call_finishes_on_the_next_destroy(
-    project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert project.cli("apply", "--auto-approve").exit_code == 0
-    total = count_mutations(project, monkeypatch, "destroy", "--auto-approve", "--force")
-    assert total > 5
-    started = time.monotonic()
-    outcomes: dict[int, str] = {}
-    for k in range(1, total + 1, DESTROY_STEP):
-        reset(aws.url)
-        assert project.cli("apply", "--auto-approve").exit_code == 0
-        killed = crash(project, k, "destroy", "--auto-approve", "--force")
-        assert killed.returncode == -signal.SIGKILL, f"k={k}: {killed.returncode}\n{killed.stdout}{killed.stderr}"
-        outcomes[k] = again(project, aws, killed, "destroy", "--auto-approve", "--force")
-        assert_destroyed(aws)
-    print(f"\ndestroy crash matrix: {len(outcomes)} of {total} crash points in {time.monotonic() - started:.0f}s: "
           f"{sum(v != 'no lock left' for v in outcomes.values())} left a stale lock: {outcomes}")  # fmt: skip
