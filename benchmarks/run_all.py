@@ -30,6 +30,10 @@ CHANGES = """## What was changed for speed, and measured
   TransferConfig stays at 64 MiB threshold / 16 MiB parts / 8 in flight and 8 files in parallel: with
   files of 0.5-7 MB no upload here goes multipart, and 16 instead of 8 concurrent files measured within
   noise (5.49 s vs 5.73 s) while botocore's default pool holds 10 connections.
+- Tried and kept as is: the job runtime's C1-only JIT (`-XX:TieredStopAtLevel=1`) against the JVM's
+  default tiered JIT, paired runs of the 1M-row job alternating in one session (one run each, load 6-13):
+  job run C2 83.6 / 78.4 / 116.8 s vs C1 60.0 / 83.7 / 135.6 s (medians 83.6 vs 83.7: no difference
+  within the noise), Spark start-up C2 9.5 / 6.4 / 10.3 s vs C1 4.3 / 5.2 / 5.8 s: C1 stays.
 - Already in place before this benchmark (measured above, not changed): the local hash cache, the remote
   upload index (no HEAD per object), concurrent reads (8) in plans, and polling that starts at 0.25 s.
 
