@@ -146,7 +146,7 @@ def test_quicksight_prefix_holds_one_headered_csv(q3: Run) -> None:
 def test_quarantine_holds_every_rejected_line_verbatim(q3: Run) -> None:
     found = quarantine_lines(q3.output)
     assert sum(found.values()) == q3.truth["expected"]["rows_rejected"]
-    by_reason = Counter()
+    by_reason: Counter[str] = Counter()
     for (_, reason, _, _), count in found.items():
         by_reason[reason] += count
     assert dict(by_reason) == {k: v for k, v in q3.truth["expected"]["rejected_by_reason"].items() if v}

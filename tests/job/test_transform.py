@@ -239,8 +239,8 @@ def test_derived_columns_are_exact_and_time_zone_free(job: ModuleType, spark: An
     rows = clean.withColumn("epoch", F.col("event_ts").cast("long")).drop("event_ts").collect()
     got = sorted(tuple(r[c] for c in (*job.CLEAN_COLUMNS[:1], *job.CLEAN_COLUMNS[2:], "epoch")) for r in rows)
 
-    def epoch(*parts: int) -> int:
-        return int(dt.datetime(*parts, tzinfo=dt.UTC).timestamp())
+    def epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
+        return int(dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC).timestamp())
 
     # brand, event_date, month, day, day_of_week (ISO), hour, year, quarter, epoch seconds (UTC)
     assert got == [
