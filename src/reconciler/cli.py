@@ -7,7 +7,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -268,14 +267,7 @@ def apply(
             auto_approve=auto_approve, saved_plan=planfile is not None, force=force, adopt=parse_adopt(adopt),
             lock_timeout=lock_timeout,
         )  # fmt: skip
-        _, result = locked_apply(
-            pipeline,
-            ctx,
-            approved,
-            options,
-            on_event=ApplyReporter(g.console).attach(ctx),
-            on_wait=_waiting(g.err_console),
-        )
+        _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
         g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
         raise_for_result(result)
     except ReconcilerError as err:
@@ -298,8 +290,12 @@ def confirm_broadening(console: Console, plan: Plan, auto_approve: bool, approve
     confirm(console, "Do you want to widen access like this?", auto_approve=False)
 
 
-def _waiting(console: Console) -> Callable[[pipeline_lock.LockInfo], None]:
-    return lambda holder: console.print(f"Waiting for the lock: {holder.describe()}")
+def _progress_hooks(g: Globals, ctx: AwsContext) -> dict[str, Any]:
+    """What apply and destroy report while they work: each change, upload bytes, lock waits."""
+    return {
+        "on_event": ApplyReporter(g.console).attach(ctx),
+        "on_wait": lambda holder: g.err_console.print(f"Waiting for the lock: {holder.describe()}"),
+    }
 
 
 @cli.command()
@@ -319,14 +315,7 @@ def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) ->
         if any(c.action == "delete" for c in approved.changes):
             confirm(g.console, "Do you really want to destroy these resources?", auto_approve)
         options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy")
-        result = locked_destroy(
-            pipeline,
-            ctx,
-            approved,
-            options,
-            on_event=ApplyReporter(g.console).attach(ctx),
-            on_wait=_waiting(g.err_console),
-        )
+        result = locked_destroy(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
         g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
         raise_for_result(result)
     except ReconcilerError as err:
