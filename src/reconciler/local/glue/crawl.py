@@ -374,7 +374,7 @@ def _commit_partitions(backend: GlueBackend, database_name: str, plan: TablePlan
         if partition is None:
             to_create.append(wanted)
         elif (partition.partition_input.get("StorageDescriptor") or {}).get("Columns") != descriptor.get("Columns"):
-            fake_table.update_partition(list(values), wanted)  # type: ignore[arg-type]
+            fake_table.update_partition(list(values), wanted)  # type: ignore[arg-type]  # moto annotates a list as str
             summary.partitions_updated += 1
     if to_create:
         backend.batch_create_partition(database_name, plan.name, to_create)

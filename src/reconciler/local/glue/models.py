@@ -191,6 +191,7 @@ class GlueBackendAdditions(GlueBackend):
             raise InvalidInputException("Schedule cannot be null or empty for a SCHEDULED trigger.")
         validate_schedule(schedule, f"trigger {name}")
         # TriggerUpdate.Name is "reserved for future use": a trigger cannot be renamed.
+        # moto types these as str, but AWS lets an update clear them (None): hence the ignores.
         trigger.description = trigger_update.get("Description")  # type: ignore[assignment]
         trigger.schedule = schedule  # type: ignore[assignment]
         trigger.actions = actions
@@ -198,6 +199,8 @@ class GlueBackendAdditions(GlueBackend):
         trigger.event_batching_condition = trigger_update.get("EventBatchingCondition")  # type: ignore[assignment]
         return trigger
 
+    # The create_* wrappers pass every argument through to moto's method (**kwargs), so their signatures
+    # differ from moto's on paper only: hence the override ignores.
     def create_job(self, name: str, **kwargs: Any) -> None:  # type: ignore[override]
         if name in self.jobs:  # moto silently replaced the job
             raise AlreadyExistsException(f"Job with name {name} already exists.")

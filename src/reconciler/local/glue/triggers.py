@@ -415,7 +415,7 @@ class FakeWorkflowRunAdditions(FakeWorkflowRun):
 class GlueResponseTriggerAdditions(GlueResponse):
     def get_workflow(self) -> ActionResult:
         name = self.parameters.get("Name")
-        workflow = self.glue_backend.get_workflow(name)  # type: ignore[arg-type]
+        workflow = self.glue_backend.get_workflow(str(name))
         if self.parameters.get("IncludeGraph"):
             workflow["Graph"] = workflow_graph(self.glue_backend, str(name))
         return ActionResult({"Workflow": workflow})
@@ -423,7 +423,7 @@ class GlueResponseTriggerAdditions(GlueResponse):
     def get_workflow_run(self) -> ActionResult:
         name = self.parameters.get("Name")
         run_id = self.parameters.get("RunId")
-        run = self.glue_backend.get_workflow_run(name, run_id)  # type: ignore[arg-type]
+        run = self.glue_backend.get_workflow_run(str(name), str(run_id))
         if self.parameters.get("IncludeGraph"):
             run["Graph"] = workflow_graph(self.glue_backend, str(name), engine().workflow_runs.get(str(run_id)))
         return ActionResult({"Run": run})
