@@ -6,11 +6,14 @@ Credentials and the endpoint come from boto3's standard chain (profiles, env, AW
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +39,13 @@ CRASH_AFTER_ENV = "RECONCILER_TEST_CRASH_AFTER"
 
 
 def is_mutating(operation: str) -> bool:
-    return operation.startswith(MUTATING_PREFIXES)
+    return operation.startswith(MUTATING_PREFIXES) and not operation.startswith("BatchGet")
+
+
+#: Reads that one plan may share between its parts (same operation, same parameters, same answer).
+#: GetObject is not among them: its body is a stream that can be read once.
+_SHAREABLE_READS = ("get_", "list_", "head_", "batch_get_")
+_UNSHAREABLE_READS = frozenset({"get_object"})
 
 
 class CrashAfter:
@@ -95,6 +104,9 @@ class AwsContext:
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _account_id: str | None = field(default=None, init=False, repr=False)
+    #: while not None, identical reads are made once (see shared_reads)
+    _memo: dict[str, Future[Any]] | None = field(default=None, init=False, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def client(self, service: str) -> Any:
         """A cached boto3 client; creation is serialised because sessions are not thread-safe."""
@@ -136,5 +148,33 @@ class AwsContext:
 
     def call(self, service: str, operation: str, **kwargs: Any) -> Any:
         """Call `operation` (snake_case) with transient-error retries."""
+        memo = self._memo
+        if memo is None or not operation.startswith(_SHAREABLE_READS) or operation in _UNSHAREABLE_READS:
+            return self._call(service, operation, kwargs)
+        key = f"{service}:{operation}:{json.dumps(kwargs, sort_keys=True, default=str)}"
+        with self._memo_lock:
+            future = memo.get(key)
+            first = future is None
+            if future is None:
+                future = memo[key] = Future()
+        if first:
+            try:
+                future.set_result(self._call(service, operation, kwargs))
+            except BaseException as exc:  # a not-found answer is an answer too: shared like any other
+                future.set_exception(exc)
+        return future.result()
+
+    def _call(self, service: str, operation: str, kwargs: dict[str, Any]) -> Any:
         method = getattr(self.client(service), operation)
         return self.retry.call(lambda: method(**kwargs))
+
+    @contextmanager
+    def shared_reads(self) -> Iterator[None]:
+        """Within this block an identical read (e.g. a resource's tags, needed both to read it and to
+        list what we own) is sent once and its answer shared. Only for a plan's read phase: nothing
+        is written meanwhile, so the answers cannot go stale. Callers must not mutate the answers."""
+        self._memo = {}
+        try:
+            yield
+        finally:
+            self._memo = None

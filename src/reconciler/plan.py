@@ -124,11 +124,25 @@ def build_plan(
         for kind in kinds:
             desired.extend((kind, d) for d in kind.desired(pipeline, account))
 
-    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        reads = {d.address: pool.submit(kind.read, ctx, d.name, pipeline) for kind, d in desired}
-        owned_futures = {kind.kind: pool.submit(kind.list_owned, ctx, pipeline) for kind in kinds}
+    def read_batched(kind: ResourceKind) -> tuple[dict[str, Observed | None], list[str]]:
+        mine = [d for k, d in desired if k is kind]
+        kind.prefetch(ctx, mine, pipeline)
+        return {d.address: kind.read(ctx, d.name, pipeline) for d in mine}, kind.list_owned(ctx, pipeline)
+
+    # Bounded concurrency; batched kinds read all their resources in one task, the others one per
+    # resource; identical reads (a tag read needed by read and by list_owned) are sent once.
+    with ctx.shared_reads(), ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        batches = {kind.kind: pool.submit(read_batched, kind) for kind in kinds if kind.batched}
+        reads = {d.address: pool.submit(kind.read, ctx, d.name, pipeline) for kind, d in desired if not kind.batched}
+        owned_futures = {kind.kind: pool.submit(kind.list_owned, ctx, pipeline) for kind in kinds if not kind.batched}
         observed = {address: future.result() for address, future in reads.items()}
         owned = {k: sorted(f.result()) for k, f in owned_futures.items()}
+        for name, batch in batches.items():
+            batch_observed, batch_owned = batch.result()
+            observed.update(batch_observed)
+            owned[name] = sorted(batch_owned)
+    observed = {d.address: observed[d.address] for _, d in desired}  # declaration order, as before
+    owned = {kind.kind: owned[kind.kind] for kind in kinds}
 
     changes: list[Change] = []
     declared = set()

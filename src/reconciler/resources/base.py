@@ -94,6 +94,8 @@ class ResourceKind(ABC):
     sensitive: ClassVar[frozenset[str]] = frozenset()
     #: attributes whose change is security-relevant (shown in their own section)
     security: ClassVar[frozenset[str]] = frozenset()
+    #: True when prefetch() reads every declared resource of the kind in bulk
+    batched: ClassVar[bool] = False
 
     @abstractmethod
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
@@ -102,6 +104,10 @@ class ResourceKind(ABC):
     @abstractmethod
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         """Live state normalised like desired(); None when absent."""
+
+    def prefetch(self, ctx: AwsContext, desired: list[Desired], pipeline: Pipeline) -> None:
+        """Read all declared resources of this kind at once (batch APIs) before read()/list_owned()."""
+        return None
 
     @abstractmethod
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:

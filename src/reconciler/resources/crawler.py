@@ -12,8 +12,8 @@ from ..aws import AwsContext
 from ..errors import AwsError
 from ..model import Crawler, Pipeline
 from ..retry import error_code
-from .base import Account, AttrChange, Attrs, Desired, Observed, ResourceKind, aws_error, is_not_found
-from .glue_common import get_tags, list_names_by_owner_tag, role_name, role_reference, sync_tags
+from .base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from .glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
 
 RUNNING_WAIT_SECONDS = 900.0
 
@@ -87,24 +87,26 @@ def wait_crawler_ready(ctx: AwsContext, name: str, timeout: float = RUNNING_WAIT
         delay = min(delay * 2, 15.0)
 
 
-class CrawlerKind(ResourceKind):
+class CrawlerKind(TagListedGlueKind):
     kind: ClassVar[str] = "crawler"
     level: ClassVar[int] = 3
+    api: ClassVar[GlueBatchApi] = GlueBatchApi(
+        "list_crawlers", "CrawlerNames", "batch_get_crawlers", "CrawlerNames", "Crawlers", "crawler"
+    )
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         return [Desired(self.kind, c.name, desired_attrs(c, pipeline), pipeline.all_tags) for c in pipeline.crawlers]
 
-    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+    def flatten(self, item: dict[str, Any]) -> Attrs:
+        return flatten_crawler(item)
+
+    def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         try:
-            crawler = ctx.call("glue", "get_crawler", Name=name)["Crawler"]
+            return dict(ctx.call("glue", "get_crawler", Name=name)["Crawler"])
         except ClientError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue crawler {name!r}", exc) from exc
-        return Observed(flatten_crawler(crawler), get_tags(ctx, ctx.glue_arn("crawler", name)))
-
-    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        return list_names_by_owner_tag(ctx, "list_crawlers", "CrawlerNames", pipeline)
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         params = expand_crawler(desired.name, desired.attrs)

@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 
 from ..aws import AwsContext
 from ..model import Job, Pipeline
-from .base import Account, AttrChange, Attrs, Desired, Observed, ResourceKind, aws_error, is_not_found
-from .glue_common import get_tags, list_names_by_owner_tag, role_name, role_reference, sync_tags
+from .base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from .glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
 
 # What AWS fills in when a field is omitted (moto omits them entirely): absent == default.
 DEFAULT_TIMEOUT_MINUTES = 2880
@@ -74,24 +74,24 @@ def desired_attrs(job: Job, pipeline: Pipeline) -> Attrs:
     }
 
 
-class JobKind(ResourceKind):
+class JobKind(TagListedGlueKind):
     kind: ClassVar[str] = "job"
     level: ClassVar[int] = 3
+    api: ClassVar[GlueBatchApi] = GlueBatchApi("list_jobs", "JobNames", "batch_get_jobs", "JobNames", "Jobs", "job")
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         return [Desired(self.kind, j.name, desired_attrs(j, pipeline), pipeline.all_tags) for j in pipeline.jobs]
 
-    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+    def flatten(self, item: dict[str, Any]) -> Attrs:
+        return flatten_job(item)
+
+    def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         try:
-            job = ctx.call("glue", "get_job", JobName=name)["Job"]
+            return dict(ctx.call("glue", "get_job", JobName=name)["Job"])
         except ClientError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue job {name!r}", exc) from exc
-        return Observed(flatten_job(job), get_tags(ctx, ctx.glue_arn("job", name)))
-
-    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        return list_names_by_owner_tag(ctx, "list_jobs", "JobNames", pipeline)
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         definition = expand_job(desired.attrs, role_reference(pipeline))

@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from ..aws import AwsContext
 from ..model import Pipeline
-from .base import Account, AttrChange, Attrs, Desired, Observed, ResourceKind, aws_error, is_not_found
-from .glue_common import get_tags, list_names_by_owner_tag, sync_tags
+from .base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from .glue_common import GlueBatchApi, TagListedGlueKind, sync_tags
 
 
 def start_trigger_name(workflow: str) -> str:
@@ -67,9 +67,12 @@ def flatten_trigger(t: dict[str, Any]) -> Attrs:
     }
 
 
-class TriggerKind(ResourceKind):
+class TriggerKind(TagListedGlueKind):
     kind: ClassVar[str] = "trigger"
     level: ClassVar[int] = 5
+    api: ClassVar[GlueBatchApi] = GlueBatchApi(
+        "list_triggers", "TriggerNames", "batch_get_triggers", "TriggerNames", "Triggers", "trigger"
+    )
     immutable: ClassVar[frozenset[str]] = frozenset({"type", "workflow"})
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
@@ -100,17 +103,16 @@ class TriggerKind(ResourceKind):
             Desired(self.kind, job_trigger_name(s.workflow), after, tags),
         ]
 
-    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+    def flatten(self, item: dict[str, Any]) -> Attrs:
+        return flatten_trigger(item)
+
+    def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         try:
-            trigger = ctx.call("glue", "get_trigger", Name=name)["Trigger"]
+            return dict(ctx.call("glue", "get_trigger", Name=name)["Trigger"])
         except ClientError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue trigger {name!r}", exc) from exc
-        return Observed(flatten_trigger(trigger), get_tags(ctx, ctx.glue_arn("trigger", name)))
-
-    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        return list_names_by_owner_tag(ctx, "list_triggers", "TriggerNames", pipeline)
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         a = desired.attrs

@@ -12,6 +12,8 @@ Cheap no-op plans, at any tree size:
   key's sha256 and the ETag S3 gave it. Reading is then one listing plus one GET: a listed object
   whose ETag and size still match the index has the indexed sha256 (the ETag serves only as "not
   rewritten since we recorded it"). Anything else falls back to HEAD and its sha256 metadata.
+- The same (size, ETag) -> sha256 facts are also remembered locally (`.reconciler/remote-seen.json`),
+  so on the machine that uploaded (or read the index once) a no-op read is the listing alone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16
 FILE_CONCURRENCY = 8  # small files go up side by side
 INDEX_PREFIX = ".reconciler/uploads/"
 CACHE_FILE = "hash-cache.json"
+SEEN_FILE = "remote-seen.json"
 
 
 class HashCache:
@@ -82,6 +85,52 @@ class HashCache:
             self.dirty = False
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+class RemoteSeen:
+    """sha256 of objects as we last confirmed them, per (endpoint, bucket, key), valid only while the
+    listing still shows the same size and ETag (a rewrite gets a new ETag, also under SSE-KMS)."""
+
+    def __init__(self, path: Path, endpoint: str | None) -> None:
+        self.path = path
+        self.endpoint = endpoint or "aws"
+        self.entries: dict[str, list[Any]] = {}
+        self.dirty = False
+        self._lock = threading.Lock()
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self.entries = loaded
+        except (OSError, ValueError):
+            pass
+
+    def _key(self, bucket: str, key: str) -> str:
+        return f"{self.endpoint}|{bucket}|{key}"
+
+    def sha256(self, bucket: str, key: str, size: int, etag: str) -> str | None:
+        entry = self.entries.get(self._key(bucket, key))
+        if isinstance(entry, list) and len(entry) == 3 and entry[0] == size and entry[1] == etag:
+            return str(entry[2])
+        return None
+
+    def record(self, bucket: str, key: str, size: int, etag: str, sha256: str) -> None:
+        with self._lock:
+            if self.entries.get(self._key(bucket, key)) != [size, etag, sha256]:
+                self.entries[self._key(bucket, key)] = [size, etag, sha256]
+                self.dirty = True
+
+    def save(self) -> None:
+        with self._lock:
+            if not self.dirty:
+                return
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(self.entries, separators=(",", ":")), encoding="utf-8")
+                tmp.replace(self.path)
+                self.dirty = False
+            except OSError:
+                pass  # like the hash cache: losing it only costs one index GET
 
 
 def index_key(name: str) -> str:
@@ -141,6 +190,7 @@ class UploadKind(ResourceKind):
         self.bytes_sent = 0
         self._lock = threading.Lock()
         self.cache: HashCache | None = None
+        self._seen: RemoteSeen | None = None
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         self.cache = HashCache(pipeline.spec_file.parent / ".reconciler" / CACHE_FILE)
@@ -165,18 +215,32 @@ class UploadKind(ResourceKind):
             if is_not_found(exc):
                 return None  # no bucket yet: everything is to be uploaded
             raise aws_error("listing", f"s3://{bucket}/{name}", exc) from exc
-        index = self._read_index(ctx, bucket, name) if any(k in wanted for k in listed) else {}
+        seen = self.seen(ctx, pipeline)
+        index: dict[str, dict[str, Any]] | None = None  # fetched only if some object is not known locally
         for key, (size, etag) in listed.items():
             if key not in wanted:
                 continue  # not ours to judge: never deleted by an upload
-            known = index.get(key)
-            if known is not None and known.get("etag") == etag and known.get("size") == size:
-                objects[key] = {"sha256": known["sha256"], "size": size}
-                continue
-            head = ctx.call("s3", "head_object", Bucket=bucket, Key=key)
-            objects[key] = {"sha256": head.get("Metadata", {}).get(HASH_META), "size": size}
+            sha = seen.sha256(bucket, key, size, etag)
+            if sha is None:
+                index = self._read_index(ctx, bucket, name) if index is None else index
+                known = index.get(key)
+                if known is not None and known.get("etag") == etag and known.get("size") == size:
+                    sha = str(known["sha256"])
+                else:
+                    head = ctx.call("s3", "head_object", Bucket=bucket, Key=key)
+                    sha = head.get("Metadata", {}).get(HASH_META)
+                if sha is not None:
+                    seen.record(bucket, key, size, etag, sha)
+            objects[key] = {"sha256": sha, "size": size}
+        seen.save()
         # Uploads live inside the bucket; the bucket's ownership is what guards them.
         return Observed({"bucket": bucket, "objects": objects}, pipeline.ownership_tags)
+
+    def seen(self, ctx: AwsContext, pipeline: Pipeline) -> RemoteSeen:
+        with self._lock:
+            if self._seen is None:
+                self._seen = RemoteSeen(pipeline.spec_file.parent / ".reconciler" / SEEN_FILE, ctx.endpoint_url)
+            return self._seen
 
     @staticmethod
     def _list(ctx: AwsContext, bucket: str, prefix: str) -> dict[str, tuple[int, str]]:
@@ -197,7 +261,7 @@ class UploadKind(ResourceKind):
         objects = loaded.get("objects") if isinstance(loaded, dict) else None
         return objects if isinstance(objects, dict) else {}
 
-    def _write_index(self, ctx: AwsContext, desired: Desired) -> None:
+    def _write_index(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         """Record what we sent, with the ETags S3 gave it (one listing after the uploads)."""
         bucket = desired.attrs["bucket"]
         listed = self._list(ctx, bucket, desired.name)
@@ -209,6 +273,10 @@ class UploadKind(ResourceKind):
         body = json.dumps({"name": desired.name, "objects": objects}, sort_keys=True).encode()
         ctx.call("s3", "put_object", Bucket=bucket, Key=index_key(desired.name), Body=body,
                  ContentType="application/json")  # fmt: skip
+        seen = self.seen(ctx, pipeline)
+        for key, entry in objects.items():
+            seen.record(bucket, key, entry["size"], entry["etag"], entry["sha256"])
+        seen.save()
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         return []  # uploads go with their bucket; never deleted one by one
@@ -253,7 +321,7 @@ class UploadKind(ResourceKind):
         manager = S3Transfer(client=s3, config=TRANSFER)  # type: ignore[arg-type]
         with manager as transfer, ThreadPoolExecutor(FILE_CONCURRENCY) as pool:
             list(pool.map(send_one, keys))
-        self._write_index(ctx, desired)
+        self._write_index(ctx, desired, pipeline)
 
     def _on_bytes(self, ctx: AwsContext, name: str, n: int) -> None:
         with self._lock:
