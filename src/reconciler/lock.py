@@ -3,6 +3,11 @@
 S3 answers 412 to a conditional put when the object exists, so exactly one writer wins (the way
 Terraform 1.10's `use_lockfile` works). The object records who holds it and since when; a lock whose
 process is gone can be broken explicitly by naming its id.
+
+Beside it lives a serial (`lock.serial`), rewritten by every holder right after taking the lock and
+before changing anything. An apply that read the serial before planning, saw no lock held, and finds
+the same serial once it holds the lock knows that no other reconciler changed anything in between:
+its plan still holds and need not be made twice (Terraform compares its state serial the same way).
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from .errors import LockError
 from .retry import error_code
 
 LOCK_KEY = ".reconciler/lock.json"
+SERIAL_KEY = ".reconciler/lock.serial"
+_LOCK_FAMILY = ".reconciler/lock"  # one listing shows both the lock and the serial
+NO_SERIAL = "none"  # no holder ever wrote a serial in this bucket
 INTERNAL_PREFIX = ".reconciler/"
 
 
@@ -152,10 +160,52 @@ def break_lock(ctx: AwsContext, bucket: str, lock_id: str) -> LockInfo:
     return current
 
 
+def observe_serial(ctx: AwsContext, bucket: str) -> str | None:
+    """Read before planning: the serial's ETag, or None when a plan made now may be overtaken (a lock
+    is held at this moment, or the bucket does not exist yet): such a plan is made again under the lock."""
+    try:
+        listing = ctx.call("s3", "list_objects_v2", Bucket=bucket, Prefix=_LOCK_FAMILY)
+    except ClientError as exc:
+        if error_code(exc) in {"NoSuchBucket", "404"}:
+            return None
+        raise
+    keys = {str(o["Key"]): str(o.get("ETag", "")) for o in listing.get("Contents", [])}
+    if LOCK_KEY in keys:
+        return None
+    return keys.get(SERIAL_KEY, NO_SERIAL)
+
+
+def _current_serial(ctx: AwsContext, bucket: str) -> str:
+    try:
+        return str(ctx.call("s3", "head_object", Bucket=bucket, Key=SERIAL_KEY).get("ETag", ""))
+    except ClientError as exc:
+        if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+            return NO_SERIAL
+        raise
+
+
+def _bump_serial(ctx: AwsContext, bucket: str, info: LockInfo) -> None:
+    body = {"lock_id": info.id, "operation": info.operation, "serial": uuid.uuid4().hex, "at": info.created_at}
+    ctx.call("s3", "put_object", Bucket=bucket, Key=SERIAL_KEY, Body=json.dumps(body).encode(),
+             ContentType="application/json")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Held:
+    info: LockInfo
+    previous_serial: str  # the serial's ETag when we took the lock
+
+    def unchanged_since(self, observed: str | None) -> bool:
+        """True when a plan that observed `observed` cannot have been overtaken by another holder."""
+        return observed is not None and observed == self.previous_serial
+
+
 @contextmanager
-def held(ctx: AwsContext, bucket: str, operation: str, **kwargs: Any) -> Iterator[LockInfo]:
+def held(ctx: AwsContext, bucket: str, operation: str, **kwargs: Any) -> Iterator[Held]:
     info = acquire(ctx, bucket, operation, **kwargs)
     try:
-        yield info
+        previous = _current_serial(ctx, bucket)
+        _bump_serial(ctx, bucket, info)  # before any change: a plan made from now on is seen as overtaken
+        yield Held(info, previous)
     finally:
         release(ctx, bucket, info)

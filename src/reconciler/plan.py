@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import lock
 from .aws import AwsContext
 from .diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
+from .errors import ReconcilerError
 from .model import Pipeline
 from .resources import Account, Desired, Observed, ResourceKind, all_kinds
 
@@ -33,6 +35,8 @@ class Plan:
     fingerprint: str  # of the live state this plan saw
     spec_sha256: str
     observed: dict[str, Observed | None] = field(default_factory=dict)
+    #: the lock serial read before the live state (lock.observe_serial), when asked for
+    serial: str | None = None
 
     def counts(self) -> dict[str, int]:
         out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0}
@@ -107,6 +111,29 @@ def _ordered(changes: Iterable[Change]) -> list[Change]:
     return forward + backward
 
 
+def select_targets(
+    desired: list[tuple[ResourceKind, Desired]], kinds: list[ResourceKind], targets: frozenset[str]
+) -> tuple[list[tuple[ResourceKind, Desired]], list[ResourceKind]]:
+    """The targeted resources plus every declared resource of the kinds they depend on (transitively),
+    and the kinds whose owned-but-undeclared resources may be targeted for deletion."""
+    by_name = {k.kind: k for k in kinds}
+    unknown = sorted(t for t in targets if t.split(".", 1)[0] not in by_name or "." not in t)
+    if unknown:
+        raise ReconcilerError(
+            f"--target {', '.join(unknown)}: not an address (KIND.NAME with KIND one of {', '.join(sorted(by_name))})"
+        )
+    target_kinds = {t.split(".", 1)[0] for t in targets}
+    needed: set[str] = set()
+    pending = [dep for k in target_kinds for dep in by_name[k].depends_on]
+    while pending:
+        kind = pending.pop()
+        if kind not in needed:
+            needed.add(kind)
+            pending.extend(by_name[kind].depends_on)
+    selected = [(k, d) for k, d in desired if d.address in targets or k.kind in needed]
+    return selected, [by_name[k] for k in sorted(target_kinds)]
+
+
 def build_plan(
     pipeline: Pipeline,
     ctx: AwsContext,
@@ -115,14 +142,27 @@ def build_plan(
     adopt: frozenset[str] = frozenset(),
     force: bool = False,
     destroy: bool = False,
+    observe_serial: bool = False,
+    targets: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Read live state and decide every change. `destroy=True` plans the removal of everything we own."""
+    """Read live state and decide every change. `destroy=True` plans the removal of everything we own.
+
+    `observe_serial=True` first reads the lock serial (one listing), so that an apply can later tell
+    whether another reconciler may have changed anything since this plan (lock.Held.unchanged_since).
+
+    `targets` (`--target ADDRESS`, as in Terraform) limits the plan to those resources and the kinds they
+    depend on; undeclared resources are planned for deletion only when targeted by address."""
     kinds = kinds if kinds is not None else all_kinds()
+    serial = lock.observe_serial(ctx, pipeline.bucket.name) if observe_serial else None  # before any read
     account = Account(ctx.account_id, ctx.region, ctx.partition)
     desired: list[tuple[ResourceKind, Desired]] = []
     if not destroy:
         for kind in kinds:
             desired.extend((kind, d) for d in kind.desired(pipeline, account))
+    deleting = kinds
+    if targets:
+        desired, deleting = select_targets(desired, kinds, targets)
+        kinds = [k for k in kinds if k in deleting or any(k is dk for dk, _ in desired)]
 
     def read_batched(kind: ResourceKind) -> tuple[dict[str, Observed | None], list[str]]:
         mine = [d for k, d in desired if k is kind]
@@ -134,7 +174,8 @@ def build_plan(
     with ctx.shared_reads(), ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
         batches = {kind.kind: pool.submit(read_batched, kind) for kind in kinds if kind.batched}
         reads = {d.address: pool.submit(kind.read, ctx, d.name, pipeline) for kind, d in desired if not kind.batched}
-        owned_futures = {kind.kind: pool.submit(kind.list_owned, ctx, pipeline) for kind in kinds if not kind.batched}
+        listed = [kind for kind in kinds if not kind.batched and kind in deleting]
+        owned_futures = {kind.kind: pool.submit(kind.list_owned, ctx, pipeline) for kind in listed}
         observed = {address: future.result() for address, future in reads.items()}
         owned = {k: sorted(f.result()) for k, f in owned_futures.items()}
         for name, batch in batches.items():
@@ -142,7 +183,16 @@ def build_plan(
             observed.update(batch_observed)
             owned[name] = sorted(batch_owned)
     observed = {d.address: observed[d.address] for _, d in desired}  # declaration order, as before
-    owned = {kind.kind: owned[kind.kind] for kind in kinds}
+    owned = {kind.kind: owned.get(kind.kind, []) for kind in kinds}
+    if targets:
+        owned = {k: [n for n in names if f"{k}.{n}" in targets] for k, names in owned.items()}
+        declared_now = {d.address for _, d in desired} | {f"{k}.{n}" for k, names in owned.items() for n in names}
+        missing = sorted(targets - declared_now)
+        if missing:
+            raise ReconcilerError(
+                f"--target {', '.join(missing)}: no declared resource, and none this pipeline owns, has that address",
+                hint="addresses are KIND.NAME as `reconcile plan` prints them, e.g. upload.raw/car_brands/",
+            )
 
     changes: list[Change] = []
     declared = set()
@@ -168,4 +218,5 @@ def build_plan(
         fingerprint=fingerprint(observed, owned),
         spec_sha256=pipeline.spec_sha256,
         observed=observed,
+        serial=serial,
     )

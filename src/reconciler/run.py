@@ -247,8 +247,11 @@ def job_log_tail(ctx: AwsContext, run_id: str, lines: int = 30) -> str:
     return ""
 
 
-def reconcile_under_lock(pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions) -> Plan:
-    plan = build_plan(pipeline, ctx)
+def reconcile_under_lock(
+    pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions, still_valid: Plan | None
+) -> Plan:
+    """`still_valid`: a plan made before the lock that no other reconciler can have overtaken."""
+    plan = still_valid if still_valid is not None else build_plan(pipeline, ctx)
     check_applicable(plan)
     widening = broadening(plan.changes)
     if widening and not options.approve_broadening:
@@ -287,17 +290,19 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
 
         manifest_for(publish.run_pipeline_view(pipeline, layout, run_id))
 
+    first: Plan | None = None
     if not options.skip_apply:
-        first = build_plan(pipeline, ctx)
+        first = build_plan(pipeline, ctx, observe_serial=True)
+        check_applicable(first)  # before the lock: a bucket that is someone else's gets no lock object of ours
         bucket_change = next((c for c in first.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
         if bucket_change is not None and bucket_change.action == CREATE:
-            check_applicable(first)
             create_bucket_exclusive(ctx, pipeline)
     with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout,
-                   on_wait=lambda h: emit("lock_wait", {"holder": h.describe()})):  # fmt: skip
-        if not options.skip_apply:
+                   on_wait=lambda h: emit("lock_wait", {"holder": h.describe()})) as held:  # fmt: skip
+        if first is not None:
             with step("apply"):
-                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options)
+                still_valid = first if held.unchanged_since(first.serial) else None
+                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, still_valid)
         with step("crawl"):
             for name in crawler_names:
                 last = crawl(ctx, name, deadline, options, emit)

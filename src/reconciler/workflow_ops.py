@@ -23,6 +23,7 @@ class ApplyOptions:
     adopt: frozenset[str] = frozenset()
     lock_timeout: float = 0.0
     operation: str = "apply"
+    targets: frozenset[str] = frozenset()
 
 
 def locked_apply(
@@ -39,13 +40,20 @@ def locked_apply(
     bucket = pipeline.bucket.name
     bucket_change = next((c for c in approved.changes if c.address == f"bucket.{bucket}"), None)
     created_now = False
+    # Nothing is written when a declared name is someone else's: not even our lock into their bucket.
+    check_applicable(approved)
     if bucket_change is not None and bucket_change.action == CREATE:
-        check_applicable(approved)  # nothing is written when a name is someone else's
         created_now = create_bucket_exclusive(ctx, pipeline)
-    with lock.held(ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait):
+    with lock.held(ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait) as held:
         plan = approved
-        if not created_now:  # the bucket did not exist, so nobody else can have changed anything
-            plan = build_plan(pipeline, ctx, kinds=kinds, adopt=options.adopt, force=options.force)
+        # An approved plan is made again under the lock, unless the bucket did not exist (nobody else can
+        # have changed anything), or it is auto-approved and no other reconciler held the lock since it
+        # was made (the serial): a saved or interactively approved plan is always checked against a new one.
+        unchanged = options.auto_approve and not options.saved_plan and held.unchanged_since(approved.serial)
+        if not created_now and not unchanged:
+            plan = build_plan(
+                pipeline, ctx, kinds=kinds, adopt=options.adopt, force=options.force, targets=options.targets
+            )
             if plan.fingerprint != approved.fingerprint and (options.saved_plan or not options.auto_approve):
                 raise StalePlanError(
                     "the live state changed since the plan was made; nothing was applied",

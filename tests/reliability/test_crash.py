@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, ClassVar
 
@@ -41,15 +42,19 @@ class CountingContext(AwsContext):
     """Counts successful mutating calls exactly as the crash hook does (it is the hook, never firing)."""
 
     instances: ClassVar[list[CountingContext]] = []
+    _guard: ClassVar[threading.Lock] = threading.Lock()
 
     def client(self, service: str) -> Any:
-        fresh = self._session is None
-        client = super().client(service)
-        if fresh:
-            self.mutations = CrashAfter(0)  # k=0 never fires, it only counts
-            assert self._session is not None
-            self._session.events.register("after-call", self.mutations)
-            CountingContext.instances.append(self)
+        # On each client itself: a client copies the session's hooks when it is made, so a hook added to
+        # the session after the first client exists would miss that client's calls.
+        with CountingContext._guard:
+            known = service in self._clients
+            client = super().client(service)
+            if not known:
+                if not hasattr(self, "mutations"):
+                    self.mutations = CrashAfter(0)  # k=0 never fires, it only counts
+                    CountingContext.instances.append(self)
+                client.meta.events.register("after-call", self.mutations)
         return client
 
 
