@@ -158,6 +158,21 @@ def parse_adopt(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(values)
 
 
+target_option = click.option(
+    "--target", multiple=True, metavar="ADDRESS",
+    help="Only this resource (KIND.NAME, repeatable) and the kinds it depends on, as Terraform's -target.",
+)  # fmt: skip
+
+
+def warn_targeting(g: Globals, targets: tuple[str, ...]) -> None:
+    if targets:
+        g.err_console.print(
+            "[yellow]Resource targeting is in effect:[/] only "
+            + ", ".join(targets)
+            + " and what they depend on are planned; the rest of the pipeline may still differ from the spec."
+        )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-f", "--file", "spec_file", default="pipeline.yaml", show_default=True, type=click.Path(path_type=Path),
               help="The pipeline spec.")  # fmt: skip
@@ -208,16 +223,20 @@ def _plan(g: Globals, pipeline: Pipeline, ctx: AwsContext, **kwargs: Any) -> Pla
 @click.option("--adopt", multiple=True, metavar="ADDRESS", help="Plan taking over an unowned resource (or 'all').")
 @click.option("--destroy", "plan_destroy", is_flag=True, help="Plan the destruction of everything this pipeline owns.")
 @click.option("--force", is_flag=True, help="Plan deletes of buckets that hold objects.")
+@target_option
 @pass_globals
 def plan(
     g: Globals, as_json: bool, out: Path | None, detailed_exitcode: bool, adopt: tuple[str, ...], plan_destroy: bool,
-    force: bool,
+    force: bool, target: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Show what apply would change, attribute by attribute."""
     try:
         pipeline = g.load()
         ctx = g.context(pipeline)
-        the_plan = _plan(g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, destroy=plan_destroy)
+        warn_targeting(g, target)
+        the_plan = _plan(
+            g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, destroy=plan_destroy, targets=frozenset(target)
+        )
     except ReconcilerError as err:
         fail(g.err_console, err)
     document = the_plan.to_json()
@@ -241,16 +260,21 @@ def plan(
 @click.option("--force", is_flag=True, help="Allow deleting undeclared buckets that still hold objects.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
 @click.option("--approve-broadening", is_flag=True, help="Accept changes that widen access without asking.")
+@target_option
 @pass_globals
 def apply(
     g: Globals, planfile: Path | None, auto_approve: bool, adopt: tuple[str, ...], force: bool, lock_timeout: float,
-    approve_broadening: bool,
+    approve_broadening: bool, target: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Make the live state match the spec (or apply a saved plan)."""
     try:
         pipeline = g.load()
         ctx = g.context(pipeline)
-        approved = _plan(g, pipeline, ctx, adopt=parse_adopt(adopt), force=force)
+        warn_targeting(g, target)
+        approved = _plan(
+            g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, observe_serial=auto_approve and planfile is None,
+            targets=frozenset(target),
+        )  # fmt: skip
         if planfile is not None:
             saved = json.loads(planfile.read_text(encoding="utf-8"))
             if saved.get("spec_sha256") != pipeline.spec_sha256:
@@ -265,7 +289,7 @@ def apply(
             confirm(g.console, "Do you want to perform these actions?", auto_approve)
         options = ApplyOptions(
             auto_approve=auto_approve, saved_plan=planfile is not None, force=force, adopt=parse_adopt(adopt),
-            lock_timeout=lock_timeout,
+            lock_timeout=lock_timeout, targets=frozenset(target),
         )  # fmt: skip
         _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
         g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")

@@ -94,6 +94,8 @@ class ResourceKind(ABC):
     sensitive: ClassVar[frozenset[str]] = frozenset()
     #: attributes whose change is security-relevant (shown in their own section)
     security: ClassVar[frozenset[str]] = frozenset()
+    #: kinds whose resources must exist first (what `--target` pulls in along with a targeted resource)
+    depends_on: ClassVar[frozenset[str]] = frozenset()
     #: True when prefetch() reads every declared resource of the kind in bulk
     batched: ClassVar[bool] = False
 

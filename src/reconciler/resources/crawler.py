@@ -90,6 +90,7 @@ def wait_crawler_ready(ctx: AwsContext, name: str, timeout: float = RUNNING_WAIT
 class CrawlerKind(TagListedGlueKind):
     kind: ClassVar[str] = "crawler"
     level: ClassVar[int] = 3
+    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "database"})
     api: ClassVar[GlueBatchApi] = GlueBatchApi(
         "list_crawlers", "CrawlerNames", "batch_get_crawlers", "CrawlerNames", "Crawlers", "crawler"
     )

@@ -77,6 +77,7 @@ def desired_attrs(job: Job, pipeline: Pipeline) -> Attrs:
 class JobKind(TagListedGlueKind):
     kind: ClassVar[str] = "job"
     level: ClassVar[int] = 3
+    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "upload"})
     api: ClassVar[GlueBatchApi] = GlueBatchApi("list_jobs", "JobNames", "batch_get_jobs", "JobNames", "Jobs", "job")
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:

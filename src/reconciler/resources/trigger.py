@@ -70,6 +70,7 @@ def flatten_trigger(t: dict[str, Any]) -> Attrs:
 class TriggerKind(TagListedGlueKind):
     kind: ClassVar[str] = "trigger"
     level: ClassVar[int] = 5
+    depends_on: ClassVar[frozenset[str]] = frozenset({"workflow", "crawler", "job"})
     api: ClassVar[GlueBatchApi] = GlueBatchApi(
         "list_triggers", "TriggerNames", "batch_get_triggers", "TriggerNames", "Triggers", "trigger"
     )

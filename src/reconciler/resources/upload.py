@@ -185,6 +185,7 @@ def _files_of(pipeline: Pipeline, name: str) -> dict[str, Path]:
 class UploadKind(ResourceKind):
     kind: ClassVar[str] = "upload"
     level: ClassVar[int] = 1
+    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket"})
 
     def __init__(self) -> None:
         self.bytes_sent = 0
