@@ -443,10 +443,11 @@ def _coerce(text: str, expected: list[str]) -> tuple[bool, Any]:
     return False, None
 
 
-def _coerce_interpolated(doc: _Document) -> None:
+def _coerce_interpolated(doc: _Document) -> list[tuple[DocPath, Any]]:
     """${VAR} always yields text; where the schema wants a number or true/false, convert it once."""
     if not doc.interpolated:
-        return
+        return []
+    done: list[tuple[DocPath, Any]] = []
     for path, expected in list(schema_type_errors(doc.value)):
         if path not in doc.interpolated:
             continue
@@ -457,6 +458,61 @@ def _coerce_interpolated(doc: _Document) -> None:
             ok, converted = _coerce(current, expected)
             if ok:
                 _set_at(doc.value, path, converted)
+                done.append((path, converted))
+    return done
+
+
+class _SchemaPasses:
+    """Documents that passed the JSON Schema before, remembered beside the spec
+    (`.reconciler/schema-passed.json`): checking one again would give the same answer, and skipping it
+    spares every command the JSON Schema library's import (~0.1 s). The key covers the document after
+    ${VAR} interpolation, which paths were interpolated, the schema file and our version; only passes
+    are remembered, so every problem is always found afresh. Semantic checks always run."""
+
+    LIMIT = 32
+
+    def __init__(self, project_dir: Path) -> None:
+        self.path = project_dir / ".reconciler" / "schema-passed.json"
+
+    @staticmethod
+    def key(doc: _Document) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from reconciler.schemas import load_schema
+        from reconciler.validation import SCHEMA_FILE
+
+        try:
+            ours = version("pipeline-reconciler")
+        except PackageNotFoundError:
+            ours = "unknown"
+        material = [doc.value, sorted(map(list, doc.interpolated)), load_schema(SCHEMA_FILE), ours]
+        return _canonical_sha256(json.loads(json.dumps(material, default=str)))
+
+    def _entries(self) -> dict[str, Any]:
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def coercions(self, key: str) -> list[tuple[DocPath, Any]] | None:
+        entry = self._entries().get(key)
+        if not isinstance(entry, list):
+            return None
+        return [(tuple(path), value) for path, value in entry]
+
+    def remember(self, key: str, coerced: list[tuple[DocPath, Any]]) -> None:
+        entries = self._entries()
+        entries.pop(key, None)
+        entries[key] = [[list(path), value] for path, value in coerced]
+        kept = dict(list(entries.items())[-self.LIMIT :])
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(kept), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:
+            pass  # only costs the check next time
 
 
 def _without(value: Any, unknown: set[DocPath]) -> Any:
@@ -485,8 +541,16 @@ def _check(doc: _Document, project_dir: Path, file: str) -> list[Problem]:
     findings, go_on = _check_version(doc.value)
     if not go_on:
         return [_locate(doc, f, file) for f in findings]
-    _coerce_interpolated(doc)
-    schema = [f for f in schema_findings(doc.value, doc.raw, doc.interpolated) if f.path != ("apiVersion",)]
+    passes = _SchemaPasses(project_dir)
+    key = passes.key(doc)
+    known = passes.coercions(key)
+    if known is not None:
+        for path, value in known:
+            _set_at(doc.value, path, value)
+        schema: list[Finding] = []
+    else:
+        coerced = _coerce_interpolated(doc)
+        schema = [f for f in schema_findings(doc.value, doc.raw, doc.interpolated) if f.path != ("apiVersion",)]
     # Semantic checks run even when the schema found problems, so the user sees everything at once; they
     # stay quiet where the schema already spoke or where a missing variable left a value unknown.
     quiet = {f.path for f in schema} | doc.tainted
@@ -494,7 +558,10 @@ def _check(doc: _Document, project_dir: Path, file: str) -> list[Problem]:
         f for f in semantic_findings(_without(doc.value, doc.tainted), project_dir) if not _is_under(f.path, quiet)
     ]
     schema = [f for f in schema if not _is_under(f.path, doc.tainted)]
-    return [_locate(doc, f, file) for f in (*findings, *schema, *semantic)]
+    problems = [_locate(doc, f, file) for f in (*findings, *schema, *semantic)]
+    if known is None and not schema and not doc.tainted:
+        passes.remember(key, coerced)
+    return problems
 
 
 # --- step 6: the typed model -------------------------------------------------------------------------------

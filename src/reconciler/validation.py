@@ -14,12 +14,13 @@ from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from reconciler import validation_rules as rules
 from reconciler.schemas import load_schema
+
+if TYPE_CHECKING:  # jsonschema is imported when a spec is first checked (spec.py skips known-valid ones)
+    from jsonschema import ValidationError
 
 DocPath = tuple[str | int, ...]
 
@@ -172,6 +173,8 @@ def schema_findings(
     `raw` maps paths to the scalar text as written in YAML, used for hints such as "put it in quotes";
     `interpolated` holds the paths whose text came from ${VAR}.
     """
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(load_schema(SCHEMA_FILE))
     errors = list(validator.iter_errors(doc))
     # A value of the wrong type also fails its enum, pattern...: the type is the one thing to say.
@@ -186,6 +189,8 @@ def schema_findings(
 
 def schema_type_errors(doc: Any) -> Iterator[tuple[DocPath, list[str]]]:
     """(path, expected types) of every `type` error, for the interpolation coercion pass in spec.py."""
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(load_schema(SCHEMA_FILE))
     for error in validator.iter_errors(doc):
         if error.validator == "type":

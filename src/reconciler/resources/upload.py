@@ -41,6 +41,7 @@ TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16
 FILE_CONCURRENCY = 8  # small files go up side by side
 INDEX_PREFIX = ".reconciler/uploads/"
 CACHE_FILE = "hash-cache.json"
+HASH_THREADS = min(4, os.cpu_count() or 1)
 SEEN_FILE = "remote-seen.json"
 
 
@@ -61,18 +62,32 @@ class HashCache:
             pass
 
     def sha256(self, file: Path) -> str:
-        st = file.stat()
-        key = str(file)
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-        entry = self.entries.get(key)
-        if entry is not None and entry.get("stamp") == stamp:
-            self.hits += 1
-            return str(entry["sha256"])
-        self.misses += 1
-        digest = sha256_file(file)
-        self.entries[key] = {"stamp": stamp, "sha256": digest}
-        self.dirty = True
-        return digest
+        return self.sha256_many([file])[file]
+
+    def sha256_many(self, files: list[Path]) -> dict[Path, str]:
+        """Cached where size, mtime and inode still match; the rest hashed on several threads
+        (hashlib releases the GIL, so cold hashing of a big tree uses every core)."""
+        known: dict[Path, str] = {}
+        todo: list[tuple[Path, list[int]]] = []
+        for file in files:
+            st = file.stat()
+            stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+            entry = self.entries.get(str(file))
+            if entry is not None and entry.get("stamp") == stamp:
+                known[file] = str(entry["sha256"])
+            else:
+                todo.append((file, stamp))
+        self.hits += len(known)
+        self.misses += len(todo)
+        if todo:
+            workers = min(HASH_THREADS, len(todo))
+            with ThreadPoolExecutor(workers) as pool:
+                digests = list(pool.map(sha256_file, [f for f, _ in todo]))
+            for (file, stamp), digest in zip(todo, digests, strict=True):
+                self.entries[str(file)] = {"stamp": stamp, "sha256": digest}
+                known[file] = digest
+            self.dirty = True
+        return known
 
     def save(self) -> None:
         if not self.dirty:
@@ -199,9 +214,8 @@ class UploadKind(ResourceKind):
         for upload in pipeline.uploads:
             files = local_files(upload)
             name = upload_name(upload)
-            objects = {
-                key: {"sha256": self.cache.sha256(path), "size": path.stat().st_size} for key, path in files.items()
-            }
+            digests = self.cache.sha256_many(list(files.values()))
+            objects = {key: {"sha256": digests[path], "size": path.stat().st_size} for key, path in files.items()}
             out.append(Desired(self.kind, name, {"bucket": pipeline.bucket.name, "objects": objects}))
         self.cache.save()
         return out
