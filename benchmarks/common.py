@@ -125,6 +125,10 @@ def endpoint() -> Iterator[Endpoint]:
         ep.stop()
 
 
+#: when `make bench` started (run_all sets it), for targets that decide what still fits the budget
+BENCH_STARTED = time.perf_counter()
+
+
 def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
 

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks import common
 from benchmarks.common import REPO, Endpoint, dummy_credentials, load_average
 
 Section = Callable[[Endpoint, int], str]
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     available = sections()
     chosen = [s for s in args.only.split(",") if s] or list(available)
     started = time.perf_counter()
+    common.BENCH_STARTED = started
     load_before = load_average()
     parts: list[str] = []
     ep = Endpoint()

@@ -107,6 +107,7 @@ class AwsContext:
     #: while not None, identical reads are made once (see shared_reads)
     _memo: dict[str, Future[Any]] | None = field(default=None, init=False, repr=False)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _identity_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def client(self, service: str) -> Any:
         """A cached boto3 client; creation is serialised because sessions are not thread-safe."""
@@ -130,10 +131,11 @@ class AwsContext:
 
     @property
     def account_id(self) -> str:
-        if self._account_id is None:
-            ident = self.retry.call(lambda: self.client("sts").get_caller_identity())
-            self._account_id = str(ident["Account"])
-        return self._account_id
+        with self._identity_lock:  # once, even when several reading threads ask at the same moment
+            if self._account_id is None:
+                ident = self.retry.call(lambda: self.client("sts").get_caller_identity())
+                self._account_id = str(ident["Account"])
+            return self._account_id
 
     @property
     def partition(self) -> str:

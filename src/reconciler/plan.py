@@ -111,11 +111,9 @@ def _ordered(changes: Iterable[Change]) -> list[Change]:
     return forward + backward
 
 
-def select_targets(
-    desired: list[tuple[ResourceKind, Desired]], kinds: list[ResourceKind], targets: frozenset[str]
-) -> tuple[list[tuple[ResourceKind, Desired]], list[ResourceKind]]:
-    """The targeted resources plus every declared resource of the kinds they depend on (transitively),
-    and the kinds whose owned-but-undeclared resources may be targeted for deletion."""
+def select_targets(kinds: list[ResourceKind], targets: frozenset[str]) -> tuple[set[str], set[str]]:
+    """(kinds of the targeted resources, kinds they depend on, transitively). Every declared resource of a
+    dependency kind is planned along; of a targeted kind only the named ones."""
     by_name = {k.kind: k for k in kinds}
     unknown = sorted(t for t in targets if t.split(".", 1)[0] not in by_name or "." not in t)
     if unknown:
@@ -130,8 +128,7 @@ def select_targets(
         if kind not in needed:
             needed.add(kind)
             pending.extend(by_name[kind].depends_on)
-    selected = [(k, d) for k, d in desired if d.address in targets or k.kind in needed]
-    return selected, [by_name[k] for k in sorted(target_kinds)]
+    return target_kinds, needed
 
 
 def build_plan(
@@ -154,15 +151,18 @@ def build_plan(
     depend on; undeclared resources are planned for deletion only when targeted by address."""
     kinds = kinds if kinds is not None else all_kinds()
     serial = lock.observe_serial(ctx, pipeline.bucket.name) if observe_serial else None  # before any read
-    account = Account(ctx.account_id, ctx.region, ctx.partition)
+    account = Account(lambda: ctx.account_id, ctx.region, ctx.partition)
+    deleting = kinds
+    if targets:  # only the kinds involved are looked at (and only they may need the account id)
+        target_kinds, needed = select_targets(kinds, targets)
+        deleting = [k for k in kinds if k.kind in target_kinds]
+        kinds = [k for k in kinds if k.kind in target_kinds | needed]
     desired: list[tuple[ResourceKind, Desired]] = []
     if not destroy:
         for kind in kinds:
             desired.extend((kind, d) for d in kind.desired(pipeline, account))
-    deleting = kinds
     if targets:
-        desired, deleting = select_targets(desired, kinds, targets)
-        kinds = [k for k in kinds if k in deleting or any(k is dk for dk, _ in desired)]
+        desired = [(k, d) for k, d in desired if d.address in targets or k.kind in needed]
 
     def read_batched(kind: ResourceKind) -> tuple[dict[str, Observed | None], list[str]]:
         mine = [d for k, d in desired if k is kind]

@@ -8,7 +8,7 @@ and plan core (diff.py, plan.py) stay pure and never see boto3.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -46,13 +46,21 @@ class Observed:
         return self.tags.get(OWNER_TAG)
 
 
-@dataclass(frozen=True)
 class Account:
-    """Facts about the target account that desired state needs (ARNs)."""
+    """Facts about the target account that desired state needs (ARNs). The account id may be given as a
+    function: it is then looked up on first use, so a plan that needs no ARN (`--target` on an upload)
+    makes no STS call."""
 
-    account_id: str
-    region: str
-    partition: str = "aws"
+    def __init__(self, account_id: str | Callable[[], str], region: str, partition: str = "aws") -> None:
+        self._account_id = account_id
+        self.region = region
+        self.partition = partition
+
+    @property
+    def account_id(self) -> str:
+        if callable(self._account_id):
+            self._account_id = self._account_id()
+        return self._account_id
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         reg = self.region if region else ""
