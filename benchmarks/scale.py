@@ -99,11 +99,14 @@ def section(ep: Endpoint, repeat: int) -> str:
             "",
             f"- From {r0} to {r1} resources ({r1 / r0:.0f}x) the no-op plan took {t1 / t0:.1f}x as long: "
             f"time grows at {growth:.2f} of the resource count's rate.",
-            "- Each crawler and job costs two reads (Get + GetTags: Glue's Get* does not return tags, and an "
-            "untagged resource under our name is someone else's); the per-kind ListCrawlers/ListJobs (for deletes) "
-            "are paginated. What limits it: the local endpoint handles requests in one Python process (moto, GIL), "
-            "so more than a few requests in flight buy nothing here; against AWS, the per-call latency (~20-50 ms) "
-            "is what concurrency hides, and Glue's Get* rate limits bound it.",
+            "- Crawlers and jobs are read in bulk: per kind one ListCrawlers/ListJobs filtered by our ownership tags "
+            "(which names are ours, and which were removed from the spec), one filtered by all declared tags (whose "
+            "tags are in sync) and one BatchGetCrawlers/BatchGetJobs per 100 names; GetTags only for a name that "
+            "is someone else's or whose tags drifted. So the calls stay nearly flat (listings page at 100 names) "
+            "and what grows is the endpoint's work per answer: serialising 400 definitions and filtering by tags "
+            "in one Python process (moto, GIL). Before this (one Get + one GetTags per resource) the same plans took "
+            "0.44 / 1.49 / 5.41 s with 66 / 226 / 828 calls. Against AWS the few calls left are what latency and "
+            "Glue's rate limits apply to.",
             "",
         ]
     )
