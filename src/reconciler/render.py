@@ -36,6 +36,7 @@ VERB = {
     BLOCKED: "will NOT be destroyed",
 }
 MAX_VALUE = 160
+MAX_OBJECT_LINES = 20  # per upload, in the human-readable plan
 
 
 def make_console(no_color: bool = False, stderr: bool = False) -> Console:
@@ -65,11 +66,19 @@ def _created_lines(change: Change) -> list[str]:
         objects = attrs["objects"]
         total = sum(o["size"] for o in objects.values())
         lines = [f"{len(objects)} object(s), {total:,} bytes to s3://{attrs['bucket']}/"]
-        lines += [f"+ {key} ({meta['size']:,} bytes)" for key, meta in list(objects.items())[:20]]
-        if len(objects) > 20:
-            lines.append(f"… and {len(objects) - 20} more")
+        lines += [f"+ {key} ({meta['size']:,} bytes)" for key, meta in list(objects.items())[:MAX_OBJECT_LINES]]
+        if len(objects) > MAX_OBJECT_LINES:
+            lines.append(f"… and {len(objects) - MAX_OBJECT_LINES} more")
         return lines
     return [f"+ {key} = {fmt(mask(key, value))}" for key, value in attrs.items()]
+
+
+def _upload_summary(change: Change) -> str:
+    objects = change.desired.attrs["objects"] if change.desired is not None else {}
+    keys = {a.keys[1] for a in change.attrs if a.top == "objects" and len(a.keys) > 1}
+    sending = [k for k in keys if k in objects]
+    size = sum(objects[k]["size"] for k in sending)
+    return f"{len(keys)} object(s) differ: {len(sending)} to send, {size:,} bytes"
 
 
 def render_plan(console: Console, plan: Plan) -> None:
@@ -83,13 +92,17 @@ def render_plan(console: Console, plan: Plan) -> None:
         if change.action == CREATE:
             for line in _created_lines(change):
                 console.print(f"    [green]{escape(line)}[/]")
-        for attr in change.attrs:
+        shown = change.attrs if change.kind != "upload" else change.attrs[:MAX_OBJECT_LINES]
+        if len(shown) < len(change.attrs):  # a 2,000-file upload is a count, not 2,000 lines
+            console.print(f"    [yellow]{_upload_summary(change)}[/]")
+        for attr in shown:
             before, after = mask(attr.path, attr.before), mask(attr.path, attr.after)
             console.print(
                 f"    [yellow]~ {escape(attr.path)}[/]: {escape(fmt(before))} [bold]->[/] {escape(fmt(after))}"
             )
-            if is_security_change(change, attr):
-                security.append((change, attr))
+        if len(shown) < len(change.attrs):
+            console.print(f"    [yellow]… and {len(change.attrs) - len(shown)} more (all of them: plan --json)[/]")
+        security.extend((change, attr) for attr in change.attrs if is_security_change(change, attr))
         console.print()
     if security:
         console.print("[bold red]Security-relevant changes[/] (IAM, bucket policy, public access, encryption):")

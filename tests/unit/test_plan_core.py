@@ -40,3 +40,25 @@ def test_plan_json_is_versioned_and_masks_secrets() -> None:
     assert doc["changes"][0]["attributes"] == [{"path": "default_arguments.--token", "before": MASK, "after": MASK}]
     assert plan.has_changes
     assert not Plan("p", [Change("bucket", "b", NOOP, 0)], "f", "s").has_changes
+
+
+def test_a_big_upload_renders_as_a_count_and_twenty_lines_while_json_keeps_every_object() -> None:
+    import io
+
+    from rich.console import Console
+
+    from reconciler.render import render_plan
+    from reconciler.resources.base import Desired
+
+    objects = {f"raw/part-{i:03d}.csv": {"sha256": f"{i:064x}", "size": 1000 + i} for i in range(30)}
+    attrs = [AttrChange(("objects", key), None, meta) for key, meta in objects.items()]
+    attrs.append(AttrChange(("objects", "raw/part-000.csv", "sha256"), "0" * 64, "f" * 64))
+    desired = Desired("upload", "raw/", {"bucket": "b", "objects": objects})
+    plan = Plan("p", [Change("upload", "raw/", UPDATE, 1, attrs=attrs, desired=desired)], "f", "s")
+    out = io.StringIO()
+    render_plan(Console(file=out, no_color=True, width=200), plan)
+    text = out.getvalue()
+    assert "30 object(s) differ: 30 to send, 30,435 bytes" in text
+    assert text.count('objects["raw/part-') == 20
+    assert "… and 11 more (all of them: plan --json)" in text
+    assert len(plan.to_json()["changes"][0]["attributes"]) == 31
