@@ -45,11 +45,17 @@ def _env() -> dict[str, str]:
     return env
 
 
-def touch_all(root: Path) -> None:
-    now = time.time() + 1
+def touch_all(root: Path, when: float | None = None) -> None:
+    stamp = time.time() + 1 if when is None else when
     for folder, _, names in os.walk(root):
         for name in names:
-            os.utime(Path(folder) / name, (now, now))
+            os.utime(Path(folder) / name, (stamp, stamp))
+
+
+def settle(root: Path) -> None:
+    """mtimes well in the past before each tool starts: an earlier tool's touch (a second in the future)
+    must not look like a change to the next tool's size-and-mtime rule."""
+    touch_all(root, time.time() - 3600)
 
 
 class Measured:
@@ -135,6 +141,7 @@ def compare(ep: Endpoint, label: str, data: Path, repeat: int) -> list[str]:
             run: dict[str, dict[str, Measured]] = {}
             for tool in order:
                 ep.reset()
+                settle(data)
                 bucket = f"bench-{tool}-{i}-{int(time.time())}"
                 if tool == "aws":
                     run[tool] = theirs(ep, data, bucket, tmp)
