@@ -138,3 +138,14 @@ def job_runs_or_empty(aws: Any) -> list[dict[str, Any]]:
         return job_runs(aws)
     except Exception:
         return []
+
+
+def test_run_refuses_someone_elses_bucket_before_writing_anything_into_it(project: Project, aws: Any) -> None:
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws.region})
+    s3.put_object(Bucket=BUCKET, Key="theirs.txt", Body=b"not ours")
+    result = project.cli("run")
+    assert result.exit_code == 1, result.output
+    assert "not this pipeline's" in result.output
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == ["theirs.txt"]  # no lock, no serial
+    assert aws.client("glue").list_jobs()["JobNames"] == []
