@@ -22,6 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler import model
 from reconciler.errors import Problem, SpecError
+from reconciler.localcache import read_json_dict, write_json_atomic
 from reconciler.validation import (
     DocPath,
     Finding,
@@ -489,11 +490,7 @@ class _SchemaPasses:
         return _canonical_sha256(json.loads(json.dumps(material, default=str)))
 
     def _entries(self) -> dict[str, Any]:
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return loaded if isinstance(loaded, dict) else {}
+        return read_json_dict(self.path)
 
     def coercions(self, key: str) -> list[tuple[DocPath, Any]] | None:
         entry = self._entries().get(key)
@@ -505,14 +502,7 @@ class _SchemaPasses:
         entries = self._entries()
         entries.pop(key, None)
         entries[key] = [[list(path), value] for path, value in coerced]
-        kept = dict(list(entries.items())[-self.LIMIT :])
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(kept), encoding="utf-8")
-            tmp.replace(self.path)
-        except OSError:
-            pass  # only costs the check next time
+        write_json_atomic(self.path, dict(list(entries.items())[-self.LIMIT :]))  # failing only costs time
 
 
 def _without(value: Any, unknown: set[DocPath]) -> Any:

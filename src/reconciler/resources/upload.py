@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from ..aws import AwsContext
 from ..errors import ReconcilerError
+from ..localcache import read_json_dict, write_json_atomic
 from ..model import Pipeline, Upload
 from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
 
@@ -54,12 +55,7 @@ class HashCache:
         self.dirty = False
         self.hits = 0
         self.misses = 0
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(loaded, dict):
-                self.entries = loaded
-        except (OSError, ValueError):
-            pass
+        self.entries = read_json_dict(path)
 
     def sha256(self, file: Path) -> str:
         return self.sha256_many([file])[file]
@@ -90,16 +86,8 @@ class HashCache:
         return known
 
     def save(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.entries, separators=(",", ":")), encoding="utf-8")
-            tmp.replace(self.path)
+        if self.dirty and write_json_atomic(self.path, self.entries):
             self.dirty = False
-        except OSError:
-            pass  # a cache that cannot be written only costs time
 
 
 class RemoteSeen:
@@ -112,12 +100,7 @@ class RemoteSeen:
         self.entries: dict[str, list[Any]] = {}
         self.dirty = False
         self._lock = threading.Lock()
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(loaded, dict):
-                self.entries = loaded
-        except (OSError, ValueError):
-            pass
+        self.entries = read_json_dict(path)
 
     def _key(self, bucket: str, key: str) -> str:
         return f"{self.endpoint}|{bucket}|{key}"
@@ -136,16 +119,8 @@ class RemoteSeen:
 
     def save(self) -> None:
         with self._lock:
-            if not self.dirty:
-                return
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(self.entries, separators=(",", ":")), encoding="utf-8")
-                tmp.replace(self.path)
+            if self.dirty and write_json_atomic(self.path, self.entries):
                 self.dirty = False
-            except OSError:
-                pass  # like the hash cache: losing it only costs one index GET
 
 
 def index_key(name: str) -> str:
