@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -127,6 +129,16 @@ def endpoint() -> Iterator[Endpoint]:
 
 #: when `make bench` started (run_all sets it), for targets that decide what still fits the budget
 BENCH_STARTED = time.perf_counter()
+
+
+def tool_in_venv(venv: Path, package: str, executable: str) -> Path:
+    """`executable` from its own virtualenv (made and filled from PyPI on first use): peers and reference
+    engines never share our dependencies."""
+    path = venv / "bin" / executable
+    if not path.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", package], check=True)
+    return path
 
 
 def median(values: Iterable[float]) -> float:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, WORK, Endpoint, fmt_runs, median
+from benchmarks.common import REPO, WORK, Endpoint, fmt_runs, median, tool_in_venv
 from benchmarks.data import car_brands, tree_size
 
 DUCKDB_VENV = Path(os.environ.get("DUCKDB_VENV", "/tmp/duckdb-venv"))
@@ -26,11 +26,7 @@ BUDGET_SECONDS = 14 * 60
 
 
 def duckdb_python() -> Path:
-    python = DUCKDB_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(DUCKDB_VENV)], check=True)
-        subprocess.run([str(DUCKDB_VENV / "bin" / "pip"), "install", "--quiet", "duckdb"], check=True)
-    return python
+    return tool_in_venv(DUCKDB_VENV, "duckdb", "python")
 
 
 def _worker(argv: list[str]) -> tuple[float, dict[str, Any]]:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import DUMMY_ENV, REPO, WORK, Endpoint, fmt_runs, make_project, median
+from benchmarks.common import DUMMY_ENV, REPO, WORK, Endpoint, fmt_runs, make_project, median, tool_in_venv
 from benchmarks.data import car_brands, many_file_tree, tree_size
 
 AWSCLI_VENV = Path(os.environ.get("AWSCLI_VENV", "/tmp/awscli-venv"))
@@ -27,11 +26,7 @@ PREFIX = "raw/car_brands/"
 
 
 def awscli() -> Path:
-    aws = AWSCLI_VENV / "bin" / "aws"
-    if not aws.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
-        subprocess.run([str(AWSCLI_VENV / "bin" / "pip"), "install", "--quiet", "awscli"], check=True)
-    return aws
+    return tool_in_venv(AWSCLI_VENV, "awscli", "aws")
 
 
 def aws_version() -> str:
