@@ -308,6 +308,7 @@ class UploadKind(ResourceKind):
 
         # One transfer manager (one thread pool, one set of connections) for every file of this upload:
         # boto3's client.upload_file builds and tears down a manager per file.
+        # boto3-stubs declare S3Transfer's config as another type than the boto3 TransferConfig it takes
         manager = S3Transfer(client=s3, config=TRANSFER)  # type: ignore[arg-type]
         with manager as transfer, ThreadPoolExecutor(FILE_CONCURRENCY) as pool:
             list(pool.map(send_one, keys))
