@@ -4,14 +4,11 @@ normalised dump of everything live on the endpoint, to compare two runs' end sta
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
+from ..integration.conftest import BUCKET, Project, project
 
-from ..integration.conftest import BUCKET, Project, make_project
-
-__all__ = ["BUCKET", "Project", "live_state"]
+__all__ = ["BUCKET", "Project", "live_state", "project"]  # project: the integration fixture, shared
 
 # Fields AWS (and moto) fill in per call or per creation: never part of "the same state".
 VOLATILE = frozenset({
@@ -77,11 +74,3 @@ def live_state(aws: Any) -> dict[str, Any]:
     state["job_runs"] = {j["Name"]: len(glue.get_job_runs(JobName=j["Name"])["JobRuns"]) for j in state["jobs"]}
     dump: dict[str, Any] = normalise(state)
     return dump
-
-
-@pytest.fixture
-def project(tmp_path: Path, aws: Any, monkeypatch: pytest.MonkeyPatch) -> Project:
-    monkeypatch.setenv("PIPELINE_BUCKET", BUCKET)
-    monkeypatch.delenv("DATA_DIR", raising=False)
-    monkeypatch.setenv("AWS_REGION", aws.region)
-    return make_project(tmp_path / "project", aws.url)
