@@ -35,7 +35,7 @@ COPY src/ src/
 # The `spark` extra pins PySpark to the Spark line of Glue 5.x, so the pin lives in pyproject.toml only.
 # hadolint ignore=DL3013
 RUN case "$WITH_SPARK" in \
-      true) pip install ".[spark]" ;; \
+      true) pip install ".[spark,local]" ;; \
       false) pip install . ;; \
       *) echo "WITH_SPARK must be true or false (got '$WITH_SPARK')" >&2; exit 1 ;; \
     esac

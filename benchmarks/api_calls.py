@@ -23,12 +23,12 @@ def main() -> int:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="eu-central-1")
     from click.testing import CliRunner
 
-    import reconciler.cli as cli_module
-    from reconciler.aws import AwsContext
-    from reconciler.local.server import LocalEndpoint
-    from reconciler.plan import build_plan
-    from reconciler.spec import load_spec
-    from reconciler.workflow_ops import ApplyOptions, locked_apply
+    import reconciler.cli.main as cli_module
+    from reconciler.aws.context import AwsContext
+    from reconciler.engine.locked import ApplyOptions, locked_apply
+    from reconciler.engine.plan import build_plan
+    from reconciler.spec.load import load_spec
+    from reconciler_local.server import LocalEndpoint
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -95,7 +95,7 @@ class Endpoint:
     """`LocalEndpoint.start()` with a `RequestCounter` in front of its app."""
 
     def __init__(self) -> None:
-        from reconciler.local.server import LocalEndpoint
+        from reconciler_local.server import LocalEndpoint
 
         self.local = LocalEndpoint.start()
         server: Any = self.local._server

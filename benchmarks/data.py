@@ -1,5 +1,5 @@
 """Generated benchmark data under $BENCH_DIR (never committed): the 1 GB many-file tree and the
-1M / 10M-row car-brands data sets (`reconciler.datagen`). Each is built once and reused."""
+1M / 10M-row car-brands data sets (`reconciler_local.datagen`). Each is built once and reused."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def car_brands(rows: int) -> Path:
     root = WORK / f"car-brands-{rows}"
     marker = root / ".complete"
     if not marker.exists():
-        subprocess.run([sys.executable, "-m", "reconciler.datagen", "--out", str(root / "data"), "--rows", str(rows),
-                        "--quarter", "2026-Q3"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run([sys.executable, "-m", "reconciler_local.datagen", "--out", str(root / "data"),
+                        "--rows", str(rows), "--quarter", "2026-Q3"], check=True, stdout=subprocess.DEVNULL)
         marker.write_text("ok")
     return root / "data"
 

@@ -17,7 +17,7 @@ from benchmarks.data import many_file_tree, tree_size
 def section(ep: Endpoint, repeat: int) -> str:
     from reconciler.resources.base import Account
     from reconciler.resources.upload import CACHE_FILE, UploadKind
-    from reconciler.spec import load_spec
+    from reconciler.spec.load import load_spec
 
     dummy_credentials()
     tree = many_file_tree()

@@ -24,11 +24,11 @@ def is_mutating(op: str) -> bool:
 def measure(ep: Endpoint) -> dict[str, Any]:
     from click.testing import CliRunner
 
-    import reconciler.cli as cli_module
-    from reconciler.aws import AwsContext
-    from reconciler.plan import build_plan
-    from reconciler.spec import load_spec
-    from reconciler.workflow_ops import ApplyOptions, locked_apply
+    import reconciler.cli.main as cli_module
+    from reconciler.aws.context import AwsContext
+    from reconciler.engine.locked import ApplyOptions, locked_apply
+    from reconciler.engine.plan import build_plan
+    from reconciler.spec.load import load_spec
 
     dummy_credentials()
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,11 +36,11 @@ def _seconds(a: Any, b: Any) -> float:
 
 
 def section(ep: Endpoint, repeat: int) -> str:
-    from reconciler.aws import AwsContext
-    from reconciler.plan import build_plan
-    from reconciler.run import RunOptions, run_pipeline
-    from reconciler.spec import load_spec
-    from reconciler.workflow_ops import ApplyOptions, locked_apply
+    from reconciler.aws.context import AwsContext
+    from reconciler.engine.locked import ApplyOptions, locked_apply
+    from reconciler.engine.plan import build_plan
+    from reconciler.quarterly.run import RunOptions, run_pipeline
+    from reconciler.spec.load import load_spec
 
     dummy_credentials()
     gaps: list[float] = []

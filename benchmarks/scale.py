@@ -17,8 +17,8 @@ SIZES = (10, 50, 200)
 
 def apply_from_plan(pipeline: Any, ctx: Any) -> object:
     """A full apply from nothing (what `reconcile apply --auto-approve` does, without the CLI)."""
-    from reconciler.plan import build_plan
-    from reconciler.workflow_ops import ApplyOptions, locked_apply
+    from reconciler.engine.locked import ApplyOptions, locked_apply
+    from reconciler.engine.plan import build_plan
 
     return locked_apply(pipeline, ctx, build_plan(pipeline, ctx), ApplyOptions(auto_approve=True))
 
@@ -54,9 +54,9 @@ def scaled_spec(base: str, n: int) -> str:
 
 def section(ep: Endpoint, repeat: int) -> str:
     from benchmarks.common import REPO
-    from reconciler.aws import AwsContext
-    from reconciler.plan import READ_CONCURRENCY, build_plan
-    from reconciler.spec import load_spec
+    from reconciler.aws.context import AwsContext
+    from reconciler.engine.plan import READ_CONCURRENCY, build_plan
+    from reconciler.spec.load import load_spec
 
     dummy_credentials()
     rows: list[str] = []

@@ -16,11 +16,11 @@ fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e ".[spark]"
+"$VENV/bin/python" -m pip install --quiet -e ".[local,spark]"
 
 if [ ! -d Data/car_brands/ingest_quarter=2026-Q3 ]; then
   echo "== generating the raw data set (1,000,000 rows, deterministic)"
-  "$VENV/bin/python" -m reconciler.datagen --out Data/car_brands --rows 1000000 --quarter 2026-Q3
+  "$VENV/bin/python" -m reconciler_local.datagen --out Data/car_brands --rows 1000000 --quarter 2026-Q3
 fi
 
 echo "== starting the local AWS endpoint"

@@ -14,7 +14,7 @@ fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e ".[dev,spark]"
+"$VENV/bin/python" -m pip install --quiet -e ".[dev,spark,local]"
 
 echo "== ruff"
 "$VENV/bin/ruff" check src tests glue_scripts benchmarks

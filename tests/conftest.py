@@ -1,6 +1,6 @@
 """Shared fixtures: one real local endpoint process per pytest worker, reset before every test.
 
-- `local_endpoint` (session): `python -m reconciler.local serve --port 0 --state-file <tmp>` as a
+- `local_endpoint` (session): `python -m reconciler_local serve --port 0 --state-file <tmp>` as a
   subprocess; has `.url`, `.pid`, `.log_path`. One per xdist worker (session scope is per worker).
 - `aws` (function): resets the endpoint, then yields `.url`, `.region` and `.client(service_name)`
   (a boto3 client pointed at the endpoint with dummy credentials).
@@ -25,7 +25,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from reconciler.local import reset
+from reconciler_local import reset
 
 REGION = "eu-central-1"
 ENDPOINT_START_TIMEOUT = 60.0
@@ -72,7 +72,7 @@ def _start_endpoint(state_file: Path, log_path: Path) -> RunningEndpoint:
     environment = {**os.environ, **TEST_ENVIRONMENT, **ENDPOINT_ENVIRONMENT}
     with open(log_path, "wb") as log_handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler.local", "serve", "--port", "0", "--state-file", str(state_file)],
+            [sys.executable, "-m", "reconciler_local", "serve", "--port", "0", "--state-file", str(state_file)],
             stdin=subprocess.DEVNULL,
             stdout=log_handle,
             stderr=subprocess.STDOUT,

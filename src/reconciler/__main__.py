@@ -1,5 +1,5 @@
 """`python -m reconciler` is `reconcile`."""
 
-from .cli import main
+from reconciler.cli.main import main
 
 main()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler.cli import cli
+from reconciler.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "car-brands-test"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
-from reconciler.lock import LOCK_KEY
+from reconciler.aws.lock import LOCK_KEY
 
 from .conftest import BUCKET, Project
 

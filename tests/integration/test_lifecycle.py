@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.model import MANAGED_TAG, OWNER_TAG
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
 
 from .conftest import BUCKET, Project
 
@@ -268,9 +268,9 @@ def test_apply_refuses_without_a_terminal_or_auto_approve(project: Project, aws:
 def test_unchanged_uploads_cost_one_listing_and_at_most_one_index_read(project: Project, aws: Any) -> None:
     """No HEAD per object on a no-op plan: the machine that uploaded needs the listing alone, a fresh
     checkout one index GET more; an object rewritten behind our back is still noticed."""
-    from reconciler.aws import AwsContext
-    from reconciler.plan import build_plan
-    from reconciler.spec import load_spec
+    from reconciler.aws.context import AwsContext
+    from reconciler.engine.plan import build_plan
+    from reconciler.spec.load import load_spec
 
     assert project.cli("apply", "--auto-approve").exit_code == 0
     pipeline = load_spec(project.spec)

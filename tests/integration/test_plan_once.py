@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler import lock
-from reconciler.aws import AwsContext
-from reconciler.plan import build_plan
-from reconciler.spec import load_spec
-from reconciler.workflow_ops import ApplyOptions, locked_apply
+from reconciler.aws import lock
+from reconciler.aws.context import AwsContext
+from reconciler.engine.locked import ApplyOptions, locked_apply
+from reconciler.engine.plan import build_plan
+from reconciler.spec.load import load_spec
 
 from .conftest import BUCKET, Project
 

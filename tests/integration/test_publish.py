@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.aws import AwsContext
-from reconciler.datagen import generate
-from reconciler.publish import Layout, apply_retention, new_run_id
-from reconciler.spec import load_spec
+from reconciler.aws.context import AwsContext
+from reconciler.quarterly.publish import Layout, apply_retention, new_run_id
+from reconciler.spec.load import load_spec
+from reconciler_local.datagen import generate
 
 from .conftest import BUCKET, Project
 

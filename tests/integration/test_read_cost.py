@@ -7,12 +7,12 @@ import threading
 from typing import Any
 
 import yaml
-from botocore.exceptions import ClientError
 
-from reconciler.aws import AwsContext
-from reconciler.model import MANAGED_TAG, OWNER_TAG
-from reconciler.plan import build_plan
-from reconciler.spec import load_spec
+from reconciler.aws.context import AwsContext
+from reconciler.engine.plan import build_plan
+from reconciler.errors import NotFoundError
+from reconciler.spec.load import load_spec
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
 
 from .conftest import BUCKET, Project
 
@@ -101,8 +101,8 @@ def test_identical_reads_within_a_plan_are_sent_once(project: Project, aws: Any)
         def read() -> None:
             try:
                 answers.append(ctx.call("s3", "get_bucket_tagging", Bucket=BUCKET))
-            except ClientError as exc:
-                answers.append(exc.response["Error"]["Code"])
+            except NotFoundError as exc:
+                answers.append(exc.code)
 
         threads = [threading.Thread(target=read) for _ in range(6)]
         for t in threads:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import datagen
+from reconciler_local import datagen
 
 pytestmark = pytest.mark.spark
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from reconciler.local import down, up
+from reconciler_local import down, up
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "bench-bucket"

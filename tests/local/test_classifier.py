@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from reconciler.local.glue.classifier import (
+from reconciler_local.glue.classifier import (
     ClassificationError,
     classify_csv,
     merge_schemas,
@@ -129,7 +129,7 @@ def test_merge_widens_bigint_to_double_and_refuses_other_layouts() -> None:
 
 def test_a_few_malformed_rows_still_classify_as_csv() -> None:
     """Raw exports carry a few rows with too few or too many fields; Glue still calls the file CSV."""
-    from reconciler.local.glue.classifier import detect_delimiter
+    from reconciler_local.glue.classifier import detect_delimiter
 
     good = "".join(f"BMW,2026-07-{day % 28 + 1:02d},08:00:00\n" for day in range(100))
     text = good + "VW\nAudi,2026-07-01,08:00:00,extra\n"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from reconciler.local import call_admin
+from reconciler_local import call_admin
 
 from .helpers import columns, make_bucket, wait_for_crawl
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler.local.glue.cron import CronError, parse_cron
+from reconciler_local.glue.cron import CronError, parse_cron
 
 
 def at(text: str) -> datetime:

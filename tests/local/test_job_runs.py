@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from reconciler.local import call_admin
+from reconciler_local import call_admin
 
 from .helpers import make_bucket, wait_for_job_run
 

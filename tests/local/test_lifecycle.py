@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from reconciler.local import LocalEndpoint, call_admin, down, ensure_running, reset, status, up
+from reconciler_local import LocalEndpoint, call_admin, down, ensure_running, reset, status, up
 
 
 def test_up_status_down(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from reconciler.local import call_admin
+from reconciler_local import call_admin
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/glue-role"
 

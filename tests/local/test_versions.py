@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.local.glue import versions
-from reconciler.local.glue.versions import GLUE_RUNTIMES, RuntimeUnavailable, check_spark_runtime
+from reconciler_local.glue import versions
+from reconciler_local.glue.versions import GLUE_RUNTIMES, RuntimeUnavailable, check_spark_runtime
 
 
 def test_mapping_states_the_glue_5_runtimes() -> None:

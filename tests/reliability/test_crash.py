@@ -2,7 +2,7 @@
 every k of a full run, then run it again as a user would. Every case must converge with nothing
 duplicated and nothing left behind.
 
-The kill comes from the test hook `RECONCILER_TEST_CRASH_AFTER=k` (reconciler.aws.CrashAfter): the
+The kill comes from the test hook `RECONCILER_TEST_CRASH_AFTER=k` (reconciler.aws.context.CrashAfter): the
 process SIGKILLs itself after the k-th *successful* mutating call, so no `finally`, no lock release.
 
 What a user sees after a crash that left the lock (any k after the lock put and before its delete):
@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from reconciler import cli as cli_module
-from reconciler.aws import CRASH_AFTER_ENV, AwsContext, CrashAfter
-from reconciler.local import reset
-from reconciler.lock import LOCK_KEY
+from reconciler.aws.context import CRASH_AFTER_ENV, AwsContext, CrashAfter
+from reconciler.aws.lock import LOCK_KEY
+from reconciler.cli import main as cli_module
+from reconciler_local import reset
 
 from .conftest import BUCKET, Project
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.local import reset
+from reconciler_local import reset
 
 from .conftest import Project
 from .test_crash import DESTROY_STEP, again, assert_destroyed, count_mutations, crash

@@ -1,5 +1,5 @@
 """Fault matrix: the local endpoint answers a fraction of requests with throttling, 5xx, latency or a
-dropped connection (reconciler.local.faults). apply, plan, destroy and run must still succeed and end in
+dropped connection (reconciler_local.faults). apply, plan, destroy and run must still succeed and end in
 exactly the state of a fault-free run; a permanent error must stop them promptly with AWS's message."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.local import call_admin, reset
-from reconciler.retry import STATS
+from reconciler.aws.retry import STATS
+from reconciler_local import call_admin, reset
 
 from .conftest import BUCKET, Project, live_state
 

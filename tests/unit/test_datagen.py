@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import datagen
+from reconciler_local import datagen
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO / "Data" / "sample" / "car_brands"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.diff import ADOPT, CONFLICT, CREATE, NOOP, REPLACE, UPDATE, decide, diff_values
-from reconciler.model import MANAGED_TAG, OWNER_TAG
+from reconciler.engine.diff import ADOPT, CONFLICT, CREATE, NOOP, REPLACE, UPDATE, decide, diff_values
 from reconciler.resources.base import AttrChange, Desired, Observed
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
 
 OURS = {OWNER_TAG: "car-brands", MANAGED_TAG: "true"}
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import Quality
-from reconciler.publish import check_gate, new_run_id, run_started
-from reconciler.spec import load_spec
+from reconciler.quarterly.publish import check_gate, new_run_id, run_started
+from reconciler.spec.load import load_spec
+from reconciler.spec.model import Quality
 
 REPO = Path(__file__).resolve().parents[2]
 

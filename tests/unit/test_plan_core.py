@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.diff import BLOCKED, CREATE, DELETE, NOOP, UPDATE, Change
-from reconciler.plan import MASK, Plan, _ordered, mask
+from reconciler.engine.diff import BLOCKED, CREATE, DELETE, NOOP, UPDATE, Change
+from reconciler.engine.plan import MASK, Plan, _ordered, mask
 from reconciler.resources.base import AttrChange
 
 
@@ -47,7 +47,7 @@ def test_a_big_upload_renders_as_a_count_and_twenty_lines_while_json_keeps_every
 
     from rich.console import Console
 
-    from reconciler.render import render_plan
+    from reconciler.cli.render import render_plan
     from reconciler.resources.base import Desired
 
     objects = {f"raw/part-{i:03d}.csv": {"sha256": f"{i:064x}", "size": 1000 + i} for i in range(30)}

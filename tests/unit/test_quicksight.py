@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.model import Pipeline
-from reconciler.quicksight import (
+from reconciler.quarterly.manifest import (
     PLACEHOLDERS,
     SCHEMA_FILE,
     ManifestError,
@@ -23,8 +22,9 @@ from reconciler.quicksight import (
     validate_manifest,
     write_manifest,
 )
-from reconciler.schemas import load_schema
-from reconciler.spec import load_spec
+from reconciler.spec.load import load_spec
+from reconciler.spec.model import Pipeline
+from reconciler.spec.schemas import load_schema
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "quicksight" / "manifest.template.json"

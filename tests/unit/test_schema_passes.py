@@ -10,12 +10,12 @@ from pathlib import Path
 
 from test_spec import make_project  # pytest puts tests/unit on sys.path (it has no __init__.py)
 
-from reconciler.spec import load_spec, validate_file
+from reconciler.spec.load import load_spec, validate_file
 
 PROBE = """
 import sys
 from pathlib import Path
-from reconciler.spec import load_spec
+from reconciler.spec.load import load_spec
 pipeline = load_spec(Path(sys.argv[1]), {"WORKERS": sys.argv[2]})
 print(pipeline.jobs[0].number_of_workers, "jsonschema" in sys.modules)
 """

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.diff import CREATE, UPDATE, Change
-from reconciler.model import Pipeline
+from reconciler.engine.diff import CREATE, UPDATE, Change
+from reconciler.engine.security import broadening
 from reconciler.resources import Account
 from reconciler.resources.base import AttrChange
 from reconciler.resources.bucket import BucketKind
 from reconciler.resources.role import RoleKind
-from reconciler.security import broadening
-from reconciler.spec import load_spec
+from reconciler.spec.load import load_spec
+from reconciler.spec.model import Pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = Account("123456789012", "eu-central-1")

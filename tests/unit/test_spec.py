@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import model
 from reconciler.errors import Problem, SpecError
-from reconciler.schemas import load_schema
-from reconciler.spec import format_path, interpolate, load_spec, validate_file
-from reconciler.validation_rules import (
+from reconciler.spec import model
+from reconciler.spec.load import format_path, interpolate, load_spec, validate_file
+from reconciler.spec.rules import (
     bucket_name_problems,
     database_name_problems,
     glue_cron_problems,
@@ -28,6 +27,7 @@ from reconciler.validation_rules import (
     table_prefix_problems,
     tag_key_problems,
 )
+from reconciler.spec.schemas import load_schema
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_TEXT = (REPO / "pipeline.yaml").read_text(encoding="utf-8")
@@ -404,7 +404,7 @@ def test_an_unexpected_failure_is_a_located_problem(tmp_path: Path, monkeypatch:
     def broken(*args: object) -> list[object]:
         raise KeyError("boom")
 
-    monkeypatch.setattr("reconciler.spec.semantic_findings", broken)
+    monkeypatch.setattr("reconciler.spec.load.semantic_findings", broken)
     (problem,) = problems_of(make_project(tmp_path))
     assert (problem.line, problem.column) == (1, 1)
     assert problem.message.startswith("internal error while checking the spec: KeyError")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import Problem, SpecError
-from reconciler.spec import INTERNAL_ERROR, load_spec, validate_file
+from reconciler.spec.load import INTERNAL_ERROR, load_spec, validate_file
 
 BAD_SPECS = Path(__file__).parent / "bad_specs"
 BASE = (BAD_SPECS / "base.yaml").read_text(encoding="utf-8")

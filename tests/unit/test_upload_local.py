@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import Upload
 from reconciler.resources.upload import HashCache, local_files, sha256_file
+from reconciler.spec.model import Upload
 
 
 def upload_of(root: Path, allow: bool = False) -> Upload:

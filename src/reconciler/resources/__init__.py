@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .base import Account, AttrChange, Desired, Observed, ResourceKind
-from .bucket import BucketKind
-from .crawler import CrawlerKind
-from .database import DatabaseKind
-from .job import JobKind
-from .role import RoleKind
-from .trigger import TriggerKind
-from .upload import UploadKind
-from .workflow import WorkflowKind
+from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind
+from reconciler.resources.bucket import BucketKind
+from reconciler.resources.crawler import CrawlerKind
+from reconciler.resources.database import DatabaseKind
+from reconciler.resources.job import JobKind
+from reconciler.resources.role import RoleKind
+from reconciler.resources.trigger import TriggerKind
+from reconciler.resources.upload import UploadKind
+from reconciler.resources.workflow import WorkflowKind
 
 
 def all_kinds() -> list[ResourceKind]:

@@ -12,12 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..errors import AwsError
-from ..model import MANAGED_TAG, OWNER_TAG, Pipeline
-from ..retry import error_code
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError, NotFoundError
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG, Pipeline
 
 Attrs = dict[str, Any]
 
@@ -137,24 +134,14 @@ class ResourceKind(ABC):
         return None
 
 
-def aws_error(action: str, what: str, exc: ClientError) -> AwsError:
-    """An AwsError naming what we tried, AWS's code and AWS's message."""
-    err = exc.response.get("Error", {})
-    return AwsError(f"{action} {what}: {err.get('Code', '?')}: {err.get('Message', str(exc))}")
+def aws_error(action: str, what: str, exc: AwsApiError) -> AwsApiError:
+    """The mapped AWS error with what we tried in front ("creating Glue crawler 'x': ...")."""
+    return exc.doing(f"{action} {what}")
 
 
-def is_not_found(exc: ClientError) -> bool:
-    return error_code(exc) in {
-        "EntityNotFoundException",
-        "NoSuchEntity",
-        "NoSuchBucket",
-        "404",
-        "NotFound",
-        "NoSuchKey",
-        "NoSuchTagSet",
-        "NoSuchTagSetError",
-        "ResourceNotFoundException",
-    }
+def is_not_found(exc: BaseException) -> bool:
+    """Absent, in any service's words (the codes are listed once, in reconciler.aws.errors)."""
+    return isinstance(exc, NotFoundError)
 
 
 def tags_diff(current: Mapping[str, str], desired: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

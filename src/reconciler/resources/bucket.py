@@ -10,13 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..errors import AwsError
-from ..model import Pipeline
-from ..retry import error_code
-from .base import Account, AttrChange, Attrs, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.aws.context import AwsContext
+from reconciler.aws.retry import error_code
+from reconciler.errors import AwsApiError, AwsError
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Attrs,
+    Desired,
+    Observed,
+    ResourceKind,
+    aws_error,
+    is_not_found,
+)
+from reconciler.spec.model import Pipeline
 
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -106,7 +113,7 @@ class BucketKind(ResourceKind):
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
             head = ctx.call("s3", "head_bucket", Bucket=name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             if error_code(exc) in {"403", "AccessDenied"}:
@@ -140,7 +147,7 @@ class BucketKind(ResourceKind):
         """S3 answers a 404-style error for a configuration that was never set: that means None."""
         try:
             return pick(ctx.call("s3", op, Bucket=bucket))
-        except ClientError as exc:
+        except AwsApiError as exc:
             code = error_code(exc)
             if code.startswith("NoSuch") or code.endswith("NotFoundError") or code in {"NoSuchTagSet"}:
                 return None
@@ -152,7 +159,7 @@ class BucketKind(ResourceKind):
             name = bucket["Name"]
             try:
                 tag_set = ctx.call("s3", "get_bucket_tagging", Bucket=name)["TagSet"]
-            except ClientError:
+            except AwsApiError:
                 continue  # untagged or unreadable: not ours
             tags = {t["Key"]: t["Value"] for t in tag_set}
             if Observed({}, tags).owner() == pipeline.name:
@@ -168,7 +175,7 @@ class BucketKind(ResourceKind):
         kwargs: dict[str, Any] = {"Bucket": desired.name, "CreateBucketConfiguration": config}
         try:
             ctx.call("s3", "create_bucket", **kwargs)
-        except ClientError as exc:
+        except AwsApiError as exc:
             # A crashed earlier apply may have created it: ours to finish configuring.
             if error_code(exc) != "BucketAlreadyOwnedByYou":
                 raise aws_error("creating", f"S3 bucket {desired.name!r}", exc) from exc
@@ -214,8 +221,7 @@ class BucketKind(ResourceKind):
     def count_objects(self, ctx: AwsContext, name: str, *, limit: int = 100_000) -> int:
         """Objects plus old versions and delete markers: what a delete would lose."""
         total = 0
-        paginator = ctx.client("s3").get_paginator("list_object_versions")
-        for page in ctx.retry.call(lambda: list(paginator.paginate(Bucket=name))):
+        for page in ctx.pages("s3", "list_object_versions", Bucket=name):
             entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
             # Our own lock object is not user data.
             total += sum(1 for e in entries if not e["Key"].startswith(".reconciler/"))
@@ -228,7 +234,7 @@ class BucketKind(ResourceKind):
             return None
         try:
             count = self.count_objects(ctx, name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("listing", f"bucket {name!r}", exc) from exc
@@ -243,7 +249,6 @@ class BucketKind(ResourceKind):
         reason = self.blocked_delete_reason(ctx, name, pipeline, force=force)
         if reason:
             raise AwsError(f"refusing to delete: {reason}")
-        paginator = ctx.client("s3").get_paginator("list_object_versions")
         try:
             for upload in ctx.call("s3", "list_multipart_uploads", Bucket=name).get("Uploads", []):
                 ctx.call(
@@ -253,7 +258,7 @@ class BucketKind(ResourceKind):
                     Key=upload["Key"],
                     UploadId=upload["UploadId"],
                 )
-            for page in ctx.retry.call(lambda: list(paginator.paginate(Bucket=name))):
+            for page in ctx.pages("s3", "list_object_versions", Bucket=name):
                 batch = [
                     {"Key": v["Key"], "VersionId": v["VersionId"]}
                     for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
@@ -261,7 +266,7 @@ class BucketKind(ResourceKind):
                 for start in range(0, len(batch), 1000):
                     ctx.call("s3", "delete_objects", Bucket=name, Delete={"Objects": batch[start : start + 1000]})
             ctx.call("s3", "delete_bucket", Bucket=name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return
             raise aws_error("deleting", f"S3 bucket {name!r}", exc) from exc

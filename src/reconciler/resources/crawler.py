@@ -6,14 +6,12 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..errors import AwsError
-from ..model import Crawler, Pipeline
-from ..retry import error_code
-from .base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
-from .glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
+from reconciler.aws.context import AwsContext
+from reconciler.aws.retry import error_code
+from reconciler.errors import AwsApiError, AwsError
+from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
+from reconciler.spec.model import Crawler, Pipeline
 
 RUNNING_WAIT_SECONDS = 900.0
 
@@ -104,7 +102,7 @@ class CrawlerKind(TagListedGlueKind):
     def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         try:
             return dict(ctx.call("glue", "get_crawler", Name=name)["Crawler"])
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue crawler {name!r}", exc) from exc
@@ -115,7 +113,7 @@ class CrawlerKind(TagListedGlueKind):
             del params["Schedule"]
         try:
             ctx.call("glue", "create_crawler", Tags=dict(desired.tags), **params)
-        except ClientError as exc:
+        except AwsApiError as exc:
             raise aws_error("creating", f"Glue crawler {desired.name!r}", exc) from exc
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
@@ -130,7 +128,7 @@ class CrawlerKind(TagListedGlueKind):
             partial = {"Name": desired.name} | {field_of[a]: full[field_of[a]] for a in changed if a in field_of}
             try:
                 self._when_not_running(ctx, desired.name, lambda: ctx.call("glue", "update_crawler", **partial))
-            except ClientError as exc:
+            except AwsApiError as exc:
                 raise aws_error("updating", f"Glue crawler {desired.name!r}", exc) from exc
         if "tags" in changed:
             sync_tags(ctx, ctx.glue_arn("crawler", desired.name), dict(desired.tags))
@@ -138,7 +136,7 @@ class CrawlerKind(TagListedGlueKind):
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:
             self._when_not_running(ctx, name, lambda: ctx.call("glue", "delete_crawler", Name=name))
-        except ClientError as exc:
+        except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"Glue crawler {name!r}", exc) from exc
 
@@ -149,7 +147,7 @@ class CrawlerKind(TagListedGlueKind):
             try:
                 action()
                 return
-            except ClientError as exc:
+            except AwsApiError as exc:
                 if error_code(exc) != "CrawlerRunningException":
                     raise  # the caller decides: delete treats EntityNotFoundException as done
                 wait_crawler_ready(ctx, name)

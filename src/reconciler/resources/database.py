@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..model import Pipeline
-from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
-from .glue_common import get_tags, observed_owner_is, sync_tags
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
+from reconciler.spec.model import Pipeline
 
 
 class DatabaseKind(ResourceKind):
@@ -23,7 +22,7 @@ class DatabaseKind(ResourceKind):
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
             db = ctx.call("glue", "get_database", Name=name)["Database"]
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue database {name!r}", exc) from exc
@@ -31,8 +30,7 @@ class DatabaseKind(ResourceKind):
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         owned = []
-        paginator = ctx.client("glue").get_paginator("get_databases")
-        for page in ctx.retry.call(lambda: list(paginator.paginate())):
+        for page in ctx.pages("glue", "get_databases"):
             for db in page.get("DatabaseList", []):
                 if observed_owner_is(get_tags(ctx, ctx.glue_arn("database", db["Name"])), pipeline):
                     owned.append(db["Name"])
@@ -45,7 +43,7 @@ class DatabaseKind(ResourceKind):
                 DatabaseInput={"Name": desired.name, "Description": desired.attrs["description"]},
                 Tags=dict(desired.tags),
             )  # fmt: skip
-        except ClientError as exc:
+        except AwsApiError as exc:
             raise aws_error("creating", f"Glue database {desired.name!r}", exc) from exc
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
@@ -60,6 +58,6 @@ class DatabaseKind(ResourceKind):
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:
             ctx.call("glue", "delete_database", Name=name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"Glue database {name!r}", exc) from exc

@@ -7,11 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..model import OWNER_TAG, Pipeline
-from .base import Attrs, Desired, Observed, ResourceKind, is_not_found, tags_diff
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources.base import Attrs, Desired, Observed, ResourceKind, is_not_found, tags_diff
+from reconciler.spec.model import OWNER_TAG, Pipeline
 
 #: BatchGetCrawlers / BatchGetJobs / BatchGetTriggers take at most 100 names per call
 BATCH_LIMIT = 100
@@ -33,7 +32,7 @@ def role_reference(pipeline: Pipeline) -> str:
 def get_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
     try:
         return dict(ctx.call("glue", "get_tags", ResourceArn=arn).get("Tags", {}))
-    except ClientError as exc:
+    except AwsApiError as exc:
         if is_not_found(exc):
             return {}
         raise

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..model import Job, Pipeline
-from .base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
-from .glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
+from reconciler.spec.model import Job, Pipeline
 
 # What AWS fills in when a field is omitted (moto omits them entirely): absent == default.
 DEFAULT_TIMEOUT_MINUTES = 2880
@@ -89,7 +88,7 @@ class JobKind(TagListedGlueKind):
     def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         try:
             return dict(ctx.call("glue", "get_job", JobName=name)["Job"])
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue job {name!r}", exc) from exc
@@ -98,7 +97,7 @@ class JobKind(TagListedGlueKind):
         definition = expand_job(desired.attrs, role_reference(pipeline))
         try:
             ctx.call("glue", "create_job", Name=desired.name, Tags=dict(desired.tags), **definition)
-        except ClientError as exc:
+        except AwsApiError as exc:
             raise aws_error("creating", f"Glue job {desired.name!r}", exc) from exc
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
@@ -106,7 +105,7 @@ class JobKind(TagListedGlueKind):
             update = expand_job(desired.attrs, role_reference(pipeline))
             try:
                 ctx.call("glue", "update_job", JobName=desired.name, JobUpdate=update)
-            except ClientError as exc:
+            except AwsApiError as exc:
                 raise aws_error("updating", f"Glue job {desired.name!r}", exc) from exc
         if any(c.top == "tags" for c in changes):
             sync_tags(ctx, ctx.glue_arn("job", desired.name), dict(desired.tags))
@@ -114,6 +113,6 @@ class JobKind(TagListedGlueKind):
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:
             ctx.call("glue", "delete_job", JobName=name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"Glue job {name!r}", exc) from exc

@@ -9,12 +9,20 @@ import json
 import urllib.parse
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..model import Pipeline
-from .base import Account, AttrChange, Attrs, Desired, Observed, ResourceKind, aws_error, is_not_found
-from .bucket import normalise_policy
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Attrs,
+    Desired,
+    Observed,
+    ResourceKind,
+    aws_error,
+    is_not_found,
+)
+from reconciler.resources.bucket import normalise_policy
+from reconciler.spec.model import Pipeline
 
 INLINE_POLICY = "pipeline-access"
 
@@ -125,14 +133,14 @@ class RoleKind(ResourceKind):
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
             role = ctx.call("iam", "get_role", RoleName=name)["Role"]
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"IAM role {name!r}", exc) from exc
         try:
             inline = ctx.call("iam", "get_role_policy", RoleName=name, PolicyName=INLINE_POLICY)["PolicyDocument"]
             access = parse_policy_document(inline)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("reading", f"IAM role policy of {name!r}", exc) from exc
             access = None
@@ -147,8 +155,7 @@ class RoleKind(ResourceKind):
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         names: list[str] = []
-        paginator = ctx.client("iam").get_paginator("list_roles")
-        for page in ctx.retry.call(lambda: list(paginator.paginate(PathPrefix=role_path(pipeline)))):
+        for page in ctx.pages("iam", "list_roles", PathPrefix=role_path(pipeline)):
             names.extend(r["RoleName"] for r in page.get("Roles", []))
         owned = []
         for name in sorted(names):
@@ -165,7 +172,7 @@ class RoleKind(ResourceKind):
                 AssumeRolePolicyDocument=json.dumps(a["trust_policy"]),
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())],
             )  # fmt: skip
-        except ClientError as exc:
+        except AwsApiError as exc:
             raise aws_error("creating", f"IAM role {desired.name!r}", exc) from exc
         self._put_access(ctx, desired)
 
@@ -200,6 +207,6 @@ class RoleKind(ResourceKind):
             for policy in attached:
                 ctx.call("iam", "detach_role_policy", RoleName=name, PolicyArn=policy["PolicyArn"])
             ctx.call("iam", "delete_role", RoleName=name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"IAM role {name!r}", exc) from exc

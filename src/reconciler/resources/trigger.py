@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..model import Pipeline
-from .base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
-from .glue_common import GlueBatchApi, TagListedGlueKind, sync_tags
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, sync_tags
+from reconciler.spec.model import Pipeline
 
 
 def start_trigger_name(workflow: str) -> str:
@@ -110,7 +109,7 @@ class TriggerKind(TagListedGlueKind):
     def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         try:
             return dict(ctx.call("glue", "get_trigger", Name=name)["Trigger"])
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue trigger {name!r}", exc) from exc
@@ -133,7 +132,7 @@ class TriggerKind(TagListedGlueKind):
             params["Predicate"] = expand_predicate(a["predicate"])
         try:
             ctx.call("glue", "create_trigger", **params)
-        except ClientError as exc:
+        except AwsApiError as exc:
             raise aws_error("creating", f"Glue trigger {desired.name!r}", exc) from exc
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
@@ -151,7 +150,7 @@ class TriggerKind(TagListedGlueKind):
                 update["Predicate"] = expand_predicate(a["predicate"])
             try:
                 ctx.call("glue", "update_trigger", Name=desired.name, TriggerUpdate=update)
-            except ClientError as exc:
+            except AwsApiError as exc:
                 raise aws_error("updating", f"Glue trigger {desired.name!r}", exc) from exc
         if "enabled" in changed:
             op = "start_trigger" if a["enabled"] else "stop_trigger"
@@ -162,6 +161,6 @@ class TriggerKind(TagListedGlueKind):
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:
             ctx.call("glue", "delete_trigger", Name=name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"Glue trigger {name!r}", exc) from exc

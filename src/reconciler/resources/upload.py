@@ -28,13 +28,13 @@ from typing import Any, ClassVar
 
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import S3Transfer, TransferConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError as BotoClientError
 
-from ..aws import AwsContext
-from ..errors import ReconcilerError
-from ..localcache import read_json_dict, write_json_atomic
-from ..model import Pipeline, Upload
-from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError, ReconcilerError
+from reconciler.localcache import read_json_dict, write_json_atomic
+from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.spec.model import Pipeline, Upload
 
 HASH_META = "sha256"
 # Multipart above 64 MiB in 16 MiB parts, 8 parts in flight: large raw files go up in parallel.
@@ -201,7 +201,7 @@ class UploadKind(ResourceKind):
         objects: dict[str, Any] = {}
         try:
             listed = self._list(ctx, bucket, name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None  # no bucket yet: everything is to be uploaded
             raise aws_error("listing", f"s3://{bucket}/{name}", exc) from exc
@@ -235,8 +235,7 @@ class UploadKind(ResourceKind):
     @staticmethod
     def _list(ctx: AwsContext, bucket: str, prefix: str) -> dict[str, tuple[int, str]]:
         listed: dict[str, tuple[int, str]] = {}
-        paginator = ctx.client("s3").get_paginator("list_objects_v2")
-        for page in ctx.retry.call(lambda: list(paginator.paginate(Bucket=bucket, Prefix=prefix))):
+        for page in ctx.pages("s3", "list_objects_v2", Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 listed[obj["Key"]] = (int(obj["Size"]), str(obj.get("ETag", "")))
         return listed
@@ -246,7 +245,7 @@ class UploadKind(ResourceKind):
         try:
             body = ctx.call("s3", "get_object", Bucket=bucket, Key=index_key(name))["Body"].read()
             loaded = json.loads(body)
-        except (ClientError, ValueError):
+        except (AwsApiError, ValueError):
             return {}  # no index yet, or unreadable: HEAD tells the truth
         objects = loaded.get("objects") if isinstance(loaded, dict) else None
         return objects if isinstance(objects, dict) else {}
@@ -297,13 +296,13 @@ class UploadKind(ResourceKind):
                     # boto3 wraps the failed PutObject/UploadPart's ClientError in S3UploadFailedError,
                     # which neither our retries (a 503 SlowDown is transient) nor our error handling
                     # recognise: hand on the ClientError itself, with AWS's code.
-                    if isinstance(exc.__context__, ClientError):
+                    if isinstance(exc.__context__, BotoClientError):
                         raise exc.__context__ from None
                     raise
 
             try:
-                ctx.retry.call(send)
-            except ClientError as exc:
+                ctx.guarded("s3", "put_object", send)
+            except AwsApiError as exc:
                 raise aws_error("uploading", f"{path} to s3://{bucket}/{key}", exc) from exc
 
         # One transfer manager (one thread pool, one set of connections) for every file of this upload:

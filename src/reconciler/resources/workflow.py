@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from botocore.exceptions import ClientError
-
-from ..aws import AwsContext
-from ..model import Pipeline
-from .base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
-from .glue_common import get_tags, observed_owner_is, sync_tags
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
+from reconciler.spec.model import Pipeline
 
 
 class WorkflowKind(ResourceKind):
@@ -28,7 +27,7 @@ class WorkflowKind(ResourceKind):
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
             wf = ctx.call("glue", "get_workflow", Name=name)["Workflow"]
-        except ClientError as exc:
+        except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue workflow {name!r}", exc) from exc
@@ -51,7 +50,7 @@ class WorkflowKind(ResourceKind):
                 "glue", "create_workflow", Name=desired.name, Description=desired.attrs["description"],
                 Tags=dict(desired.tags),
             )  # fmt: skip
-        except ClientError as exc:
+        except AwsApiError as exc:
             raise aws_error("creating", f"Glue workflow {desired.name!r}", exc) from exc
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
@@ -63,6 +62,6 @@ class WorkflowKind(ResourceKind):
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:
             ctx.call("glue", "delete_workflow", Name=name)
-        except ClientError as exc:
+        except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"Glue workflow {name!r}", exc) from exc

@@ -1,0 +1,135 @@
+"""Transient-error retries: one place decides what is worth retrying, with jittered backoff.
+
+Validation errors and AccessDenied are never retried; they fail fast with AWS's code and message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from reconciler.errors import EndpointUnreachableError, ThrottledError
+
+T = TypeVar("T")
+
+# AWS error codes that mean "try again later": each service's "Common errors" page (Throttling,
+# ServiceUnavailable, InternalFailure), Glue's ConcurrentModificationException / OperationTimeoutException
+# (Glue API reference, "Common exceptions"), S3's SlowDown / RequestTimeout / ConditionalRequestConflict (S3 API
+# reference, "Error responses"), and IAM's ConcurrentModification (HTTP 409, botocore's IAM model).
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServiceException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ConcurrentModificationException",
+        "ConcurrentModification",  # IAM's own spelling (botocore iam/2010-05-08/service-2.json)
+        "OperationAborted",  # S3: "A conflicting conditional operation is currently in progress" on CreateBucket
+        "OperationTimeoutException",
+        # S3: "A conflicting conditional operation is currently in progress against this resource."
+        "ConditionalRequestConflict",
+    }
+)
+
+
+def error_code(exc: BaseException) -> str:
+    """AWS's error code of a botocore ClientError or of our mapped `AwsApiError` ("" for anything else)."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and hasattr(exc, "aws_message"):
+        return code
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth another attempt: throttling, 5xx, concurrent modification, a dropped or timed-out connection
+    (botocore's ConnectTimeoutError is an EndpointConnectionError). Our mapped errors keep the verdict."""
+    if isinstance(exc, ThrottledError | EndpointUnreachableError):
+        return True
+    if isinstance(exc, ConnectionClosedError | EndpointConnectionError | ReadTimeoutError):
+        return True
+    if isinstance(exc, ClientError):
+        if error_code(exc) in TRANSIENT_CODES:
+            return True
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return status >= 500
+    # botocore raises these for dropped connections that are not ClientErrors
+    return exc.__class__.__name__ in {"ProtocolError", "IncompleteReadError", "ResponseStreamingError"}
+
+
+class RetryStats:
+    """Counts retries across threads, so a run can report how many it needed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.retries = 0
+
+    def record(self, _state: RetryCallState) -> None:
+        with self._lock:
+            self.retries += 1
+
+
+STATS = RetryStats()
+
+
+class RetryPolicy:
+    """Bounded, jittered exponential backoff (full jitter). Tests pass a zero-delay sleep."""
+
+    def __init__(
+        self,
+        *,
+        attempts: int = 8,
+        max_delay: float = 120.0,
+        initial: float = 0.2,
+        cap: float = 10.0,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.max_delay = max_delay
+        self.initial = initial
+        self.cap = cap
+        self.sleep = sleep
+
+    def call(self, fn: Callable[[], T], *, retry_on: Callable[[BaseException], bool] = is_transient) -> T:
+        retrying = Retrying(
+            sleep=self.sleep or time.sleep,
+            retry=retry_if_exception(retry_on),
+            wait=wait_random_exponential(multiplier=self.initial, max=self.cap),
+            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.max_delay),
+            before_sleep=STATS.record,
+            reraise=True,
+        )
+        return retrying(fn)
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def call_with_retry(fn: Callable[[], T], *, policy: RetryPolicy | None = None) -> T:
+    return (policy or DEFAULT_POLICY).call(fn)

@@ -1,0 +1,1 @@
+"""The command line: option parsing and the error boundary (`main`), and everything printed (`render`)."""

@@ -1,0 +1,617 @@
+"""`reconcile`: the command line. Thin: parse options, call the library, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from reconciler.aws import lock as pipeline_lock
+from reconciler.aws.context import AwsContext
+from reconciler.cli.render import make_console, print_json, render_error, render_plan
+from reconciler.engine.apply import ApplyResult, raise_for_result
+from reconciler.engine.diff import Change
+from reconciler.engine.locked import ApplyOptions, locked_apply, locked_destroy
+from reconciler.engine.plan import Plan, build_plan
+from reconciler.engine.security import broadening
+from reconciler.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    ApprovalError,
+    PublishError,
+    ReconcilerError,
+    StalePlanError,
+)
+from reconciler.quarterly import publish
+from reconciler.quarterly.run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
+from reconciler.spec.model import Pipeline
+
+LOCAL_STATE_DIR = Path(".reconciler")
+#: how the CLI builds its AWS context; benchmarks swap it to count calls
+context_factory: type[AwsContext] = AwsContext
+
+
+@dataclass
+class Globals:
+    spec_file: Path
+    endpoint_url: str | None
+    local: bool
+    region: str | None
+    profile: str | None
+    console: Console
+    err_console: Console
+
+    def load(self) -> Pipeline:
+        from reconciler.spec.load import load_spec
+
+        return load_spec(self.spec_file)
+
+    def context(self, pipeline: Pipeline) -> AwsContext:
+        endpoint = self.endpoint_url
+        if self.local and endpoint is None:
+            from reconciler_local.lifecycle import ensure_running
+
+            endpoint = ensure_running(LOCAL_STATE_DIR)
+        if endpoint is not None and self.local:
+            # The local endpoint accepts any credentials: never send real ones to it.
+            os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+            os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+        return context_factory(region=self.region or pipeline.region, endpoint_url=endpoint, profile=self.profile)
+
+
+pass_globals = click.make_pass_decorator(Globals)
+
+
+def fail(console: Console, err: ReconcilerError) -> NoReturn:
+    render_error(console, err)
+    sys.exit(EXIT_ERROR)
+
+
+def confirm(console: Console, question: str, auto_approve: bool) -> None:
+    """Ask on a TTY; refuse without one unless --auto-approve (CI-safe)."""
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise ApprovalError(
+            "refusing to change anything without confirmation: no terminal to ask on",
+            hint="pass --auto-approve to run unattended",
+        )
+    console.print(f"[bold]{question}[/] Only 'yes' will be accepted.")
+    answer = click.prompt("  Enter a value", default="", show_default=False)
+    if answer.strip() != "yes":
+        raise ApprovalError("cancelled: nothing was changed")
+
+
+class ApplyReporter:
+    """Progress of an apply: one line per change, and byte progress bars for uploads."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started: dict[str, float] = {}
+        self.progress: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def attach(self, ctx: AwsContext) -> ApplyReporter:
+        ctx.on_upload_bytes = self.upload_bytes
+        return self
+
+    def __call__(self, change: Change, phase: str, error: BaseException | None) -> None:
+        if phase == "start":
+            self.started[change.address] = time.monotonic()
+            if change.kind == "upload" and change.desired is not None:
+                self._start_bar(change)
+            return
+        took = time.monotonic() - self.started.get(change.address, time.monotonic())
+        if change.kind == "upload":
+            self._stop_bar(change.name)
+        if phase == "done":
+            self.console.print(f"[green]✓[/] {change.address}: {change.action} done ({took:.1f}s)")
+        else:
+            self.console.print(f"[red]✗[/] {change.address}: {change.action} failed: {error}")
+
+    def _start_bar(self, change: Change) -> None:
+        assert change.desired is not None
+        objects = change.desired.attrs["objects"]
+        keys = {a.keys[1] for a in change.attrs if len(a.keys) > 1} if change.attrs else set(objects)
+        total = sum(objects[k]["size"] for k in keys if k in objects)
+        with self.lock:
+            if self.progress is None:
+                self.progress = Progress(
+                    TextColumn("  uploading {task.description}"), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), console=self.console, transient=True,
+                )  # fmt: skip
+                self.progress.start()
+            self.tasks[change.name] = self.progress.add_task(change.name, total=total)
+
+    def upload_bytes(self, name: str, n: int) -> None:
+        with self.lock:
+            if self.progress is not None and name in self.tasks:
+                self.progress.advance(self.tasks[name], n)
+
+    def _stop_bar(self, name: str) -> None:
+        with self.lock:
+            if self.progress is None:
+                return
+            task = self.tasks.pop(name, None)
+            if task is not None:
+                self.progress.remove_task(task)
+            if not self.tasks:
+                self.progress.stop()
+                self.progress = None
+
+
+def summary_line(result: ApplyResult, verb: str) -> str:
+    counts: dict[str, int] = {}
+    for c in result.done:
+        counts[c.action] = counts.get(c.action, 0) + 1
+    parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing to do"
+    return f"{verb} complete: {parts}."
+
+
+def parse_adopt(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(values)
+
+
+target_option = click.option(
+    "--target", multiple=True, metavar="ADDRESS",
+    help="Only this resource (KIND.NAME, repeatable) and the kinds it depends on, as Terraform's -target.",
+)  # fmt: skip
+
+
+def warn_targeting(g: Globals, targets: tuple[str, ...]) -> None:
+    if targets:
+        g.err_console.print(
+            "[yellow]Resource targeting is in effect:[/] only "
+            + ", ".join(targets)
+            + " and what they depend on are planned; the rest of the pipeline may still differ from the spec."
+        )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-f", "--file", "spec_file", default="pipeline.yaml", show_default=True, type=click.Path(path_type=Path),
+              help="The pipeline spec.")  # fmt: skip
+@click.option("--endpoint-url", default=None, help="AWS endpoint (default: boto3's chain, AWS_ENDPOINT_URL).")
+@click.option("--local", is_flag=True, help="Use the embedded local AWS endpoint, starting it if needed.")
+@click.option("--region", default=None, help="Override metadata.region.")
+@click.option("--profile", default=None, help="AWS profile (default: boto3's chain).")
+@click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")
+@click.version_option(package_name="pipeline-reconciler")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    spec_file: Path,
+    endpoint_url: str | None,
+    local: bool,
+    region: str | None,
+    profile: str | None,
+    no_color: bool,
+) -> None:
+    """Keep an AWS Glue batch pipeline exactly as pipeline.yaml declares it, and run it every quarter."""
+    if local and endpoint_url:
+        raise click.UsageError("--local and --endpoint-url exclude each other")
+    ctx.obj = Globals(
+        spec_file, endpoint_url, local, region, profile, make_console(no_color), make_console(no_color, stderr=True)
+    )
+
+
+@cli.command()
+@pass_globals
+def validate(g: Globals) -> None:
+    """Check the spec (schema and semantics). No AWS calls."""
+    try:
+        pipeline = g.load()
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"[green]Valid:[/] {g.spec_file} (pipeline {pipeline.name!r}, apiVersion reconciler/v1)")
+
+
+def _plan(g: Globals, pipeline: Pipeline, ctx: AwsContext, **kwargs: Any) -> Plan:
+    with g.err_console.status("Reading live state…", spinner="dots"):
+        return build_plan(pipeline, ctx, **kwargs)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable plan on stdout.")
+@click.option("--out", type=click.Path(path_type=Path), help="Save the plan (with a fingerprint of the live state).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 1 error, 2 changes.")
+@click.option("--adopt", multiple=True, metavar="ADDRESS", help="Plan taking over an unowned resource (or 'all').")
+@click.option("--destroy", "plan_destroy", is_flag=True, help="Plan the destruction of everything this pipeline owns.")
+@click.option("--force", is_flag=True, help="Plan deletes of buckets that hold objects.")
+@target_option
+@pass_globals
+def plan(
+    g: Globals, as_json: bool, out: Path | None, detailed_exitcode: bool, adopt: tuple[str, ...], plan_destroy: bool,
+    force: bool, target: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Show what apply would change, attribute by attribute."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        warn_targeting(g, target)
+        the_plan = _plan(
+            g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, destroy=plan_destroy, targets=frozenset(target)
+        )
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    document = the_plan.to_json()
+    if out:
+        out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        print_json(document)
+    else:
+        render_plan(g.console, the_plan)
+        if out:
+            g.console.print(f"Saved the plan to {out}; apply it with: reconcile apply {out}")
+    if detailed_exitcode and the_plan.has_changes:
+        sys.exit(EXIT_CHANGES)
+    sys.exit(EXIT_OK)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--adopt", multiple=True, metavar="ADDRESS", help="Take over an unowned resource (or 'all').")
+@click.option("--force", is_flag=True, help="Allow deleting undeclared buckets that still hold objects.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@click.option("--approve-broadening", is_flag=True, help="Accept changes that widen access without asking.")
+@target_option
+@pass_globals
+def apply(
+    g: Globals, planfile: Path | None, auto_approve: bool, adopt: tuple[str, ...], force: bool, lock_timeout: float,
+    approve_broadening: bool, target: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Make the live state match the spec (or apply a saved plan)."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        warn_targeting(g, target)
+        approved = _plan(
+            g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, observe_serial=auto_approve and planfile is None,
+            targets=frozenset(target),
+        )  # fmt: skip
+        if planfile is not None:
+            saved = json.loads(planfile.read_text(encoding="utf-8"))
+            if saved.get("spec_sha256") != pipeline.spec_sha256:
+                raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied")
+            if saved.get("live_state_fingerprint") != approved.fingerprint:
+                raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
+        render_plan(g.console, approved)
+        if not approved.has_changes:
+            return
+        confirm_broadening(g.console, approved, auto_approve, approve_broadening)
+        if planfile is None:
+            confirm(g.console, "Do you want to perform these actions?", auto_approve)
+        options = ApplyOptions(
+            auto_approve=auto_approve, saved_plan=planfile is not None, force=force, adopt=parse_adopt(adopt),
+            lock_timeout=lock_timeout, targets=frozenset(target),
+        )  # fmt: skip
+        _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
+        g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
+        raise_for_result(result)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+
+
+def confirm_broadening(console: Console, plan: Plan, auto_approve: bool, approved: bool) -> None:
+    """Changes that widen access need their own yes (`cdk deploy --require-approval broadening`)."""
+    reasons = broadening(plan.changes)
+    if not reasons or approved:
+        return
+    console.print("[bold red]This plan widens access:[/]")
+    for reason in reasons:
+        console.print(f"  [red]![/] {reason}")
+    if auto_approve or not sys.stdin.isatty():
+        raise ApprovalError(
+            "refusing to widen access without explicit approval; nothing was changed",
+            hint="review the lines above, then pass --approve-broadening (or answer on a terminal)",
+        )
+    confirm(console, "Do you want to widen access like this?", auto_approve=False)
+
+
+def _progress_hooks(g: Globals, ctx: AwsContext) -> dict[str, Any]:
+    """What apply and destroy report while they work: each change, upload bytes, lock waits."""
+    return {
+        "on_event": ApplyReporter(g.console).attach(ctx),
+        "on_wait": lambda holder: g.err_console.print(f"Waiting for the lock: {holder.describe()}"),
+    }
+
+
+@cli.command()
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Also delete the bucket when it still holds objects (data is lost).")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@pass_globals
+def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) -> None:
+    """Delete everything this pipeline owns (tagged as its own), in reverse dependency order."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        approved = _plan(g, pipeline, ctx, force=force, destroy=True)
+        render_plan(g.console, approved)
+        if not approved.has_changes:
+            return
+        if any(c.action == "delete" for c in approved.changes):
+            confirm(g.console, "Do you really want to destroy these resources?", auto_approve)
+        options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy")
+        result = locked_destroy(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
+        g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
+        raise_for_result(result)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+
+
+class RunReporter:
+    """Run events for people (a spinner with state and elapsed time) or as JSON lines for CI logs."""
+
+    def __init__(self, console: Console, as_json: bool) -> None:
+        self.console = console
+        self.as_json = as_json
+        self.started = time.monotonic()
+        self.status: Any = None
+
+    def __call__(self, event: str, fields: dict[str, Any]) -> None:
+        if self.as_json:
+            now = datetime.now(UTC).isoformat(timespec="milliseconds")
+            record = {"format_version": EVENT_FORMAT_VERSION, "ts": now, "event": event, **fields}
+            print(json.dumps(record, default=str), flush=True)
+            return
+        elapsed = time.monotonic() - self.started
+        if event == "step_started":
+            self._spin(f"{fields['step']}…")
+        elif event == "waiting":
+            what = fields.get("crawler") or f"{fields.get('job')} run {fields.get('job_run_id')}"
+            self._spin(f"{fields['step']}: {what} is {fields['state']} ({elapsed:.0f}s)")
+        elif event == "step_finished":
+            self._stop()
+            self.console.print(f"[green]✓[/] {fields['step']} ({fields['seconds']:.1f}s)")
+        elif event == "step_failed":
+            self._stop()
+            self.console.print(f"[red]✗[/] {fields['step']} failed ({fields['seconds']:.1f}s)")
+        elif event == "plan":
+            changes = fields["changes"]
+            self.console.print(f"  reconciled: {', '.join(changes) if changes else 'no changes'}")
+        elif event in {"job_started", "job_attached", "crawl_started"}:
+            detail = ", ".join(f"{k}={v}" for k, v in fields.items() if k != "arguments")
+            self.console.print(f"  {event.replace('_', ' ')}: {detail}")
+        elif event == "lock_wait":
+            self.console.print(f"  waiting for the lock: {fields['holder']}")
+
+    def _spin(self, text: str) -> None:
+        if self.status is None:
+            self.status = self.console.status(text, spinner="dots")
+            self.status.start()
+        else:
+            self.status.update(text)
+
+    def _stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+
+def print_run_summary(console: Console, summary: RunSummary) -> None:
+    console.print("[bold]Run summary[/]")
+    for step, seconds in summary.steps.items():
+        console.print(f"  {step:<9} {seconds:8.1f}s")
+    console.print(f"  run       {summary.run_id} ({'published' if summary.published else 'not published'})")
+    console.print(f"  job run   {summary.job_name} {summary.job_run_id}")
+    report = summary.report or {}
+    if report:
+        counts = {
+            k: report[k] for k in ("rows_read", "rows_valid", "rows_rejected", "duplicates_dropped") if k in report
+        }
+        console.print(f"  rows      {', '.join(f'{k}={v:,}' for k, v in counts.items())}")
+    if summary.manifest_uri:
+        console.print(f"  manifest  {summary.manifest_uri} (local copy: {summary.manifest_path})")
+    if summary.removed_runs:
+        console.print(f"  retention removed {len(summary.removed_runs)} old unpublished run(s)")
+
+
+@cli.command()
+@click.option("--timeout", type=float, default=3600.0, show_default=True, help="Overall limit in seconds.")
+@click.option("--skip-apply", is_flag=True, help="Do not reconcile first; run what exists.")
+@click.option("--arg", "job_args", multiple=True, metavar="KEY=VALUE", help="Extra job run argument (repeatable).")
+@click.option("--run-quarter", default=None, help="Passed to the job as --run_quarter (e.g. 2026-Q3).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
+@click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@click.option("--approve-broadening", is_flag=True, help="Let the reconcile step widen access.")
+@pass_globals
+def run(
+    g: Globals, timeout: float, skip_apply: bool, job_args: tuple[str, ...], run_quarter: str | None, as_json: bool,
+    stop_on_interrupt: bool, lock_timeout: float, approve_broadening: bool,
+) -> None:  # fmt: skip
+    """The quarterly job: reconcile, crawl and wait, run the job and wait, publish the QuickSight manifest."""
+    reporter = RunReporter(g.console, as_json)
+    arguments: dict[str, str] = {}
+    for item in job_args:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--arg")
+        arguments[key if key.startswith("--") else f"--{key}"] = value
+    if run_quarter:
+        arguments["--run_quarter"] = run_quarter
+
+    def ask_stop(job: str, run_id: str) -> bool:
+        if stop_on_interrupt:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return click.confirm(f"\nStop job {job} run {run_id}?", default=True)
+
+    options = RunOptions(
+        timeout=timeout, skip_apply=skip_apply, job_arguments=tuple(sorted(arguments.items())),
+        lock_timeout=lock_timeout, stop_on_interrupt=ask_stop, approve_broadening=approve_broadening,
+    )  # fmt: skip
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        summary = run_pipeline(pipeline, ctx, options, reporter)
+    except ReconcilerError as err:
+        reporter._stop()
+        if as_json:
+            reporter("run_failed", {"error": err.message, "hint": err.hint})
+        fail(g.err_console, err)
+    reporter._stop()
+    if as_json:
+        reporter("run_finished", {"steps": summary.steps, "run_id": summary.run_id, "job_run_id": summary.job_run_id,
+                                  "published": summary.published, "report": summary.report,
+                                  "manifest": summary.manifest_uri, "removed_runs": summary.removed_runs})  # fmt: skip
+    else:
+        print_run_summary(g.console, summary)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@pass_globals
+def promote(g: Globals, run_id: str, auto_approve: bool, lock_timeout: float) -> None:
+    """Publish RUN_ID by hand (after a human looked at it, or to roll back to an earlier run)."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        layout = publish.Layout.of(pipeline)
+        report = publish.read_report(ctx, layout, run_id)
+        if report is None:
+            raise PublishError(f"run {run_id} has no report: it did not finish, or does not exist",
+                                       hint="`reconcile history` lists the runs")  # fmt: skip
+        pointer = publish.read_pointer(ctx, layout)
+        current = pointer.get("run_id") if pointer else None
+        gate = publish.read_gate(ctx, layout, run_id)
+        g.console.print(f"Published now: {current or '(nothing)'}")
+        g.console.print(
+            f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})"
+        )
+        if gate and not gate.get("passed"):
+            g.console.print("[yellow]This run failed its quality gate:[/]")
+            for failure in gate.get("failures", []):
+                g.console.print(f"  - {failure}")
+        confirm(g.console, f"Publish run {run_id}?", auto_approve)
+        with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
+            new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote")
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"Published {new['run_id']} (was {new['previous_run_id'] or 'nothing'}).")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable history on stdout.")
+@pass_globals
+def history(g: Globals, as_json: bool) -> None:
+    """Past runs from their reports in S3: rows, gate result, which one is published."""
+    try:
+        pipeline = g.load()
+        ctx = g.context(pipeline)
+        rows = publish.history(ctx, publish.Layout.of(pipeline))
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    if as_json:
+        print_json({"format_version": "1", "pipeline": pipeline.name, "runs": rows})
+        return
+    table = Table("run id", "started", "seconds", "read", "valid", "quarantined", "gate", "published")
+    for r in rows:
+        table.add_row(
+            r["run_id"], str(r["started_at"] or "-"), str(r["duration_seconds"] or "-"), str(r["rows_read"] or "-"),
+            str(r["rows_valid"] or "-"), str(r["rows_quarantined"] or "-"), r["gate"] or "-",
+            "[green]yes[/]" if r["published"] else "",
+        )  # fmt: skip
+    g.console.print(table)
+
+
+@cli.group()
+def local() -> None:
+    """The embedded local AWS endpoint (moto plus our Glue runtime)."""
+
+
+@local.command("up")
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: a free one).")
+@pass_globals
+def local_up(g: Globals, port: int | None) -> None:
+    """Start the endpoint in the background."""
+    from reconciler_local.lifecycle import up
+
+    try:
+        state = up(LOCAL_STATE_DIR, port)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"Local AWS endpoint running at {state.url} (pid {state.pid})")
+    g.console.print(f"Use it with: reconcile --local ...  or  export AWS_ENDPOINT_URL={state.url}")
+
+
+@local.command("down")
+@pass_globals
+def local_down(g: Globals) -> None:
+    """Stop the endpoint."""
+    from reconciler_local.lifecycle import down
+
+    stopped = down(LOCAL_STATE_DIR)
+    g.console.print("Stopped the local AWS endpoint." if stopped else "The local AWS endpoint was not running.")
+
+
+@local.command("status")
+@pass_globals
+def local_status(g: Globals) -> None:
+    """Show whether the endpoint runs (exit 1 if not)."""
+    from reconciler_local.lifecycle import status
+
+    state = status(LOCAL_STATE_DIR)
+    if state is None:
+        g.console.print("The local AWS endpoint is not running.")
+        sys.exit(EXIT_ERROR)
+    g.console.print(f"Running at {state.url} (pid {state.pid}, since {state.started_at})")
+
+
+@cli.group("lock")
+def lock_group() -> None:
+    """Inspect or break the pipeline lock."""
+
+
+@lock_group.command("status")
+@pass_globals
+def lock_status(g: Globals) -> None:
+    """Show who holds the lock (exit 0 either way)."""
+    try:
+        pipeline = g.load()
+        holder = pipeline_lock.read_lock(g.context(pipeline), pipeline.bucket.name)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    if holder is None:
+        g.console.print("Not locked.")
+    else:
+        stale = " (stale: its process is gone)" if holder.is_stale else ""
+        g.console.print(f"Locked: {holder.describe()}{stale}")
+
+
+@lock_group.command("break")
+@click.argument("lock_id")
+@pass_globals
+def lock_break(g: Globals, lock_id: str) -> None:
+    """Remove the lock LOCK_ID (only that one: naming it proves you looked)."""
+    try:
+        pipeline = g.load()
+        broken = pipeline_lock.break_lock(g.context(pipeline), pipeline.bucket.name, lock_id)
+    except ReconcilerError as err:
+        fail(g.err_console, err)
+    g.console.print(f"Removed {broken.describe()}")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

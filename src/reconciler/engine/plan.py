@@ -1,0 +1,222 @@
+"""Building a plan: read live state (in parallel), decide per resource (pure, diff.py), order it.
+
+`apply` executes exactly what this computes, so plan and apply cannot disagree: plan is apply with
+the writes switched off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.aws import lock
+from reconciler.aws.context import AwsContext
+from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
+from reconciler.errors import ReconcilerError
+from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds
+from reconciler.spec.model import Pipeline
+
+FORMAT_VERSION = "1"
+READ_CONCURRENCY = 8
+
+SECRET_NAME = re.compile(r"(pass(word)?|token|secret|key|credential)", re.IGNORECASE)
+MASK = "(sensitive)"
+
+
+@dataclass
+class Plan:
+    pipeline: str
+    changes: list[Change]
+    fingerprint: str  # of the live state this plan saw
+    spec_sha256: str
+    observed: dict[str, Observed | None] = field(default_factory=dict)
+    #: the lock serial read before the live state (lock.observe_serial), when asked for
+    serial: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0}
+        for c in self.changes:
+            key = {CREATE: "add", UPDATE: "change", ADOPT: "change", REPLACE: "replace", DELETE: "destroy",
+                   CONFLICT: "conflict", BLOCKED: "blocked"}.get(c.action)  # fmt: skip
+            if key:
+                out[key] += 1
+        return out
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != NOOP for c in self.changes)
+
+    @property
+    def conflicts(self) -> list[Change]:
+        return [c for c in self.changes if c.action == CONFLICT]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable, versioned, machine-readable plan (secrets masked)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "pipeline": self.pipeline,
+            "spec_sha256": self.spec_sha256,
+            "live_state_fingerprint": self.fingerprint,
+            "summary": self.counts(),
+            "changes": [
+                {
+                    "address": c.address,
+                    "kind": c.kind,
+                    "name": c.name,
+                    "action": c.action,
+                    "reason": c.reason,
+                    "attributes": [
+                        {"path": a.path, "before": mask(a.path, a.before), "after": mask(a.path, a.after)}
+                        for a in c.attrs
+                    ],
+                }
+                for c in self.changes
+            ],
+        }
+
+
+def mask(path: str, value: Any) -> Any:
+    """Mask values of arguments whose names look secret (password, token, secret, key), at any depth."""
+    if value is None:
+        return None
+    last = path.rsplit(".", 1)[-1].strip('[]"')
+    if "arguments" in path and SECRET_NAME.search(last) and not isinstance(value, dict):
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask(f"{path}.{k}", v) for k, v in value.items()}
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint(observed: dict[str, Observed | None], owned: dict[str, list[str]]) -> str:
+    state = {
+        "observed": {a: None if o is None else {"attrs": o.attrs, "tags": dict(o.tags)} for a, o in observed.items()},
+        "owned": owned,
+    }
+    return hashlib.sha256(_canonical(state).encode()).hexdigest()
+
+
+def _ordered(changes: Iterable[Change]) -> list[Change]:
+    """Dependency order for creates/updates; deletes last, in reverse dependency order."""
+    forward = sorted((c for c in changes if c.action not in {DELETE, BLOCKED}), key=lambda c: (c.level, c.address))
+    backward = sorted((c for c in changes if c.action in {DELETE, BLOCKED}), key=lambda c: (-c.level, c.address))
+    return forward + backward
+
+
+def select_targets(kinds: list[ResourceKind], targets: frozenset[str]) -> tuple[set[str], set[str]]:
+    """(kinds of the targeted resources, kinds they depend on, transitively). Every declared resource of a
+    dependency kind is planned along; of a targeted kind only the named ones."""
+    by_name = {k.kind: k for k in kinds}
+    unknown = sorted(t for t in targets if t.split(".", 1)[0] not in by_name or "." not in t)
+    if unknown:
+        raise ReconcilerError(
+            f"--target {', '.join(unknown)}: not an address (KIND.NAME with KIND one of {', '.join(sorted(by_name))})"
+        )
+    target_kinds = {t.split(".", 1)[0] for t in targets}
+    needed: set[str] = set()
+    pending = [dep for k in target_kinds for dep in by_name[k].depends_on]
+    while pending:
+        kind = pending.pop()
+        if kind not in needed:
+            needed.add(kind)
+            pending.extend(by_name[kind].depends_on)
+    return target_kinds, needed
+
+
+def build_plan(
+    pipeline: Pipeline,
+    ctx: AwsContext,
+    *,
+    kinds: list[ResourceKind] | None = None,
+    adopt: frozenset[str] = frozenset(),
+    force: bool = False,
+    destroy: bool = False,
+    observe_serial: bool = False,
+    targets: frozenset[str] = frozenset(),
+) -> Plan:
+    """Read live state and decide every change. `destroy=True` plans the removal of everything we own.
+
+    `observe_serial=True` first reads the lock serial (one listing), so that an apply can later tell
+    whether another reconciler may have changed anything since this plan (lock.Held.unchanged_since).
+
+    `targets` (`--target ADDRESS`, as in Terraform) limits the plan to those resources and the kinds they
+    depend on; undeclared resources are planned for deletion only when targeted by address."""
+    kinds = kinds if kinds is not None else all_kinds()
+    serial = lock.observe_serial(ctx, pipeline.bucket.name) if observe_serial else None  # before any read
+    account = Account(lambda: ctx.account_id, ctx.region, ctx.partition)
+    deleting = kinds
+    if targets:  # only the kinds involved are looked at (and only they may need the account id)
+        target_kinds, needed = select_targets(kinds, targets)
+        deleting = [k for k in kinds if k.kind in target_kinds]
+        kinds = [k for k in kinds if k.kind in target_kinds | needed]
+    desired: list[tuple[ResourceKind, Desired]] = []
+    if not destroy:
+        for kind in kinds:
+            desired.extend((kind, d) for d in kind.desired(pipeline, account))
+    if targets:
+        desired = [(k, d) for k, d in desired if d.address in targets or k.kind in needed]
+
+    def read_batched(kind: ResourceKind) -> tuple[dict[str, Observed | None], list[str]]:
+        mine = [d for k, d in desired if k is kind]
+        kind.prefetch(ctx, mine, pipeline)
+        return {d.address: kind.read(ctx, d.name, pipeline) for d in mine}, kind.list_owned(ctx, pipeline)
+
+    # Bounded concurrency; batched kinds read all their resources in one task, the others one per
+    # resource; identical reads (a tag read needed by read and by list_owned) are sent once.
+    with ctx.shared_reads(), ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        batches = {kind.kind: pool.submit(read_batched, kind) for kind in kinds if kind.batched}
+        reads = {d.address: pool.submit(kind.read, ctx, d.name, pipeline) for kind, d in desired if not kind.batched}
+        listed = [kind for kind in kinds if not kind.batched and kind in deleting]
+        owned_futures = {kind.kind: pool.submit(kind.list_owned, ctx, pipeline) for kind in listed}
+        observed = {address: future.result() for address, future in reads.items()}
+        owned = {k: sorted(f.result()) for k, f in owned_futures.items()}
+        for name, batch in batches.items():
+            batch_observed, batch_owned = batch.result()
+            observed.update(batch_observed)
+            owned[name] = sorted(batch_owned)
+    observed = {d.address: observed[d.address] for _, d in desired}  # declaration order, as before
+    owned = {kind.kind: owned.get(kind.kind, []) for kind in kinds}
+    if targets:
+        owned = {k: [n for n in names if f"{k}.{n}" in targets] for k, names in owned.items()}
+        declared_now = {d.address for _, d in desired} | {f"{k}.{n}" for k, names in owned.items() for n in names}
+        missing = sorted(targets - declared_now)
+        if missing:
+            raise ReconcilerError(
+                f"--target {', '.join(missing)}: no declared resource, and none this pipeline owns, has that address",
+                hint="addresses are KIND.NAME as `reconcile plan` prints them, e.g. upload.raw/car_brands/",
+            )
+
+    changes: list[Change] = []
+    declared = set()
+    for kind, d in desired:
+        declared.add(d.address)
+        changes.append(
+            decide(kind.kind, kind.level, kind.immutable, d, observed[d.address], pipeline.name,
+                   adopt=d.address in adopt or "all" in adopt)
+        )  # fmt: skip
+    for kind in kinds:
+        for name in owned[kind.kind]:
+            if f"{kind.kind}.{name}" in declared:
+                continue
+            reason = kind.blocked_delete_reason(ctx, name, pipeline, force=force)
+            if reason:
+                changes.append(Change(kind.kind, name, BLOCKED, kind.level, reason=reason))
+            else:
+                why = "destroy requested" if destroy else "tagged as this pipeline's but no longer declared"
+                changes.append(Change(kind.kind, name, DELETE, kind.level, reason=why))
+    return Plan(
+        pipeline=pipeline.name,
+        changes=_ordered(changes),
+        fingerprint=fingerprint(observed, owned),
+        spec_sha256=pipeline.spec_sha256,
+        observed=observed,
+        serial=serial,
+    )

@@ -1,0 +1,2 @@
+"""The quarterly run: crawl, job, waits (`run`), the quality gate and publication (`publish`), and the
+QuickSight manifest (`manifest`)."""

@@ -1,0 +1,378 @@
+"""`reconcile run`: the quarterly job. Lock, reconcile, crawl and WAIT, job and WAIT, manifest.
+
+The original design failed exactly here: it started the job before the crawler had finished, and its
+conditional trigger never fired for a crawler it had started by hand. So `run` starts the job itself,
+and only after a *new* crawl has SUCCEEDED (DESIGN §3).
+
+Waits follow one shape (STYLE: waiters): a status function, pending states, target states, an
+overall deadline, and backoff polling that starts small (the gap between crawl end and job start is
+what users feel) and is capped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.aws import lock
+from reconciler.aws.context import AwsContext
+from reconciler.aws.retry import error_code, is_transient
+from reconciler.engine.apply import check_applicable, create_bucket_exclusive, execute, raise_for_result
+from reconciler.engine.diff import CREATE
+from reconciler.engine.plan import Plan, build_plan
+from reconciler.engine.security import broadening
+from reconciler.errors import ApprovalError, AwsApiError, AwsError, EndpointUnreachableError, ReconcilerError, RunError
+from reconciler.quarterly import publish
+from reconciler.spec.model import Pipeline
+
+CRAWL_PENDING = {"RUNNING", "STOPPING"}
+JOB_PENDING = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
+JOB_FAILED = {"FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
+
+EVENT_FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    timeout: float = 3600.0
+    skip_apply: bool = False
+    job_arguments: tuple[tuple[str, str], ...] = ()
+    lock_timeout: float = 0.0
+    approve_broadening: bool = False
+    poll_initial: float = 0.25
+    poll_cap: float = 2.0
+    #: asked on Ctrl-C while the job runs: True stops the job run, False leaves it running
+    stop_on_interrupt: Callable[[str, str], bool] | None = None
+
+
+#: (event name, fields) -> None; the CLI renders it for people or as JSON lines
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class RunSummary:
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    plan: Plan | None = None
+    crawls: dict[str, str] = field(default_factory=dict)  # crawler -> final status
+    job_run_id: str | None = None
+    job_name: str | None = None
+    run_id: str | None = None
+    published: bool = False
+    removed_runs: list[str] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+    manifest_uri: str | None = None
+    manifest_path: str | None = None
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    @property
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.left <= 0
+
+
+class Backoff:
+    """Start small, grow by half each time, capped: quick to notice the end, cheap while waiting."""
+
+    def __init__(self, initial: float, cap: float) -> None:
+        self.delay = initial
+        self.cap = cap
+
+    def sleep(self, deadline: Deadline) -> None:
+        time.sleep(max(0.0, min(self.delay, deadline.left)))
+        self.delay = min(self.delay * 1.5, self.cap)
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), UTC)
+
+
+def last_crawl(ctx: AwsContext, name: str) -> tuple[str, dict[str, Any]]:
+    crawler = ctx.call("glue", "get_crawler", Name=name)["Crawler"]
+    return crawler.get("State", "READY"), crawler.get("LastCrawl") or {}
+
+
+def crawl(ctx: AwsContext, name: str, deadline: Deadline, options: RunOptions, emit: EventSink) -> dict[str, Any]:
+    """Start the crawler (or attach to its running crawl) and wait for that crawl to end."""
+    state, before = last_crawl(ctx, name)
+    previous_start = _utc(before.get("StartTime"))
+    attached = False
+    if state in CRAWL_PENDING:
+        attached = True
+    else:
+        try:
+            ctx.call("glue", "start_crawler", Name=name)
+        except AwsApiError as exc:
+            if error_code(exc) != "CrawlerRunningException":
+                raise RunError(f"starting crawler {name!r}: {exc}") from exc
+            attached = True  # someone (a schedule, a colleague) started it a moment ago
+    emit("crawl_started", {"crawler": name, "attached": attached})
+    backoff = Backoff(options.poll_initial, options.poll_cap)
+    while True:
+        state, last = last_crawl(ctx, name)
+        started = _utc(last.get("StartTime"))
+        is_new = started is not None and (previous_start is None or started > previous_start or attached)
+        if state == "READY" and is_new and last.get("Status"):
+            status = str(last["Status"])
+            if status != "SUCCEEDED":
+                message = last.get("ErrorMessage") or "no error message"
+                raise RunError(f"crawler {name!r} ended {status}: {message}", hint="the job was not started")
+            return last
+        if state not in CRAWL_PENDING | {"READY"}:
+            raise RunError(f"crawler {name!r} is in unexpected state {state}")
+        if deadline.expired():
+            _stop_crawler(ctx, name)
+            raise RunError(f"timed out after {deadline.seconds:.0f}s waiting for crawler {name!r} (stopped it)")
+        emit("waiting", {"step": "crawl", "crawler": name, "state": state})
+        backoff.sleep(deadline)
+
+
+def _stop_crawler(ctx: AwsContext, name: str) -> None:
+    with contextlib.suppress(AwsApiError):  # it may have finished meanwhile: nothing to stop
+        ctx.call("glue", "stop_crawler", Name=name)
+
+
+def running_job_run(ctx: AwsContext, job: str) -> dict[str, Any] | None:
+    runs = ctx.call("glue", "get_job_runs", JobName=job, MaxResults=50).get("JobRuns", [])
+    active = [r for r in runs if r.get("JobRunState") in JOB_PENDING]
+    return max(active, key=lambda r: _utc(r.get("StartedOn")) or datetime.min.replace(tzinfo=UTC), default=None)
+
+
+def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventSink) -> str:
+    """Start one run, never two: attach to a run in progress; after a failed start, look before retrying."""
+    active = running_job_run(ctx, job)
+    if active is not None:
+        emit("job_attached", {"job": job, "job_run_id": active["Id"]})
+        return str(active["Id"])
+    for attempt in range(5):
+        try:
+            run_id = str(ctx.call_once("glue", "start_job_run", JobName=job, Arguments=arguments)["JobRunId"])
+            emit("job_started", {"job": job, "job_run_id": run_id, "arguments": sorted(arguments)})
+            return run_id
+        except AwsApiError as exc:
+            if error_code(exc) == "ConcurrentRunsExceededException":
+                active = running_job_run(ctx, job)
+                if active is not None:
+                    return str(active["Id"])
+            if not is_transient(exc) or attempt == 4:
+                raise exc.doing(f"starting job {job!r}") from exc
+        except EndpointUnreachableError:  # a dropped connection: the run may or may not exist now
+            if attempt == 4:
+                raise
+        # The failed call may have started a run after all: look before trying again.
+        active = running_job_run(ctx, job)
+        if active is not None:
+            return str(active["Id"])
+        time.sleep(0.5 * 2**attempt)
+    raise RunError(f"could not start job {job!r}")
+
+
+def wait_job(
+    ctx: AwsContext, job: str, run_id: str, deadline: Deadline, options: RunOptions, emit: EventSink
+) -> dict[str, Any]:
+    try:
+        return _wait_job(ctx, job, run_id, deadline, options, emit)
+    except KeyboardInterrupt:
+        if options.stop_on_interrupt is not None and options.stop_on_interrupt(job, run_id):
+            stop_job_run(ctx, job, run_id)
+            raise RunError(f"interrupted: stopped job {job!r} run {run_id}") from None
+        raise RunError(f"interrupted: job {job!r} run {run_id} goes on running") from None
+
+
+def _wait_job(
+    ctx: AwsContext, job: str, run_id: str, deadline: Deadline, options: RunOptions, emit: EventSink
+) -> dict[str, Any]:
+    backoff = Backoff(options.poll_initial, options.poll_cap * 2)
+    while True:
+        run = ctx.call("glue", "get_job_run", JobName=job, RunId=run_id)["JobRun"]
+        state = run.get("JobRunState", "")
+        if state == "SUCCEEDED":
+            return dict(run)
+        if state in JOB_FAILED:
+            message = run.get("ErrorMessage") or "no error message"
+            tail = job_log_tail(ctx, run_id)
+            raise RunError(
+                f"job {job!r} run {run_id} ended {state}: {message}"
+                + (f"\n--- driver log (tail) ---\n{tail}" if tail else "")
+            )
+        if state not in JOB_PENDING:
+            raise RunError(f"job {job!r} run {run_id} is in unexpected state {state}")
+        if deadline.expired():
+            stop_job_run(ctx, job, run_id)
+            raise RunError(f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {run_id} (stopped it)")
+        emit("waiting", {"step": "job", "job": job, "job_run_id": run_id, "state": state})
+        backoff.sleep(deadline)
+
+
+def stop_job_run(ctx: AwsContext, job: str, run_id: str) -> None:
+    with contextlib.suppress(AwsApiError):
+        ctx.call("glue", "batch_stop_job_run", JobName=job, JobRunIds=[run_id])
+
+
+def job_log_tail(ctx: AwsContext, run_id: str, lines: int = 30) -> str:
+    """The driver log's last lines: CloudWatch on AWS, the admin route on our local endpoint."""
+    try:
+        events = ctx.call(
+            "logs", "get_log_events", logGroupName="/aws-glue/jobs/error", logStreamName=run_id, limit=lines
+        )["events"]
+        if events:
+            return "\n".join(e["message"].rstrip() for e in events)
+    except AwsApiError:
+        pass
+    if ctx.endpoint_url:
+        try:
+            url = f"{ctx.endpoint_url.rstrip('/')}/_reconciler/job-runs/{run_id}/log"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = response.read().decode("utf-8", "replace")
+            return "\n".join(text.splitlines()[-lines:])
+        except OSError:
+            return ""
+    return ""
+
+
+def reconcile_under_lock(
+    pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions, still_valid: Plan | None
+) -> Plan:
+    """`still_valid`: a plan made before the lock that no other reconciler can have overtaken."""
+    plan = still_valid if still_valid is not None else build_plan(pipeline, ctx)
+    check_applicable(plan)
+    widening = broadening(plan.changes)
+    if widening and not options.approve_broadening:
+        raise ApprovalError(
+            "the reconcile step would widen access:\n" + "\n".join(f"  {w}" for w in widening),
+            hint="review it with `reconcile plan`, then run with --approve-broadening or apply it first",
+        )
+    emit("plan", {"summary": plan.counts(), "changes": [c.address for c in plan.changes if c.action != "no-op"]})
+    result = execute(plan, ctx, pipeline)
+    raise_for_result(result)
+    return plan
+
+
+def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit: EventSink) -> RunSummary:
+    """The whole quarterly run. Raises RunError (or another ReconcilerError) on failure.
+
+    Write-audit-publish (publish.py): the job writes under <output_path>runs/<run_id>/, the quality
+    gate checks its report, and only a passing run is promoted to the published data."""
+    if not pipeline.crawlers or not pipeline.jobs:
+        raise RunError("the spec declares no crawler or no job: nothing to run")
+    summary = RunSummary()
+    deadline = Deadline(options.timeout)
+    crawler_names = [pipeline.schedule.crawler] if pipeline.schedule else [c.name for c in pipeline.crawlers]
+    job = pipeline.schedule.job if pipeline.schedule else pipeline.jobs[0].name
+    summary.job_name = job
+    layout = publish.Layout.of(pipeline)
+    run_id = publish.new_run_id()
+    summary.run_id = run_id
+
+    def step(name: str) -> _Step:
+        return _Step(name, summary, emit)
+
+    # Render the manifest first: a broken template should fail in a second, not after an hour-long job.
+    if pipeline.quicksight.manifest is not None:
+        from reconciler.quarterly.manifest import manifest_for
+
+        manifest_for(publish.run_pipeline_view(pipeline, layout, run_id))
+
+    first: Plan | None = None
+    if not options.skip_apply:
+        first = build_plan(pipeline, ctx, observe_serial=True)
+        check_applicable(first)  # before the lock: a bucket that is someone else's gets no lock object of ours
+        bucket_change = next((c for c in first.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
+        if bucket_change is not None and bucket_change.action == CREATE:
+            create_bucket_exclusive(ctx, pipeline)
+    with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout,
+                   on_wait=lambda h: emit("lock_wait", {"holder": h.describe()})) as held:  # fmt: skip
+        if first is not None:
+            with step("apply"):
+                still_valid = first if held.unchanged_since(first.serial) else None
+                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, still_valid)
+        with step("crawl"):
+            for name in crawler_names:
+                last = crawl(ctx, name, deadline, options, emit)
+                summary.crawls[name] = str(last.get("Status"))
+        with step("job"):
+            # Ours win: where a run writes is what write-audit-publish is about.
+            arguments = dict(options.job_arguments) | {"--output_path": layout.run_uri(run_id), "--run_id": run_id}
+            job_run_id = start_job(ctx, job, arguments, emit)
+            summary.job_run_id = job_run_id
+            wait_job(ctx, job, job_run_id, deadline, options, emit)
+        with step("gate"):
+            report = publish.read_report(ctx, layout, run_id)
+            if report is None:
+                raise RunError(
+                    f"the job wrote no report at s3://{layout.bucket}/{layout.run_key(run_id, publish.REPORT)}"
+                )
+            summary.report = report
+            run_quarter = dict(options.job_arguments).get("--run_quarter")
+            failures = publish.check_gate(pipeline, report, publish.published_report(ctx, layout), run_quarter)
+            publish.write_gate(ctx, layout, run_id, failures)
+            if failures:
+                raise RunError(
+                    f"run {run_id} failed the quality gate; nothing published changed:\n"
+                    + "\n".join(f"  {f}" for f in failures),
+                    hint=f"inspect {layout.run_uri(run_id)}; publish it anyway with: reconcile promote {run_id}",
+                )
+        with step("publish"):
+            check_publishable(pipeline, ctx, layout, run_id)
+            publish.promote(ctx, pipeline, layout, run_id, by="reconcile run")
+            summary.published = True
+            if pipeline.quicksight.manifest is not None:
+                summary.manifest_uri = f"s3://{pipeline.bucket.name}/{pipeline.quicksight.manifest.key}"
+                summary.manifest_path = str(pipeline.quicksight.manifest.output)
+        summary.removed_runs = publish.apply_retention(ctx, layout, pipeline.publish.keep_quarters)
+        if summary.removed_runs:
+            emit("retention", {"removed_runs": summary.removed_runs})
+    return summary
+
+
+def check_publishable(pipeline: Pipeline, ctx: AwsContext, layout: publish.Layout, run_id: str) -> None:
+    """The manifest must point at data files only: nothing at all, or a _SUCCESS marker, is an error."""
+    from reconciler.quarterly.manifest import check_prefix_objects
+
+    view = publish.run_pipeline_view(pipeline, layout, run_id).quicksight.manifest
+    if view is None:
+        return
+    keys: list[str] = []
+    for page in ctx.pages("s3", "list_objects_v2", Bucket=pipeline.bucket.name, Prefix=view.data_prefix):
+        keys.extend(o["Key"] for o in page.get("Contents", []))
+    problems = check_prefix_objects(keys, view.data_prefix)
+    if problems:
+        raise RunError(
+            "the QuickSight manifest would point at the wrong objects:\n" + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+class _Step:
+    def __init__(self, name: str, summary: RunSummary, emit: EventSink) -> None:
+        self.name, self.summary, self.emit = name, summary, emit
+
+    def __enter__(self) -> None:
+        self.started = time.monotonic()
+        self.emit("step_started", {"step": self.name})
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        took = round(time.monotonic() - self.started, 3)
+        self.summary.steps[self.name] = took
+        if exc is None:
+            self.emit("step_finished", {"step": self.name, "seconds": took})
+        else:
+            message = exc.message if isinstance(exc, ReconcilerError) else str(exc)
+            self.emit("step_failed", {"step": self.name, "seconds": took, "error": message})
+
+
+__all__ = ["EVENT_FORMAT_VERSION", "AwsError", "RunOptions", "RunSummary", "run_pipeline"]

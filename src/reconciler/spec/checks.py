@@ -1,0 +1,611 @@
+"""Checks of a parsed pipeline document: JSON Schema errors in plain words, then the semantic checks a schema
+cannot make (names, cron, ARNs, files on disk, cross references).
+
+Everything here works on the interpolated document (plain dicts and lists) and returns `Finding`s: a path in
+the document and a message. spec.py turns them into located `Problem`s. The semantic checks are defensive:
+they skip values of the wrong type, because the schema has already reported those.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.spec import rules
+from reconciler.spec.schemas import load_schema
+
+if TYPE_CHECKING:  # jsonschema is imported when a spec is first checked (spec.py skips known-valid ones)
+    from jsonschema import ValidationError
+
+DocPath = tuple[str | int, ...]
+
+SCHEMA_FILE = "pipeline.v1.json"
+MAX_LISTED_FILES = 100_000  # a directory upload larger than this is not listed for the script check
+_MAX_REPORTED = 5  # per upload, for per-file problems, so one bad directory cannot flood the report
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem at a path in the document; `at_key` points at the key itself (e.g. an unknown key)."""
+
+    path: DocPath
+    message: str
+    at_key: bool = False
+
+
+# --- JSON Schema errors in plain words -------------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for messages: 'abc', 5, true, a list, a mapping, an empty value."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:60]) + "..."
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    if len(word) > 64:  # difflib is quadratic; long keys are never typos of ours
+        return ""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_message(error: ValidationError, raw: Mapping[DocPath, str], interpolated: AbstractSet[DocPath]) -> str:
+    expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+    words = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in expected)
+    instance = error.instance
+    message = f"must be {words} (got {describe(instance)})"
+    path = tuple(error.absolute_path)
+    if path in interpolated:
+        return message + " after reading the environment"
+    if "string" in expected and isinstance(instance, bool | int | float) and path in raw:
+        message += f'; put it in quotes: "{raw[path]}"'
+    elif "array" in expected and isinstance(instance, str | int | float | bool):
+        message += "; write each item on its own line starting with '- '"
+    elif {"integer", "number"} & set(expected) and isinstance(instance, str):
+        message += "; write the number without quotes"
+    return message
+
+
+def _enum_message(error: ValidationError) -> str:
+    allowed = ", ".join(str(v) for v in error.validator_value)
+    message = f"must be one of {allowed} (got {describe(error.instance)})"
+    explain = error.schema.get("x-explain", {}) if isinstance(error.schema, dict) else {}
+    if isinstance(error.instance, str) and error.instance.upper() in explain:
+        message += f": {explain[error.instance.upper()]}"
+    elif isinstance(error.instance, str):
+        close = _did_you_mean(error.instance, [str(v) for v in error.validator_value])
+        if not close:
+            upper = [str(v) for v in error.validator_value if str(v).upper() == error.instance.upper()]
+            close = f" (did you mean {upper[0]!r}?)" if upper else ""
+        message += close
+    return message
+
+
+def _properties_count_message(error: ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    names = list(schema.get("properties", {}))
+    if schema.get("minProperties") == 1 and schema.get("maxProperties") == 1 and names:
+        choice = " or ".join(repr(n) for n in names)
+        got = "none" if not error.instance else "; ".join(repr(k) for k in error.instance)
+        return f"needs exactly one of {choice} (got {got})"
+    if error.validator == "maxProperties":
+        return f"has {len(error.instance)} entries; at most {error.validator_value} are allowed"
+    return f"needs at least {error.validator_value} entries"
+
+
+def _translate(error: ValidationError, raw: Mapping[DocPath, str], interpolated: AbstractSet[DocPath]) -> list[Finding]:
+    path: DocPath = tuple(error.absolute_path)
+    keyword = error.validator
+    value = error.validator_value
+    instance = error.instance
+    if keyword == "required":
+        return [Finding((*path, str(name)), "is required") for name in value if name not in instance]
+    if keyword == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        findings = []
+        for key in instance:
+            if key in allowed:
+                continue
+            hint = _did_you_mean(str(key), allowed) or (f" (allowed here: {', '.join(allowed)})" if allowed else "")
+            findings.append(Finding((*path, key), f"unknown key {describe(key)}{hint}", at_key=True))
+        return findings
+    if keyword == "type":
+        return [Finding(path, _type_message(error, raw, interpolated))]
+    if keyword == "enum":
+        return [Finding(path, _enum_message(error))]
+    if keyword == "const":
+        return [Finding(path, f"must be {value!r} (got {describe(instance)})")]
+    if keyword == "minLength":
+        if instance == "":
+            return [Finding(path, "must not be empty")]
+        return [Finding(path, f"must be at least {value} characters long (got {len(instance)})")]
+    if keyword == "maxLength":
+        return [Finding(path, f"must be at most {value} characters long (got {len(instance)})")]
+    if keyword == "minimum":
+        return [Finding(path, f"must be at least {value} (got {describe(instance)})")]
+    if keyword == "maximum":
+        return [Finding(path, f"must be at most {value} (got {describe(instance)})")]
+    if keyword == "minItems":
+        noun = "item" if value == 1 else "items"
+        return [Finding(path, f"must list at least {value} {noun}")]
+    if keyword == "uniqueItems":
+        seen: list[Any] = []
+        repeated: list[Any] = []
+        for item in instance:
+            (repeated if item in seen and item not in repeated else seen).append(item)
+        return [Finding(path, f"lists {describe(item)} more than once") for item in repeated]
+    if keyword in ("minProperties", "maxProperties"):
+        return [Finding(path, _properties_count_message(error), at_key=True)]
+    return [Finding(path, error.message)]
+
+
+def schema_findings(
+    doc: Any, raw: Mapping[DocPath, str] | None = None, interpolated: AbstractSet[DocPath] = frozenset()
+) -> list[Finding]:
+    """Every JSON Schema error of `doc` against schema/pipeline.v1.json, in plain words.
+
+    `raw` maps paths to the scalar text as written in YAML, used for hints such as "put it in quotes";
+    `interpolated` holds the paths whose text came from ${VAR}.
+    """
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(load_schema(SCHEMA_FILE))
+    errors = list(validator.iter_errors(doc))
+    # A value of the wrong type also fails its enum, pattern...: the type is the one thing to say.
+    mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    findings: list[Finding] = []
+    for error in errors:
+        if error.validator != "type" and tuple(error.absolute_path) in mistyped:
+            continue
+        findings.extend(_translate(error, raw or {}, interpolated))
+    return findings
+
+
+def schema_type_errors(doc: Any) -> Iterator[tuple[DocPath, list[str]]]:
+    """(path, expected types) of every `type` error, for the interpolation coercion pass in spec.py."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(load_schema(SCHEMA_FILE))
+    for error in validator.iter_errors(doc):
+        if error.validator == "type":
+            expected = error.validator_value
+            yield tuple(error.absolute_path), list(expected) if isinstance(expected, list) else [expected]
+
+
+# --- small accessors for a document that may be partly invalid ------------------------------------------
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _text(mapping: dict[str, Any], key: str) -> str | None:
+    value = mapping.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _located(path: DocPath, messages: list[str], at_key: bool = False) -> list[Finding]:
+    return [Finding(path, message, at_key) for message in messages]
+
+
+# --- uploads and other local paths -----------------------------------------------------------------------
+
+
+def resolve_local(source: str, project_dir: Path) -> Path:
+    """A path from the spec, relative to the project directory (the spec file's directory), resolved."""
+    return (project_dir / source).resolve()
+
+
+def is_inside(path: Path, project_dir: Path) -> bool:
+    return path == project_dir or path.is_relative_to(project_dir)
+
+
+def upload_files(source: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    """(object key, local file) for every file a directory upload sends, in a stable order.
+
+    Every regular file below `source`, keys `prefix + relative path` with '/' separators. Symlinked directories
+    are not descended into (no loops); symlinks to files are listed like files. resources/upload.py agrees.
+    """
+    for folder, dirnames, filenames in os.walk(source, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(folder) / name
+            if path.is_file():
+                yield prefix + path.relative_to(source).as_posix(), path
+
+
+def file_upload_key(resolved_source: Path, prefix: str) -> str:
+    """The object key of a single-file upload: the prefix plus the (resolved) file's name, as the uploader sends it."""
+    return prefix + resolved_source.name
+
+
+@dataclass
+class _UploadIndex:
+    keys: dict[str, int]  # object key -> index of the upload producing it
+    unknown_prefixes: list[str]  # uploads we could not list: any key below these may exist
+    complete: bool = True  # False when an upload is too broken to say what it produces
+
+    def produces(self, key: str) -> bool:
+        if not self.complete:
+            return True  # the broken upload is reported already; do not guess about scripts
+        return key in self.keys or any(key.startswith(prefix) for prefix in self.unknown_prefixes)
+
+
+def _source_path(
+    path: DocPath, source: str, project_dir: Path, allow_outside: bool, what: str
+) -> tuple[Path | None, list[Finding]]:
+    """Resolve a local path from the spec and check it stays in the project; None when it cannot be used."""
+    if any(rules.is_control(c) for c in source):
+        return None, [Finding(path, "must not contain control characters")]
+    try:
+        resolved = resolve_local(source, project_dir)
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop
+        return None, [Finding(path, f"cannot be resolved: {exc}")]
+    if not allow_outside and not is_inside(resolved, project_dir):
+        hint = "; set allow_outside_project: true on this upload to allow it" if what == "upload" else ""
+        return None, [Finding(path, f"points outside the project directory {project_dir} (to {resolved}){hint}")]
+    return resolved, []
+
+
+def _check_directory_upload(
+    path: DocPath, index: int, root: Path, prefix: str, project_dir: Path, allow_outside: bool, listing: _UploadIndex
+) -> list[Finding]:
+    findings: list[Finding] = []
+    bad_keys: list[str] = []
+    count = 0
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            entry = Path(folder) / name
+            if not entry.is_symlink():
+                continue
+            try:
+                target = entry.resolve()
+            except (OSError, RuntimeError):
+                target = None
+            if target is None or not target.exists():
+                findings.append(Finding(path, f"contains a broken symlink {entry}"))
+            elif not allow_outside and not is_inside(target, project_dir):
+                findings.append(
+                    Finding(
+                        path,
+                        f"contains a symlink {entry} pointing outside the project directory (to {target}); "
+                        "set allow_outside_project: true on this upload to allow it",
+                    )
+                )
+        count += len(filenames) + len(dirnames)
+        if count > MAX_LISTED_FILES:
+            listing.unknown_prefixes.append(prefix)
+            break
+        for name in filenames:
+            if not (Path(folder) / name).is_file():
+                continue  # broken symlinks (reported above) and special files are not uploaded
+            key = prefix + (Path(folder) / name).relative_to(root).as_posix()
+            if rules.object_key_problems(key):
+                bad_keys.append(key)
+            elif key in listing.keys and listing.keys[key] != index:
+                findings.append(
+                    Finding(path, f"produces the key {key!r}, which spec.uploads[{listing.keys[key]}] also produces")
+                )
+            else:
+                listing.keys[key] = index
+    for key in bad_keys[:_MAX_REPORTED]:
+        findings.append(
+            Finding(
+                path,
+                f"contains a file whose object key {describe(key)} is invalid: "
+                + "; ".join(rules.object_key_problems(key)),
+            )
+        )
+    if len(bad_keys) > _MAX_REPORTED:
+        findings.append(Finding(path, f"and {len(bad_keys) - _MAX_REPORTED} more files with invalid keys"))
+    return findings[: 2 * _MAX_REPORTED]
+
+
+def _check_uploads(spec: dict[str, Any], project_dir: Path) -> tuple[list[Finding], _UploadIndex]:
+    findings: list[Finding] = []
+    listing = _UploadIndex({}, [])
+    for i, upload in _items(spec.get("uploads")):
+        base: DocPath = ("spec", "uploads", i)
+        prefix = _text(upload, "prefix")
+        prefix = "" if "prefix" not in upload else prefix
+        prefix_problems = rules.key_prefix_problems(prefix) if prefix is not None else []
+        findings += _located((*base, "prefix"), prefix_problems)
+        source = _text(upload, "source")
+        if source is None or prefix is None or prefix_problems:
+            listing.complete = False
+            continue
+        allow = upload.get("allow_outside_project") is True
+        resolved, problems = _source_path((*base, "source"), source, project_dir, allow, "upload")
+        findings += problems
+        if resolved is None:
+            listing.unknown_prefixes.append(prefix)
+            continue
+        if resolved.is_dir():
+            findings += _check_directory_upload((*base, "source"), i, resolved, prefix, project_dir, allow, listing)
+        elif resolved.is_file():
+            key = file_upload_key(resolved, prefix)
+            if source.endswith("/"):
+                findings.append(Finding((*base, "source"), f"ends with '/' but {source!r} is a file"))
+                listing.keys.setdefault(key, i)  # reported once here, not again as a missing script
+            elif key in listing.keys:
+                findings.append(
+                    Finding(
+                        (*base, "source"),
+                        f"produces the key {key!r}, which spec.uploads[{listing.keys[key]}] also produces",
+                    )
+                )
+            else:
+                listing.keys[key] = i
+        elif resolved.exists():
+            findings.append(Finding((*base, "source"), f"{source!r} is neither a regular file nor a directory"))
+        else:
+            findings.append(Finding((*base, "source"), f"{source!r} does not exist (looked for {resolved})"))
+            listing.unknown_prefixes.append(prefix)
+    return findings, listing
+
+
+# --- the semantic checks, one small function per part of the spec --------------------------------------
+
+
+def _check_metadata(metadata: dict[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    name = _text(metadata, "name")
+    if name:
+        findings += _located(("metadata", "name"), rules.pipeline_name_problems(name))
+    region = _text(metadata, "region")
+    if region:
+        findings += _located(("metadata", "region"), rules.region_problems(region))
+    for key, value in _mapping(metadata.get("tags")).items():
+        path: DocPath = ("metadata", "tags", key)
+        findings += _located(path, rules.tag_key_problems(key), at_key=True)
+        if isinstance(value, str):
+            findings += _located(path, rules.tag_value_problems(value))
+    return findings
+
+
+def _check_bucket(spec: dict[str, Any], region: str | None) -> list[Finding]:
+    bucket = _mapping(spec.get("bucket"))
+    base: DocPath = ("spec", "bucket")
+    findings: list[Finding] = []
+    name = _text(bucket, "name")
+    if name is not None:
+        findings += _located((*base, "name"), rules.bucket_name_problems(name))
+    encryption = _mapping(bucket.get("encryption"))
+    kind = encryption.get("type", "SSE-S3")
+    key_arn = _text(encryption, "kms_key_arn")
+    if kind == "SSE-KMS" and "kms_key_arn" not in encryption:
+        findings.append(Finding((*base, "encryption", "kms_key_arn"), "is required with type SSE-KMS"))
+    elif kind == "SSE-S3" and "kms_key_arn" in encryption:
+        findings.append(Finding((*base, "encryption", "kms_key_arn"), "is only allowed with type SSE-KMS", at_key=True))
+    elif key_arn is not None:
+        findings += _located((*base, "encryption", "kms_key_arn"), rules.kms_key_arn_problems(key_arn, region))
+    return findings
+
+
+def _check_role(spec: dict[str, Any], region: str | None) -> list[Finding]:
+    role = _mapping(spec.get("role"))
+    findings: list[Finding] = []
+    arn = _text(role, "arn")
+    if arn is not None:
+        findings += _located(("spec", "role", "arn"), rules.role_arn_problems(arn, region))
+    name = _text(_mapping(role.get("managed")), "name")
+    if name is not None:
+        findings += _located(("spec", "role", "managed", "name"), rules.role_name_problems(name))
+    return findings
+
+
+def _check_database(spec: dict[str, Any]) -> list[Finding]:
+    name = _text(_mapping(spec.get("database")), "name")
+    if name is None:
+        return []
+    return _located(("spec", "database", "name"), rules.database_name_problems(name))
+
+
+def _unique_names(kind: str, section: str, items: list[tuple[int, dict[str, Any]]]) -> list[Finding]:
+    findings: list[Finding] = []
+    first: dict[str, int] = {}
+    for i, item in items:
+        name = _text(item, "name")
+        if name is None:
+            continue
+        path: DocPath = ("spec", section, i, "name")
+        findings += _located(path, rules.glue_name_problems(name))
+        if name in first:
+            findings.append(Finding(path, f"{kind} name {name!r} is already used by spec.{section}[{first[name]}]"))
+        else:
+            first[name] = i
+    return findings
+
+
+def _check_crawlers(spec: dict[str, Any], bucket: str | None) -> list[Finding]:
+    crawlers = _items(spec.get("crawlers"))
+    findings = _unique_names("crawler", "crawlers", crawlers)
+    for i, crawler in crawlers:
+        base: DocPath = ("spec", "crawlers", i)
+        targets = crawler.get("targets")
+        for t, target in enumerate(targets if isinstance(targets, list) else []):
+            if isinstance(target, str):
+                findings += _located((*base, "targets", t), rules.s3_uri_problems(target, bucket))
+        prefix = _text(crawler, "table_prefix")
+        if prefix is not None:
+            findings += _located((*base, "table_prefix"), rules.table_prefix_problems(prefix))
+        schedule = _text(crawler, "schedule")
+        if schedule is not None:
+            findings += _located((*base, "schedule"), rules.glue_cron_problems(schedule))
+        policy = _mapping(crawler.get("schema_change_policy"))
+        behaviours = (
+            policy.get("update_behavior", "UPDATE_IN_DATABASE"),
+            policy.get("delete_behavior", "DEPRECATE_IN_DATABASE"),
+        )
+        if crawler.get("recrawl_policy") == "CRAWL_NEW_FOLDERS_ONLY" and behaviours != ("LOG", "LOG"):
+            findings.append(
+                Finding(
+                    (*base, "recrawl_policy"),
+                    "CRAWL_NEW_FOLDERS_ONLY needs schema_change_policy update_behavior: LOG and "
+                    "delete_behavior: LOG (AWS refuses anything else)",
+                )
+            )
+    return findings
+
+
+def _check_jobs(spec: dict[str, Any], uploads: _UploadIndex) -> list[Finding]:
+    jobs = _items(spec.get("jobs"))
+    findings = _unique_names("job", "jobs", jobs)
+    for i, job in jobs:
+        base: DocPath = ("spec", "jobs", i)
+        script = _text(job, "script")
+        if script:
+            key_problems = rules.object_key_problems(script)
+            findings += _located((*base, "script"), key_problems)
+            if not key_problems and not uploads.produces(script):
+                close = _did_you_mean(script, sorted(uploads.keys))
+                findings.append(
+                    Finding(
+                        (*base, "script"),
+                        f"{script!r} is not uploaded: no entry in spec.uploads produces this key{close}",
+                    )
+                )
+        worker_type = job.get("worker_type", "G.1X")
+        if isinstance(worker_type, str) and worker_type in rules.WORKER_TYPE_REFUSALS:
+            findings.append(Finding((*base, "worker_type"), rules.WORKER_TYPE_REFUSALS[worker_type]))
+        workers = job.get("number_of_workers")
+        if isinstance(workers, int) and not isinstance(workers, bool) and workers < rules.MIN_WORKERS:
+            findings.append(
+                Finding(
+                    (*base, "number_of_workers"),
+                    f"must be at least {rules.MIN_WORKERS} (the AWS minimum for {worker_type} workers), got {workers}",
+                )
+            )
+        for key in _mapping(job.get("arguments")):
+            if not key.startswith("--") or len(key) < 3:
+                hint = f" (did you mean {'--' + key.lstrip('-')!r}?)" if key.strip("-") else ""
+                findings.append(
+                    Finding((*base, "arguments", key), f"argument names must start with '--'{hint}", at_key=True)
+                )
+    return findings
+
+
+def _declared_names(spec: dict[str, Any], section: str) -> list[str] | None:
+    """Names declared in a section, or None if some entry has no usable name (then references are not checked)."""
+    names: list[str] = []
+    for _, item in _items(spec.get(section)):
+        name = _text(item, "name")
+        if name is None or rules.glue_name_problems(name):
+            return None
+        names.append(name)
+    return names
+
+
+def _check_schedule(spec: dict[str, Any]) -> list[Finding]:
+    schedule = spec.get("schedule")
+    if not isinstance(schedule, dict):
+        return []
+    base: DocPath = ("spec", "schedule")
+    findings: list[Finding] = []
+    workflow = _text(schedule, "workflow")
+    if workflow is not None:
+        findings += _located((*base, "workflow"), rules.glue_name_problems(workflow))
+    cron = _text(schedule, "cron")
+    if cron is not None:
+        findings += _located((*base, "cron"), rules.glue_cron_problems(cron))
+    for field, section in (("crawler", "crawlers"), ("job", "jobs")):
+        wanted = _text(schedule, field)
+        declared = _declared_names(spec, section)
+        if wanted is None or declared is None or wanted in declared:
+            continue
+        listed = ", ".join(repr(n) for n in declared) or "none"
+        close = _did_you_mean(wanted, declared)
+        findings.append(
+            Finding(
+                (*base, field),
+                f"refers to {field} {wanted!r}, which spec.{section} does not declare{close} (declared: {listed})",
+            )
+        )
+    return findings
+
+
+def _check_quicksight(spec: dict[str, Any], project_dir: Path) -> list[Finding]:
+    manifest = _mapping(_mapping(spec.get("quicksight")).get("manifest"))
+    base: DocPath = ("spec", "quicksight", "manifest")
+    findings: list[Finding] = []
+    template = _text(manifest, "template")
+    resolved_template = None
+    if template:
+        resolved_template, problems = _source_path((*base, "template"), template, project_dir, False, "template")
+        findings += problems
+        if resolved_template is not None and not resolved_template.is_file():
+            findings.append(
+                Finding((*base, "template"), f"{template!r} is not a file (looked for {resolved_template})")
+            )
+    output = _text(manifest, "output")
+    if output:
+        resolved_output, problems = _source_path((*base, "output"), output, project_dir, False, "output")
+        findings += problems
+        if resolved_output is not None and resolved_output.is_dir():
+            findings.append(Finding((*base, "output"), f"{output!r} is a directory; name a file"))
+        elif resolved_output is not None and resolved_output == resolved_template:
+            findings.append(Finding((*base, "output"), "must not be the template itself"))
+    key = _text(manifest, "key")
+    if key:
+        findings += _located((*base, "key"), rules.object_key_problems(key))
+    data_prefix = _text(manifest, "data_prefix")
+    if data_prefix:
+        findings += _located((*base, "data_prefix"), rules.key_prefix_problems(data_prefix))
+    return findings
+
+
+def semantic_findings(doc: Any, project_dir: Path) -> list[Finding]:
+    """Every semantic problem of a (possibly partly schema-invalid) document.
+
+    `project_dir` is the resolved directory of the spec file: relative paths start there and may not leave it.
+    """
+    if not isinstance(doc, dict):
+        return []
+    metadata = _mapping(doc.get("metadata"))
+    spec = _mapping(doc.get("spec"))
+    region = _text(metadata, "region")
+    bucket = _text(_mapping(spec.get("bucket")), "name")
+    upload_findings, uploads = _check_uploads(spec, project_dir)
+    return [
+        *_check_metadata(metadata),
+        *_check_bucket(spec, region),
+        *upload_findings,
+        *_check_role(spec, region),
+        *_check_database(spec),
+        *_check_crawlers(spec, bucket),
+        *_check_jobs(spec, uploads),
+        *_check_schedule(spec),
+        *_check_quicksight(spec, project_dir),
+    ]

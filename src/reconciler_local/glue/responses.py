@@ -1,0 +1,82 @@
+"""Request parsing and reply shaping for the Glue operations we add or fix.
+
+moto dispatches a Glue JSON request (`X-Amz-Target: AWSGlue.UpdateCrawler`) to the `GlueResponse`
+method named after the action in snake_case (`update_crawler`); `install()` grafts the methods below
+onto `GlueResponse`. The logic lives on the backend (`models.py`, `runtime/`); these methods only read
+parameters and shape the answer. Methods we graft onto moto's `GlueBackend` are invisible to mypy,
+hence the `attr-defined` ignores on calls to them; each is defined in `models.py` or `runtime/`.
+"""
+
+from __future__ import annotations
+
+from moto.core.responses import ActionResult, EmptyResult
+from moto.glue.responses import GlueResponse
+
+from reconciler_local.glue.exceptions import InvalidInputException
+from reconciler_local.patching import graft, original
+
+# Request fields moto's CreateJob / CreateCrawler ignore but AWS stores and returns.
+JOB_EXTRA_FIELDS = {
+    "JobMode": "job_mode",
+    "JobRunQueuingEnabled": "job_run_queuing_enabled",
+    "MaintenanceWindow": "maintenance_window",
+}
+
+
+class GlueResponseAdditions(GlueResponse):
+    def update_crawler(self) -> ActionResult:
+        params = self.parameters
+        name = params.get("Name")
+        if not name:
+            raise InvalidInputException("Name is required.")
+        changes = {key: value for key, value in params.items() if key != "Name"}
+        self.glue_backend.update_crawler(name, changes)  # type: ignore[attr-defined]
+        return EmptyResult()
+
+    def update_job(self) -> ActionResult:
+        name = self.parameters.get("JobName")
+        job_update = self.parameters.get("JobUpdate")
+        if not name or job_update is None:
+            raise InvalidInputException("JobName and JobUpdate are required.")
+        self.glue_backend.update_job(name, job_update)  # type: ignore[attr-defined]
+        return ActionResult({"JobName": name})
+
+    def update_trigger(self) -> ActionResult:
+        name = self.parameters.get("Name")
+        trigger_update = self.parameters.get("TriggerUpdate")
+        if not name or trigger_update is None:
+            raise InvalidInputException("Name and TriggerUpdate are required.")
+        trigger = self.glue_backend.update_trigger(name, trigger_update)  # type: ignore[attr-defined]
+        return ActionResult({"Trigger": trigger.as_dict()})
+
+    def create_job(self) -> ActionResult:
+        result: ActionResult = original(GlueResponse, "create_job")(self)
+        job = self.glue_backend.get_job(self.parameters["Name"])
+        for field, attribute in JOB_EXTRA_FIELDS.items():
+            setattr(job, attribute, self.parameters.get(field))
+        return result
+
+    def create_crawler(self) -> ActionResult:
+        result: ActionResult = original(GlueResponse, "create_crawler")(self)
+        crawler = self.glue_backend.get_crawler(self.parameters["Name"])
+        crawler.lake_formation_configuration = self.parameters.get(  # type: ignore[attr-defined]
+            "LakeFormationConfiguration"
+        )
+        return result
+
+    def start_crawler_schedule(self) -> ActionResult:
+        self.glue_backend.start_crawler_schedule(self.parameters.get("CrawlerName"))  # type: ignore[attr-defined]
+        return EmptyResult()
+
+    def stop_crawler_schedule(self) -> ActionResult:
+        self.glue_backend.stop_crawler_schedule(self.parameters.get("CrawlerName"))  # type: ignore[attr-defined]
+        return EmptyResult()
+
+    def is_tags_match(self, resource_arn: str, tags: dict[str, str]) -> bool:
+        """List* with `Tags` returns only resources carrying every given tag (moto matched any one)."""
+        resource_tags = self.glue_backend.get_tags(resource_arn)
+        return all(resource_tags.get(key) == value for key, value in tags.items())
+
+
+def install() -> None:
+    graft(GlueResponse, GlueResponseAdditions)

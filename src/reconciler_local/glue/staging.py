@@ -1,0 +1,129 @@
+"""s3:// job arguments served from the endpoint's S3: staged into a local directory, mirrored back.
+
+Every argument value of the form `s3://bucket/prefix` is staged: every object under the prefix is copied
+to `<root>/<bucket>/<prefix>` and the argument is rewritten to that local path (a folder keeps its
+trailing `/`). A prefix that holds no object yet (an output location) becomes an empty folder. After the
+script ran, each staged folder is mirrored back: new and changed files are uploaded, objects whose local
+file was removed are deleted. Local-filesystem artefacts that never exist on S3 (Hadoop's `.crc`
+checksum files, `_temporary/` folders of an unfinished commit) are not uploaded. A comma-separated list
+of s3:// values (as in `--extra-py-files`) is staged element by element.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler_local.s3store import S3Store, split_uri
+
+
+@dataclass
+class StagedPrefix:
+    bucket: str
+    prefix: str  # "" for a whole bucket; ends with "/" for a folder
+    local: Path
+    is_file: bool
+    downloaded: dict[str, str] = field(default_factory=dict)  # local relative path -> sha256
+
+
+@dataclass
+class MirrorResult:
+    uploaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _skipped(relative: str) -> bool:
+    parts = relative.split("/")
+    return parts[-1].endswith(".crc") or "_temporary" in parts or parts[-1].startswith(".")
+
+
+class Stager:
+    def __init__(self, store: S3Store, root: Path) -> None:
+        self.store = store
+        self.root = root
+        self.staged: list[StagedPrefix] = []
+
+    def local_path(self, bucket: str, key: str) -> Path:
+        return self.root / bucket / key
+
+    def stage_value(self, value: str) -> str:
+        """The local replacement for an argument value (unchanged when it holds no s3:// URI)."""
+        if "," in value and all(part.strip().startswith("s3://") for part in value.split(",")):
+            return ",".join(self.stage_uri(part.strip()) for part in value.split(","))
+        if value.startswith("s3://"):
+            return self.stage_uri(value)
+        return value
+
+    def stage_uri(self, uri: str) -> str:
+        bucket, key = split_uri(uri)
+        objects = self.store.list(bucket, key)
+        is_file = bool(key) and not key.endswith("/") and any(obj.key == key for obj in objects)
+        if is_file:
+            local = self.local_path(bucket, key)
+            staged = StagedPrefix(bucket, key, local, True)
+            self._download(bucket, key, local, staged, key.rsplit("/", 1)[-1])
+            self.staged.append(staged)
+            return str(local)
+        folder = key if not key or key.endswith("/") else key + "/"
+        local = self.local_path(bucket, folder)
+        local.mkdir(parents=True, exist_ok=True)
+        staged = StagedPrefix(bucket, folder, local, False)
+        for obj in objects:
+            if not obj.key.startswith(folder) or obj.key.endswith("/"):
+                continue
+            relative = obj.key[len(folder) :]
+            self._download(bucket, obj.key, local / relative, staged, relative)
+        self.staged.append(staged)
+        return str(local) + "/"
+
+    def _download(self, bucket: str, key: str, target: Path, staged: StagedPrefix, relative: str) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with open(target, "wb") as handle:
+            for chunk in self.store.iter_chunks(bucket, key):
+                handle.write(chunk)
+                digest.update(chunk)
+        staged.downloaded[relative] = digest.hexdigest()
+
+    def mirror_back(self) -> MirrorResult:
+        """Upload new and changed files of every staged folder; delete objects whose file was removed."""
+        result = MirrorResult()
+        done: set[tuple[str, str]] = set()
+        for staged in self.staged:
+            if staged.is_file:
+                continue
+            present: dict[str, Path] = {}
+            if staged.local.exists():
+                for directory, _, files in os.walk(staged.local):
+                    for name in files:
+                        path = Path(directory) / name
+                        relative = path.relative_to(staged.local).as_posix()
+                        if not _skipped(relative):
+                            present[relative] = path
+            for relative, path in sorted(present.items()):
+                key = staged.prefix + relative
+                if (staged.bucket, key) in done:
+                    continue
+                done.add((staged.bucket, key))
+                if staged.downloaded.get(relative) == _sha256(path):
+                    continue
+                self.store.put(staged.bucket, key, path.read_bytes())
+                result.uploaded.append(f"s3://{staged.bucket}/{key}")
+            for relative in sorted(set(staged.downloaded) - set(present)):
+                key = staged.prefix + relative
+                if (staged.bucket, key) in done or _skipped(relative):
+                    continue
+                done.add((staged.bucket, key))
+                self.store.delete(staged.bucket, key)
+                result.deleted.append(f"s3://{staged.bucket}/{key}")
+        return result

@@ -1,0 +1,213 @@
+"""Start, find and stop the local endpoint as a background process (`reconcile local up/down/status`).
+
+The background process is `python -m reconciler_local serve --state-file <state_dir>/local-endpoint.json`;
+it writes the state file once it listens and removes it when it exits on SIGTERM/SIGINT. Its output
+goes to `<state_dir>/local-endpoint.log`, job-run work directories (driver logs) to
+`<state_dir>/local-endpoint-work/` (unless RECONCILER_LOCAL_WORK_DIR says otherwise). A state file whose
+pid is dead (or no longer answers as our endpoint) is stale: `status` removes it and reports "not running".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import LocalEndpointError
+
+DEFAULT_STATE_DIR = Path(".reconciler")
+STATE_FILE_NAME = "local-endpoint.json"
+LOG_FILE_NAME = "local-endpoint.log"
+LOCK_FILE_NAME = "local-endpoint.lock"
+WORK_DIR_NAME = "local-endpoint-work"
+WORK_DIR_VARIABLE = "RECONCILER_LOCAL_WORK_DIR"
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    url: str
+    port: int
+    pid: int
+    started_at: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EndpointState:
+        return cls(url=str(data["url"]), port=int(data["port"]), pid=int(data["pid"]),
+                   started_at=str(data["started_at"]))
+
+
+def state_file(state_dir: Path) -> Path:
+    return state_dir / STATE_FILE_NAME
+
+
+def log_file(state_dir: Path) -> Path:
+    return state_dir / LOG_FILE_NAME
+
+
+def read_state(path: Path) -> EndpointState | None:
+    try:
+        return EndpointState.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (ours, not yet reaped) is dead for our purposes.
+    with contextlib.suppress(ChildProcessError, OSError):
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    return True
+
+
+def _request(url: str, method: str = "GET", body: dict[str, Any] | None = None,
+             timeout: float = 5.0) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        payload = response.read()
+    result: dict[str, Any] = json.loads(payload) if payload else {}
+    return result
+
+
+def health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The endpoint's health answer, or None when nothing (or not our endpoint) answers at `url`."""
+    try:
+        answer = _request(f"{url}/_reconciler/health", timeout=timeout)
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return answer if answer.get("status") == "ok" else None
+
+
+def status(state_dir: Path = DEFAULT_STATE_DIR) -> EndpointState | None:
+    """The running endpoint's state, or None (removing a stale state file) when it is not running."""
+    path = state_file(state_dir)
+    state = read_state(path)
+    if state is None:
+        return None
+    answer = health(state.url) if _pid_alive(state.pid) else None
+    if answer is None or answer.get("pid") != state.pid:
+        with contextlib.suppress(OSError):
+            if read_state(path) == state:
+                path.unlink()
+        return None
+    return state
+
+
+@contextlib.contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """Serialise up/down across processes, so two `up` calls never start two endpoints."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / LOCK_FILE_NAME, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def up(state_dir: Path = DEFAULT_STATE_DIR, port: int | None = None) -> EndpointState:
+    """Start the endpoint in the background (or return the one already running) and wait until it answers."""
+    with _locked(state_dir):
+        running = status(state_dir)
+        if running is not None:
+            return running
+        path = state_file(state_dir)
+        log_path = log_file(state_dir)
+        command = [sys.executable, "-m", "reconciler_local", "serve", "--host", "127.0.0.1",
+                   "--port", str(port or 0), "--state-file", str(path.resolve())]
+        environment = dict(os.environ)
+        # Job runs keep their logs under the state directory, where `down` leaves them for reading.
+        environment.setdefault(WORK_DIR_VARIABLE, str((state_dir / WORK_DIR_NAME).resolve()))
+        with open(log_path, "ab") as log_handle:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle,
+                                       stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+                                       env=environment)
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise LocalEndpointError(
+                    f"the local endpoint exited with code {process.returncode} while starting",
+                    hint=f"its log ({log_path}) ends with:\n{_log_tail(log_path)}",
+                )
+            state = read_state(path)
+            if state is not None and state.pid == process.pid and health(state.url):
+                return state
+            time.sleep(0.1)
+        process.terminate()
+        raise LocalEndpointError(
+            f"the local endpoint did not answer within {START_TIMEOUT_SECONDS:.0f}s",
+            hint=f"see its log: {log_path}",
+        )
+
+
+def down(state_dir: Path = DEFAULT_STATE_DIR) -> bool:
+    """Stop the background endpoint; False when none was running."""
+    with _locked(state_dir):
+        state = status(state_dir)
+        if state is None:
+            return False
+        os.kill(state.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while _pid_alive(state.pid):
+            if time.monotonic() > deadline:
+                os.kill(state.pid, signal.SIGKILL)
+                break
+            time.sleep(0.1)
+        state_file(state_dir).unlink(missing_ok=True)
+        return True
+
+
+def ensure_running(state_dir: Path = DEFAULT_STATE_DIR) -> str:
+    """The URL of the running endpoint, starting one if needed (what `--local` uses)."""
+    return up(state_dir).url
+
+
+def reset(url: str) -> None:
+    """Forget everything: stop crawls, job runs and schedules, reset moto's state, clock and settings."""
+    try:
+        _request(f"{url.rstrip('/')}/_reconciler/reset", method="POST", timeout=60)
+    except (OSError, urllib.error.URLError) as error:
+        raise LocalEndpointError(f"could not reset the local endpoint at {url}: {error}") from error
+
+
+def call_admin(url: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call an admin route (`clock`, `settings`, ...): POST with a body, GET without."""
+    method = "POST" if body is not None else "GET"
+    try:
+        return _request(f"{url.rstrip('/')}/_reconciler/{route.lstrip('/')}", method=method, body=body,
+                        timeout=30)
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")
+        raise LocalEndpointError(f"admin call {method} {route} failed: {error.code} {detail}") from error
+    except (OSError, urllib.error.URLError) as error:
+        raise LocalEndpointError(f"admin call {method} {route} failed: {error}") from error

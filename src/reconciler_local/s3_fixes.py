@@ -1,0 +1,81 @@
+"""Fixes to moto's S3 where it differs from AWS in ways our pipeline meets.
+
+1. Bucket policies: treat every request as arriving over TLS.
+
+moto evaluates bucket policies but ignores their Condition blocks, so a standard "deny requests
+without TLS" statement (`aws:SecureTransport = false`) denies *everything* on moto. On AWS that
+statement only denies plain-HTTP requests. The local endpoint speaks HTTP on loopback, as if a TLS
+proxy sat in front of it, so such statements never match here, exactly as for an HTTPS client on AWS.
+
+2. CreateBucket with `CreateBucketConfiguration.Tags`: AWS tags the bucket as part of creating it;
+moto ignores the tags. We apply them in the same request, so a client that dies right after
+CreateBucket still leaves a bucket that carries its ownership tags, as on AWS.
+
+3. DeleteObject in a bucket whose versioning was suspended crashes moto with HTTP 500 when the key's
+latest version is a delete marker ("'FakeDeleteMarker' object has no attribute 'dispose'"): a delete
+marker holds no data, so disposing of it is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import xmltodict
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.models import FakeBucket, FakeDeleteMarker
+from moto.s3.responses import S3Response
+
+from reconciler_local.patching import graft, original
+
+
+def _denies_only_insecure_transport(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    bool_test = condition.get("Bool") or {}
+    return statement.get("Effect") == "Deny" and str(bool_test.get("aws:SecureTransport", "")).lower() == "false"
+
+
+class _TlsAwareBucket(FakeBucket):
+    def get_permission(self, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        kept = [s for s in statements if not _denies_only_insecure_transport(s)]
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+
+
+class _DisposableDeleteMarker(FakeDeleteMarker):
+    def dispose(self, garbage: bool = False) -> None:
+        return None
+
+
+def _create_tags(body: bytes | str | None) -> dict[str, str]:
+    if not body:
+        return {}
+    try:
+        config = xmltodict.parse(body, force_list={"Tag": True}).get("CreateBucketConfiguration") or {}
+    except Exception:  # not XML: moto answers the request itself
+        return {}
+    tags = (config.get("Tags") or {}).get("Tag") or []
+    return {str(t["Key"]): str(t.get("Value") or "") for t in tags}
+
+
+class _TaggingCreateBucket(S3Response):
+    def _bucket_response_put(self, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        result = original(S3Response, "_bucket_response_put")(self, request, bucket_name, querystring)
+        if not querystring:
+            tags = _create_tags(self.body)
+            if tags:
+                self.backend.put_bucket_tagging(bucket_name, tags)
+        return result
+
+
+def install() -> None:
+    graft(FakeBucket, _TlsAwareBucket)
+    graft(FakeDeleteMarker, _DisposableDeleteMarker)
+    graft(S3Response, _TaggingCreateBucket)

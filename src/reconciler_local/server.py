@@ -1,0 +1,145 @@
+"""The local endpoint's HTTP server: moto's server app, with our additions installed, on 127.0.0.1.
+
+`LocalEndpoint.start()` serves in a background thread of the current process (what `serve` and the
+tests' subprocess use); `lifecycle.up()` starts `python -m reconciler_local serve` as a detached process.
+Requests under `/_reconciler/` go to our admin app (`admin.py`); everything else goes to moto's
+`DomainDispatcherApplication`, which picks the service from the request's signature and target.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from reconciler_local.admin import ADMIN_PREFIX, AdminApp, StartResponse, WSGIEnviron
+from reconciler_local.faults import FaultInjector
+from reconciler_local.install import install
+from reconciler_local.runtime import Runtime, get_runtime
+
+log = logging.getLogger("reconciler_local")
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    """werkzeug logs every request at INFO to stderr; we log them at DEBUG on our own logger."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug('"%s" %s %s', self.requestline, code, size)
+
+
+class EndpointApp:
+    """The WSGI app: admin routes first, then moto (through the fault injector, see faults.py)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.faults = FaultInjector()
+        runtime.register(self.faults)  # reset clears the fault mode
+        self.admin = AdminApp(runtime, faults=self.faults)
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if isinstance(path, str) and path.startswith(ADMIN_PREFIX):
+            return self.admin(environ, start_response)
+        return self.faults.wrap(environ, start_response, self.moto)
+
+
+class LocalEndpoint:
+    """A running endpoint in this process. Use `LocalEndpoint.start()`, then `.url`, then `.stop()`."""
+
+    def __init__(self, server: BaseWSGIServer, thread: threading.Thread, runtime: Runtime) -> None:
+        self._server = server
+        self._thread = thread
+        self.runtime = runtime
+        self.host = str(server.server_address[0])
+        self.port = int(server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def start(cls, host: str = "127.0.0.1", port: int = 0) -> LocalEndpoint:
+        """Install our additions on moto (once), bind `host:port` (0 = a free port) and serve."""
+        runtime = get_runtime()
+        app = EndpointApp(runtime)
+        install(runtime, app.admin)
+        server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
+        thread = threading.Thread(target=server.serve_forever, name="reconciler-local-endpoint", daemon=True)
+        thread.start()
+        endpoint = cls(server, thread, runtime)
+        runtime.endpoint_url = endpoint.url
+        log.info("local endpoint listening on %s", endpoint.url)
+        return endpoint
+
+    def stop(self) -> None:
+        self.runtime.shutdown()
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+
+    def __enter__(self) -> LocalEndpoint:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def write_state_file(path: Path, endpoint: LocalEndpoint) -> None:
+    """Write `{"url","port","pid","started_at"}` atomically (readers never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "url": endpoint.url,
+        "port": endpoint.port,
+        "pid": os.getpid(),
+        "started_at": datetime.now(UTC).isoformat(),
+    }
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def remove_state_file(path: Path) -> None:
+    """Remove the state file if it is still ours (a newer server may have replaced it)."""
+    try:
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if state.get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
+
+
+def serve(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None) -> int:
+    """Serve in the foreground until SIGTERM/SIGINT; write the state file once listening."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    endpoint = LocalEndpoint.start(host, port)
+    try:
+        if state_file is not None:
+            write_state_file(state_file, endpoint)
+        print(f"reconciler local endpoint: {endpoint.url} (pid {os.getpid()})", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        if state_file is not None:
+            remove_state_file(state_file)
+        started = time.monotonic()
+        endpoint.stop()
+        log.info("stopped in %.1fs", time.monotonic() - started)
+    return 0
