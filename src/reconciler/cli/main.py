@@ -297,7 +297,8 @@ def apply(
             confirm(g.console, "Do you want to perform these actions?", auto_approve)
         options = ApplyOptions(
             auto_approve=auto_approve, saved_plan=planfile is not None, force=force, adopt=parse_adopt(adopt),
-            lock_timeout=lock_timeout, targets=frozenset(target),
+            lock_timeout=lock_timeout, targets=frozenset(target), approve_broadening=approve_broadening,
+            approved_broadening=frozenset(broadening(approved.changes)),  # what the person was shown and accepted
         )  # fmt: skip
         _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
         g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")

@@ -1,4 +1,9 @@
-"""The locked apply and destroy flows shared by the CLI's apply, destroy and run commands."""
+"""The one locked apply path, shared by `apply`, `destroy` and `run`.
+
+`locked_apply` takes the lock and calls `apply_held`; `run` holds the lock for its whole length and calls
+`apply_held` itself for its reconcile step. `apply_held` is where the plan that is *executed* is decided
+(the approved plan, or a new one made under the lock) and where that plan's access-widening changes are
+checked, so a plan re-made under the lock can never widen access that nobody approved."""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from reconciler.aws.context import AwsContext
 from reconciler.engine.apply import ApplyResult, EventHook, check_applicable, create_bucket_exclusive, execute
 from reconciler.engine.diff import CREATE
 from reconciler.engine.plan import Plan, build_plan
-from reconciler.errors import StalePlanError
+from reconciler.engine.security import broadening
+from reconciler.errors import ApprovalError, StalePlanError
 from reconciler.resources import ResourceKind
 from reconciler.spec.model import Pipeline
 
@@ -24,6 +30,10 @@ class ApplyOptions:
     lock_timeout: float = 0.0
     operation: str = "apply"
     targets: frozenset[str] = frozenset()
+    #: widening changes need no further approval (--approve-broadening)
+    approve_broadening: bool = False
+    #: the widening changes a person approved when shown the plan (each `broadening()` line)
+    approved_broadening: frozenset[str] = frozenset()
 
 
 def locked_apply(
@@ -45,22 +55,50 @@ def locked_apply(
     if bucket_change is not None and bucket_change.action == CREATE:
         created_now = create_bucket_exclusive(ctx, pipeline)
     with lock.held(ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait) as held:
-        plan = approved
-        # An approved plan is made again under the lock, unless the bucket did not exist (nobody else can
-        # have changed anything), or it is auto-approved and no other reconciler held the lock since it
-        # was made (the serial): a saved or interactively approved plan is always checked against a new one.
-        unchanged = options.auto_approve and not options.saved_plan and held.unchanged_since(approved.serial)
-        if not created_now and not unchanged:
-            plan = build_plan(
-                pipeline, ctx, kinds=kinds, adopt=options.adopt, force=options.force, targets=options.targets
+        return apply_held(
+            pipeline, ctx, approved, options, held, kinds=kinds, on_event=on_event, fresh_bucket=created_now
+        )
+
+
+def apply_held(
+    pipeline: Pipeline,
+    ctx: AwsContext,
+    approved: Plan,
+    options: ApplyOptions,
+    held: lock.Held,
+    *,
+    kinds: list[ResourceKind] | None = None,
+    on_event: EventHook | None = None,
+    fresh_bucket: bool = False,
+) -> tuple[Plan, ApplyResult]:
+    """Under the lock: decide the plan to execute, check its widening changes, execute it."""
+    plan = approved
+    # An approved plan is made again under the lock, unless the bucket did not exist (nobody else can
+    # have changed anything), or it is auto-approved and no other reconciler held the lock since it
+    # was made (the serial): a saved or interactively approved plan is always checked against a new one.
+    unchanged = options.auto_approve and not options.saved_plan and held.unchanged_since(approved.serial)
+    if not fresh_bucket and not unchanged:
+        plan = build_plan(pipeline, ctx, kinds=kinds, adopt=options.adopt, force=options.force, targets=options.targets)
+        if plan.fingerprint != approved.fingerprint and (options.saved_plan or not options.auto_approve):
+            raise StalePlanError(
+                "the live state changed since the plan was made; nothing was applied",
+                hint="run plan (or apply) again and review the new plan",
             )
-            if plan.fingerprint != approved.fingerprint and (options.saved_plan or not options.auto_approve):
-                raise StalePlanError(
-                    "the live state changed since the plan was made; nothing was applied",
-                    hint="run plan (or apply) again and review the new plan",
-                )
-        result = execute(plan, ctx, pipeline, kinds=kinds, force=options.force, on_event=on_event)
+    check_broadening(plan, options)
+    result = execute(plan, ctx, pipeline, kinds=kinds, force=options.force, on_event=on_event)
     return plan, result
+
+
+def check_broadening(plan: Plan, options: ApplyOptions) -> None:
+    """Refuse a plan that widens access beyond what was approved (`cdk deploy --require-approval
+    broadening`), checked on the plan that is about to be executed."""
+    unapproved = [w for w in broadening(plan.changes) if w not in options.approved_broadening]
+    if unapproved and not options.approve_broadening:
+        raise ApprovalError(
+            f"the {options.operation} would widen access; nothing was changed:\n"
+            + "\n".join(f"  {w}" for w in unapproved),
+            hint="review it with `reconcile plan`, then pass --approve-broadening (or answer on a terminal)",
+        )
 
 
 def locked_destroy(

@@ -22,11 +22,11 @@ from typing import Any
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, is_transient
-from reconciler.engine.apply import check_applicable, create_bucket_exclusive, execute, raise_for_result
+from reconciler.engine.apply import check_applicable, create_bucket_exclusive, raise_for_result
 from reconciler.engine.diff import CREATE
+from reconciler.engine.locked import ApplyOptions, apply_held
 from reconciler.engine.plan import Plan, build_plan
-from reconciler.engine.security import broadening
-from reconciler.errors import ApprovalError, AwsApiError, AwsError, EndpointUnreachableError, ReconcilerError, RunError
+from reconciler.errors import AwsApiError, AwsError, EndpointUnreachableError, ReconcilerError, RunError
 from reconciler.quarterly import publish
 from reconciler.spec.model import Pipeline
 
@@ -246,19 +246,13 @@ def job_log_tail(ctx: AwsContext, run_id: str, lines: int = 30) -> str:
 
 
 def reconcile_under_lock(
-    pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions, still_valid: Plan | None
+    pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions, first: Plan, held: lock.Held
 ) -> Plan:
-    """`still_valid`: a plan made before the lock that no other reconciler can have overtaken."""
-    plan = still_valid if still_valid is not None else build_plan(pipeline, ctx)
-    check_applicable(plan)
-    widening = broadening(plan.changes)
-    if widening and not options.approve_broadening:
-        raise ApprovalError(
-            "the reconcile step would widen access:\n" + "\n".join(f"  {w}" for w in widening),
-            hint="review it with `reconcile plan`, then run with --approve-broadening or apply it first",
-        )
+    """The reconcile step, through the same locked-apply path as `reconcile apply --auto-approve`."""
+    check_applicable(first)
+    apply_options = ApplyOptions(auto_approve=True, operation="run", approve_broadening=options.approve_broadening)
+    plan, result = apply_held(pipeline, ctx, first, apply_options, held)
     emit("plan", {"summary": plan.counts(), "changes": [c.address for c in plan.changes if c.action != "no-op"]})
-    result = execute(plan, ctx, pipeline)
     raise_for_result(result)
     return plan
 
@@ -299,8 +293,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                    on_wait=lambda h: emit("lock_wait", {"holder": h.describe()})) as held:  # fmt: skip
         if first is not None:
             with step("apply"):
-                still_valid = first if held.unchanged_since(first.serial) else None
-                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, still_valid)
+                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held)
         with step("crawl"):
             for name in crawler_names:
                 last = crawl(ctx, name, deadline, options, emit)
