@@ -8,7 +8,7 @@ checked, so a plan re-made under the lock can never widen access that nobody app
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
@@ -78,7 +78,10 @@ def apply_held(
     # was made (the serial): a saved or interactively approved plan is always checked against a new one.
     unchanged = options.auto_approve and not options.saved_plan and held.unchanged_since(approved.serial)
     if not fresh_bucket and not unchanged:
-        plan = build_plan(pipeline, ctx, kinds=kinds, adopt=options.adopt, force=options.force, targets=options.targets)
+        plan = build_plan(
+            pipeline, ctx, kinds=kinds, adopt=options.adopt, force=options.force, targets=options.targets,
+            destroy=options.operation == "destroy",
+        )  # fmt: skip
         if plan.fingerprint != approved.fingerprint and (options.saved_plan or not options.auto_approve):
             raise StalePlanError(
                 "the live state changed since the plan was made; nothing was applied",
@@ -116,8 +119,5 @@ def locked_destroy(
         c.kind == "bucket" and c.name == bucket for c in approved.changes
     ):
         return execute(approved, ctx, pipeline, force=options.force, on_event=on_event)
-    with lock.held(ctx, bucket, "destroy", timeout=options.lock_timeout, on_wait=on_wait):
-        plan = build_plan(pipeline, ctx, force=options.force, destroy=True)
-        if plan.fingerprint != approved.fingerprint and not options.auto_approve:
-            raise StalePlanError("the live state changed since the destroy plan was shown; nothing was deleted")
-        return execute(plan, ctx, pipeline, force=options.force, on_event=on_event)
+    with lock.held(ctx, bucket, "destroy", timeout=options.lock_timeout, on_wait=on_wait) as held:
+        return apply_held(pipeline, ctx, approved, replace(options, operation="destroy"), held, on_event=on_event)[1]
