@@ -12,6 +12,7 @@ its plan still holds and need not be made twice (Terraform compares its state se
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -26,7 +27,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
-from reconciler.errors import AwsApiError, LockError
+from reconciler.errors import AwsApiError, LockError, NotFoundError
 
 LOCK_KEY = ".reconciler/lock.json"
 SERIAL_KEY = ".reconciler/lock.serial"
@@ -78,10 +79,8 @@ def new_lock_info(operation: str) -> LockInfo:
 def read_lock(ctx: AwsContext, bucket: str) -> LockInfo | None:
     try:
         body = ctx.call("s3", "get_object", Bucket=bucket, Key=LOCK_KEY)["Body"].read()
-    except AwsApiError as exc:
-        if error_code(exc) in {"NoSuchKey", "404", "NoSuchBucket"}:
-            return None
-        raise
+    except NotFoundError:
+        return None
     try:
         return LockInfo(**json.loads(body))
     except (ValueError, TypeError):
@@ -141,11 +140,8 @@ def release(ctx: AwsContext, bucket: str, info: LockInfo) -> None:
     """Delete the lock only if it is still ours (someone may have broken and retaken it)."""
     current = read_lock(ctx, bucket)
     if current is not None and current.id == info.id:
-        try:
+        with contextlib.suppress(NotFoundError):  # gone already: released is released
             ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY)
-        except AwsApiError as exc:
-            if error_code(exc) not in {"NoSuchBucket", "NoSuchKey"}:
-                raise
 
 
 def break_lock(ctx: AwsContext, bucket: str, lock_id: str) -> LockInfo:
@@ -163,10 +159,8 @@ def observe_serial(ctx: AwsContext, bucket: str) -> str | None:
     is held at this moment, or the bucket does not exist yet): such a plan is made again under the lock."""
     try:
         listing = ctx.call("s3", "list_objects_v2", Bucket=bucket, Prefix=_LOCK_FAMILY)
-    except AwsApiError as exc:
-        if error_code(exc) in {"NoSuchBucket", "404"}:
-            return None
-        raise
+    except NotFoundError:  # no bucket yet
+        return None
     keys = {str(o["Key"]): str(o.get("ETag", "")) for o in listing.get("Contents", [])}
     if LOCK_KEY in keys:
         return None
@@ -176,10 +170,8 @@ def observe_serial(ctx: AwsContext, bucket: str) -> str | None:
 def _current_serial(ctx: AwsContext, bucket: str) -> str:
     try:
         return str(ctx.call("s3", "head_object", Bucket=bucket, Key=SERIAL_KEY).get("ETag", ""))
-    except AwsApiError as exc:
-        if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
-            return NO_SERIAL
-        raise
+    except NotFoundError:
+        return NO_SERIAL
 
 
 def _bump_serial(ctx: AwsContext, bucket: str, info: LockInfo) -> None:

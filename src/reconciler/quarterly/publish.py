@@ -21,8 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reconciler.aws.context import AwsContext
-from reconciler.aws.retry import error_code
-from reconciler.errors import AwsApiError, PublishError
+from reconciler.errors import NotFoundError, PublishError
 from reconciler.spec.model import Pipeline, QuickSight
 
 POINTER = "_published.json"
@@ -150,10 +149,8 @@ def check_gate(pipeline: Pipeline, report: dict[str, Any], previous: dict[str, A
 def _get_json(ctx: AwsContext, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         body = ctx.call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
-    except AwsApiError as exc:
-        if error_code(exc) in {"NoSuchKey", "404", "NoSuchBucket"}:
-            return None
-        raise
+    except NotFoundError:
+        return None
     try:
         loaded = json.loads(body)
     except ValueError:
