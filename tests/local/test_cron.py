@@ -1,39 +1,35 @@
-"""Glue cron expressions (UTC), on the pure parser."""
+"""Glue cron on the local endpoint: the scheduler's firing times and CreateTrigger's refusals follow the same
+table as spec validation (tests/cron_cases.py), because both use reconciler.spec.cron."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from reconciler_local.glue.cron import CronError, parse_cron
+from reconciler.spec.cron import CronError, parse_cron
+from tests.cron_cases import CASES, CronCase
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    ("expression", "after", "expected"),
-    [
-        ("cron(0 0 1 */3 ? *)", "2026-11-28 04:00", "2027-01-01 00:00"),  # quarterly
-        ("cron(0 0 1 */3 ? *)", "2027-01-01 00:00", "2027-04-01 00:00"),  # strictly after
-        ("cron(15 12 * * ? *)", "2026-03-01 12:15", "2026-03-02 12:15"),
-        ("cron(0/20 * * * ? *)", "2026-03-01 10:41", "2026-03-01 11:00"),
-        ("cron(0 8 ? * MON-FRI *)", "2026-03-06 09:00", "2026-03-09 08:00"),  # Fri -> Mon
-        ("cron(0 8 ? * 1 *)", "2026-03-02 00:00", "2026-03-08 08:00"),  # 1 = Sunday
-        ("cron(30 6 L * ? *)", "2026-02-01 00:00", "2026-02-28 06:30"),
-        ("cron(0 0 ? * 6L *)", "2026-03-01 00:00", "2026-03-27 00:00"),  # last Friday
-        ("cron(0 0 ? * 2#1 *)", "2026-03-01 00:00", "2026-03-02 00:00"),  # first Monday
-        ("cron(0 10 1,15 JAN,JUL ? 2027)", "2026-03-01 00:00", "2027-01-01 10:00"),
-    ],
-)
-def test_next_firing(expression: str, after: str, expected: str) -> None:
-    assert parse_cron(expression).next_after(at(after)) == at(expected)
+@pytest.mark.parametrize("case", [c for c in CASES if c.valid], ids=str)
+def test_next_firing(case: CronCase) -> None:
+    schedule = parse_cron(case.expression)
+    for after, expected in case.fires:
+        assert schedule.next_after(at(after)) == (at(expected) if expected else None), after
 
 
-def test_no_firing_left() -> None:
-    assert parse_cron("cron(0 0 1 1 ? 2020)").next_after(at("2026-01-01 00:00")) is None
+@pytest.mark.parametrize("case", [c for c in CASES if not c.valid], ids=str)
+def test_invalid_expressions_are_refused_with_the_validation_message(case: CronCase) -> None:
+    assert case.problem is not None
+    with pytest.raises(CronError) as error:
+        parse_cron(case.expression)
+    assert any(case.problem in p for p in error.value.problems), error.value.problems
 
 
 def test_fires_between() -> None:
@@ -42,18 +38,16 @@ def test_fires_between() -> None:
     assert quarterly.fires_between(at("2027-01-01 00:00"), at("2027-01-01 00:05")) is None
 
 
-@pytest.mark.parametrize(
-    ("expression", "message"),
-    [
-        ("0 0 1 */3 ? *", "not a Glue cron"),
-        ("cron(0 0 1 */3 ?)", "six"),
-        ("cron(0 0 1 */3 * *)", "exactly one of day-of-month and day-of-week"),
-        ("cron(0 0 ? */3 ? *)", "exactly one of day-of-month and day-of-week"),
-        ("cron(61 0 1 * ? *)", "outside 0-59"),
-        ("cron(0 0 1 FOO ? *)", "invalid month"),
-        ("cron(0 0 ? * 2#9 *)", "n#k"),
-    ],
-)
-def test_invalid_expressions(expression: str, message: str) -> None:
-    with pytest.raises(CronError, match=message):
-        parse_cron(expression)
+def test_the_endpoint_accepts_and_refuses_each_schedule_as_validation_does(aws: Any) -> None:
+    glue = aws.client("glue")
+    for number, case in enumerate(CASES):
+        name = f"t{number}"
+        try:
+            glue.create_trigger(Name=name, Type="SCHEDULED", Schedule=case.expression, Actions=[{"JobName": "j"}])
+        except ClientError as error:
+            assert not case.valid, f"{case}: {error}"
+            assert error.response["Error"]["Code"] == "InvalidInputException"
+            assert case.problem is not None and case.problem in error.response["Error"]["Message"], case
+        else:
+            assert case.valid, f"{case} was accepted"
+            assert glue.get_trigger(Name=name)["Trigger"]["Schedule"] == case.expression

@@ -5,12 +5,12 @@ Messages are fragments that follow the field path, e.g. "spec.bucket.name: must 
 
 from __future__ import annotations
 
-import itertools
 import re
 import string
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+from reconciler.spec import cron
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
@@ -307,163 +307,9 @@ def tag_value_problems(value: str) -> list[str]:
 
 # --- Glue cron ---------------------------------------------------------------------------------------------
 
-_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
-_DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}
-_NUMBER = re.compile(r"\d{1,4}")
-MIN_SCHEDULE_MINUTES = 5  # "Cron expressions that lead to rates faster than 5 minutes are not supported."
-
-
-@dataclass(frozen=True)
-class _CronField:
-    label: str
-    low: int
-    high: int
-    names: dict[str, int] = field(default_factory=dict)
-    question: bool = False  # '?' allowed (day-of-month, day-of-week)
-    last: bool = False  # 'L' allowed
-    weekday: bool = False  # 'LW' and 'nW' allowed (day-of-month)
-    last_of: bool = False  # 'nL' allowed: the last given weekday of the month (day-of-week)
-
-
-# The table in the Glue developer guide, "Time-based schedules for jobs and crawlers". It lists no '#'.
-_FIELDS = (
-    _CronField("minutes", 0, 59),
-    _CronField("hours", 0, 23),
-    _CronField("day-of-month", 1, 31, question=True, last=True, weekday=True),
-    _CronField("month", 1, 12, names=_MONTHS),
-    _CronField("day-of-week", 1, 7, names=_DAYS, question=True, last=True, last_of=True),
-    _CronField("year", 1970, 2199),
-)
-
-_CRON_EXAMPLE = "cron(0 0 1 */3 ? *)"
-
-
-def _cron_value(token: str, spec: _CronField) -> tuple[int | None, str | None]:
-    """Parse one value (a number or a name); return (value, problem)."""
-    if _NUMBER.fullmatch(token):
-        number = int(token)
-        if spec.low <= number <= spec.high:
-            return number, None
-        return None, f"{spec.label} value {token} is outside {spec.low}-{spec.high}"
-    if token.upper() in spec.names:
-        return spec.names[token.upper()], None
-    names = f" or {next(iter(spec.names))}-{list(spec.names)[-1]}" if spec.names else ""
-    return None, f"{spec.label} has {_shorten(token, 20)}, expected a number {spec.low}-{spec.high}{names}"
-
-
-def _cron_special(upper: str, spec: _CronField) -> list[str] | None:
-    """Problems of an L/W form (L, LW, nW in day-of-month; L, nL in day-of-week), or None if not one."""
-    if spec.last and upper == "L":
-        return []
-    if spec.weekday and upper == "LW":
-        return []
-    if len(upper) > 1 and ((spec.weekday and upper.endswith("W")) or (spec.last_of and upper.endswith("L"))):
-        _, problem = _cron_value(upper[:-1], spec)
-        return [problem] if problem else []
-    return None
-
-
-def _cron_item(item: str, spec: _CronField, alone: bool) -> tuple[set[int], list[str]]:
-    """One comma-separated element of a field: *, v, a-b, with optional /step, or an L/W form."""
-    if "#" in item:
-        return set(), [f"{spec.label} has '#', which Glue schedules do not support"]
-    if "?" in item:
-        return set(), [f"'?' must stand alone, in day-of-month or day-of-week (got {item!r} in {spec.label})"]
-    special = _cron_special(item.upper(), spec)
-    if special is not None:
-        if not alone:
-            return set(), [f"{spec.label}: {item!r} cannot be combined with other values in a list"]
-        return set(), special
-    base, slash, step_text = item.partition("/")
-    problems: list[str] = []
-    if base == "*":
-        start, end = spec.low, spec.high
-    elif "-" in base:
-        first, _, last = base.partition("-")
-        low, p1 = _cron_value(first, spec)
-        high, p2 = _cron_value(last, spec)
-        problems += [p for p in (p1, p2) if p]
-        if low is None or high is None:
-            return set(), problems
-        start, end = low, high
-    else:
-        value, problem = _cron_value(base, spec)
-        if problem or value is None:
-            return set(), [problem or f"{spec.label}: cannot read {item!r}"]
-        start = value
-        end = spec.high if slash else value
-    step = 1
-    if slash:
-        if not _NUMBER.fullmatch(step_text) or not 1 <= int(step_text) <= spec.high:
-            return set(), [f"{spec.label} step in {item!r} must be a number 1-{spec.high}"]
-        step = int(step_text)
-    if start <= end:
-        values = set(range(start, end + 1, step))
-    else:  # a range that wraps, e.g. hours 22-2
-        span = list(range(start, spec.high + 1)) + list(range(spec.low, end + 1))
-        values = set(span[::step])
-    return values, problems
-
-
-def _cron_field(text: str, spec: _CronField) -> tuple[set[int], list[str]]:
-    if text == "?":
-        if spec.question:
-            return set(), []
-        return set(), [f"'?' is only allowed in day-of-month or day-of-week (got it in {spec.label})"]
-    items = text.split(",")
-    if any(item == "" for item in items):
-        return set(), [f"{spec.label} has an empty list item in {text!r}"]
-    values: set[int] = set()
-    problems: list[str] = []
-    for item in items:
-        item_values, item_problems = _cron_item(item, spec, alone=len(items) == 1)
-        values |= item_values
-        problems += item_problems
-    return values, problems
-
-
-def _too_frequent(minutes: set[int], hours: set[int]) -> str | None:
-    ordered = sorted(minutes)
-    gaps = [b - a for a, b in itertools.pairwise(ordered)]
-    # Across the hour boundary too, when two consecutive hours both fire.
-    if ordered and any((h + 1) % 24 in hours for h in hours):
-        gaps.append(60 - ordered[-1] + ordered[0])
-    shortest = min(gaps, default=60)
-    if shortest < MIN_SCHEDULE_MINUTES:
-        return (
-            f"runs every {shortest} minute(s) at times; Glue schedules cannot run more often than every "
-            f"{MIN_SCHEDULE_MINUTES} minutes"
-        )
-    return None
+MIN_SCHEDULE_MINUTES = cron.MIN_SCHEDULE_MINUTES
 
 
 def glue_cron_problems(expression: str) -> list[str]:
-    """Glue cron: cron(Minutes Hours Day-of-month Month Day-of-week Year), UTC."""
-    if expression.startswith("rate("):
-        return [f"Glue schedules take cron(...) expressions, not rate(...); e.g. {_CRON_EXAMPLE}"]
-    if not (expression.startswith("cron(") and expression.endswith(")")):
-        return [f"must be a Glue cron expression like {_CRON_EXAMPLE} (got {_shorten(expression)})"]
-    fields = expression[len("cron(") : -1].split()
-    if len(fields) != len(_FIELDS):
-        hint = "; Glue cron has a sixth field, Year: add ' *' at the end" if len(fields) == 5 else ""
-        return [f"must have six fields (Minutes Hours Day-of-month Month Day-of-week Year), got {len(fields)}{hint}"]
-    problems: list[str] = []
-    sets: list[set[int]] = []
-    for text, spec in zip(fields, _FIELDS, strict=True):
-        values, field_problems = _cron_field(text, spec)
-        sets.append(values)
-        problems += field_problems
-    day_of_month, day_of_week = fields[2], fields[4]
-    if day_of_month == "?" and day_of_week == "?":
-        problems.append("exactly one of day-of-month and day-of-week must be '?' (both are)")
-    elif day_of_month != "?" and day_of_week != "?":
-        problems.append(
-            "exactly one of day-of-month and day-of-week must be '?' (neither is); "
-            "e.g. cron(0 0 1 * ? *) or cron(0 0 ? * MON *)"
-        )
-    if not problems:
-        frequent = _too_frequent(sets[0], sets[1])
-        if frequent:
-            problems.append(frequent)
-    return problems
+    """Glue cron: cron(Minutes Hours Day-of-month Month Day-of-week Year), UTC; the rules are in spec/cron.py."""
+    return cron.cron_problems(expression)

@@ -15,7 +15,7 @@ from moto.glue import responses as moto_glue_responses
 from moto.glue.models import FakeCrawler, FakeJob, FakeTrigger, GlueBackend
 from moto.glue.utils import Action, Predicate
 
-from reconciler_local.glue.cron import CronError, parse_cron
+from reconciler.spec.cron import CronError, parse_cron
 from reconciler_local.glue.exceptions import (
     AlreadyExistsException,
     CrawlerRunningException,

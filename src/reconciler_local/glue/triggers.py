@@ -1,9 +1,10 @@
 """Triggers and workflows that fire, with AWS's rules.
 
-- SCHEDULED triggers fire on their Glue cron (UTC, `cron.py`) while ACTIVATED; crawler schedules start
-  their crawler. The scheduler evaluates schedules on the endpoint's clock (`clock.py`) every
-  `scheduler_tick_seconds` and whenever the clock is changed: a schedule fires once when its time lies
-  between the previous evaluation and now (missed times are not replayed one by one).
+- SCHEDULED triggers fire on their Glue cron (UTC, parsed by `reconciler/spec/cron.py`, the parser spec
+  validation uses) while ACTIVATED; crawler schedules start their crawler. The scheduler evaluates
+  schedules on the endpoint's clock (`clock.py`) every `scheduler_tick_seconds` and whenever the clock is
+  changed: a schedule fires once when its time lies between the previous evaluation and now (missed
+  times are not replayed one by one).
 - ON_DEMAND triggers fire on StartTrigger (SCHEDULED and CONDITIONAL ones are activated by it).
 - CONDITIONAL triggers fire when a watched crawl or job run ends and the predicate holds (conditions
   `CrawlState` / `State` with LogicalOperator EQUALS; Logical AND = all, ANY = one). AWS's rule: "Dependent
@@ -41,9 +42,9 @@ from moto.glue.models import (
 )
 from moto.glue.responses import GlueResponse
 
+from reconciler.spec.cron import CronError, CronSchedule, parse_cron
 from reconciler_local.clock import utc_now
 from reconciler_local.glue.crawler_runtime import DONE, CrawlerRuntime, CrawlRun, StartedBy
-from reconciler_local.glue.cron import CronError, CronSchedule, parse_cron
 from reconciler_local.glue.exceptions import (
     ConcurrentRunsExceededException,
     EntityNotFoundException,
