@@ -6,20 +6,26 @@ from reconciler.resources.base import Account, AttrChange, Desired, Observed, Re
 from reconciler.resources.bucket import BucketKind
 from reconciler.resources.crawler import CrawlerKind
 from reconciler.resources.database import DatabaseKind
+from reconciler.resources.fields import Field
 from reconciler.resources.job import JobKind
 from reconciler.resources.role import RoleKind
 from reconciler.resources.trigger import TriggerKind
 from reconciler.resources.upload import UploadKind
 from reconciler.resources.workflow import WorkflowKind
 
+KINDS: tuple[type[ResourceKind], ...] = (
+    BucketKind, UploadKind, RoleKind, DatabaseKind, CrawlerKind, JobKind, WorkflowKind, TriggerKind,
+)  # fmt: skip
+
 
 def all_kinds() -> list[ResourceKind]:
     """Fresh instances (uploads keep per-plan state), lowest dependency level first."""
-    kinds: list[ResourceKind] = [
-        BucketKind(), UploadKind(), RoleKind(), DatabaseKind(), CrawlerKind(), JobKind(), WorkflowKind(),
-        TriggerKind(),
-    ]  # fmt: skip
-    return sorted(kinds, key=lambda k: k.level)
+    return sorted((k() for k in KINDS), key=lambda k: k.level)
 
 
-__all__ = ["Account", "AttrChange", "Desired", "Observed", "ResourceKind", "all_kinds"]
+def fields_of(kind: str) -> tuple[Field, ...]:
+    """The field table of a kind by its name ("crawler"); empty for an unknown kind."""
+    return next((k.fields for k in KINDS if k.kind == kind), ())
+
+
+__all__ = ["KINDS", "Account", "AttrChange", "Desired", "Field", "Observed", "ResourceKind", "all_kinds", "fields_of"]

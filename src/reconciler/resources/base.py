@@ -14,9 +14,10 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, NotFoundError
+from reconciler.resources import fields as fields_table
+from reconciler.resources.fields import Attrs as Attrs  # re-exported: the kinds import it from here
+from reconciler.resources.fields import Field
 from reconciler.spec.model import MANAGED_TAG, OWNER_TAG, Pipeline
-
-Attrs = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -93,16 +94,24 @@ class ResourceKind(ABC):
     kind: ClassVar[str]
     #: dependency level: lower levels are created first and deleted last
     level: ClassVar[int]
-    #: attributes that cannot change in place; a change means replace
+    #: the kind's field table (resources/fields.py): every attribute's name, API field, default and flags
+    fields: ClassVar[tuple[Field, ...]] = ()
+    #: attributes that cannot change in place; a change means replace (from `fields`)
     immutable: ClassVar[frozenset[str]] = frozenset()
-    #: attributes whose values must be masked in every output
+    #: attributes whose values are (partly) masked in every output (from `fields`)
     sensitive: ClassVar[frozenset[str]] = frozenset()
-    #: attributes whose change is security-relevant (shown in their own section)
+    #: attributes whose change is security-relevant, shown in their own section (from `fields`)
     security: ClassVar[frozenset[str]] = frozenset()
     #: kinds whose resources must exist first (what `--target` pulls in along with a targeted resource)
     depends_on: ClassVar[frozenset[str]] = frozenset()
     #: True when prefetch() reads every declared resource of the kind in bulk
     batched: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.immutable = fields_table.immutable(cls.fields)
+        cls.sensitive = fields_table.sensitive(cls.fields)
+        cls.security = fields_table.security(cls.fields)
 
     @abstractmethod
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:

@@ -9,64 +9,63 @@ from typing import Any, ClassVar
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
 from reconciler.errors import AwsApiError, AwsError
+from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
 from reconciler.spec.model import Crawler, Pipeline
 
 RUNNING_WAIT_SECONDS = 900.0
 
 
+def _schedule_text(schedule: Any) -> str | None:
+    # CreateCrawler/UpdateCrawler take Schedule as the cron text (botocore glue model: CreateCrawlerRequest
+    # Schedule is a CronExpression); GetCrawler answers a Schedule structure {ScheduleExpression, State}.
+    text = schedule.get("ScheduleExpression") if isinstance(schedule, dict) else schedule
+    return str(text) if text else None
+
+
+#: Every attribute of a crawler, stated once. API fields: botocore glue model, CreateCrawler / Crawler;
+#: defaults: what GetCrawler reports when CreateCrawler omitted them (AWS Glue API reference,
+#: SchemaChangePolicy and RecrawlPolicy; terraform-provider-aws internal/service/glue/crawler.go).
+FIELDS: tuple[Field, ...] = (
+    Field("role", "Role", read=role_name, default="", sample="someone-elses-role",
+          note="the managed role's name or the existing role's ARN (spec.role); compared by name"),
+    Field("database", "DatabaseName", default="", sample="someone_elses_db", note="spec.database.name"),
+    Field("description", "Description", spec="description", default="", sample="Changed by the acceptance test"),
+    Field("targets", "Targets.S3Targets", spec="targets",
+          write=lambda paths: [{"Path": p} for p in paths], read=lambda ts: sorted(t["Path"] for t in ts),
+          default=[], sample=["s3://${PIPELINE_BUCKET}/raw/"]),
+    Field("table_prefix", "TablePrefix", spec="table_prefix", default="", sample="src_"),
+    # UpdateCrawler is partial; Schedule="" removes the schedule (AWS Glue API reference, UpdateCrawler).
+    Field("schedule", "Schedule", spec="schedule", read=_schedule_text, optional=True, clear="",
+          sample="cron(15 12 * * ? *)"),
+    Field("schema_change_policy.update_behavior", "SchemaChangePolicy.UpdateBehavior",
+          spec="schema_change_policy.update_behavior", default="UPDATE_IN_DATABASE", sample="LOG"),
+    Field("schema_change_policy.delete_behavior", "SchemaChangePolicy.DeleteBehavior",
+          spec="schema_change_policy.delete_behavior", default="DEPRECATE_IN_DATABASE", sample="LOG"),
+    # CRAWL_NEW_FOLDERS_ONLY needs both schema change behaviours LOG (AWS Glue API reference, RecrawlPolicy).
+    Field("recrawl_policy", "RecrawlPolicy.RecrawlBehavior", spec="recrawl_policy", default="CRAWL_EVERYTHING",
+          sample="CRAWL_NEW_FOLDERS_ONLY",
+          sample_needs={"schema_change_policy.update_behavior": "LOG", "schema_change_policy.delete_behavior": "LOG"}),
+)  # fmt: skip
+
+
 def expand_crawler(name: str, attrs: Attrs) -> dict[str, Any]:
-    """Our attributes -> CreateCrawler / UpdateCrawler parameters."""
-    return {
-        "Name": name,
-        "Role": attrs["role"],
-        "DatabaseName": attrs["database"],
-        "Description": attrs["description"],
-        "Targets": {"S3Targets": [{"Path": p} for p in attrs["targets"]]},
-        "TablePrefix": attrs["table_prefix"],
-        "Schedule": attrs["schedule"] or "",
-        "SchemaChangePolicy": {
-            "UpdateBehavior": attrs["schema_change_policy"]["update_behavior"],
-            "DeleteBehavior": attrs["schema_change_policy"]["delete_behavior"],
-        },
-        "RecrawlPolicy": {"RecrawlBehavior": attrs["recrawl_policy"]},
-    }
+    """Our attributes -> CreateCrawler parameters (an empty schedule is omitted)."""
+    return {"Name": name, **fields.expand(FIELDS, attrs)}
 
 
 def flatten_crawler(c: dict[str, Any]) -> Attrs:
     """GetCrawler -> our attributes, with AWS's defaults folded in so an unchanged crawler diffs clean."""
-    policy = c.get("SchemaChangePolicy") or {}
-    schedule = (c.get("Schedule") or {}).get("ScheduleExpression") or None
-    return {
-        "role": role_name(c.get("Role", "")),
-        "database": c.get("DatabaseName", ""),
-        "description": c.get("Description", "") or "",
-        "targets": sorted(t["Path"] for t in (c.get("Targets") or {}).get("S3Targets", [])),
-        "table_prefix": c.get("TablePrefix", "") or "",
-        "schedule": schedule,
-        "schema_change_policy": {
-            "update_behavior": policy.get("UpdateBehavior") or "UPDATE_IN_DATABASE",
-            "delete_behavior": policy.get("DeleteBehavior") or "DEPRECATE_IN_DATABASE",
-        },
-        "recrawl_policy": (c.get("RecrawlPolicy") or {}).get("RecrawlBehavior") or "CRAWL_EVERYTHING",
-    }
+    return fields.flatten(FIELDS, c)
 
 
 def desired_attrs(crawler: Crawler, pipeline: Pipeline) -> Attrs:
-    return {
-        "role": role_name(role_reference(pipeline)),
-        "database": pipeline.database.name,
-        "description": crawler.description,
-        "targets": sorted(crawler.targets),
-        "table_prefix": crawler.table_prefix,
-        "schedule": crawler.schedule,
-        "schema_change_policy": {
-            "update_behavior": crawler.schema_change_policy.update_behavior,
-            "delete_behavior": crawler.schema_change_policy.delete_behavior,
-        },
-        "recrawl_policy": crawler.recrawl_policy,
-    }
+    return fields.desired(
+        FIELDS, crawler,
+        role=role_name(role_reference(pipeline)), database=pipeline.database.name, targets=sorted(crawler.targets),
+    )  # fmt: skip
 
 
 def wait_crawler_ready(ctx: AwsContext, name: str, timeout: float = RUNNING_WAIT_SECONDS) -> None:
@@ -92,6 +91,7 @@ class CrawlerKind(TagListedGlueKind):
     api: ClassVar[GlueBatchApi] = GlueBatchApi(
         "list_crawlers", "CrawlerNames", "batch_get_crawlers", "CrawlerNames", "Crawlers", "crawler"
     )
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         return [Desired(self.kind, c.name, desired_attrs(c, pipeline), pipeline.all_tags) for c in pipeline.crawlers]
@@ -109,8 +109,6 @@ class CrawlerKind(TagListedGlueKind):
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         params = expand_crawler(desired.name, desired.attrs)
-        if not params["Schedule"]:
-            del params["Schedule"]
         try:
             ctx.call("glue", "create_crawler", Tags=dict(desired.tags), **params)
         except AwsApiError as exc:
@@ -119,13 +117,7 @@ class CrawlerKind(TagListedGlueKind):
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         changed = {c.top for c in changes}
         if changed - {"tags"}:
-            full = expand_crawler(desired.name, desired.attrs)
-            field_of = {
-                "role": "Role", "database": "DatabaseName", "description": "Description", "targets": "Targets",
-                "table_prefix": "TablePrefix", "schedule": "Schedule", "schema_change_policy": "SchemaChangePolicy",
-                "recrawl_policy": "RecrawlPolicy",
-            }  # fmt: skip
-            partial = {"Name": desired.name} | {field_of[a]: full[field_of[a]] for a in changed if a in field_of}
+            partial = {"Name": desired.name, **fields.partial_update(FIELDS, desired.attrs, changed)}
             try:
                 self._when_not_running(ctx, desired.name, lambda: ctx.call("glue", "update_crawler", **partial))
             except AwsApiError as exc:

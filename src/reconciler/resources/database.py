@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
-from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.resources import fields
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Attrs,
+    Desired,
+    Observed,
+    ResourceKind,
+    aws_error,
+    is_not_found,
+)
+from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
 from reconciler.spec.model import Pipeline
+
+#: Every attribute of a database, stated once (botocore glue model: DatabaseInput / Database).
+FIELDS: tuple[Field, ...] = (
+    Field("description", "Description", spec="description", default="", sample="Changed by the acceptance test"),
+)
+
+
+def database_input(name: str, attrs: Attrs) -> dict[str, Any]:
+    """CreateDatabase / UpdateDatabase take the definition as DatabaseInput (UpdateDatabase replaces it)."""
+    return {"Name": name, **fields.expand(FIELDS, attrs)}
 
 
 class DatabaseKind(ResourceKind):
     kind: ClassVar[str] = "database"
     level: ClassVar[int] = 2
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         db = pipeline.database
-        return [Desired(self.kind, db.name, {"description": db.description}, pipeline.all_tags)]
+        return [Desired(self.kind, db.name, fields.desired(FIELDS, db), pipeline.all_tags)]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
@@ -26,7 +48,7 @@ class DatabaseKind(ResourceKind):
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue database {name!r}", exc) from exc
-        return Observed({"description": db.get("Description", "")}, get_tags(ctx, ctx.glue_arn("database", name)))
+        return Observed(fields.flatten(FIELDS, db), get_tags(ctx, ctx.glue_arn("database", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         owned = []
@@ -40,7 +62,7 @@ class DatabaseKind(ResourceKind):
         try:
             ctx.call(
                 "glue", "create_database",
-                DatabaseInput={"Name": desired.name, "Description": desired.attrs["description"]},
+                DatabaseInput=database_input(desired.name, desired.attrs),
                 Tags=dict(desired.tags),
             )  # fmt: skip
         except AwsApiError as exc:
@@ -50,7 +72,7 @@ class DatabaseKind(ResourceKind):
         if any(c.top != "tags" for c in changes):
             ctx.call(
                 "glue", "update_database", Name=desired.name,
-                DatabaseInput={"Name": desired.name, "Description": desired.attrs["description"]},
+                DatabaseInput=database_input(desired.name, desired.attrs),
             )  # fmt: skip
         if any(c.top == "tags" for c in changes):
             sync_tags(ctx, ctx.glue_arn("database", desired.name), dict(desired.tags))

@@ -4,73 +4,83 @@ sent together with WorkerType/NumberOfWorkers."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
 from reconciler.spec.model import Job, Pipeline
 
-# What AWS fills in when a field is omitted (moto omits them entirely): absent == default.
-DEFAULT_TIMEOUT_MINUTES = 2880
-DEFAULT_MAX_RETRIES = 0
-DEFAULT_MAX_CONCURRENT_RUNS = 1
-DEFAULT_PYTHON_VERSION = "3"
+#: Job arguments whose names look secret are masked in every output (a per-value rule of default_arguments).
+SECRET_NAME = re.compile(r"(pass(word)?|token|secret|key|credential)", re.IGNORECASE)
+#: The Command.Name of every job we create: a Spark ETL job.
+COMMAND_NAME = "glueetl"
+
+
+def glue_version_key(version: str | None) -> tuple[int, ...]:
+    """ "4.0" -> (4, 0); anything else (absent, "auto") sorts as the newest."""
+    try:
+        return tuple(int(part) for part in str(version).split("."))
+    except ValueError:
+        return (99,)
+
+
+def default_timeout(attrs: Attrs) -> int:
+    """Timeout AWS fills in when CreateJob omits it (botocore glue model, CreateJob Timeout: "2,880 minutes
+    for Glue version 4.0 and earlier, or 480 minutes for Glue version 5.0 and later")."""
+    return 2880 if glue_version_key(attrs.get("glue_version")) < (5, 0) else 480
+
+
+#: Every attribute of a job, stated once. API fields: botocore glue model, CreateJob / Job. Defaults are what
+#: GetJob reports when CreateJob omitted a field (moto omits them entirely; absent == default).
+FIELDS: tuple[Field, ...] = (
+    Field("role", "Role", read=role_name, default="", writable=False, sample="someone-elses-role",
+          note="sent as the managed role's name or the existing role's ARN (spec.role); compared by name"),
+    Field("description", "Description", spec="description", default="", sample="Changed by the acceptance test"),
+    Field("script_location", "Command.ScriptLocation", default="",
+          sample="s3://${PIPELINE_BUCKET}/scripts/other_job.py", note="s3://<spec.bucket.name>/<spec script>"),
+    # PythonVersion "3" is the default for glueetl (AWS Glue API reference, JobCommand PythonVersion).
+    Field("python_version", "Command.PythonVersion", read=str, default="3", sample="2"),
+    Field("default_arguments", "DefaultArguments", spec="arguments", write=dict, read=dict, default={},
+          secret_key=lambda name: SECRET_NAME.search(name) is not None,
+          sample={"--input_path": "s3://${PIPELINE_BUCKET}/raw/car_brands/",
+                  "--output_path": "s3://${PIPELINE_BUCKET}/prepared/", "--enable-metrics": "false",
+                  "--db_password": "hunter2"}),
+    # "Jobs that are created without specifying a Glue version default to Glue 6.0" (botocore, CreateJob).
+    Field("glue_version", "GlueVersion", spec="glue_version", default="6.0", sample="4.0"),
+    Field("worker_type", "WorkerType", spec="worker_type", sample="G.2X"),
+    Field("number_of_workers", "NumberOfWorkers", spec="number_of_workers", sample=3),
+    Field("timeout", "Timeout", spec="timeout_minutes", default_from=default_timeout, sample=120),
+    Field("max_retries", "MaxRetries", spec="max_retries", default=0, sample=2),
+    # MaxConcurrentRuns "The default is 1" (botocore glue model, ExecutionProperty).
+    Field("max_concurrent_runs", "ExecutionProperty.MaxConcurrentRuns", spec="max_concurrent_runs", default=1,
+          sample=3),
+)  # fmt: skip
 
 
 def expand_job(attrs: Attrs, role: str) -> dict[str, Any]:
     """Our attributes -> the JobUpdate / CreateJob definition (without Name and Tags)."""
-    return {
-        "Role": role,
-        "Description": attrs["description"],
-        "Command": {
-            "Name": "glueetl",
-            "ScriptLocation": attrs["script_location"],
-            "PythonVersion": attrs["python_version"],
-        },
-        "DefaultArguments": dict(attrs["default_arguments"]),
-        "GlueVersion": attrs["glue_version"],
-        "WorkerType": attrs["worker_type"],
-        "NumberOfWorkers": attrs["number_of_workers"],
-        "Timeout": attrs["timeout"],
-        "MaxRetries": attrs["max_retries"],
-        "ExecutionProperty": {"MaxConcurrentRuns": attrs["max_concurrent_runs"]},
-    }
+    definition = fields.expand(FIELDS, attrs)
+    fields.set_path(definition, "Role", role)
+    fields.set_path(definition, "Command.Name", COMMAND_NAME)
+    return definition
 
 
 def flatten_job(job: dict[str, Any]) -> Attrs:
-    command = job.get("Command") or {}
-    return {
-        "role": role_name(job.get("Role", "")),
-        "description": job.get("Description", "") or "",
-        "script_location": command.get("ScriptLocation", ""),
-        "python_version": str(command.get("PythonVersion") or DEFAULT_PYTHON_VERSION),
-        "default_arguments": dict(job.get("DefaultArguments") or {}),
-        "glue_version": job.get("GlueVersion", ""),
-        "worker_type": job.get("WorkerType"),
-        "number_of_workers": job.get("NumberOfWorkers"),
-        "timeout": job.get("Timeout") or DEFAULT_TIMEOUT_MINUTES,
-        "max_retries": job.get("MaxRetries") or DEFAULT_MAX_RETRIES,
-        "max_concurrent_runs": (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns")
-        or DEFAULT_MAX_CONCURRENT_RUNS,
-    }
+    return fields.flatten(FIELDS, job)
 
 
 def desired_attrs(job: Job, pipeline: Pipeline) -> Attrs:
-    return {
-        "role": role_name(role_reference(pipeline)),
-        "description": job.description,
-        "script_location": f"s3://{pipeline.bucket.name}/{job.script}",
-        "python_version": DEFAULT_PYTHON_VERSION,
-        "default_arguments": dict(job.arguments),
-        "glue_version": job.glue_version,
-        "worker_type": job.worker_type,
-        "number_of_workers": job.number_of_workers,
-        "timeout": job.timeout_minutes,
-        "max_retries": job.max_retries,
-        "max_concurrent_runs": job.max_concurrent_runs,
-    }
+    return fields.desired(
+        FIELDS, job,
+        role=role_name(role_reference(pipeline)),
+        script_location=f"s3://{pipeline.bucket.name}/{job.script}",
+        default_arguments=dict(job.arguments),
+    )  # fmt: skip
 
 
 class JobKind(TagListedGlueKind):
@@ -78,6 +88,7 @@ class JobKind(TagListedGlueKind):
     level: ClassVar[int] = 3
     depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "upload"})
     api: ClassVar[GlueBatchApi] = GlueBatchApi("list_jobs", "JobNames", "batch_get_jobs", "JobNames", "Jobs", "job")
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         return [Desired(self.kind, j.name, desired_attrs(j, pipeline), pipeline.all_tags) for j in pipeline.jobs]

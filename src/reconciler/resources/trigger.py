@@ -10,7 +10,9 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, sync_tags
 from reconciler.spec.model import Pipeline
 
@@ -42,28 +44,45 @@ def expand_predicate(predicate: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"Logical": predicate["logical"], "Conditions": conditions}
 
 
+def flatten_actions(actions: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"crawler": a["CrawlerName"]} if a.get("CrawlerName") else {"job": a.get("JobName", "")} for a in actions]
+
+
+def flatten_predicate(predicate: dict[str, Any]) -> dict[str, Any] | None:
+    if not predicate.get("Conditions"):
+        return None
+    conditions = []
+    for c in predicate["Conditions"]:
+        if c.get("CrawlerName"):
+            conditions.append({"crawler": c["CrawlerName"], "state": c.get("CrawlState", "")})
+        else:
+            conditions.append({"job": c.get("JobName", ""), "state": c.get("State", "")})
+    return {"logical": predicate.get("Logical") or "AND", "conditions": conditions}
+
+
+#: Every attribute of a trigger, stated once (botocore glue model, CreateTrigger / Trigger). All are derived
+#: from spec.schedule: which trigger it is (start or after-crawl), the cron, the crawler and the job.
+FIELDS: tuple[Field, ...] = (
+    # Type and WorkflowName are not in TriggerUpdate (botocore glue model): a change means replace.
+    Field("type", "Type", default="", immutable=True, note="SCHEDULED (start) or CONDITIONAL (after-crawl)"),
+    Field("workflow", "WorkflowName", optional=True, immutable=True, note="spec.schedule.workflow"),
+    Field("description", "Description", default="", sample="Changed by the acceptance test",
+          note="says what the trigger starts, and when"),
+    Field("schedule", "Schedule", optional=True, sample="cron(15 12 * * ? *)",
+          note="spec.schedule.cron on the start trigger; none on the after-crawl trigger"),
+    Field("actions", "Actions", write=expand_actions, read=flatten_actions, default=[],
+          sample=[{"job": "car-brands-prepare"}], note="the crawler (start) or the job (after-crawl)"),
+    Field("predicate", "Predicate", write=expand_predicate, read=flatten_predicate, optional=True,
+          sample={"logical": "AND", "conditions": [{"crawler": "car-brands-raw", "state": "FAILED"}]},
+          note="after-crawl only: the crawl SUCCEEDED"),
+    # Written with StartOnCreation on create and StartTrigger / StopTrigger later; read from State.
+    Field("enabled", "State", spec="enabled", writable=False, read=lambda state: state in {"ACTIVATED", "ACTIVATING"},
+          default=False, sample=False),
+)  # fmt: skip
+
+
 def flatten_trigger(t: dict[str, Any]) -> Attrs:
-    actions = []
-    for a in t.get("Actions", []):
-        actions.append({"crawler": a["CrawlerName"]} if a.get("CrawlerName") else {"job": a.get("JobName", "")})
-    predicate = None
-    if t.get("Predicate") and t["Predicate"].get("Conditions"):
-        conditions = []
-        for c in t["Predicate"]["Conditions"]:
-            if c.get("CrawlerName"):
-                conditions.append({"crawler": c["CrawlerName"], "state": c.get("CrawlState", "")})
-            else:
-                conditions.append({"job": c.get("JobName", ""), "state": c.get("State", "")})
-        predicate = {"logical": t["Predicate"].get("Logical") or "AND", "conditions": conditions}
-    return {
-        "type": t.get("Type", ""),
-        "workflow": t.get("WorkflowName"),
-        "description": t.get("Description", "") or "",
-        "schedule": t.get("Schedule") or None,
-        "actions": actions,
-        "predicate": predicate,
-        "enabled": t.get("State") in {"ACTIVATED", "ACTIVATING"},
-    }
+    return fields.flatten(FIELDS, t)
 
 
 class TriggerKind(TagListedGlueKind):
@@ -73,30 +92,21 @@ class TriggerKind(TagListedGlueKind):
     api: ClassVar[GlueBatchApi] = GlueBatchApi(
         "list_triggers", "TriggerNames", "batch_get_triggers", "TriggerNames", "Triggers", "trigger"
     )
-    immutable: ClassVar[frozenset[str]] = frozenset({"type", "workflow"})
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         s = pipeline.schedule
         if s is None:
             return []
-        start: Attrs = {
-            "type": "SCHEDULED",
-            "workflow": s.workflow,
-            "description": f"Starts crawler {s.crawler} on {s.cron}",
-            "schedule": s.cron,
-            "actions": [{"crawler": s.crawler}],
-            "predicate": None,
-            "enabled": s.enabled,
-        }
-        after: Attrs = {
-            "type": "CONDITIONAL",
-            "workflow": s.workflow,
-            "description": f"Starts job {s.job} when crawler {s.crawler} succeeded",
-            "schedule": None,
-            "actions": [{"job": s.job}],
-            "predicate": {"logical": "AND", "conditions": [{"crawler": s.crawler, "state": "SUCCEEDED"}]},
-            "enabled": s.enabled,
-        }
+        start = fields.desired(
+            FIELDS, s, type="SCHEDULED", workflow=s.workflow, description=f"Starts crawler {s.crawler} on {s.cron}",
+            schedule=s.cron, actions=[{"crawler": s.crawler}],
+        )  # fmt: skip
+        after = fields.desired(
+            FIELDS, s, type="CONDITIONAL", workflow=s.workflow,
+            description=f"Starts job {s.job} when crawler {s.crawler} succeeded", actions=[{"job": s.job}],
+            predicate={"logical": "AND", "conditions": [{"crawler": s.crawler, "state": "SUCCEEDED"}]},
+        )  # fmt: skip
         tags = pipeline.all_tags
         return [
             Desired(self.kind, start_trigger_name(s.workflow), start, tags),
@@ -115,21 +125,12 @@ class TriggerKind(TagListedGlueKind):
             raise aws_error("reading", f"Glue trigger {name!r}", exc) from exc
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
-        a = desired.attrs
         params: dict[str, Any] = {
             "Name": desired.name,
-            "Type": a["type"],
-            "Description": a["description"],
-            "Actions": expand_actions(a["actions"]),
-            "StartOnCreation": a["enabled"],
+            **fields.expand(FIELDS, desired.attrs),
+            "StartOnCreation": desired.attrs["enabled"],
             "Tags": dict(desired.tags),
         }
-        if a["workflow"]:
-            params["WorkflowName"] = a["workflow"]
-        if a["schedule"]:
-            params["Schedule"] = a["schedule"]
-        if a["predicate"]:
-            params["Predicate"] = expand_predicate(a["predicate"])
         try:
             ctx.call("glue", "create_trigger", **params)
         except AwsApiError as exc:
@@ -138,16 +139,10 @@ class TriggerKind(TagListedGlueKind):
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         a = desired.attrs
         changed = {c.top for c in changes}
-        if changed & {"description", "schedule", "actions", "predicate"}:
-            update: dict[str, Any] = {
-                "Name": desired.name,
-                "Description": a["description"],
-                "Actions": expand_actions(a["actions"]),
-            }
-            if a["schedule"]:
-                update["Schedule"] = a["schedule"]
-            if a["predicate"]:
-                update["Predicate"] = expand_predicate(a["predicate"])
+        if changed - fields.immutable(FIELDS) - {"enabled", "tags"}:
+            # UpdateTrigger replaces the whole TriggerUpdate: send every updatable field.
+            updatable = [f for f in FIELDS if not f.immutable]
+            update: dict[str, Any] = {"Name": desired.name, **fields.expand(updatable, a)}
             try:
                 ctx.call("glue", "update_trigger", Name=desired.name, TriggerUpdate=update)
             except AwsApiError as exc:

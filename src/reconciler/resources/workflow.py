@@ -1,7 +1,7 @@
 """Glue workflow: the container that makes the conditional job trigger fire for scheduled crawls.
 
 A conditional trigger fires only when the crawl it watches was itself started by a trigger, so the
-quarterly schedule lives in a workflow (DESIGN §3)."""
+quarterly schedule lives in a workflow."""
 
 from __future__ import annotations
 
@@ -9,20 +9,30 @@ from typing import ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
 from reconciler.spec.model import Pipeline
+
+#: Every attribute of a workflow, stated once (botocore glue model: CreateWorkflow / Workflow).
+FIELDS: tuple[Field, ...] = (
+    Field("description", "Description", default="", sample="Changed by the acceptance test",
+          note="derived: says which pipeline it runs"),
+)  # fmt: skip
 
 
 class WorkflowKind(ResourceKind):
     kind: ClassVar[str] = "workflow"
     level: ClassVar[int] = 4
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         if pipeline.schedule is None:
             return []
         description = f"Quarterly run of pipeline {pipeline.name}: crawl, then prepare"
-        return [Desired(self.kind, pipeline.schedule.workflow, {"description": description}, pipeline.all_tags)]
+        attrs = fields.desired(FIELDS, pipeline.schedule, description=description)
+        return [Desired(self.kind, pipeline.schedule.workflow, attrs, pipeline.all_tags)]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
@@ -31,7 +41,7 @@ class WorkflowKind(ResourceKind):
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue workflow {name!r}", exc) from exc
-        return Observed({"description": wf.get("Description", "") or ""}, get_tags(ctx, ctx.glue_arn("workflow", name)))
+        return Observed(fields.flatten(FIELDS, wf), get_tags(ctx, ctx.glue_arn("workflow", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         names: list[str] = []
@@ -47,15 +57,15 @@ class WorkflowKind(ResourceKind):
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         try:
             ctx.call(
-                "glue", "create_workflow", Name=desired.name, Description=desired.attrs["description"],
-                Tags=dict(desired.tags),
+                "glue", "create_workflow", Name=desired.name, Tags=dict(desired.tags),
+                **fields.expand(FIELDS, desired.attrs),
             )  # fmt: skip
         except AwsApiError as exc:
             raise aws_error("creating", f"Glue workflow {desired.name!r}", exc) from exc
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         if any(c.top != "tags" for c in changes):
-            ctx.call("glue", "update_workflow", Name=desired.name, Description=desired.attrs["description"])
+            ctx.call("glue", "update_workflow", Name=desired.name, **fields.expand(FIELDS, desired.attrs))
         if any(c.top == "tags" for c in changes):
             sync_tags(ctx, ctx.glue_arn("workflow", desired.name), dict(desired.tags))
 
