@@ -1,4 +1,4 @@
-"""`reconciler_local`: our local AWS endpoint, moto's server plus what moto lacks (DESIGN §5).
+"""`reconciler_local`: our local AWS endpoint, moto's server plus what moto lacks (see README.md here).
 
 Public API:
 - `LocalEndpoint.start(host="127.0.0.1", port=0)` -> endpoint with `.url`, `.port`, `.stop()` (in-process).

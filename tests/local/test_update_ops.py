@@ -1,4 +1,4 @@
-"""UpdateCrawler, UpdateJob and UpdateTrigger over HTTP, with AWS's semantics (DESIGN §4)."""
+"""UpdateCrawler, UpdateJob and UpdateTrigger over HTTP, with AWS's semantics (AWS Glue API reference)."""
 
 from __future__ import annotations
 

@@ -2,11 +2,12 @@
 
 The original design failed exactly here: it started the job before the crawler had finished, and its
 conditional trigger never fired for a crawler it had started by hand. So `run` starts the job itself,
-and only after a *new* crawl has SUCCEEDED (DESIGN §3).
+and only after a *new* crawl has SUCCEEDED (docs/scheduling.md quotes the AWS Glue developer guide's
+rule: dependent jobs start only after a crawl that a trigger started).
 
-Waits follow one shape (STYLE: waiters): a status function, pending states, target states, an
-overall deadline, and backoff polling that starts small (the gap between crawl end and job start is
-what users feel) and is capped.
+Waits follow one shape, the one of botocore's waiters (botocore/waiter.py): a status function, pending
+states, target states, an overall deadline, and backoff polling that starts small (the gap between crawl
+end and job start is what users feel) and is capped.
 """
 
 from __future__ import annotations

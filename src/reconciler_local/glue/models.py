@@ -70,7 +70,9 @@ JOB_UPDATE_FIELDS: dict[str, tuple[str, Any]] = {
     "MaintenanceWindow": ("maintenance_window", None),
 }
 
-# Defaults AWS reports for a crawler created without them (DESIGN §4).
+# Defaults AWS reports for a crawler created without them: schema change policy UPDATE_IN_DATABASE and
+# DEPRECATE_IN_DATABASE, recrawl CRAWL_EVERYTHING, lineage DISABLE, as terraform-provider-aws documents for
+# aws_glue_crawler (website/docs/r/glue_crawler.html.markdown) and GetCrawler returns.
 CRAWLER_DEFAULTS: dict[str, Any] = {
     "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "DEPRECATE_IN_DATABASE"},
     "RecrawlPolicy": {"RecrawlBehavior": "CRAWL_EVERYTHING"},
