@@ -46,10 +46,11 @@ def test_a_lock_held_elsewhere_is_reported_with_holder_and_start(project: Projec
     aws.client("s3").put_object(Bucket=BUCKET, Key=LOCK_KEY, Body=json.dumps(holder).encode())
     project.edit("number_of_workers: 2", "number_of_workers: 3")
     result = project.cli("apply", "--auto-approve")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # EXIT_LOCKED
     output = " ".join(result.output.split())
     assert "alice on build-7 (pid 4242)" in output and "2026-11-28T03:00:00+00:00" in output
-    assert "reconcile lock break abc123def456" in output
+    # the hint repeats the global options in force, so it works when pasted
+    assert f"reconcile -f {project.spec} --endpoint-url {project.endpoint} lock break abc123def456" in output
     assert aws.client("glue").get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"] == 2
 
 
@@ -65,10 +66,10 @@ def test_a_lock_left_by_a_killed_process_is_called_stale_and_can_be_broken(proje
     assert "stale" in status.output
     project.edit("number_of_workers: 2", "number_of_workers: 3")
     blocked = project.cli("apply", "--auto-approve")
-    assert blocked.exit_code == 1 and "stale" in blocked.output
+    assert blocked.exit_code == 3 and "stale" in blocked.output  # EXIT_LOCKED
 
     wrong = project.cli("lock", "break", "not-the-id")
-    assert wrong.exit_code == 1  # naming the lock proves you looked at it
+    assert wrong.exit_code == 3  # EXIT_LOCKED: naming the lock proves you looked at it
     broken = project.cli("lock", "break", "deadbeef0001")
     assert broken.exit_code == 0, broken.output
     assert project.cli("lock", "status").output.strip() == "Not locked."

@@ -248,7 +248,7 @@ def test_saved_plan_is_refused_when_live_state_changed(project: Project, aws: An
     assert project.cli("plan", "--out", str(planfile)).exit_code == 0
     aws.client("glue").update_crawler(Name="car-brands-raw", TablePrefix="drifted_")
     stale = project.cli("apply", str(planfile))
-    assert stale.exit_code == 1
+    assert stale.exit_code == 3  # EXIT_LOCKED: a stale plan
     assert "changed since" in stale.output
     assert aws.client("glue").get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"] == 2
 

@@ -47,7 +47,7 @@ def test_gate_publish_promote_rollback_history(project: Project, aws: Any) -> No
     raw = project.root / "Data" / "car_brands"
     generate(raw, rows=2000, quarter="2026-Q3", dirty_share=0.5, truth_path=project.root / "truth.json")
     dirty = project.cli("run", "--timeout", "600", "--run-quarter", "2026-Q3")
-    assert dirty.exit_code == 1
+    assert dirty.exit_code == 4  # EXIT_GATE
     output = " ".join(dirty.output.split())
     assert "failed the quality gate" in output and "max_quarantine_share" in output and "allowed" in output
     assert pointer(aws)["run_id"] == good

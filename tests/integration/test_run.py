@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import BUCKET, Project
+from tests.helpers import job_runs
+
+from .conftest import BUCKET, JOB, Project
 
 SLEEPING_JOB = "import time\ntime.sleep(60)\n"
 FAILING_JOB = "import sys\nprint('preparing', file=sys.stderr)\nraise ValueError('boom: the job broke')\n"
@@ -19,11 +21,6 @@ FAILING_JOB = "import sys\nprint('preparing', file=sys.stderr)\nraise ValueError
 
 def set_job_script(project: Project, text: str) -> None:
     (project.root / "glue_scripts" / "car_brands_job.py").write_text(text)
-
-
-def job_runs(aws: Any) -> list[dict[str, Any]]:
-    runs: list[dict[str, Any]] = aws.client("glue").get_job_runs(JobName="car-brands-prepare")["JobRuns"]
-    return runs
 
 
 def published_run(aws: Any) -> str:
@@ -75,7 +72,7 @@ def test_run_from_nothing_then_again_with_identical_outputs(project: Project, aw
     assert folders(aws, prefix2) == folders(aws, prefix1)
     for data in ("aggregated/csv/", "quarantine/"):
         assert csv_rows(aws, prefix2 + data) == csv_rows(aws, prefix1 + data)
-    assert len(job_runs(aws)) == 2
+    assert len(job_runs(aws.client("glue"), JOB)) == 2
 
 
 def test_failing_job_fails_the_run_with_its_exception(project: Project, aws: Any) -> None:
@@ -94,7 +91,7 @@ def test_failing_crawl_stops_the_run_before_the_job(project: Project, aws: Any) 
     result = project.cli("run", "--timeout", "300")
     assert result.exit_code == 1
     assert "crawler 'car-brands-raw' ended FAILED" in " ".join(result.output.split())
-    assert job_runs(aws) == []
+    assert job_runs(aws.client("glue"), JOB) == []
 
 
 def test_timeout_stops_the_job_it_started(project: Project, aws: Any) -> None:
@@ -105,9 +102,10 @@ def test_timeout_stops_the_job_it_started(project: Project, aws: Any) -> None:
     assert "timed out" in result.output
     assert time.monotonic() - started < 40
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and job_runs(aws)[0]["JobRunState"] not in {"STOPPED", "FAILED"}:
+    glue = aws.client("glue")
+    while time.monotonic() < deadline and job_runs(glue, JOB)[0]["JobRunState"] not in {"STOPPED", "FAILED"}:
         time.sleep(0.5)
-    assert job_runs(aws)[0]["JobRunState"] == "STOPPED"
+    assert job_runs(glue, JOB)[0]["JobRunState"] == "STOPPED"
 
 
 def test_concurrent_runs_one_waits_or_fails_on_the_lock(project: Project, aws: Any) -> None:
@@ -124,10 +122,10 @@ def test_concurrent_runs_one_waits_or_fails_on_the_lock(project: Project, aws: A
             time.sleep(0.5)
         assert job_runs_or_empty(aws), "the first run never started its job"
         second = project.cli("run", "--skip-apply", "--timeout", "30")
-        assert second.exit_code == 1
+        assert second.exit_code == 3  # EXIT_LOCKED
         output = " ".join(second.output.split())
         assert "locked" in output and "'run'" in output and "since" in output
-        assert len(job_runs(aws)) == 1  # the loser started nothing
+        assert len(job_runs(aws.client("glue"), JOB)) == 1  # the loser started nothing
     finally:
         holder.terminate()
         holder.wait(timeout=30)
@@ -135,7 +133,7 @@ def test_concurrent_runs_one_waits_or_fails_on_the_lock(project: Project, aws: A
 
 def job_runs_or_empty(aws: Any) -> list[dict[str, Any]]:
     try:
-        return job_runs(aws)
+        return job_runs(aws.client("glue"), JOB)
     except Exception:
         return []
 

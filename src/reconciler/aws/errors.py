@@ -36,6 +36,7 @@ from reconciler.errors import (
     ThrottledError,
     UsageError,
 )
+from reconciler.invocation import command
 
 NOT_FOUND_CODES = frozenset(
     {
@@ -81,7 +82,7 @@ def map_exception(
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError | ReadTimeoutError):
         where = endpoint or "AWS"
         hint = (
-            "is the local endpoint running? `reconcile local status` (or drop --endpoint-url)"
+            f"is the local endpoint running? `{command('local', 'status')}` (or drop --endpoint-url)"
             if endpoint
             else "check the network, the region and AWS_ENDPOINT_URL"
         )

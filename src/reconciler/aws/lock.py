@@ -28,6 +28,7 @@ from typing import Any
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
 from reconciler.errors import AwsApiError, LockError, NotFoundError
+from reconciler.invocation import command
 
 LOCK_KEY = ".reconciler/lock.json"
 SERIAL_KEY = ".reconciler/lock.serial"
@@ -128,7 +129,7 @@ def acquire(
             raise LockError(
                 f"the pipeline is locked: {holder.describe()}.{stale}",
                 hint=f"wait for it to finish, pass --lock-timeout, or if you are sure it is dead: "
-                f"reconcile lock break {holder.id}",
+                f"{command('lock', 'break', holder.id)}",
             )
         if on_wait and not told:
             on_wait(holder)

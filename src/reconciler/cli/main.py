@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from types import ModuleType
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -19,7 +23,8 @@ from rich.table import Table
 
 from reconciler.aws import lock as pipeline_lock
 from reconciler.aws.context import AwsContext
-from reconciler.cli.render import make_console, print_json, render_error, render_plan
+from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, interrupt_exit_code, interrupt_of
+from reconciler.cli.render import make_console, print_json, render_plan
 from reconciler.engine.apply import ApplyResult, raise_for_result
 from reconciler.engine.diff import Change
 from reconciler.engine.locked import ApplyOptions, locked_apply, locked_destroy
@@ -29,16 +34,20 @@ from reconciler.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    EXIT_TERMINATED,
     ApprovalError,
+    LocalEndpointError,
     PublishError,
     ReconcilerError,
     StalePlanError,
 )
+from reconciler.invocation import command, set_global_args
 from reconciler.quarterly import publish
 from reconciler.quarterly.run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
 from reconciler.spec.model import Pipeline
 
 LOCAL_STATE_DIR = Path(".reconciler")
+DEFAULT_SPEC = Path("pipeline.yaml")
 #: how the CLI builds its AWS context; benchmarks swap it to count calls
 context_factory: type[AwsContext] = AwsContext
 
@@ -52,6 +61,41 @@ class Globals:
     profile: str | None
     console: Console
     err_console: Console
+    no_color: bool = False
+    debug: bool = False
+
+    def merged(self, spec_file: Path | None, endpoint_url: str | None, local: bool, region: str | None,
+               profile: str | None, no_color: bool, debug: bool) -> Globals:  # fmt: skip
+        """These options given after the command win over the same options given before it."""
+        no_color = no_color or self.no_color
+        return Globals(
+            spec_file=spec_file if spec_file is not None else self.spec_file,
+            endpoint_url=endpoint_url if endpoint_url is not None else self.endpoint_url,
+            local=local or self.local, region=region if region is not None else self.region,
+            profile=profile if profile is not None else self.profile,
+            console=self.console if no_color == self.no_color else make_console(no_color),
+            err_console=self.err_console if no_color == self.no_color else make_console(no_color, stderr=True),
+            no_color=no_color, debug=debug or self.debug,
+        )  # fmt: skip
+
+    def check(self) -> None:
+        if self.local and self.endpoint_url:
+            raise click.UsageError("--local and --endpoint-url exclude each other")
+
+    def global_args(self) -> list[str]:
+        """The options to repeat in a suggested command so that it reaches the same pipeline the same way."""
+        words: list[str] = []
+        if self.spec_file != DEFAULT_SPEC:
+            words += ["-f", str(self.spec_file)]
+        if self.local:
+            words.append("--local")
+        if self.endpoint_url:
+            words += ["--endpoint-url", self.endpoint_url]
+        if self.region:
+            words += ["--region", self.region]
+        if self.profile:
+            words += ["--profile", self.profile]
+        return words
 
     def load(self) -> Pipeline:
         from reconciler.spec.load import load_spec
@@ -61,9 +105,7 @@ class Globals:
     def context(self, pipeline: Pipeline) -> AwsContext:
         endpoint = self.endpoint_url
         if self.local and endpoint is None:
-            from reconciler_local.lifecycle import ensure_running
-
-            endpoint = ensure_running(LOCAL_STATE_DIR)
+            endpoint = local_lifecycle().ensure_running(LOCAL_STATE_DIR)
         if endpoint is not None and self.local:
             # The local endpoint accepts any credentials: never send real ones to it.
             os.environ["AWS_ACCESS_KEY_ID"] = "testing"
@@ -72,12 +114,68 @@ class Globals:
         return context_factory(region=self.region or pipeline.region, endpoint_url=endpoint, profile=self.profile)
 
 
-pass_globals = click.make_pass_decorator(Globals)
+def local_lifecycle() -> ModuleType:
+    """The embedded endpoint's lifecycle module, imported only when needed: it is an optional extra."""
+    if importlib.util.find_spec("moto") is None:
+        raise LocalEndpointError(
+            "the local endpoint is not installed: pip install 'pipeline-reconciler[local]'",
+            hint="or point the tool at another endpoint with --endpoint-url URL",
+        )
+    try:
+        import reconciler_local.lifecycle as lifecycle
+    except ImportError as exc:
+        raise LocalEndpointError(
+            f"the local endpoint is not installed ({exc}): pip install 'pipeline-reconciler[local]'"
+        ) from exc
+    return lifecycle
 
 
-def fail(console: Console, err: ReconcilerError) -> NoReturn:
-    render_error(console, err)
-    sys.exit(EXIT_ERROR)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def global_options(*, top: bool) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """The global options, accepted before the command (`top`, on the group) and after it (on every
+    command, merged into the group's values: `reconcile plan --local -f other.yaml`)."""
+    options = [
+        click.option("-f", "--file", "spec_file", default=DEFAULT_SPEC if top else None, show_default=top,
+                     type=click.Path(path_type=Path), help="The pipeline spec."),
+        click.option("--endpoint-url", default=None, help="AWS endpoint (default: boto3's chain, AWS_ENDPOINT_URL)."),
+        click.option("--local", is_flag=True, help="Use the embedded local AWS endpoint, starting it if needed."),
+        click.option("--region", default=None, help="Override metadata.region."),
+        click.option("--profile", default=None, help="AWS profile (default: boto3's chain)."),
+        click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too)."),
+        click.option("--debug", is_flag=True, help=f"Show the traceback of an error ({DEBUG_ENV}=1 too)."),
+    ]  # fmt: skip
+
+    def decorate(f: Callable[..., R]) -> Callable[..., R]:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+GLOBAL_NAMES = ("spec_file", "endpoint_url", "local", "region", "profile", "no_color", "debug")
+
+
+def pass_globals(f: Callable[Concatenate[Globals, P], R]) -> Callable[..., R]:
+    """Pass the command the global options in force: the group's, overridden by any given after the
+    command. Also records them for the hints (`reconciler.invocation.command`)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        given = {name: kwargs.pop(name) for name in GLOBAL_NAMES}
+        ctx = click.get_current_context()
+        g = ctx.find_object(Globals)
+        assert g is not None, "the group callback creates Globals"
+        g = g.merged(**given)
+        g.check()
+        ctx.obj = g
+        set_global_args(g.global_args())
+        return f(g, *args, **kwargs)
+
+    return global_options(top=False)(wrapper)
 
 
 def confirm(console: Console, question: str, auto_approve: bool) -> None:
@@ -181,14 +279,8 @@ def warn_targeting(g: Globals, targets: tuple[str, ...]) -> None:
         )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-f", "--file", "spec_file", default="pipeline.yaml", show_default=True, type=click.Path(path_type=Path),
-              help="The pipeline spec.")  # fmt: skip
-@click.option("--endpoint-url", default=None, help="AWS endpoint (default: boto3's chain, AWS_ENDPOINT_URL).")
-@click.option("--local", is_flag=True, help="Use the embedded local AWS endpoint, starting it if needed.")
-@click.option("--region", default=None, help="Override metadata.region.")
-@click.option("--profile", default=None, help="AWS profile (default: boto3's chain).")
-@click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")
+@click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@global_options(top=True)
 @click.version_option(package_name="pipeline-reconciler")
 @click.pass_context
 def cli(
@@ -199,23 +291,27 @@ def cli(
     region: str | None,
     profile: str | None,
     no_color: bool,
+    debug: bool,
 ) -> None:
-    """Keep an AWS Glue batch pipeline exactly as pipeline.yaml declares it, and run it every quarter."""
-    if local and endpoint_url:
-        raise click.UsageError("--local and --endpoint-url exclude each other")
-    ctx.obj = Globals(
-        spec_file, endpoint_url, local, region, profile, make_console(no_color), make_console(no_color, stderr=True)
-    )
+    """Keep an AWS Glue batch pipeline exactly as pipeline.yaml declares it, and run it every quarter.
+
+    The global options (-f, --local, --endpoint-url, --region, --profile, --no-color, --debug) may be
+    given before or after the command.
+    """
+    g = Globals(
+        spec_file, endpoint_url, local, region, profile, make_console(no_color),
+        make_console(no_color, stderr=True), no_color=no_color, debug=debug,
+    )  # fmt: skip
+    g.check()
+    ctx.obj = g
+    set_global_args(g.global_args())
 
 
 @cli.command()
 @pass_globals
 def validate(g: Globals) -> None:
     """Check the spec (schema and semantics). No AWS calls."""
-    try:
-        pipeline = g.load()
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    pipeline = g.load()
     g.console.print(f"[green]Valid:[/] {g.spec_file} (pipeline {pipeline.name!r}, apiVersion reconciler/v1)")
 
 
@@ -238,15 +334,12 @@ def plan(
     force: bool, target: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Show what apply would change, attribute by attribute."""
-    try:
-        pipeline = g.load()
-        ctx = g.context(pipeline)
-        warn_targeting(g, target)
-        the_plan = _plan(
-            g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, destroy=plan_destroy, targets=frozenset(target)
-        )
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    warn_targeting(g, target)
+    the_plan = _plan(
+        g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, destroy=plan_destroy, targets=frozenset(target)
+    )
     document = the_plan.to_json()
     if out:
         out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -255,7 +348,7 @@ def plan(
     else:
         render_plan(g.console, the_plan)
         if out:
-            g.console.print(f"Saved the plan to {out}; apply it with: reconcile apply {out}")
+            g.console.print(f"Saved the plan to {out}; apply it with: {command('apply', str(out))}", markup=False)
     if detailed_exitcode and the_plan.has_changes:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
@@ -275,36 +368,50 @@ def apply(
     approve_broadening: bool, target: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Make the live state match the spec (or apply a saved plan)."""
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    warn_targeting(g, target)
+    approved = _plan(
+        g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, observe_serial=auto_approve and planfile is None,
+        targets=frozenset(target),
+    )  # fmt: skip
+    if planfile is not None:
+        saved = read_saved_plan(planfile)
+        if saved.get("spec_sha256") != pipeline.spec_sha256:
+            raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied")
+        if saved.get("live_state_fingerprint") != approved.fingerprint:
+            raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
+    render_plan(g.console, approved)
+    if not approved.has_changes:
+        return
+    confirm_broadening(g.console, approved, auto_approve, approve_broadening)
+    if planfile is None:
+        confirm(g.console, "Do you want to perform these actions?", auto_approve)
+    options = ApplyOptions(
+        auto_approve=auto_approve, saved_plan=planfile is not None, force=force, adopt=parse_adopt(adopt),
+        lock_timeout=lock_timeout, targets=frozenset(target), approve_broadening=approve_broadening,
+        approved_broadening=frozenset(broadening(approved.changes)),  # what the person was shown and accepted
+    )  # fmt: skip
+    _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
+    g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
+    raise_for_result(result)
+
+
+def read_saved_plan(planfile: Path) -> dict[str, Any]:
+    """A plan saved by `plan --out`: a JSON object with the spec's hash and the live state's fingerprint.
+    Anything else (garbage, another JSON document, a file that cannot be read) is a stale plan: nothing
+    is applied, and the way out is to make the plan again."""
+    hint = f"make it again: {command('plan', '--out', str(planfile))}"
     try:
-        pipeline = g.load()
-        ctx = g.context(pipeline)
-        warn_targeting(g, target)
-        approved = _plan(
-            g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, observe_serial=auto_approve and planfile is None,
-            targets=frozenset(target),
-        )  # fmt: skip
-        if planfile is not None:
-            saved = json.loads(planfile.read_text(encoding="utf-8"))
-            if saved.get("spec_sha256") != pipeline.spec_sha256:
-                raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied")
-            if saved.get("live_state_fingerprint") != approved.fingerprint:
-                raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
-        render_plan(g.console, approved)
-        if not approved.has_changes:
-            return
-        confirm_broadening(g.console, approved, auto_approve, approve_broadening)
-        if planfile is None:
-            confirm(g.console, "Do you want to perform these actions?", auto_approve)
-        options = ApplyOptions(
-            auto_approve=auto_approve, saved_plan=planfile is not None, force=force, adopt=parse_adopt(adopt),
-            lock_timeout=lock_timeout, targets=frozenset(target), approve_broadening=approve_broadening,
-            approved_broadening=frozenset(broadening(approved.changes)),  # what the person was shown and accepted
-        )  # fmt: skip
-        _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
-        g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
-        raise_for_result(result)
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+        saved = json.loads(planfile.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StalePlanError(f"{planfile} is not a saved plan ({exc}); nothing was applied", hint=hint) from exc
+    missing = [k for k in ("spec_sha256", "live_state_fingerprint") if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise StalePlanError(
+            f"{planfile} is not a saved plan (no {' or '.join(missing)}); nothing was applied", hint=hint
+        )
+    return dict(saved)
 
 
 def confirm_broadening(console: Console, plan: Plan, auto_approve: bool, approved: bool) -> None:
@@ -338,21 +445,18 @@ def _progress_hooks(g: Globals, ctx: AwsContext) -> dict[str, Any]:
 @pass_globals
 def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) -> None:
     """Delete everything this pipeline owns (tagged as its own), in reverse dependency order."""
-    try:
-        pipeline = g.load()
-        ctx = g.context(pipeline)
-        approved = _plan(g, pipeline, ctx, force=force, destroy=True)
-        render_plan(g.console, approved)
-        if not approved.has_changes:
-            return
-        if any(c.action == "delete" for c in approved.changes):
-            confirm(g.console, "Do you really want to destroy these resources?", auto_approve)
-        options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy")
-        result = locked_destroy(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
-        g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
-        raise_for_result(result)
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    approved = _plan(g, pipeline, ctx, force=force, destroy=True)
+    render_plan(g.console, approved)
+    if not approved.has_changes:
+        return
+    if any(c.action == "delete" for c in approved.changes):
+        confirm(g.console, "Do you really want to destroy these resources?", auto_approve)
+    options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy")
+    result = locked_destroy(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
+    g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
+    raise_for_result(result)
 
 
 class RunReporter:
@@ -402,6 +506,21 @@ class RunReporter:
         if self.status is not None:
             self.status.stop()
             self.status = None
+
+
+def run_failure(err: BaseException) -> dict[str, Any]:
+    """The `run_failed` event's fields for any failure (ours, an interrupt, a bug), with the exit code the
+    error boundary will give it."""
+    interrupt = interrupt_of(err)
+    code = interrupt_exit_code(interrupt) if interrupt is not None else None
+    if isinstance(err, ReconcilerError):
+        return {"error": err.message, "hint": err.hint, "kind": type(err).__name__, "exit_code": code or err.exit_code}
+    if interrupt is not None:
+        signal_name = "SIGTERM" if code == EXIT_TERMINATED else "SIGINT"
+        return {"error": f"interrupted ({signal_name})", "hint": None, "kind": type(interrupt).__name__,
+                "exit_code": code}  # fmt: skip
+    return {"error": f"internal error: {type(err).__name__}: {err}", "hint": "run again with --debug for the traceback",
+            "kind": type(err).__name__, "exit_code": EXIT_ERROR}  # fmt: skip
 
 
 def print_run_summary(console: Console, summary: RunSummary) -> None:
@@ -462,11 +581,11 @@ def run(
         pipeline = g.load()
         ctx = g.context(pipeline)
         summary = run_pipeline(pipeline, ctx, options, reporter)
-    except ReconcilerError as err:
+    except BaseException as err:  # every failure gets its event; the error boundary then reports it
         reporter._stop()
         if as_json:
-            reporter("run_failed", {"error": err.message, "hint": err.hint})
-        fail(g.err_console, err)
+            reporter("run_failed", run_failure(err))
+        raise
     reporter._stop()
     if as_json:
         reporter("run_finished", {"steps": summary.steps, "run_id": summary.run_id, "job_run_id": summary.job_run_id,
@@ -483,30 +602,25 @@ def run(
 @pass_globals
 def promote(g: Globals, run_id: str, auto_approve: bool, lock_timeout: float) -> None:
     """Publish RUN_ID by hand (after a human looked at it, or to roll back to an earlier run)."""
-    try:
-        pipeline = g.load()
-        ctx = g.context(pipeline)
-        layout = publish.Layout.of(pipeline)
-        report = publish.read_report(ctx, layout, run_id)
-        if report is None:
-            raise PublishError(f"run {run_id} has no report: it did not finish, or does not exist",
-                                       hint="`reconcile history` lists the runs")  # fmt: skip
-        pointer = publish.read_pointer(ctx, layout)
-        current = pointer.get("run_id") if pointer else None
-        gate = publish.read_gate(ctx, layout, run_id)
-        g.console.print(f"Published now: {current or '(nothing)'}")
-        g.console.print(
-            f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})"
-        )
-        if gate and not gate.get("passed"):
-            g.console.print("[yellow]This run failed its quality gate:[/]")
-            for failure in gate.get("failures", []):
-                g.console.print(f"  - {failure}")
-        confirm(g.console, f"Publish run {run_id}?", auto_approve)
-        with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
-            new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote")
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    layout = publish.Layout.of(pipeline)
+    report = publish.read_report(ctx, layout, run_id)
+    if report is None:
+        raise PublishError(f"run {run_id} has no report: it did not finish, or does not exist",
+                           hint=f"`{command('history')}` lists the runs")  # fmt: skip
+    pointer = publish.read_pointer(ctx, layout)
+    current = pointer.get("run_id") if pointer else None
+    gate = publish.read_gate(ctx, layout, run_id)
+    g.console.print(f"Published now: {current or '(nothing)'}")
+    g.console.print(f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})")
+    if gate and not gate.get("passed"):
+        g.console.print("[yellow]This run failed its quality gate:[/]")
+        for failure in gate.get("failures", []):
+            g.console.print(f"  - {failure}")
+    confirm(g.console, f"Publish run {run_id}?", auto_approve)
+    with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
+        new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote")
     g.console.print(f"Published {new['run_id']} (was {new['previous_run_id'] or 'nothing'}).")
 
 
@@ -515,12 +629,9 @@ def promote(g: Globals, run_id: str, auto_approve: bool, lock_timeout: float) ->
 @pass_globals
 def history(g: Globals, as_json: bool) -> None:
     """Past runs from their reports in S3: rows, gate result, which one is published."""
-    try:
-        pipeline = g.load()
-        ctx = g.context(pipeline)
-        rows = publish.history(ctx, publish.Layout.of(pipeline))
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    rows = publish.history(ctx, publish.Layout.of(pipeline))
     if as_json:
         print_json({"format_version": "1", "pipeline": pipeline.name, "runs": rows})
         return
@@ -544,12 +655,7 @@ def local() -> None:
 @pass_globals
 def local_up(g: Globals, port: int | None) -> None:
     """Start the endpoint in the background."""
-    from reconciler_local.lifecycle import up
-
-    try:
-        state = up(LOCAL_STATE_DIR, port)
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    state = local_lifecycle().up(LOCAL_STATE_DIR, port)
     g.console.print(f"Local AWS endpoint running at {state.url} (pid {state.pid})")
     g.console.print(f"Use it with: reconcile --local ...  or  export AWS_ENDPOINT_URL={state.url}")
 
@@ -558,9 +664,7 @@ def local_up(g: Globals, port: int | None) -> None:
 @pass_globals
 def local_down(g: Globals) -> None:
     """Stop the endpoint."""
-    from reconciler_local.lifecycle import down
-
-    stopped = down(LOCAL_STATE_DIR)
+    stopped = local_lifecycle().down(LOCAL_STATE_DIR)
     g.console.print("Stopped the local AWS endpoint." if stopped else "The local AWS endpoint was not running.")
 
 
@@ -568,9 +672,7 @@ def local_down(g: Globals) -> None:
 @pass_globals
 def local_status(g: Globals) -> None:
     """Show whether the endpoint runs (exit 1 if not)."""
-    from reconciler_local.lifecycle import status
-
-    state = status(LOCAL_STATE_DIR)
+    state = local_lifecycle().status(LOCAL_STATE_DIR)
     if state is None:
         g.console.print("The local AWS endpoint is not running.")
         sys.exit(EXIT_ERROR)
@@ -586,11 +688,8 @@ def lock_group() -> None:
 @pass_globals
 def lock_status(g: Globals) -> None:
     """Show who holds the lock (exit 0 either way)."""
-    try:
-        pipeline = g.load()
-        holder = pipeline_lock.read_lock(g.context(pipeline), pipeline.bucket.name)
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    pipeline = g.load()
+    holder = pipeline_lock.read_lock(g.context(pipeline), pipeline.bucket.name)
     if holder is None:
         g.console.print("Not locked.")
     else:
@@ -603,16 +702,11 @@ def lock_status(g: Globals) -> None:
 @pass_globals
 def lock_break(g: Globals, lock_id: str) -> None:
     """Remove the lock LOCK_ID (only that one: naming it proves you looked)."""
-    try:
-        pipeline = g.load()
-        broken = pipeline_lock.break_lock(g.context(pipeline), pipeline.bucket.name, lock_id)
-    except ReconcilerError as err:
-        fail(g.err_console, err)
+    pipeline = g.load()
+    broken = pipeline_lock.break_lock(g.context(pipeline), pipeline.bucket.name, lock_id)
     g.console.print(f"Removed {broken.describe()}")
 
 
 def main() -> None:
-    try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    """The console script: the group's main is the error boundary (reconciler.cli.boundary)."""
+    cli.main(prog_name="reconcile")

@@ -17,6 +17,7 @@ from reconciler.engine.diff import CREATE
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.engine.security import broadening
 from reconciler.errors import ApprovalError, StalePlanError
+from reconciler.invocation import command
 from reconciler.resources import ResourceKind
 from reconciler.spec.model import Pipeline
 
@@ -100,7 +101,7 @@ def check_broadening(plan: Plan, options: ApplyOptions) -> None:
         raise ApprovalError(
             f"the {options.operation} would widen access; nothing was changed:\n"
             + "\n".join(f"  {w}" for w in unapproved),
-            hint="review it with `reconcile plan`, then pass --approve-broadening (or answer on a terminal)",
+            hint=f"review it with `{command('plan')}`, then pass --approve-broadening (or answer on a terminal)",
         )
 
 

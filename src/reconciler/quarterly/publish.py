@@ -22,6 +22,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import NotFoundError, PublishError
+from reconciler.invocation import command
 from reconciler.spec.model import Pipeline, QuickSight
 
 POINTER = "_published.json"
@@ -201,7 +202,7 @@ def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *,
         raise PublishError(
             f"run {run_id} has no report at s3://{layout.bucket}/{layout.run_key(run_id, REPORT)}: "
             "it did not finish, or does not exist",
-            hint="`reconcile history` lists the runs",
+            hint=f"`{command('history')}` lists the runs",
         )
     previous = read_pointer(ctx, layout)
     if pipeline.quicksight.manifest is not None:

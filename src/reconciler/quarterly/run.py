@@ -27,7 +27,8 @@ from reconciler.engine.apply import check_applicable, create_bucket_exclusive, r
 from reconciler.engine.diff import CREATE
 from reconciler.engine.locked import ApplyOptions, apply_held
 from reconciler.engine.plan import Plan, build_plan
-from reconciler.errors import AwsApiError, AwsError, EndpointUnreachableError, ReconcilerError, RunError
+from reconciler.errors import AwsApiError, AwsError, EndpointUnreachableError, GateError, ReconcilerError, RunError
+from reconciler.invocation import command
 from reconciler.quarterly import publish
 from reconciler.spec.model import Pipeline
 
@@ -316,10 +317,10 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
             failures = publish.check_gate(pipeline, report, publish.published_report(ctx, layout), run_quarter)
             publish.write_gate(ctx, layout, run_id, failures)
             if failures:
-                raise RunError(
+                raise GateError(
                     f"run {run_id} failed the quality gate; nothing published changed:\n"
                     + "\n".join(f"  {f}" for f in failures),
-                    hint=f"inspect {layout.run_uri(run_id)}; publish it anyway with: reconcile promote {run_id}",
+                    hint=f"inspect {layout.run_uri(run_id)}; publish it anyway with: {command('promote', run_id)}",
                 )
         with step("publish"):
             check_publishable(pipeline, ctx, layout, run_id)

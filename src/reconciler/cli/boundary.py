@@ -1,0 +1,158 @@
+"""The CLI's one error boundary: every way a command can end becomes one exit code from `reconciler.errors`.
+
+- `ReconcilerError`: one `Error: <message>` line (a spec's problems one per line) and its `hint:`, exit
+  `err.exit_code`.
+- click's usage errors (unknown option, missing argument, bad value): click's usage text, exit 64
+  (`EXIT_USAGE`), never 2, which means "changes" under `plan --detailed-exitcode`.
+- Ctrl-C (SIGINT) exits 130; SIGTERM is turned into the same interrupt, so every cleanup that runs on
+  Ctrl-C (lock release, stopping a job run) runs on SIGTERM too, and exits 143.
+- Anything else is a bug: one `internal error:` line pointing at `--debug`, exit 1.
+
+`--debug` (or `RECONCILER_DEBUG=1`) adds the traceback, for our errors too.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+import click
+
+from reconciler.cli.render import make_console, render_error
+from reconciler.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    ReconcilerError,
+)
+
+DEBUG_ENV = "RECONCILER_DEBUG"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered as an interrupt so that it unwinds exactly like Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM raises `Terminated` (only the main thread may set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _options_part(args: Sequence[str]) -> list[str]:
+    words = list(args)
+    return words[: words.index("--")] if "--" in words else words
+
+
+def debug_requested(args: Sequence[str]) -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes"} or "--debug" in _options_part(args)
+
+
+def interrupt_of(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt this exception is, or was raised while handling (click's Abort wraps Ctrl-C; the run
+    turns Ctrl-C during a job wait into a RunError saying whether the job was stopped)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
+    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+
+
+def run_guarded(invoke: Callable[[], Any], args: Sequence[str]) -> int:
+    """Run `invoke` (click's main in non-standalone mode) and return the process's exit code."""
+    debug = debug_requested(args)
+    err = make_console("--no-color" in _options_part(args), stderr=True)
+
+    def traceback_if_debug() -> None:
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+
+    try:
+        with sigterm_as_interrupt():
+            result = invoke()
+    except SystemExit:
+        raise
+    except ReconcilerError as exc:
+        traceback_if_debug()
+        render_error(err, exc)
+        interrupt = interrupt_of(exc)
+        return interrupt_exit_code(interrupt) if interrupt is not None else exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.UsageError as exc:  # BadParameter, NoSuchOption, MissingParameter, ...
+        exc.show()
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt) as exc:
+        interrupt = interrupt_of(exc)
+        if interrupt is None:  # click.prompt met the end of its input
+            err.print("Aborted: no answer; nothing was changed.")
+            return EXIT_ERROR
+        traceback_if_debug()
+        code = interrupt_exit_code(interrupt)
+        err.print("Terminated." if code == EXIT_TERMINATED else "Interrupted.")
+        return code
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:  # `reconcile plan --json | head`: the reader left, nothing to say
+            return EXIT_ERROR
+        return _internal(err, exc, debug)
+    except Exception as exc:
+        return _internal(err, exc, debug)
+    return int(result) if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
+
+
+def _internal(err: Any, exc: Exception, debug: bool) -> int:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+    message = " ".join(str(exc).split()) or "(no message)"
+    tail = "" if debug else " (run again with --debug for the traceback)"
+    err.print(f"internal error: {type(exc).__name__}: {message}{tail}", markup=False)
+    return EXIT_ERROR
+
+
+class ReconcilerGroup(click.Group):
+    """The top-level group: its `main` (the console script's, and CliRunner's) goes through run_guarded."""
+
+    def main(  # one signature for click's two overloads; always exits in standalone mode, like click's
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        sys.exit(run_guarded(lambda: super(ReconcilerGroup, self).main(
+            argv, prog_name, complete_var, standalone_mode=False, **extra), argv))  # fmt: skip
