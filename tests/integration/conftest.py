@@ -15,6 +15,7 @@ from reconciler.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "car-brands-test"
+JOB = "car-brands-prepare"
 
 
 @dataclass

@@ -59,8 +59,13 @@ def test_destroy_keeps_a_bucket_with_data_and_says_how_much(project: Project, aw
     result = project.cli("destroy", "--auto-approve")
     assert result.exit_code == 1
     assert f"still holds {objects} object(s)" in " ".join(result.output.split())
+    assert "--force" in result.output
     assert BUCKET in bucket_names(aws)
     assert aws.client("s3").list_objects_v2(Bucket=BUCKET)["KeyCount"] == len(listed)
+    glue = aws.client("glue")  # everything else is gone
+    assert glue.list_crawlers()["CrawlerNames"] == [] and glue.list_jobs()["JobNames"] == []
+    assert glue.list_triggers()["TriggerNames"] == []
+    assert glue.get_databases()["DatabaseList"] == [] and glue.list_workflows()["Workflows"] == []
 
 
 def test_force_destroy_in_the_spec_allows_deleting_the_data(project: Project, aws: Any) -> None:

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reconciler_local import call_admin
+from tests.helpers import job_runs
 
 from .helpers import make_bucket, wait_for_crawl, wait_for_job_run
 
@@ -39,11 +40,6 @@ def make_pipeline(aws: Any) -> Any:
     glue.create_job(Name="prepare", Role="r", GlueVersion="5.0",
                     Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/prepare.py"})
     return glue
-
-
-def job_runs(glue: Any, name: str = "prepare") -> list[dict[str, Any]]:
-    runs: list[dict[str, Any]] = glue.get_job_runs(JobName=name)["JobRuns"]
-    return runs
 
 
 def wait_until(condition: Any, timeout: float = 30.0, what: str = "condition") -> None:
@@ -75,7 +71,7 @@ def test_conditional_trigger_does_not_fire_after_a_manual_start_crawler(aws: Any
     time.sleep(1.0)  # give a (wrong) firing time to happen
 
     assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
-    assert job_runs(glue) == []
+    assert job_runs(glue, "prepare") == []
 
 
 def test_conditional_trigger_fires_after_a_crawl_a_trigger_started(aws: Any) -> None:
@@ -85,8 +81,8 @@ def test_conditional_trigger_fires_after_a_crawl_a_trigger_started(aws: Any) -> 
                         Actions=[{"JobName": "prepare", "Arguments": {"--from": "trigger"}}], StartOnCreation=True)
 
     glue.start_trigger(Name="crawl-now")
-    wait_until(lambda: job_runs(glue), what="a job run started by the conditional trigger")
-    run = job_runs(glue)[0]
+    wait_until(lambda: job_runs(glue, "prepare"), what="a job run started by the conditional trigger")
+    run = job_runs(glue, "prepare")[0]
     finished = wait_for_job_run(glue, "prepare", run["Id"], timeout=60)
 
     assert run["TriggerName"] == "then-prepare"
@@ -104,7 +100,7 @@ def test_deactivated_conditional_trigger_does_not_fire(aws: Any) -> None:
     wait_for_crawl(glue, "raw")
     time.sleep(1.0)
 
-    assert job_runs(glue) == []
+    assert job_runs(glue, "prepare") == []
 
 
 def test_scheduled_trigger_fires_when_the_clock_reaches_its_cron(aws: Any) -> None:
@@ -112,14 +108,14 @@ def test_scheduled_trigger_fires_when_the_clock_reaches_its_cron(aws: Any) -> No
     glue.create_trigger(Name="quarterly", Type="SCHEDULED", Schedule=QUARTERLY,
                         Actions=[{"JobName": "prepare"}], StartOnCreation=True)
     time.sleep(1.2)
-    assert job_runs(glue) == []  # the next quarter is not here yet
+    assert job_runs(glue, "prepare") == []  # the next quarter is not here yet
 
     call_admin(aws.url, "clock", {"now": quarter_start()})
-    wait_until(lambda: job_runs(glue), what="the scheduled run")
+    wait_until(lambda: job_runs(glue, "prepare"), what="the scheduled run")
 
-    assert job_runs(glue)[0]["TriggerName"] == "quarterly"
+    assert job_runs(glue, "prepare")[0]["TriggerName"] == "quarterly"
     time.sleep(1.2)
-    assert len(job_runs(glue)) == 1  # fired once, not on every tick
+    assert len(job_runs(glue, "prepare")) == 1  # fired once, not on every tick
 
 
 def test_invalid_schedule_is_refused(aws: Any) -> None:
@@ -160,7 +156,7 @@ def test_start_workflow_run_runs_the_graph_and_reports_statistics(aws: Any) -> N
     assert run["Statistics"]["SucceededActions"] == 2
     assert run["Statistics"]["FailedActions"] == 0
     assert run["Statistics"]["RunningActions"] == 0
-    assert job_runs(glue)[0]["TriggerName"] == "then-prepare"
+    assert job_runs(glue, "prepare")[0]["TriggerName"] == "then-prepare"
     workflow = glue.get_workflow(Name="quarterly", IncludeGraph=True)["Workflow"]
     assert workflow["LastRun"]["WorkflowRunId"] == run_id
     assert {node["Name"] for node in workflow["Graph"]["Nodes"]} == {"start", "then-prepare", "raw", "prepare"}
@@ -177,7 +173,7 @@ def test_failed_crawl_ends_the_workflow_run_without_the_job(aws: Any) -> None:
     assert run["Status"] == "COMPLETED"  # AWS completes the run; the failure shows in the statistics
     assert run["Statistics"]["FailedActions"] == 1
     assert run["Statistics"]["TotalActions"] == 1
-    assert job_runs(glue) == []
+    assert job_runs(glue, "prepare") == []
 
 
 def test_stop_workflow_run(aws: Any) -> None:
@@ -191,7 +187,7 @@ def test_stop_workflow_run(aws: Any) -> None:
 
     assert run["Status"] == "STOPPED"
     assert run["Statistics"]["StoppedActions"] == 1
-    assert job_runs(glue) == []
+    assert job_runs(glue, "prepare") == []
 
 
 SPARK_SCRIPT = b'''
@@ -253,4 +249,4 @@ def test_crawler_schedule_starts_the_crawler_but_fires_no_conditional_trigger(aw
     time.sleep(1.0)
 
     assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
-    assert job_runs(glue) == []  # a scheduled crawler is not a trigger
+    assert job_runs(glue, "prepare") == []  # a scheduled crawler is not a trigger

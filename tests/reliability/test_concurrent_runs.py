@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import job_runs
+
+from ..integration.conftest import JOB
 from .conftest import Project
 from .test_faults import quick_run_project
 
@@ -24,11 +27,6 @@ def start(project: Project, *args: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def job_runs(aws: Any) -> list[dict[str, Any]]:
-    runs: list[dict[str, Any]] = aws.client("glue").get_job_runs(JobName="car-brands-prepare")["JobRuns"]
-    return sorted(runs, key=lambda r: r["StartedOn"])
-
-
 def test_two_runs_with_lock_timeout_run_one_after_the_other(project: Project, aws: Any) -> None:
     quick_run_project(project)
     first, second = start(project, "--lock-timeout", "120"), start(project, "--lock-timeout", "120")
@@ -36,7 +34,7 @@ def test_two_runs_with_lock_timeout_run_one_after_the_other(project: Project, aw
     out2, _ = second.communicate(timeout=240)
     assert first.returncode == 0, out1
     assert second.returncode == 0, out2
-    runs = job_runs(aws)
+    runs = job_runs(aws.client("glue"), JOB)
     assert [r["JobRunState"] for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
     assert runs[1]["StartedOn"] >= runs[0]["CompletedOn"]  # never two at once
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
@@ -51,4 +49,4 @@ def test_two_runs_without_lock_timeout_one_runs_the_other_names_the_holder(proje
     assert codes == [0, 1], results
     refused = " ".join(next(out for out, code in results if code == 1).split())
     assert "the pipeline is locked" in refused and "for 'run' since" in refused and "(pid " in refused
-    assert [r["JobRunState"] for r in job_runs(aws)] == ["SUCCEEDED"]
+    assert [r["JobRunState"] for r in job_runs(aws.client("glue"), JOB)] == ["SUCCEEDED"]

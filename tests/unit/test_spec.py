@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from tests.cron_cases import CASES as CRON_CASES
 from tests.cron_cases import CronCase
+from tests.helpers import make_spec_project
 
 from reconciler.errors import Problem, SpecError
 from reconciler.spec import model
@@ -50,19 +51,6 @@ spec:
 """
 
 
-def make_project(root: Path, spec_text: str = EXAMPLE_TEXT) -> Path:
-    """A project directory holding the spec and the upload sources the example names."""
-    (root / "Data" / "car_brands" / "2024").mkdir(parents=True)
-    (root / "Data" / "car_brands" / "2024" / "brands.csv").write_text("brand,country\nAudi,DE\n")
-    (root / "glue_scripts").mkdir()
-    (root / "glue_scripts" / "car_brands_job.py").write_text("print('prepare')\n")
-    (root / "quicksight").mkdir()
-    (root / "quicksight" / "manifest.template.json").write_text("{}\n")
-    spec = root / "pipeline.yaml"
-    spec.write_text(spec_text, encoding="utf-8")
-    return spec
-
-
 def problems_of(spec: Path, env: dict[str, str] | None = None) -> list[Problem]:
     return validate_file(spec, env or {})
 
@@ -75,7 +63,7 @@ def messages(spec: Path, env: dict[str, str] | None = None) -> list[str]:
 
 
 def test_example_loads_into_the_model(tmp_path: Path) -> None:
-    spec = make_project(tmp_path)
+    spec = make_spec_project(tmp_path)
     pipeline = load_spec(spec, env={})
 
     assert pipeline.name == "car-brands"
@@ -125,7 +113,7 @@ def test_example_loads_into_the_model(tmp_path: Path) -> None:
 
 
 def test_example_reads_the_environment(tmp_path: Path) -> None:
-    spec = make_project(tmp_path)
+    spec = make_spec_project(tmp_path)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "a.csv").write_text("x\n")
     env = {"PIPELINE_BUCKET": "acme-cars", "AWS_REGION": "us-east-1", "DATA_DIR": "elsewhere"}
@@ -140,7 +128,7 @@ def test_example_reads_the_environment(tmp_path: Path) -> None:
 
 
 def test_spec_hash_follows_the_interpolated_document_not_the_formatting(tmp_path: Path) -> None:
-    spec = make_project(tmp_path)
+    spec = make_spec_project(tmp_path)
     first = load_spec(spec, {}).spec_sha256
     spec.write_text("# a new comment\n" + EXAMPLE_TEXT.replace("  name: car-brands\n", "  name:   car-brands\n"))
     assert load_spec(spec, {}).spec_sha256 == first
@@ -148,7 +136,7 @@ def test_spec_hash_follows_the_interpolated_document_not_the_formatting(tmp_path
 
 
 def test_env_defaults_to_os_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = make_project(tmp_path)
+    spec = make_spec_project(tmp_path)
     monkeypatch.setenv("PIPELINE_BUCKET", "from-os-environ")
     assert load_spec(spec).bucket.name == "from-os-environ"
 
@@ -203,7 +191,7 @@ def test_defaults_are_the_ones_the_schema_documents(tmp_path: Path) -> None:
         (job.glue_version, default(job_props, "glue_version")),
         (job.worker_type, default(job_props, "worker_type")),
         (job.number_of_workers, default(job_props, "number_of_workers")),
-        (job.timeout_minutes, default(job_props, "timeout_minutes")),
+        (job.timeout_minutes, None),  # no single default: AWS's depends on the Glue version (job FIELDS)
         (job.max_retries, default(job_props, "max_retries")),
         (job.max_concurrent_runs, default(job_props, "max_concurrent_runs")),
         (dict(job.arguments), default(job_props, "arguments")),
@@ -228,7 +216,7 @@ def test_absent_optional_sections(tmp_path: Path) -> None:
 
 
 def test_tsv_manifest_defaults_to_a_tab(tmp_path: Path) -> None:
-    spec = make_project(tmp_path, EXAMPLE_TEXT.replace("format: CSV", "format: TSV"))
+    spec = make_spec_project(tmp_path, EXAMPLE_TEXT.replace("format: CSV", "format: TSV"))
     manifest = load_spec(spec, {}).quicksight.manifest
     assert manifest is not None and manifest.delimiter == "\t"
 
@@ -238,7 +226,7 @@ def test_kms_encryption_loads(tmp_path: Path) -> None:
         "type: SSE-S3          # or SSE-KMS with kms_key_arn",
         "type: SSE-KMS\n      kms_key_arn: arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab",
     )
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     assert load_spec(spec, {}).bucket.encryption == model.Encryption(
         "SSE-KMS", "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab"
     )
@@ -265,7 +253,7 @@ def test_schema_documents_every_field_and_refuses_unknown_keys() -> None:
 
 
 def test_problem_format_and_location_of_an_unknown_key(tmp_path: Path) -> None:
-    spec = make_project(tmp_path, EXAMPLE_TEXT.replace("      table_prefix: raw_", "      tabel_prefix: raw_"))
+    spec = make_spec_project(tmp_path, EXAMPLE_TEXT.replace("      table_prefix: raw_", "      tabel_prefix: raw_"))
     (problem,) = problems_of(spec)
     line = EXAMPLE_TEXT.splitlines().index("      table_prefix: raw_") + 1
     assert (problem.line, problem.column, problem.path) == (line, 7, "spec.crawlers[0].tabel_prefix")
@@ -277,7 +265,7 @@ def test_spec_error_carries_every_problem(tmp_path: Path) -> None:
     text = EXAMPLE_TEXT.replace("worker_type: G.1X", "worker_type: G.9X").replace(
         "cron(0 0 1 */3 ? *)", "cron(0 0 1 *)"
     )
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     with pytest.raises(SpecError) as caught:
         load_spec(spec, {})
     assert [p.path for p in caught.value.problems] == ["spec.jobs[0].worker_type", "spec.schedule.cron"]
@@ -354,7 +342,7 @@ def test_interpolation_issues(text: str, fragment: str) -> None:
 
 
 def test_missing_variable_is_located_at_the_reference_and_silences_cascades(tmp_path: Path) -> None:
-    spec = make_project(tmp_path, EXAMPLE_TEXT.replace("${AWS_REGION:-eu-central-1}", "${AWS_REGION}"))
+    spec = make_spec_project(tmp_path, EXAMPLE_TEXT.replace("${AWS_REGION:-eu-central-1}", "${AWS_REGION}"))
     (problem,) = problems_of(spec)
     line = EXAMPLE_TEXT.splitlines().index("  region: ${AWS_REGION:-eu-central-1}") + 1
     assert (problem.line, problem.column, problem.path) == (line, 11, "metadata.region")
@@ -368,7 +356,7 @@ def test_interpolated_numbers_and_booleans_follow_the_schema(tmp_path: Path) -> 
         .replace('--enable-metrics: "true"', "--enable-metrics: ${METRICS:-true}")
         .replace("name: car_brands", "name: car_${DB_SUFFIX}")
     )
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     pipeline = load_spec(spec, {"VERSIONING": "False", "DB_SUFFIX": "2024"})
     assert pipeline.jobs[0].number_of_workers == 4
     assert pipeline.bucket.versioning is False
@@ -390,14 +378,14 @@ def test_merge_keys_and_anchors_work(tmp_path: Path) -> None:
         "  schedule:\n",
         "    - <<: *job\n      name: car-brands-second\n      number_of_workers: 5\n  schedule:\n",
     )
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     first, second = load_spec(spec, {}).jobs
     assert second.name == "car-brands-second"
     assert (second.script, second.number_of_workers, second.arguments) == (first.script, 5, first.arguments)
 
 
 def test_plain_equals_sign_is_text(tmp_path: Path) -> None:
-    spec = make_project(tmp_path, EXAMPLE_TEXT.replace("format: CSV", "format: CSV\n      delimiter: ="))
+    spec = make_spec_project(tmp_path, EXAMPLE_TEXT.replace("format: CSV", "format: CSV\n      delimiter: ="))
     manifest = load_spec(spec, {}).quicksight.manifest
     assert manifest is not None and manifest.delimiter == "="
 
@@ -407,13 +395,13 @@ def test_an_unexpected_failure_is_a_located_problem(tmp_path: Path, monkeypatch:
         raise KeyError("boom")
 
     monkeypatch.setattr("reconciler.spec.load.semantic_findings", broken)
-    (problem,) = problems_of(make_project(tmp_path))
+    (problem,) = problems_of(make_spec_project(tmp_path))
     assert (problem.line, problem.column) == (1, 1)
     assert problem.message.startswith("internal error while checking the spec: KeyError")
 
 
 def test_yaml_dates_stay_text(tmp_path: Path) -> None:
-    spec = make_project(
+    spec = make_spec_project(
         tmp_path, EXAMPLE_TEXT.replace("description: Raw and prepared", "description: 2024-01-01\n    x: ")
     )
     # the date is kept as text: only the unknown key 'x' is a problem, not the description's type
@@ -426,7 +414,7 @@ def test_yaml_dates_stay_text(tmp_path: Path) -> None:
 def test_data_dir_outside_the_project_needs_an_explicit_allow(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    spec = make_project(project)
+    spec = make_spec_project(project)
     outside = tmp_path / "shared-data"
     outside.mkdir()
     (outside / "a.csv").write_text("x\n")
@@ -446,7 +434,7 @@ def test_data_dir_outside_the_project_needs_an_explicit_allow(tmp_path: Path) ->
 def test_symlinks_out_of_the_project_are_refused(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    spec = make_project(project)
+    spec = make_spec_project(project)
     secret = tmp_path / "secret.txt"
     secret.write_text("password\n")
     (project / "Data" / "car_brands" / "leak.csv").symlink_to(secret)
@@ -468,7 +456,7 @@ def test_script_may_come_from_a_directory_upload(tmp_path: Path) -> None:
     text = EXAMPLE_TEXT.replace("source: glue_scripts/car_brands_job.py", "source: glue_scripts").replace(
         "script: scripts/car_brands_job.py", "script: scripts/lib/helpers.py"
     )
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     (tmp_path / "glue_scripts" / "lib").mkdir()
     (tmp_path / "glue_scripts" / "lib" / "helpers.py").write_text("")
     assert load_spec(spec, {}).jobs[0].script == "scripts/lib/helpers.py"
@@ -482,14 +470,14 @@ def test_two_uploads_producing_one_key(tmp_path: Path) -> None:
     text = EXAMPLE_TEXT.replace(
         "  role:\n", "    - source: glue_scripts/car_brands_job.py\n      prefix: scripts/\n  role:\n", 1
     )
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     assert messages(spec) == [
         "spec.uploads[2].source: produces the key 'scripts/car_brands_job.py', which spec.uploads[1] also produces"
     ]
 
 
 def test_upload_source_kinds(tmp_path: Path) -> None:
-    spec = make_project(
+    spec = make_spec_project(
         tmp_path, EXAMPLE_TEXT.replace("glue_scripts/car_brands_job.py  #", "glue_scripts/car_brands_job.py/  #")
     )
     assert messages(spec) == ["spec.uploads[1].source: ends with '/' but 'glue_scripts/car_brands_job.py/' is a file"]
@@ -503,7 +491,7 @@ def test_manifest_paths(tmp_path: Path) -> None:
     text = EXAMPLE_TEXT.replace("output: quicksight/manifest.json", "output: ../manifest.json").replace(
         "template: quicksight/manifest.template.json", "template: quicksight"
     )
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     found = messages(spec)
     assert found[0].startswith("spec.quicksight.manifest.template: 'quicksight' is not a file")
     assert found[1].startswith("spec.quicksight.manifest.output: points outside the project directory")

@@ -17,25 +17,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.helpers import make_spec_project
 
 from reconciler.errors import Problem, SpecError
 from reconciler.spec.load import INTERNAL_ERROR, load_spec, validate_file
 
 BAD_SPECS = Path(__file__).parent / "bad_specs"
 BASE = (BAD_SPECS / "base.yaml").read_text(encoding="utf-8")
-
-
-def make_project(root: Path, spec_text: str) -> Path:
-    """The upload sources and template the base spec names, plus the spec itself."""
-    (root / "Data" / "car_brands").mkdir(parents=True, exist_ok=True)
-    (root / "Data" / "car_brands" / "brands.csv").write_text("brand,country\nAudi,DE\n")
-    (root / "glue_scripts").mkdir(exist_ok=True)
-    (root / "glue_scripts" / "car_brands_job.py").write_text("print('prepare')\n")
-    (root / "quicksight").mkdir(exist_ok=True)
-    (root / "quicksight" / "manifest.template.json").write_text("{}\n")
-    spec = root / "pipeline.yaml"
-    spec.write_text(spec_text, encoding="utf-8")
-    return spec
 
 
 @dataclass(frozen=True)
@@ -422,7 +410,7 @@ def assert_problems(problems: list[Problem], expected: list[tuple[int, str, str]
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_broken_spec(case: Case, tmp_path: Path) -> None:
     text = case.text()
-    spec = make_project(tmp_path, text)
+    spec = make_spec_project(tmp_path, text)
     with pytest.raises(SpecError) as caught:
         load_spec(spec, case.env)
     expected = [(line_of(text, e.needle, e.occurrence), e.path, e.fragment) for e in case.expect]
@@ -479,7 +467,7 @@ def test_many_nodes_are_refused(tmp_path: Path) -> None:
 
 
 def test_base_fixture_is_valid(tmp_path: Path) -> None:
-    assert validate_file(make_project(tmp_path, BASE), {}) == []
+    assert validate_file(make_spec_project(tmp_path, BASE), {}) == []
 
 
 # --- fuzzing: whatever the input, a list of located problems (or none), quickly ----------------------------
@@ -569,7 +557,7 @@ def test_fuzz_mutated_example(path: tuple[Any, ...], action: str, value: Any, tm
         parent["extra_key"] = value
     else:
         parent.append(value)
-    spec = make_project(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
+    spec = make_spec_project(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
     problems = check_survives(spec)
     if action == "add" and isinstance(parent, dict):
         assert problems, "an unknown key must always be reported"
@@ -579,7 +567,7 @@ def test_fuzz_mutated_example(path: tuple[Any, ...], action: str, value: Any, tm
 @given(position=st.integers(min_value=0, max_value=len(BASE)), cut=st.integers(0, 20), insert=st.text(max_size=20))
 def test_fuzz_edited_example_text(position: int, cut: int, insert: str, tmp_path: Path) -> None:
     text = BASE[:position] + insert + BASE[position + cut :]
-    check_survives(make_project(tmp_path, text))
+    check_survives(make_spec_project(tmp_path, text))
 
 
 @HEAVY_FUZZ
@@ -588,7 +576,7 @@ def test_fuzz_edited_example_text(position: int, cut: int, insert: str, tmp_path
     env=st.dictionaries(st.sampled_from(["A", "X", "B", "A_1"]), st.text(max_size=8)),
 )
 def test_fuzz_interpolation(text: str, env: dict[str, str], tmp_path: Path) -> None:
-    spec = make_project(tmp_path, BASE.replace("name: car-brands-glue", "name: " + json.dumps(text)))
+    spec = make_spec_project(tmp_path, BASE.replace("name: car-brands-glue", "name: " + json.dumps(text)))
     started = time.monotonic()
     problems = validate_file(spec, env)
     assert time.monotonic() - started < MAX_SECONDS

@@ -1,0 +1,31 @@
+"""Helpers several test directories share; each reads live state with plain boto3, never our own readers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def job_runs(glue: Any, job_name: str) -> list[dict[str, Any]]:
+    """A Glue job's runs, oldest first."""
+    runs: list[dict[str, Any]] = glue.get_job_runs(JobName=job_name)["JobRuns"]
+    return sorted(runs, key=lambda run: run["StartedOn"])
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_spec_project(root: Path, spec_text: str | None = None) -> Path:
+    """A project directory for spec tests: the spec (the repository's example unless given) and the upload
+    sources and template it names. Callable again on the same directory (hypothesis reuses tmp_path)."""
+    (root / "Data" / "car_brands").mkdir(parents=True, exist_ok=True)
+    (root / "Data" / "car_brands" / "brands.csv").write_text("brand,country\nAudi,DE\n")
+    (root / "glue_scripts").mkdir(exist_ok=True)
+    (root / "glue_scripts" / "car_brands_job.py").write_text("print('prepare')\n")
+    (root / "quicksight").mkdir(exist_ok=True)
+    (root / "quicksight" / "manifest.template.json").write_text("{}\n")
+    spec = root / "pipeline.yaml"
+    spec.write_text(
+        (REPO / "pipeline.yaml").read_text(encoding="utf-8") if spec_text is None else spec_text, encoding="utf-8"
+    )
+    return spec
