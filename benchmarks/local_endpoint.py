@@ -1,4 +1,4 @@
-"""Timings of the local endpoint (not a test): `python -m tests.local.bench_local_endpoint [--data DIR]`.
+"""Timings of the local endpoint (not a test): `python -m benchmarks.local_endpoint [--data DIR]`.
 
 Starts the endpoint in the background (`up`, as `reconcile local up` does), then with plain boto3:
 uploads the data directory and the job script, crawls the data three times, runs a trivial script job
@@ -19,7 +19,7 @@ import boto3
 
 from reconciler_local import down, up
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BUCKET = "bench-bucket"
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR"}
 TRIVIAL_SPARK = b"from pyspark.sql import SparkSession\nspark = SparkSession.builder.getOrCreate()\n" \
@@ -93,9 +93,9 @@ def main() -> None:
                 times.append(elapsed)
             report(f"job run {name}", times)
 
-        script = REPO / "glue_scripts" / "car_brands_job.py"
-        if script.exists():
-            s3.upload_file(str(script), BUCKET, "scripts/car_brands_job.py")
+        job_script = REPO / "glue_scripts" / "car_brands_job.py"
+        if job_script.exists():
+            s3.upload_file(str(job_script), BUCKET, "scripts/car_brands_job.py")
             glue.create_job(Name="car-brands-prepare", Role="r", GlueVersion="5.0",
                             Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/car_brands_job.py"},
                             DefaultArguments={"--input_path": f"s3://{BUCKET}/raw/car_brands/",
