@@ -119,8 +119,16 @@ def status(state_dir: Path = DEFAULT_STATE_DIR) -> EndpointState | None:
 @contextlib.contextmanager
 def _locked(state_dir: Path) -> Iterator[None]:
     """Serialise up/down across processes, so two `up` calls never start two endpoints."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / LOCK_FILE_NAME, "a+") as handle:
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(state_dir / LOCK_FILE_NAME, "a+")  # noqa: SIM115 -- closed by the `with` below; opening is what may fail
+    except OSError as error:
+        raise LocalEndpointError(
+            f"cannot keep the local endpoint's state in {state_dir}/: {error.strerror or error}",
+            hint="make it a writable directory, run from a directory you can write to, "
+            "or start an endpoint elsewhere and pass --endpoint-url URL",
+        ) from error
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -188,8 +196,10 @@ def down(state_dir: Path = DEFAULT_STATE_DIR) -> bool:
 
 
 def ensure_running(state_dir: Path = DEFAULT_STATE_DIR) -> str:
-    """The URL of the running endpoint, starting one if needed (what `--local` uses)."""
-    return up(state_dir).url
+    """The URL of the running endpoint, starting one if needed (what `--local` uses). A running endpoint
+    is found without writing anything, so a read-only state directory only matters for starting one."""
+    running = status(state_dir)
+    return running.url if running is not None else up(state_dir).url
 
 
 def reset(url: str) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
-from reconciler.errors import AwsApiError, LockError, NotFoundError
+from reconciler.errors import AwsApiError, AwsError, LockError, NotFoundError
 from reconciler.invocation import command
 
 LOCK_KEY = ".reconciler/lock.json"
@@ -95,9 +95,12 @@ def _try_put(ctx: AwsContext, bucket: str, info: LockInfo) -> bool:
             Body=json.dumps(asdict(info)).encode(), ContentType="application/json",
         )  # fmt: skip
         return True
+    except NotFoundError as exc:  # no bucket: nothing was applied yet (or `run --skip-apply` before any apply)
+        raise missing_bucket(exc, bucket, "taking the pipeline lock") from exc
     except AwsApiError as exc:
         if error_code(exc) in {"PreconditionFailed", "412"}:
             return False
+        raise exc.doing(f"taking the pipeline lock (s3://{bucket}/{LOCK_KEY})") from exc
         raise
 
 
@@ -138,11 +141,29 @@ def acquire(
 
 
 def release(ctx: AwsContext, bucket: str, info: LockInfo) -> None:
-    """Delete the lock only if it is still ours (someone may have broken and retaken it)."""
-    current = read_lock(ctx, bucket)
-    if current is not None and current.id == info.id:
-        with contextlib.suppress(NotFoundError):  # gone already: released is released
-            ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY)
+    """Delete the lock only if it is still ours (someone may have broken and retaken it). When that fails
+    the lock stays behind: the error says so and how to remove it once the cause is fixed."""
+    try:
+        current = read_lock(ctx, bucket)
+        if current is not None and current.id == info.id:
+            with contextlib.suppress(NotFoundError):  # gone already: released is released
+                ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY)
+    except AwsError as exc:
+        doing = f"releasing the pipeline lock {info.id} (it is left in s3://{bucket}/{LOCK_KEY})"
+        hint = f"{exc.hint + '; ' if exc.hint else ''}once fixed, remove it with: {command('lock', 'break', info.id)}"
+        error: AwsError = exc.doing(doing) if isinstance(exc, AwsApiError) else type(exc)(f"{doing}: {exc.message}")
+        error.hint = hint
+        raise error from exc
+
+
+def missing_bucket(exc: NotFoundError, bucket: str, doing: str) -> NotFoundError:
+    """The pipeline's bucket does not exist: say so, and how to create it (S3 answers NoSuchBucket)."""
+    return NotFoundError(
+        f"{doing}: bucket {bucket!r} does not exist: nothing was applied yet ({exc.message})",
+        service=exc.service, operation=exc.operation, code=exc.code, status=exc.status,
+        aws_message=exc.aws_message, attempts=exc.attempts,
+        hint=f"create the pipeline first: {command('apply')}",
+    )  # fmt: skip
 
 
 def break_lock(ctx: AwsContext, bucket: str, lock_id: str) -> LockInfo:

@@ -368,6 +368,7 @@ def apply(
     approve_broadening: bool, target: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Make the live state match the spec (or apply a saved plan)."""
+    saved = read_saved_plan(planfile) if planfile is not None else None  # before any AWS call
     pipeline = g.load()
     ctx = g.context(pipeline)
     warn_targeting(g, target)
@@ -375,8 +376,7 @@ def apply(
         g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, observe_serial=auto_approve and planfile is None,
         targets=frozenset(target),
     )  # fmt: skip
-    if planfile is not None:
-        saved = read_saved_plan(planfile)
+    if saved is not None:
         if saved.get("spec_sha256") != pipeline.spec_sha256:
             raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied")
         if saved.get("live_state_fingerprint") != approved.fingerprint:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reconciler.aws.context import AwsContext
+from reconciler.aws.lock import missing_bucket
 from reconciler.errors import NotFoundError, PublishError
 from reconciler.invocation import command
 from reconciler.spec.model import Pipeline, QuickSight
@@ -227,7 +228,11 @@ def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *,
 
 def list_run_ids(ctx: AwsContext, layout: Layout) -> list[str]:
     ids: list[str] = []
-    pages = ctx.pages("s3", "list_objects_v2", Bucket=layout.bucket, Prefix=layout.base_key + "runs/", Delimiter="/")
+    try:
+        pages = ctx.pages("s3", "list_objects_v2", Bucket=layout.bucket, Prefix=layout.base_key + "runs/",
+                          Delimiter="/")  # fmt: skip
+    except NotFoundError as exc:
+        raise missing_bucket(exc, layout.bucket, "listing the runs") from exc
     for page in pages:
         for common in page.get("CommonPrefixes", []):
             ids.append(common["Prefix"].rstrip("/").rsplit("/", 1)[-1])
