@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.engine.diff import BLOCKED, CREATE, DELETE, NOOP, UPDATE, Change
 from reconciler.engine.plan import MASK, Plan, _ordered, mask
 from reconciler.resources.base import AttrChange
+from reconciler.resources.fields import Field
 
 
 def test_secret_looking_arguments_are_masked_everywhere() -> None:
-    assert mask("default_arguments", {"--db_password": "hunter2", "--input_path": "s3://b/raw/"}) == {
-        "--db_password": MASK,
-        "--input_path": "s3://b/raw/",
-    }
-    assert mask("default_arguments.--api_token", "abc") == MASK
-    assert mask("default_arguments.--secret_key", "abc") == MASK
-    assert mask("description", "my password is in here") == "my password is in here"  # not an argument
+    arguments = {"--db_password": "hunter2", "--input_path": "s3://b/raw/"}
+    assert mask("job", ("default_arguments",), arguments) == {"--db_password": MASK, "--input_path": "s3://b/raw/"}
+    assert mask("job", ("default_arguments", "--api_token"), "abc") == MASK
+    assert mask("job", ("default_arguments", "--secret_key"), "abc") == MASK
+    assert mask("job", (), {"default_arguments": arguments})["default_arguments"]["--db_password"] == MASK
+    assert mask("job", ("description",), "my password is in here") == "my password is in here"  # not an argument
+    assert mask("crawler", ("default_arguments",), arguments) == arguments  # the rule is the job field's
+
+
+def test_a_sensitive_field_is_masked_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reconciler.engine.plan as plan
+
+    table = (Field("password", "Password", sensitive=True), Field("name", "Name"))
+    monkeypatch.setattr(plan, "fields_of", lambda kind: table)
+    assert mask("connection", (), {"password": "hunter2", "name": "db"}) == {"password": MASK, "name": "db"}
+    assert mask("connection", ("password",), "hunter2") == MASK
 
 
 def test_order_is_dependency_order_then_deletes_reversed() -> None:

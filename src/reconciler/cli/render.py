@@ -13,8 +13,9 @@ from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOO
 from reconciler.engine.plan import Plan, mask
 from reconciler.engine.security import broadening
 from reconciler.errors import Problem, ReconcilerError, SpecError
-from reconciler.resources import all_kinds
+from reconciler.resources import fields_of
 from reconciler.resources.base import AttrChange
+from reconciler.resources.fields import field_at
 
 SYMBOL = {
     CREATE: ("+", "green"),
@@ -51,12 +52,10 @@ def fmt(value: Any) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
-def _security_attrs() -> dict[str, frozenset[str]]:
-    return {k.kind: k.security for k in all_kinds()}
-
-
 def is_security_change(change: Change, attr: AttrChange) -> bool:
-    return attr.top in _security_attrs().get(change.kind, frozenset())
+    """The attribute's field is flagged security in its kind's field table."""
+    f = field_at(fields_of(change.kind), attr.keys)
+    return f is not None and f.is_security
 
 
 def _created_lines(change: Change) -> list[str]:
@@ -70,7 +69,7 @@ def _created_lines(change: Change) -> list[str]:
         if len(objects) > MAX_OBJECT_LINES:
             lines.append(f"… and {len(objects) - MAX_OBJECT_LINES} more")
         return lines
-    return [f"+ {key} = {fmt(mask(key, value))}" for key, value in attrs.items()]
+    return [f"+ {key} = {fmt(mask(change.kind, (key,), value))}" for key, value in attrs.items()]
 
 
 def _upload_summary(change: Change) -> str:
@@ -96,7 +95,7 @@ def render_plan(console: Console, plan: Plan) -> None:
         if len(shown) < len(change.attrs):  # a 2,000-file upload is a count, not 2,000 lines
             console.print(f"    [yellow]{_upload_summary(change)}[/]")
         for attr in shown:
-            before, after = mask(attr.path, attr.before), mask(attr.path, attr.after)
+            before, after = mask(change.kind, attr.keys, attr.before), mask(change.kind, attr.keys, attr.after)
             console.print(
                 f"    [yellow]~ {escape(attr.path)}[/]: {escape(fmt(before))} [bold]->[/] {escape(fmt(after))}"
             )

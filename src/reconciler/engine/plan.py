@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,14 +17,13 @@ from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
 from reconciler.errors import ReconcilerError
-from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds
+from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
 from reconciler.spec.model import Pipeline
 
 FORMAT_VERSION = "1"
 READ_CONCURRENCY = 8
 
-SECRET_NAME = re.compile(r"(pass(word)?|token|secret|key|credential)", re.IGNORECASE)
-MASK = "(sensitive)"
+MASK = fields.MASK
 
 
 @dataclass
@@ -71,7 +69,11 @@ class Plan:
                     "action": c.action,
                     "reason": c.reason,
                     "attributes": [
-                        {"path": a.path, "before": mask(a.path, a.before), "after": mask(a.path, a.after)}
+                        {
+                            "path": a.path,
+                            "before": mask(c.kind, a.keys, a.before),
+                            "after": mask(c.kind, a.keys, a.after),
+                        }
                         for a in c.attrs
                     ],
                 }
@@ -80,16 +82,10 @@ class Plan:
         }
 
 
-def mask(path: str, value: Any) -> Any:
-    """Mask values of arguments whose names look secret (password, token, secret, key), at any depth."""
-    if value is None:
-        return None
-    last = path.rsplit(".", 1)[-1].strip('[]"')
-    if "arguments" in path and SECRET_NAME.search(last) and not isinstance(value, dict):
-        return MASK
-    if isinstance(value, dict):
-        return {k: mask(f"{path}.{k}", v) for k, v in value.items()}
-    return value
+def mask(kind: str, keys: tuple[str, ...], value: Any) -> Any:
+    """`value`, found at `keys` in the attributes of a `kind` resource, with what its field table marks
+    sensitive masked (e.g. job arguments whose names look secret), at any depth."""
+    return fields.mask(fields_of(kind), keys, value)
 
 
 def _canonical(value: Any) -> str:

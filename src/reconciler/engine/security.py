@@ -12,64 +12,26 @@ listed in the security section. Changing or extending an existing policy is judg
 
 from __future__ import annotations
 
-from typing import Any
-
 from reconciler.engine.diff import ADOPT, REPLACE, UPDATE, Change
+from reconciler.resources import fields_of
+from reconciler.resources.fields import field_at
+from reconciler.resources.guards import policy_broadening
 
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _grants(policy: Any, effect: str) -> set[tuple[str, str, str]]:
-    """(principal, action, resource) triples the policy's statements of `effect` cover."""
-    triples: set[tuple[str, str, str]] = set()
-    if not isinstance(policy, dict):
-        return triples
-    for statement in _as_list(policy.get("Statement")):
-        if not isinstance(statement, dict) or statement.get("Effect") != effect:
-            continue
-        principal = statement.get("Principal", "")
-        principals = [str(principal)] if not isinstance(principal, dict) else [
-            f"{kind}:{p}" for kind, ps in sorted(principal.items()) for p in _as_list(ps)
-        ]  # fmt: skip
-        for who in principals or [""]:
-            for action in _as_list(statement.get("Action")):
-                for resource in _as_list(statement.get("Resource")) or ["*"]:
-                    triples.add((who, str(action), str(resource)))
-    return triples
-
-
-def policy_broadening(before: Any, after: Any) -> list[str]:
-    added = sorted(_grants(after, "Allow") - _grants(before, "Allow"))
-    removed_denies = sorted(_grants(before, "Deny") - _grants(after, "Deny"))
-    reasons = [f"allows {a} on {r}" + (f" to {p}" if p else "") for p, a, r in added]
-    reasons += [f"no longer denies {a} on {r}" for _, a, r in removed_denies]
-    return reasons
+__all__ = ["broadening", "policy_broadening"]
 
 
 def broadening(changes: list[Change]) -> list[str]:
-    """One line per way the plan widens access; empty when it does not."""
+    """One line per way the plan widens access; empty when it does not. Which attributes can widen access,
+    and how, is the `widens` rule of their field in the kind's field table (resources/guards.py)."""
     found: list[str] = []
     for change in changes:
         if change.action not in {UPDATE, REPLACE, ADOPT}:
             continue
+        table = fields_of(change.kind)
         for attr in change.attrs:
+            f = field_at(table, attr.keys)
+            if f is None or f.widens is None:
+                continue
             where = f"{change.address} {attr.path}"
-            if attr.top in {"access_policy", "trust_policy", "policy"} and len(attr.keys) == 1 and attr.before is None:
-                continue  # the first policy of a resource that has none: the rest of its create
-            if attr.top in {"access_policy", "trust_policy", "policy"} and len(attr.keys) <= 2:
-                before = {"Statement": attr.before} if attr.keys[-1] == "Statement" else attr.before
-                after = {"Statement": attr.after} if attr.keys[-1] == "Statement" else attr.after
-                found += [f"{where}: {reason}" for reason in policy_broadening(before, after)]
-            elif attr.top == "public_access_block" and attr.before is not False and attr.after is False:
-                found.append(f"{where}: turns a Block Public Access setting off")
-            elif attr.top == "public_access_block" and len(attr.keys) == 1 and attr.after is None:
-                found.append(f"{where}: removes Block Public Access")
-            elif attr.top == "encryption" and attr.after is None:
-                found.append(f"{where}: removes default encryption")
-            elif attr.top == "object_ownership" and attr.before == "BucketOwnerEnforced":
-                found.append(f"{where}: re-enables ACLs ({attr.after})")
+            found += [f"{where}: {reason}" for reason in f.widens(attr.keys, attr.before, attr.after)]
     return found

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
 from reconciler.errors import AwsApiError, AwsError
+from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
     AttrChange,
@@ -23,7 +24,9 @@ from reconciler.resources.base import (
     aws_error,
     is_not_found,
 )
-from reconciler.spec.model import Pipeline
+from reconciler.resources.fields import Field
+from reconciler.resources.guards import flags_guard, leaving_guard, policy_document, removal_guard
+from reconciler.spec.model import Encryption, Pipeline
 
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -87,27 +90,51 @@ def flatten_encryption(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Every attribute of a bucket, stated once. S3 has one API call per setting, so no field maps to a single
+#: API field: each note names the calls `read` and `_apply_settings` make (Amazon S3 API reference).
+#: A setting never made reads as None (S3 answers a NoSuch... error).
+FIELDS: tuple[Field, ...] = (
+    Field("region", spec="region", immutable=True,
+          note="CreateBucket LocationConstraint; read from HeadBucket BucketRegion. A bucket cannot move: no sample"),
+    Field("versioning", spec="versioning", default=False, sample=False,
+          note="PutBucketVersioning Enabled/Suspended; GetBucketVersioning Status == Enabled"),
+    Field("encryption", widens=removal_guard("removes default encryption"), sample={"algorithm": "aws:kms"},
+          note="PutBucketEncryption / GetBucketEncryption: {algorithm, kms_key_arn} from spec.bucket.encryption"),
+    Field("public_access_block", sample={**PUBLIC_ACCESS_BLOCK, "BlockPublicPolicy": False},
+          widens=flags_guard("removes Block Public Access", "turns a Block Public Access setting off"),
+          note="PutPublicAccessBlock / GetPublicAccessBlock; always all four on"),
+    Field("object_ownership", widens=leaving_guard("BucketOwnerEnforced", "re-enables ACLs ({after})"),
+          sample="ObjectWriter",
+          note="PutBucketOwnershipControls / GetBucketOwnershipControls; always BucketOwnerEnforced"),
+    Field("policy", widens=policy_document,
+          note="PutBucketPolicy / GetBucketPolicy, compared parsed (normalise_policy); always TLS-only"),
+)  # fmt: skip
+
+
+def encryption_attrs(encryption: Encryption) -> dict[str, Any]:
+    """spec.bucket.encryption -> the encryption attribute (the SSEAlgorithm names of PutBucketEncryption)."""
+    if encryption.type != "SSE-KMS":
+        return {"algorithm": "AES256"}
+    if encryption.kms_key_arn:
+        return {"algorithm": "aws:kms", "kms_key_arn": encryption.kms_key_arn}
+    return {"algorithm": "aws:kms"}
+
+
 class BucketKind(ResourceKind):
     kind: ClassVar[str] = "bucket"
     level: ClassVar[int] = 0
-    immutable: ClassVar[frozenset[str]] = frozenset({"region"})
-    security: ClassVar[frozenset[str]] = frozenset({"encryption", "public_access_block", "object_ownership", "policy"})
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         b = pipeline.bucket
-        enc: dict[str, Any] = {"algorithm": "AES256"}
-        if b.encryption.type == "SSE-KMS":
-            enc = {"algorithm": "aws:kms"}
-            if b.encryption.kms_key_arn:
-                enc["kms_key_arn"] = b.encryption.kms_key_arn
-        attrs: Attrs = {
-            "region": pipeline.region,
-            "versioning": b.versioning,
-            "encryption": enc,
-            "public_access_block": dict(PUBLIC_ACCESS_BLOCK),
-            "object_ownership": "BucketOwnerEnforced",
-            "policy": normalise_policy(tls_only_policy(b.name, account.partition)),
-        }
+        attrs = fields.desired(
+            FIELDS, b,
+            region=pipeline.region,
+            encryption=encryption_attrs(b.encryption),
+            public_access_block=dict(PUBLIC_ACCESS_BLOCK),
+            object_ownership="BucketOwnerEnforced",
+            policy=normalise_policy(tls_only_policy(b.name, account.partition)),
+        )  # fmt: skip
         return [Desired(self.kind, b.name, attrs, pipeline.all_tags)]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:

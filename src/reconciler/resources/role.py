@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
     AttrChange,
@@ -22,6 +23,8 @@ from reconciler.resources.base import (
     is_not_found,
 )
 from reconciler.resources.bucket import normalise_policy
+from reconciler.resources.fields import Field
+from reconciler.resources.guards import policy_document
 from reconciler.spec.model import Pipeline
 
 INLINE_POLICY = "pipeline-access"
@@ -112,22 +115,39 @@ def parse_policy_document(doc: Any) -> Any:
     return normalise_policy(doc)
 
 
+#: Every attribute of the managed role, stated once (IAM API reference: CreateRole / GetRole Role). The policy
+#: documents are irregular: IAM takes them as JSON text and answers them URL-encoded (parse_policy_document).
+FIELDS: tuple[Field, ...] = (
+    # UpdateRole cannot change Path (IAM API reference, UpdateRole): a change means replace.
+    Field("path", "Path", default="/", immutable=True, note="/reconciler/<pipeline>/; no sample: cannot change"),
+    Field("description", "Description", default="", sample="Changed by the acceptance test",
+          note="written by CreateRole / UpdateRole"),
+    Field("trust_policy", "AssumeRolePolicyDocument", write=json.dumps, read=parse_policy_document,
+          widens=policy_document, sample=normalise_policy({"Version": "2012-10-17", "Statement": [
+              {"Effect": "Allow", "Action": "sts:AssumeRole",
+               "Principal": {"Service": ["ec2.amazonaws.com", "glue.amazonaws.com"]}}]}),
+          note="written by CreateRole / UpdateAssumeRolePolicy as JSON text"),
+    Field("access_policy", widens=policy_document,
+          note=f"the inline policy {INLINE_POLICY!r}: PutRolePolicy / GetRolePolicy; None when missing"),
+)  # fmt: skip
+
+
 class RoleKind(ResourceKind):
     kind: ClassVar[str] = "role"
     level: ClassVar[int] = 1
-    immutable: ClassVar[frozenset[str]] = frozenset({"path"})
-    security: ClassVar[frozenset[str]] = frozenset({"trust_policy", "access_policy"})
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         name = pipeline.role.managed_name
         if name is None:
             return []
-        attrs: Attrs = {
-            "path": role_path(pipeline),
-            "description": f"Glue crawler and job role of pipeline {pipeline.name}",
-            "trust_policy": normalise_policy(trust_policy()),
-            "access_policy": normalise_policy(access_policy(pipeline, account)),
-        }
+        attrs = fields.desired(
+            FIELDS, pipeline.role,
+            path=role_path(pipeline),
+            description=f"Glue crawler and job role of pipeline {pipeline.name}",
+            trust_policy=normalise_policy(trust_policy()),
+            access_policy=normalise_policy(access_policy(pipeline, account)),
+        )  # fmt: skip
         return [Desired(self.kind, name, attrs, pipeline.all_tags)]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
@@ -144,12 +164,7 @@ class RoleKind(ResourceKind):
             if not is_not_found(exc):
                 raise aws_error("reading", f"IAM role policy of {name!r}", exc) from exc
             access = None
-        attrs: Attrs = {
-            "path": role.get("Path", "/"),
-            "description": role.get("Description", "") or "",
-            "trust_policy": parse_policy_document(role.get("AssumeRolePolicyDocument", {})),
-            "access_policy": access,
-        }
+        attrs: Attrs = {**fields.flatten(FIELDS, role), "access_policy": access}
         tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
         return Observed(attrs, tags)
 
@@ -168,8 +183,7 @@ class RoleKind(ResourceKind):
         a = desired.attrs
         try:
             ctx.call(
-                "iam", "create_role", RoleName=desired.name, Path=a["path"], Description=a["description"],
-                AssumeRolePolicyDocument=json.dumps(a["trust_policy"]),
+                "iam", "create_role", RoleName=desired.name, **fields.expand(FIELDS, a),
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())],
             )  # fmt: skip
         except AwsApiError as exc:

@@ -34,6 +34,7 @@ from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, ReconcilerError
 from reconciler.localcache import read_json_dict, write_json_atomic
 from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.resources.fields import Field
 from reconciler.spec.model import Pipeline, Upload
 
 HASH_META = "sha256"
@@ -172,10 +173,20 @@ def _files_of(pipeline: Pipeline, name: str) -> dict[str, Path]:
     return {}
 
 
+#: The attributes of an upload, stated once. Neither maps to one API field: see the notes.
+FIELDS: tuple[Field, ...] = (
+    Field("bucket", note="spec.bucket.name: where the objects go"),
+    Field("objects", default={},
+          note="key -> {sha256, size} of every local file (spec source and prefix); read from ListObjectsV2 and "
+          "the sha256 object metadata (or our index object), written with PutObject / multipart uploads"),
+)  # fmt: skip
+
+
 class UploadKind(ResourceKind):
     kind: ClassVar[str] = "upload"
     level: ClassVar[int] = 1
     depends_on: ClassVar[frozenset[str]] = frozenset({"bucket"})
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def __init__(self) -> None:
         self.bytes_sent = 0

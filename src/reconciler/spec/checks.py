@@ -148,7 +148,9 @@ def _translate(error: ValidationError, raw: Mapping[DocPath, str], interpolated:
     if keyword == "maxLength":
         return [Finding(path, f"must be at most {value} characters long (got {len(instance)})")]
     if keyword == "minimum":
-        return [Finding(path, f"must be at least {value} (got {describe(instance)})")]
+        reason = error.schema.get("x-minimum-reason") if isinstance(error.schema, dict) else None
+        why = f"{reason}; " if reason else ""
+        return [Finding(path, f"must be at least {value} ({why}got {describe(instance)})")]
     if keyword == "maximum":
         return [Finding(path, f"must be at most {value} (got {describe(instance)})")]
     if keyword == "minItems":
@@ -464,11 +466,8 @@ def _check_crawlers(spec: dict[str, Any], bucket: str | None) -> list[Finding]:
         schedule = _text(crawler, "schedule")
         if schedule is not None:
             findings += _located((*base, "schedule"), rules.glue_cron_problems(schedule))
-        policy = _mapping(crawler.get("schema_change_policy"))
-        behaviours = (
-            policy.get("update_behavior", "UPDATE_IN_DATABASE"),
-            policy.get("delete_behavior", "DEPRECATE_IN_DATABASE"),
-        )
+        policy = _mapping(crawler.get("schema_change_policy"))  # the schema's defaults are filled in already
+        behaviours = (policy.get("update_behavior"), policy.get("delete_behavior"))
         if crawler.get("recrawl_policy") == "CRAWL_NEW_FOLDERS_ONLY" and behaviours != ("LOG", "LOG"):
             findings.append(
                 Finding(
@@ -497,17 +496,9 @@ def _check_jobs(spec: dict[str, Any], uploads: _UploadIndex) -> list[Finding]:
                         f"{script!r} is not uploaded: no entry in spec.uploads produces this key{close}",
                     )
                 )
-        worker_type = job.get("worker_type", "G.1X")
+        worker_type = job.get("worker_type")
         if isinstance(worker_type, str) and worker_type in rules.WORKER_TYPE_REFUSALS:
             findings.append(Finding((*base, "worker_type"), rules.WORKER_TYPE_REFUSALS[worker_type]))
-        workers = job.get("number_of_workers")
-        if isinstance(workers, int) and not isinstance(workers, bool) and workers < rules.MIN_WORKERS:
-            findings.append(
-                Finding(
-                    (*base, "number_of_workers"),
-                    f"must be at least {rules.MIN_WORKERS} (the AWS minimum for {worker_type} workers), got {workers}",
-                )
-            )
         for key in _mapping(job.get("arguments")):
             if not key.startswith("--") or len(key) < 3:
                 hint = f" (did you mean {'--' + key.lstrip('-')!r}?)" if key.strip("-") else ""

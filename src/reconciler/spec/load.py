@@ -32,6 +32,7 @@ from reconciler.spec.checks import (
     schema_type_errors,
     semantic_findings,
 )
+from reconciler.spec.schemas import fill_defaults
 
 __all__ = ["format_path", "interpolate", "load_spec", "validate_file"]
 
@@ -541,6 +542,9 @@ def _check(doc: _Document, project_dir: Path, file: str) -> list[Problem]:
     else:
         coerced = _coerce_interpolated(doc)
         schema = [f for f in schema_findings(doc.value, doc.raw, doc.interpolated) if f.path != ("apiVersion",)]
+    # The schema's defaults, filled in once (the only place they are stated is the schema's "default"
+    # keywords): the semantic checks and the model build see every optional field with its value.
+    fill_defaults(doc.value)
     # Semantic checks run even when the schema found problems, so the user sees everything at once; they
     # stay quiet where the schema already spoke or where a missing variable left a value unknown.
     quiet = {f.path for f in schema} | doc.tainted
@@ -558,52 +562,54 @@ def _check(doc: _Document, project_dir: Path, file: str) -> list[Problem]:
 
 
 def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: str) -> model.Pipeline:
-    """The validated document as `model.Pipeline`; every default for an absent field is decided here."""
+    """The validated document, its schema defaults filled in (fill_defaults), as `model.Pipeline`. No default
+    is restated here: an optional field without a schema default (e.g. a job's timeout_minutes, whose AWS
+    default depends on the Glue version: resources/job.py FIELDS) stays None."""
     metadata = value["metadata"]
     spec = value["spec"]
     bucket = spec["bucket"]
-    encryption = bucket.get("encryption", {})
+    encryption = bucket["encryption"]
     role = spec["role"]
     database = spec["database"]
     uploads = tuple(
         model.Upload(
             source=resolve_local(upload["source"], project_dir),
             source_text=upload["source"],
-            prefix=upload.get("prefix", ""),
+            prefix=upload["prefix"],
             is_dir=resolve_local(upload["source"], project_dir).is_dir(),
-            allow_outside_project=upload.get("allow_outside_project", False),
+            allow_outside_project=upload["allow_outside_project"],
         )
-        for upload in spec.get("uploads", [])
+        for upload in spec["uploads"]
     )
     crawlers = tuple(
         model.Crawler(
             name=crawler["name"],
             targets=tuple(crawler["targets"]),
-            table_prefix=crawler.get("table_prefix", ""),
+            table_prefix=crawler["table_prefix"],
             schedule=crawler.get("schedule"),
             schema_change_policy=model.SchemaChangePolicy(
-                update_behavior=crawler.get("schema_change_policy", {}).get("update_behavior", "UPDATE_IN_DATABASE"),
-                delete_behavior=crawler.get("schema_change_policy", {}).get("delete_behavior", "DEPRECATE_IN_DATABASE"),
+                update_behavior=crawler["schema_change_policy"]["update_behavior"],
+                delete_behavior=crawler["schema_change_policy"]["delete_behavior"],
             ),
-            recrawl_policy=crawler.get("recrawl_policy", "CRAWL_EVERYTHING"),
-            description=crawler.get("description", ""),
+            recrawl_policy=crawler["recrawl_policy"],
+            description=crawler["description"],
         )
-        for crawler in spec.get("crawlers", [])
+        for crawler in spec["crawlers"]
     )
     jobs = tuple(
         model.Job(
             name=job["name"],
             script=job["script"],
-            glue_version=job.get("glue_version", "5.0"),
-            worker_type=job.get("worker_type", "G.1X"),
-            number_of_workers=int(job.get("number_of_workers", 2)),
-            timeout_minutes=int(job.get("timeout_minutes", 2880)),
-            max_retries=int(job.get("max_retries", 0)),
-            max_concurrent_runs=int(job.get("max_concurrent_runs", 1)),
-            arguments=tuple(sorted(job.get("arguments", {}).items())),
-            description=job.get("description", ""),
+            glue_version=job["glue_version"],
+            worker_type=job["worker_type"],
+            number_of_workers=int(job["number_of_workers"]),
+            timeout_minutes=int(job["timeout_minutes"]) if "timeout_minutes" in job else None,
+            max_retries=int(job["max_retries"]),
+            max_concurrent_runs=int(job["max_concurrent_runs"]),
+            arguments=tuple(sorted(job["arguments"].items())),
+            description=job["description"],
         )
-        for job in spec.get("jobs", [])
+        for job in spec["jobs"]
     )
     schedule = None
     if "schedule" in spec:
@@ -613,36 +619,35 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
             cron=raw_schedule["cron"],
             crawler=raw_schedule["crawler"],
             job=raw_schedule["job"],
-            enabled=raw_schedule.get("enabled", True),
+            enabled=raw_schedule["enabled"],
         )
     manifest = None
     raw_manifest = spec.get("quicksight", {}).get("manifest")
     if raw_manifest is not None:
-        data_format = raw_manifest.get("format", "CSV")
+        data_format = raw_manifest["format"]
         manifest = model.Manifest(
             template=resolve_local(raw_manifest["template"], project_dir),
             output=resolve_local(raw_manifest["output"], project_dir),
             key=raw_manifest["key"],
             data_prefix=raw_manifest["data_prefix"],
             format=data_format,
+            # The one default that depends on another field, so the schema can only describe it.
             delimiter=raw_manifest.get("delimiter", "\t" if data_format == "TSV" else ","),
-            contains_header=raw_manifest.get("contains_header", True),
+            contains_header=raw_manifest["contains_header"],
         )
     return model.Pipeline(
         name=metadata["name"],
         region=metadata["region"],
-        tags=tuple(sorted(metadata.get("tags", {}).items())),
+        tags=tuple(sorted(metadata["tags"].items())),
         bucket=model.Bucket(
             name=bucket["name"],
-            versioning=bucket.get("versioning", False),
-            encryption=model.Encryption(
-                type=encryption.get("type", "SSE-S3"), kms_key_arn=encryption.get("kms_key_arn")
-            ),
-            force_destroy=bucket.get("force_destroy", False),
+            versioning=bucket["versioning"],
+            encryption=model.Encryption(type=encryption["type"], kms_key_arn=encryption.get("kms_key_arn")),
+            force_destroy=bucket["force_destroy"],
         ),
         uploads=uploads,
         role=model.Role(arn=role.get("arn"), managed_name=role.get("managed", {}).get("name")),
-        database=model.Database(name=database["name"], description=database.get("description", "")),
+        database=model.Database(name=database["name"], description=database["description"]),
         crawlers=crawlers,
         jobs=jobs,
         schedule=schedule,
@@ -650,11 +655,12 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
         spec_file=spec_file,
         spec_sha256=digest,
         quality=_quality(spec.get("quality", {})),
-        publish=model.Publish(keep_quarters=spec.get("publish", {}).get("keep_quarters", 4)),
+        publish=model.Publish(keep_quarters=spec["publish"]["keep_quarters"]),
     )
 
 
 def _quality(raw: dict[str, Any]) -> model.Quality:
+    """An absent rule is not checked (None, or nothing required)."""
     return model.Quality(
         min_rows_read=raw.get("min_rows_read"),
         max_quarantine_share=raw.get("max_quarantine_share"),

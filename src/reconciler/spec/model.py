@@ -1,9 +1,15 @@
-"""The validated spec as plain typed objects. No boto3 here: this is what spec.py produces."""
+"""The validated spec as plain typed objects. No boto3 here: this is what spec.load produces.
+
+Defaults are not restated here: a field with a default takes it from the schema's "default" keyword
+(schema/pipeline.v1.json, through `spec_default`), which is also what spec.load fills in. A None default means
+"absent" (no value, not a default value)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from reconciler.spec.schemas import default_at as spec_default
 
 API_VERSION = "reconciler/v1"
 SUPPORTED_API_VERSIONS = (API_VERSION,)
@@ -14,16 +20,16 @@ MANAGED_TAG = "reconciler:managed"
 
 @dataclass(frozen=True)
 class Encryption:
-    type: str = "SSE-S3"  # SSE-S3 | SSE-KMS
+    type: str = spec_default("spec", "bucket", "encryption", "type")  # SSE-S3 | SSE-KMS
     kms_key_arn: str | None = None
 
 
 @dataclass(frozen=True)
 class Bucket:
     name: str
-    versioning: bool = False
+    versioning: bool = spec_default("spec", "bucket", "versioning")
     encryption: Encryption = field(default_factory=Encryption)
-    force_destroy: bool = False
+    force_destroy: bool = spec_default("spec", "bucket", "force_destroy")
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,8 @@ class Upload:
     source_text: str  # as written in the spec, for messages
     prefix: str  # key prefix, "" or ends with "/"
     is_dir: bool
-    allow_outside_project: bool = False  # the spec allowed source (or symlinks in it) outside the project
+    #: the spec allowed source (or symlinks in it) outside the project
+    allow_outside_project: bool = spec_default("spec", "uploads", "allow_outside_project")
 
 
 @dataclass(frozen=True)
@@ -48,38 +55,39 @@ class Role:
 @dataclass(frozen=True)
 class Database:
     name: str
-    description: str = ""
+    description: str = spec_default("spec", "database", "description")
 
 
 @dataclass(frozen=True)
 class SchemaChangePolicy:
-    update_behavior: str = "UPDATE_IN_DATABASE"
-    delete_behavior: str = "DEPRECATE_IN_DATABASE"
+    update_behavior: str = spec_default("spec", "crawlers", "schema_change_policy", "update_behavior")
+    delete_behavior: str = spec_default("spec", "crawlers", "schema_change_policy", "delete_behavior")
 
 
 @dataclass(frozen=True)
 class Crawler:
     name: str
     targets: tuple[str, ...]  # s3:// URIs
-    table_prefix: str = ""
+    table_prefix: str = spec_default("spec", "crawlers", "table_prefix")
     schedule: str | None = None  # Glue cron; normally the workflow schedules the crawler
     schema_change_policy: SchemaChangePolicy = field(default_factory=SchemaChangePolicy)
-    recrawl_policy: str = "CRAWL_EVERYTHING"
-    description: str = ""
+    recrawl_policy: str = spec_default("spec", "crawlers", "recrawl_policy")
+    description: str = spec_default("spec", "crawlers", "description")
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
     script: str  # object key of the script inside the bucket (must be one of the uploads)
-    glue_version: str = "5.0"
-    worker_type: str = "G.1X"
-    number_of_workers: int = 2
-    timeout_minutes: int = 2880
-    max_retries: int = 0
-    max_concurrent_runs: int = 1
+    glue_version: str = spec_default("spec", "jobs", "glue_version")
+    worker_type: str = spec_default("spec", "jobs", "worker_type")
+    number_of_workers: int = spec_default("spec", "jobs", "number_of_workers")
+    #: None: AWS's default, which depends on the Glue version (resources/job.py FIELDS, "timeout")
+    timeout_minutes: int | None = None
+    max_retries: int = spec_default("spec", "jobs", "max_retries")
+    max_concurrent_runs: int = spec_default("spec", "jobs", "max_concurrent_runs")
     arguments: tuple[tuple[str, str], ...] = ()
-    description: str = ""
+    description: str = spec_default("spec", "jobs", "description")
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class Schedule:
     cron: str
     crawler: str
     job: str
-    enabled: bool = True
+    enabled: bool = spec_default("spec", "schedule", "enabled")
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,9 @@ class Manifest:
     output: Path
     key: str  # where the rendered manifest is uploaded in the bucket
     data_prefix: str  # the job's stable CSV prefix QuickSight reads
-    format: str = "CSV"
-    delimiter: str = ","
-    contains_header: bool = True
+    delimiter: str  # its default depends on the format ("\t" for TSV, else ","): decided in spec.load
+    format: str = spec_default("spec", "quicksight", "manifest", "format")
+    contains_header: bool = spec_default("spec", "quicksight", "manifest", "contains_header")
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ class Quality:
 
 @dataclass(frozen=True)
 class Publish:
-    keep_quarters: int = 4
+    keep_quarters: int = spec_default("spec", "publish", "keep_quarters")
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,6 @@ WORKER_TYPE_REFUSALS = {
     "G.025X": "G.025X is only for Glue streaming jobs; a Spark batch job needs G.1X or larger",
     "Z.2X": "Z.2X is only for Glue Ray jobs; this reconciler creates Spark jobs (use G.1X or larger)",
 }
-MIN_WORKERS = 2
 
 
 # --- IAM and KMS -------------------------------------------------------------------------------------------
