@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -177,9 +178,10 @@ def test_running_crawler_refuses_start_update_delete_and_stop_cancels(aws: Any) 
     glue.start_crawler(Name="raw")
     assert glue.get_crawler(Name="raw")["Crawler"]["State"] == "RUNNING"
 
-    for attempt in (lambda: glue.start_crawler(Name="raw"),
-                    lambda: glue.update_crawler(Name="raw", Description="x"),
-                    lambda: glue.delete_crawler(Name="raw")):
+    attempts: list[Callable[[], object]] = [lambda: glue.start_crawler(Name="raw"),
+                                            lambda: glue.update_crawler(Name="raw", Description="x"),
+                                            lambda: glue.delete_crawler(Name="raw")]
+    for attempt in attempts:
         with pytest.raises(ClientError) as error:
             attempt()
         assert error.value.response["Error"]["Code"] == "CrawlerRunningException"

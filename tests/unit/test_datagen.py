@@ -7,6 +7,7 @@ truth that disagrees with the data (or data that lacks a kind) fails here withou
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -274,7 +275,7 @@ def test_layout_is_headerless_csv_in_one_folder_per_quarter(tmp_path: Path) -> N
         assert text.endswith("\n") and "\r" not in text
         counts.append(text.count("\n"))
         assert not text.startswith("brand")
-        assert datagen.hashlib.sha256(data).hexdigest() == truth.files[rel]
+        assert hashlib.sha256(data).hexdigest() == truth.files[rel]
     assert sum(counts) == 10_001 and max(counts) - min(counts) <= 1
     months = [
         Counter(line[line.find(",") + 6 : line.find(",") + 8] for line in (out / rel).read_text().split("\n"))

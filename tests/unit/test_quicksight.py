@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from reconciler.errors import ManifestError
 from reconciler.quarterly.manifest import (
     PLACEHOLDERS,
     SCHEMA_FILE,
-    ManifestError,
     check_prefix_objects,
     manifest_for,
     manifest_text,

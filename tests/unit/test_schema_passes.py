@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_spec import make_project  # pytest puts tests/unit on sys.path (it has no __init__.py)
+from tests.helpers import make_spec_project
 
 from reconciler.spec.load import load_spec, validate_file
 
@@ -28,7 +28,7 @@ def probe(spec: Path, workers: str) -> str:
 
 
 def with_interpolated_workers(tmp_path: Path) -> Path:
-    spec = make_project(tmp_path)
+    spec = make_spec_project(tmp_path)
     text = spec.read_text()
     assert "number_of_workers: 2" in text
     spec.write_text(text.replace("number_of_workers: 2", "number_of_workers: ${WORKERS}"))

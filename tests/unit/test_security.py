@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_bucket_is_secure_by_default(pipeline: Pipeline) -> None:
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def _policy_change(before: list[dict[str, object]], after: list[dict[str, object]]) -> Change:
+def _policy_change(before: Sequence[Mapping[str, object]], after: Sequence[Mapping[str, object]]) -> Change:
     return Change("role", "r", UPDATE, 1, [AttrChange(("access_policy", "Statement"), before, after)])
 
 
