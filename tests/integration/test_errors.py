@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,18 @@ from reconciler.aws.context import AwsContext
 from reconciler.aws.lock import LOCK_KEY
 from reconciler.aws.retry import RetryPolicy
 from reconciler.cli import main as cli_main
-from reconciler.errors import EXIT_ERROR, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from reconciler.errors import (
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+)
 from reconciler_local import call_admin
 
-from .conftest import BUCKET, Project
+from .conftest import BUCKET, JOB, Project
 
 QUICK_JOB = "print('prepared')\n"
 
@@ -346,3 +356,79 @@ def test_internal_errors_are_one_line_and_debug_shows_the_traceback(project: Pro
     assert debug.returncode == EXIT_ERROR and "Traceback" in debug.stderr
     via_env = subprocess.run(command, env={**env, "RECONCILER_DEBUG": "1"}, capture_output=True, text=True, timeout=60)
     assert "Traceback" in via_env.stderr
+
+
+# --- signals -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)])
+def test_a_signal_during_the_job_wait_stops_the_job_releases_the_lock_and_exits_128_plus_n(
+    project: Project, aws: Any, signum: int, code: int
+) -> None:
+    """SIGTERM (a CI runner cancelling, `systemctl stop`) unwinds like Ctrl-C: the job run is stopped, the
+    lock released, `run --json` says run_failed, and the exit code is 128 + the signal's number."""
+    (project.root / "glue_scripts" / "car_brands_job.py").write_text("import time\ntime.sleep(60)\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "-f", str(project.spec), "--endpoint-url", project.endpoint, "run",
+         "--timeout", "120", "--stop-on-interrupt", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    glue = aws.client("glue")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not running_job_runs(glue):
+            time.sleep(0.2)
+        assert running_job_runs(glue), "the run never started its job"
+        time.sleep(0.5)  # into the wait loop
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr, stderr
+    events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    assert events[-1]["event"] == "run_failed" and events[-1]["exit_code"] == code, events[-1]
+    assert "interrupted: stopped job" in events[-1]["error"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and running_job_runs(glue):
+        time.sleep(0.2)
+    assert not running_job_runs(glue)
+    assert project.cli("lock", "status").output.strip() == "Not locked."
+
+
+def running_job_runs(glue: Any) -> list[dict[str, Any]]:
+    try:
+        runs: list[dict[str, Any]] = glue.get_job_runs(JobName=JOB)["JobRuns"]
+    except glue.exceptions.EntityNotFoundException:
+        return []
+    return [r for r in runs if r["JobRunState"] in {"STARTING", "RUNNING", "WAITING"}]
+
+
+def test_run_json_reports_an_internal_error_as_run_failed(project: Project, tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(
+        "import reconciler.cli.main as m\n"
+        "def broken(*args, **kwargs):\n    raise KeyError('no such thing')\n"
+        "m.run_pipeline = broken\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "-f", str(project.spec), "--endpoint-url", project.endpoint, "run",
+         "--json"],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == EXIT_ERROR
+    event = json.loads(result.stdout.splitlines()[-1])
+    assert event["event"] == "run_failed" and event["kind"] == "KeyError" and event["exit_code"] == EXIT_ERROR
+    assert "internal error: KeyError" in result.stderr and "--debug" in result.stderr
+
+
+def test_the_readme_documents_every_exit_code() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = dict(
+        (int(cells[0]), cells[1])
+        for line in table.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])[0].isdigit()
+    )
+    assert rows == EXIT_CODES
