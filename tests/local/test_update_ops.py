@@ -128,7 +128,7 @@ def test_update_job_replaces_the_whole_definition(aws: Any) -> None:
     assert "Description" not in job
     assert job.get("DefaultArguments", {}) == {}
     assert "WorkerType" not in job and "NumberOfWorkers" not in job
-    assert job["Timeout"] == 2880  # reset to AWS's default
+    assert job["Timeout"] == 480  # reset to AWS's default for Glue 5.0 (botocore glue model, CreateJob Timeout)
     assert job["MaxRetries"] == 0
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     tags = glue.get_tags(ResourceArn="arn:aws:glue:eu-central-1:123456789012:job/prepare")["Tags"]
@@ -181,12 +181,21 @@ def test_get_job_reports_the_defaults_aws_fills_in(aws: Any) -> None:
 
     job = glue.get_job(JobName="bare")["Job"]
 
-    assert job["Timeout"] == 2880
+    # No GlueVersion: the newest, whose default Timeout is 480 (botocore glue model, CreateJob Timeout)
+    assert job["Timeout"] == 480
     assert job["MaxRetries"] == 0
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     assert job["MaxCapacity"] == 2.0
     assert job["JobMode"] == "SCRIPT"
     assert job["Command"]["PythonVersion"] == "3"
+
+
+@pytest.mark.parametrize(("version", "minutes"), [("3.0", 2880), ("4.0", 2880), ("5.0", 480), ("5.1", 480)])
+def test_the_default_timeout_depends_on_the_glue_version(aws: Any, version: str, minutes: int) -> None:
+    glue = aws.client("glue")
+    glue.create_job(Name="bare", Role=ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": "s3://b/j.py"},
+                    GlueVersion=version, WorkerType="G.1X", NumberOfWorkers=2)  # fmt: skip
+    assert glue.get_job(JobName="bare")["Job"]["Timeout"] == minutes
 
 
 def create_triggers(glue: Any) -> None:

@@ -13,7 +13,8 @@ How a run goes:
    PYSPARK_SUBMIT_ARGS with small-machine settings (no Spark UI, 4 shuffle partitions, C1-only JIT;
    RECONCILER_LOCAL_PYSPARK_SUBMIT_ARGS replaces them).
 3. The run ends SUCCEEDED (exit 0), FAILED (ErrorMessage = the last line of the Python traceback, e.g.
-   "ValueError: boom"), TIMEOUT (the run's Timeout, else the job's, else 2880 minutes; one minute lasts
+   "ValueError: boom"), TIMEOUT (the run's Timeout, else the job's, else AWS's default for the job's Glue
+   version, models.default_job_timeout_minutes; one minute lasts
    `timeout_minute_seconds` real seconds, 60 unless changed by the setting or
    RECONCILER_LOCAL_TIMEOUT_MINUTE_SECONDS) or STOPPED (BatchStopJobRun); timeout and stop kill the
    process group. After SUCCEEDED or FAILED, staged folders are mirrored back to S3.
@@ -53,6 +54,7 @@ from moto.glue.responses import GlueResponse
 from reconciler_local.clock import utc_now
 from reconciler_local.glue.crawler_runtime import StartedBy
 from reconciler_local.glue.exceptions import ConcurrentRunsExceededException, JobRunNotFoundException
+from reconciler_local.glue.models import default_job_timeout_minutes
 from reconciler_local.glue.staging import Stager
 from reconciler_local.glue.versions import RuntimeUnavailable, check_spark_runtime
 from reconciler_local.patching import graft
@@ -64,7 +66,6 @@ log = logging.getLogger("reconciler_local.jobs")
 STARTING, RUNNING, STOPPING = "STARTING", "RUNNING", "STOPPING"
 SUCCEEDED, FAILED, TIMEOUT, STOPPED = "SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"
 ACTIVE_STATES = {STARTING, RUNNING, STOPPING}
-DEFAULT_TIMEOUT_MINUTES = 2880
 LOG_GROUP = "/aws-glue/jobs"
 # Small-machine Spark: no UI, 4 shuffle partitions, and the JVM's quick (C1-only) JIT, which halves the
 # start-up of a trivial job and was faster on the 1M-row car-brands job too (34 s vs 45 s on 2 cores).
@@ -240,7 +241,7 @@ class JobRuntime:
                 job_run_id=run_id,
                 attempt=attempt,
                 arguments=dict(run_arguments or {}) if previous is None else dict(previous.arguments),
-                timeout_minutes=int(timeout or job_timeout or DEFAULT_TIMEOUT_MINUTES),
+                timeout_minutes=int(timeout or job_timeout or default_job_timeout_minutes(job.glue_version)),
                 glue_version=job.glue_version,
                 worker_type=worker_type or job.worker_type,
                 number_of_workers=number_of_workers or job.number_of_workers,

@@ -96,7 +96,17 @@ DPU_PER_WORKER: dict[str, float] = {
     "R.8X": 8.0,
     "Standard": 1.0,
 }
-DEFAULT_JOB_TIMEOUT_MINUTES = 2880
+
+
+def default_job_timeout_minutes(glue_version: str | None) -> int:
+    """What AWS fills in for an omitted Timeout (botocore glue model, CreateJob Timeout: "2,880 minutes for
+    Glue version 4.0 and earlier, or 480 minutes for Glue version 5.0 and later"; an omitted GlueVersion
+    defaults to the newest, 6.0)."""
+    try:
+        major = int(str(glue_version).split(".")[0])
+    except ValueError:
+        major = 6
+    return 2880 if major < 5 else 480
 
 
 def role_name(role: str | None) -> str | None:
@@ -306,7 +316,7 @@ class FakeJobAdditions(FakeJob):
             command["PythonVersion"] = "3"
         data["Command"] = command
         if data.get("Timeout") is None and command.get("Name") != "gluestreaming":
-            data["Timeout"] = DEFAULT_JOB_TIMEOUT_MINUTES
+            data["Timeout"] = default_job_timeout_minutes(data.get("GlueVersion"))
         if data.get("MaxRetries") is None:
             data["MaxRetries"] = 0
         execution_property = dict(data.get("ExecutionProperty") or {})
