@@ -29,3 +29,8 @@ def make_spec_project(root: Path, spec_text: str | None = None) -> Path:
         (REPO / "pipeline.yaml").read_text(encoding="utf-8") if spec_text is None else spec_text, encoding="utf-8"
     )
     return spec
+
+
+def job_workers(glue: Any, job_name: str) -> int:
+    """NumberOfWorkers of a Glue job as GetJob reports it."""
+    return int(glue.get_job(JobName=job_name)["Job"]["NumberOfWorkers"])

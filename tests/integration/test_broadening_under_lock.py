@@ -15,8 +15,9 @@ from reconciler.engine.plan import build_plan
 from reconciler.errors import ApprovalError
 from reconciler.resources.role import INLINE_POLICY
 from reconciler.spec.load import load_spec
+from tests.helpers import job_workers
 
-from .conftest import BUCKET, Project
+from .conftest import BUCKET, JOB, Project
 
 ROLE = "car-brands-glue"
 
@@ -29,10 +30,6 @@ def narrow_role_policy_behind_our_back(aws: Any) -> None:
         document = json.loads(document)
     document["Statement"] = document["Statement"][1:]
     iam.put_role_policy(RoleName=ROLE, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(document))
-
-
-def workers(aws: Any) -> int:
-    return int(aws.client("glue").get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"])
 
 
 @pytest.fixture
@@ -53,11 +50,11 @@ def test_a_replan_under_the_lock_that_widens_access_is_refused(pending_change: A
     with pytest.raises(ApprovalError, match="would widen access") as refused:
         locked_apply(pipeline, ctx, approved, ApplyOptions(auto_approve=True))
     assert "role.car-brands-glue" in refused.value.message
-    assert workers(aws) == 2  # nothing was changed
+    assert job_workers(aws.client("glue"), JOB) == 2  # nothing was changed
 
 
 def test_approve_broadening_lets_the_replan_restore_the_policy(pending_change: Any, aws: Any) -> None:
     pipeline, ctx, approved = pending_change
     plan, _ = locked_apply(pipeline, ctx, approved, ApplyOptions(auto_approve=True, approve_broadening=True))
     assert any(c.kind == "role" and c.action == "update" for c in plan.changes)
-    assert workers(aws) == 4
+    assert job_workers(aws.client("glue"), JOB) == 4

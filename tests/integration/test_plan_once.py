@@ -10,8 +10,9 @@ from reconciler.aws.context import AwsContext
 from reconciler.engine.locked import ApplyOptions, locked_apply
 from reconciler.engine.plan import build_plan
 from reconciler.spec.load import load_spec
+from tests.helpers import job_workers
 
-from .conftest import BUCKET, Project
+from .conftest import BUCKET, JOB, Project
 
 AUTO = ApplyOptions(auto_approve=True)
 
@@ -21,10 +22,6 @@ def applied(project: Project, aws: Any) -> None:
     project.edit("number_of_workers: 2", "number_of_workers: 4")
 
 
-def workers(aws: Any) -> int:
-    return int(aws.client("glue").get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"])
-
-
 def test_nobody_else_held_the_lock_so_the_plan_is_made_once(project: Project, aws: Any) -> None:
     applied(project, aws)
     pipeline, ctx = load_spec(project.spec), AwsContext(region=aws.region, endpoint_url=aws.url)
@@ -32,7 +29,7 @@ def test_nobody_else_held_the_lock_so_the_plan_is_made_once(project: Project, aw
     assert approved.serial is not None
     locked_apply(pipeline, ctx, approved, AUTO)
     assert ctx.counter.calls["glue:BatchGetJobs"] == 1  # no second plan under the lock
-    assert workers(aws) == 4
+    assert job_workers(aws.client("glue"), JOB) == 4
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
 
 
@@ -47,7 +44,7 @@ def test_another_apply_between_plan_and_lock_makes_it_plan_again(project: Projec
     plan, _ = locked_apply(pipeline, ctx, approved, AUTO)
     assert ctx.counter.calls["glue:BatchGetJobs"] == 2  # planned again under the lock
     assert {c.address for c in plan.changes if c.action == "create"} == {"trigger.car-brands-quarterly-after-crawl"}
-    assert workers(aws) == 4
+    assert job_workers(aws.client("glue"), JOB) == 4
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
 
 
@@ -71,7 +68,7 @@ def test_an_interactively_approved_plan_is_always_checked_again(project: Project
     approved = build_plan(pipeline, ctx, observe_serial=True)
     locked_apply(pipeline, ctx, approved, ApplyOptions(auto_approve=False))
     assert ctx.counter.calls["glue:BatchGetJobs"] == 2  # a human may have looked at it for an hour
-    assert workers(aws) == 4
+    assert job_workers(aws.client("glue"), JOB) == 4
 
 
 def test_every_lock_holder_bumps_the_serial(project: Project, aws: Any) -> None:
@@ -79,5 +76,5 @@ def test_every_lock_holder_bumps_the_serial(project: Project, aws: Any) -> None:
     before = aws.client("s3").head_object(Bucket=BUCKET, Key=lock.SERIAL_KEY)["ETag"]
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
-    assert workers(aws) == 4
+    assert job_workers(aws.client("glue"), JOB) == 4
     assert aws.client("s3").head_object(Bucket=BUCKET, Key=lock.SERIAL_KEY)["ETag"] != before  # bumped
