@@ -18,8 +18,8 @@ faster than 5 minutes are not supported". Glue's table lists no `#` for day-of-w
 it), so `#` is refused here.
 
 Where the Glue page is silent, the EventBridge "Cron expressions reference"
-(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html), the same syntax,
-decides:
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html), whose table is the
+same but for '#', decides:
 
 - `L` in day-of-week "specifies the last day of the week": Saturday (7); `nL` is the last weekday n of
   the month; `L` in day-of-month is the last day of the month, `LW` its last weekday, `nW` "the weekday
@@ -29,7 +29,8 @@ decides:
   that runs backwards is refused, with the list that says the same thing (`22-23,0-2`), rather than
   guessing a meaning AWS does not document.
 - `a/n` is every n-th value from a to the end of the field ("1/10 ... the 11th, 21st, and 31st minute");
-  a step is 1 to the field's highest value (`*/60` in minutes is refused, as EventBridge refuses it).
+  a step is 1 to the field's highest value (`*/60` in minutes is refused, as EventBridge refuses it:
+  github.com/aws/aws-sdk-js issue 4212).
 
 Values are ASCII digits or the English names, in any case; any other digit (e.g. Arabic-Indic) is refused.
 """
