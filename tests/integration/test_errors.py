@@ -68,8 +68,8 @@ def one_error(result: Result, code: int) -> str:
     output = result.output
     assert result.exit_code == code, output
     assert "Traceback" not in output, output
-    assert output.count("Error:") == 1, output
-    assert "internal error" not in output, output
+    assert [line.startswith("Error: ") for line in output.splitlines()].count(True) == 1, output
+    assert "internal error:" not in output, output  # our bug line, not AWS's "We encountered an internal error"
     return " ".join(output.split())
 
 
@@ -189,6 +189,19 @@ def test_access_denied_releasing_the_lock_says_how_to_remove_it(project: Project
     broken = CliRunner().invoke(cli_main.cli, words[1:])
     assert broken.exit_code == EXIT_OK, broken.output
     assert project.cli("lock", "status").output.strip() == "Not locked."
+
+
+def test_a_failed_release_after_a_failed_step_keeps_the_steps_error_and_adds_the_way_out(
+    project: Project, aws: Any, quick_retries: None
+) -> None:
+    faults(aws, rate=1.0, kinds=["500"], operations=["s3:DeleteObject"],
+           permanent={"operation": "glue:GetCrawler", "code": "AccessDeniedException"})  # fmt: skip
+    result = project.cli("run", "--timeout", "120")
+    output = one_error(result, EXIT_ERROR)
+    assert "access denied: glue:GetCrawler" in output
+    hint = hint_of(result)
+    assert "also releasing the pipeline lock" in hint and "s3:DeleteObject still failing after 3 attempts" in hint
+    assert f"{global_prefix(project)} lock break " in hint
 
 
 # --- retries run out ---------------------------------------------------------------------------------------

@@ -82,7 +82,8 @@ def map_exception(
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError | ReadTimeoutError):
         where = endpoint or "AWS"
         hint = (
-            f"is the local endpoint running? `{command('local', 'status')}` (or drop --endpoint-url)"
+            f"is an endpoint listening at {endpoint}? (the embedded one: `{command('local', 'status')}`), "
+            "or drop --endpoint-url"
             if endpoint
             else "check the network, the region and AWS_ENDPOINT_URL"
         )

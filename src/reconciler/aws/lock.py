@@ -27,7 +27,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
-from reconciler.errors import AwsApiError, AwsError, LockError, NotFoundError
+from reconciler.errors import AwsApiError, AwsError, LockError, NotFoundError, ReconcilerError
 from reconciler.invocation import command
 
 LOCK_KEY = ".reconciler/lock.json"
@@ -219,5 +219,14 @@ def held(ctx: AwsContext, bucket: str, operation: str, **kwargs: Any) -> Iterato
         previous = _current_serial(ctx, bucket)
         _bump_serial(ctx, bucket, info)  # before any change: a plan made from now on is seen as overtaken
         yield Held(info, previous)
-    finally:
-        release(ctx, bucket, info)
+    except BaseException as failure:
+        # The work's own error (or interrupt) is the one to report; a release that fails too only adds
+        # to its hint how to remove the lock left behind (the next holder would find it stale anyway).
+        try:
+            release(ctx, bucket, info)
+        except ReconcilerError as release_error:
+            if isinstance(failure, ReconcilerError):
+                also = (failure.hint, f"also {release_error.message}", release_error.hint)
+                failure.hint = "; ".join(h for h in also if h)
+        raise
+    release(ctx, bucket, info)
