@@ -1,0 +1,329 @@
+"""Acceptance tests generated from the field tables (FIELDS in src/reconciler/resources/*.py), in the style of
+terraform-provider-aws: for every attribute of every kind,
+
+    apply -> plan clean -> change it in the spec -> the plan shows exactly that change -> apply -> plan clean
+    -> change it behind the tool's back with plain boto3 -> the plan shows drift on it -> apply -> plan clean,
+
+then delete the resource behind the tool's back -> the plan shows create -> apply -> destroy -> gone.
+
+One test (and one first apply) per kind; each attribute is a step of it, named in every assertion message. An
+attribute is changed in the spec when its field has a spec key and a sample (the sample is the new spec
+value); it is changed behind our back to its previous value, or to the sample when the spec cannot change it.
+Live state is changed and checked with plain boto3, never through our own readers.
+
+The steps plan with `--target` the kind's resources (which plans their dependencies along), so a step reads
+what it can affect; the first apply and the end of the steps are checked with full plans. The tests are in
+several modules (test_*.py) only so that `--dist loadfile` spreads them over the workers.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from reconciler.aws.context import AwsContext
+from reconciler.engine.apply import raise_for_result
+from reconciler.engine.diff import CREATE, NOOP, REPLACE, UPDATE, Change
+from reconciler.engine.locked import ApplyOptions, locked_apply, locked_destroy
+from reconciler.engine.plan import Plan, build_plan
+from reconciler.resources import fields_of
+from reconciler.resources.fields import ABSENT, Field, set_path
+from reconciler.spec.load import load_spec
+
+from .conftest import BUCKET, Project
+
+APPLY = ApplyOptions(auto_approve=True, force=True)
+START, AFTER = "car-brands-quarterly-start", "car-brands-quarterly-after-crawl"
+
+#: kind -> (the resource the steps change, every address of the kind, the spec section of its declaration)
+RESOURCES: dict[str, tuple[str, frozenset[str], tuple[str | int, ...]]] = {
+    "bucket": (BUCKET, frozenset({f"bucket.{BUCKET}"}), ("spec", "bucket")),
+    "role": ("car-brands-glue", frozenset({"role.car-brands-glue"}), ("spec", "role")),
+    "database": ("car_brands", frozenset({"database.car_brands"}), ("spec", "database")),
+    "crawler": ("car-brands-raw", frozenset({"crawler.car-brands-raw"}), ("spec", "crawlers", 0)),
+    "job": ("car-brands-prepare", frozenset({"job.car-brands-prepare"}), ("spec", "jobs", 0)),
+    "workflow": ("car-brands-quarterly", frozenset({"workflow.car-brands-quarterly"}), ("spec", "schedule")),
+    "trigger": (START, frozenset({f"trigger.{START}", f"trigger.{AFTER}"}), ("spec", "schedule")),
+}
+#: the trigger a field is changed on behind our back (a predicate exists on the after-crawl trigger only)
+TRIGGER_OF = {"predicate": AFTER}
+
+
+def resolved(value: Any) -> Any:
+    """A sample as the live value: ${PIPELINE_BUCKET} is what the spec interpolates."""
+    if isinstance(value, str):
+        return value.replace("${PIPELINE_BUCKET}", BUCKET)
+    if isinstance(value, dict):
+        return {k: resolved(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v) for v in value]
+    return value
+
+
+_CONTEXTS: dict[tuple[str, str], AwsContext] = {}
+
+
+@dataclass
+class Harness:
+    project: Project
+    aws: Any
+    targets: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # One context (boto3 clients, loaded service models) per endpoint for all the tests of a worker.
+        key = (self.aws.region, self.aws.url)
+        self.ctx = _CONTEXTS.get(key) or _CONTEXTS.setdefault(key, AwsContext(region=key[0], endpoint_url=key[1]))
+        self.last: Plan | None = None
+
+    def changes(self, *, full: bool = False) -> dict[str, Change]:
+        """The plan's changes by address (no-ops left out); the plan is kept for apply() and desired()."""
+        targets = frozenset() if full else self.targets
+        self.last = build_plan(load_spec(self.project.spec), self.ctx, observe_serial=True, targets=targets)
+        return {c.address: c for c in self.last.changes if c.action != NOOP}
+
+    def desired(self, address: str) -> dict[str, Any]:
+        """Desired attributes of `address` as the last plan saw them."""
+        assert self.last is not None
+        change = next(c for c in self.last.changes if c.address == address)
+        assert change.desired is not None
+        return change.desired.attrs
+
+    def apply(self, step: str, *, full: bool = False) -> None:
+        """Apply the plan last shown (made again if none was), then check that a new plan is clean."""
+        if self.last is None or full:
+            self.changes(full=full)
+        assert self.last is not None
+        _, result = locked_apply(load_spec(self.project.spec), self.ctx, self.last, APPLY)
+        raise_for_result(result)
+        clean = self.changes(full=full)
+        assert clean == {}, f"{step}: plan after apply is not clean: {describe(clean)}"
+
+    def destroy(self) -> None:
+        pipeline = load_spec(self.project.spec)
+        plan = build_plan(pipeline, self.ctx, destroy=True, force=True)
+        raise_for_result(locked_destroy(pipeline, self.ctx, plan, APPLY))
+
+    def set_spec(self, path: tuple[str | int, ...], value: Any) -> None:
+        document = yaml.safe_load(self.project.spec.read_text())
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+        self.project.spec.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def describe(changes: dict[str, Change]) -> dict[str, list[str]]:
+    return {address: [f"{a.path}: {a.before!r} -> {a.after!r}" for a in c.attrs] for address, c in changes.items()}
+
+
+def assert_changes_only(
+    changes: dict[str, Change], target: str, addresses: frozenset[str], tops: set[str], step: str
+) -> None:
+    assert target in changes, f"{step}: the plan does not show {target}: {describe(changes)}"
+    for address, change in changes.items():
+        assert address in addresses, f"{step}: unexpected change of {address}: {describe(changes)}"
+        assert change.action in {UPDATE, REPLACE}, f"{step}: {address} {change.action}"
+        assert {a.top for a in change.attrs} <= tops, f"{step}: more than {sorted(tops)}: {describe(changes)}"
+
+
+# --- behind the tool's back, with plain boto3 ------------------------------------------------------------------
+
+
+def _with(item: dict[str, Any], f: Field, value: Any) -> dict[str, Any]:
+    """A Get* answer with one field set, as its API writes it (the field table's path and write converter)."""
+    changed = copy.deepcopy(item)
+    if f.optional and value in (None, "", [], {}):  # as our partial update clears it (the field's clear value)
+        if f.clear is None:
+            changed.pop(f.api.split(".")[0], None)
+        else:
+            set_path(changed, f.api, f.clear)
+    else:
+        set_path(changed, f.api, f.write(value))
+    return changed
+
+
+def _tops(kind: str, *, updatable_only: bool = False) -> set[str]:
+    return {
+        f.api.split(".")[0] for f in fields_of(kind) if f.api and f.writable and not (updatable_only and f.immutable)
+    }
+
+
+def glue_drift(aws: Any, kind: str, name: str, f: Field, value: Any) -> None:
+    glue = aws.client("glue")
+    top = f.api.split(".")[0]
+    if kind == "crawler":  # UpdateCrawler is partial
+        glue.update_crawler(Name=name, **{top: _with(glue.get_crawler(Name=name)["Crawler"], f, value)[top]})
+    elif kind == "job":  # UpdateJob replaces the definition: send all of it
+        item = _with(glue.get_job(JobName=name)["Job"], f, value)
+        glue.update_job(JobName=name, JobUpdate={k: item[k] for k in _tops("job") | {"Role"} if k in item})
+    elif kind == "trigger" and f.name == "enabled":
+        glue.start_trigger(Name=name) if value else glue.stop_trigger(Name=name)
+    elif kind == "trigger":  # UpdateTrigger replaces Description, Schedule, Actions and Predicate
+        item = _with(glue.get_trigger(Name=name)["Trigger"], f, value)
+        glue.update_trigger(Name=name, TriggerUpdate={k: item[k] for k in _tops("trigger", updatable_only=True)
+                                                      if k in item})  # fmt: skip
+    elif kind == "workflow":
+        glue.update_workflow(Name=name, **{top: _with(glue.get_workflow(Name=name)["Workflow"], f, value)[top]})
+    elif kind == "database":
+        item = _with(glue.get_database(Name=name)["Database"], f, value)
+        glue.update_database(Name=name, DatabaseInput={"Name": name, top: item[top]})
+    else:
+        raise AssertionError(f"no Glue drift for {kind}.{f.name}")
+
+
+def _bucket_encryption(s3: Any, name: str, value: Any) -> None:
+    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": value["algorithm"]}}
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
+
+
+#: (kind, field) -> how to change it behind our back (value None: remove it) for the irregular kinds
+IRREGULAR_DRIFT: dict[tuple[str, str], Callable[[Any, str, Any], None]] = {
+    ("bucket", "versioning"): lambda aws, name, value: aws.client("s3").put_bucket_versioning(
+        Bucket=name, VersioningConfiguration={"Status": "Enabled" if value else "Suspended"}
+    ),
+    ("bucket", "encryption"): lambda aws, name, value: _bucket_encryption(aws.client("s3"), name, value),
+    ("bucket", "public_access_block"): lambda aws, name, value: aws.client("s3").put_public_access_block(
+        Bucket=name, PublicAccessBlockConfiguration=value
+    ),
+    ("bucket", "object_ownership"): lambda aws, name, value: aws.client("s3").put_bucket_ownership_controls(
+        Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": value}]}
+    ),
+    ("bucket", "policy"): lambda aws, name, value: aws.client("s3").delete_bucket_policy(Bucket=name),
+    ("role", "description"): lambda aws, name, value: aws.client("iam").update_role(RoleName=name, Description=value),
+    ("role", "trust_policy"): lambda aws, name, value: aws.client("iam").update_assume_role_policy(
+        RoleName=name, PolicyDocument=json.dumps(value)
+    ),
+    ("role", "access_policy"): lambda aws, name, value: aws.client("iam").delete_role_policy(
+        RoleName=name, PolicyName="pipeline-access"
+    ),
+}
+#: fields with no sample that are still changed behind our back: removed (the drift functions above)
+REMOVED = {("bucket", "policy"), ("role", "access_policy")}
+
+
+def drift(aws: Any, kind: str, name: str, f: Field, value: Any) -> None:
+    irregular = IRREGULAR_DRIFT.get((kind, f.name))
+    if irregular is not None:
+        irregular(aws, name, value)
+    else:
+        glue_drift(aws, kind, name, f, value)
+
+
+def delete_behind_our_back(aws: Any, kind: str, name: str) -> None:
+    glue, s3, iam = aws.client("glue"), aws.client("s3"), aws.client("iam")
+    if kind == "bucket":
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            entries = page.get("Versions", []) + page.get("DeleteMarkers", [])
+            if entries:
+                objects = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]
+                s3.delete_objects(Bucket=name, Delete={"Objects": objects})
+        s3.delete_bucket(Bucket=name)
+    elif kind == "role":
+        iam.delete_role_policy(RoleName=name, PolicyName="pipeline-access")
+        iam.delete_role(RoleName=name)
+    else:
+        {
+            "database": lambda: glue.delete_database(Name=name),
+            "crawler": lambda: glue.delete_crawler(Name=name),
+            "job": lambda: glue.delete_job(JobName=name),
+            "workflow": lambda: glue.delete_workflow(Name=name),
+            "trigger": lambda: glue.delete_trigger(Name=name),
+        }[kind]()
+
+
+def exists(aws: Any, kind: str, name: str) -> bool:
+    glue, s3, iam = aws.client("glue"), aws.client("s3"), aws.client("iam")
+    read: Callable[[], Any] = {
+        "bucket": lambda: s3.head_bucket(Bucket=name),
+        "role": lambda: iam.get_role(RoleName=name),
+        "database": lambda: glue.get_database(Name=name),
+        "crawler": lambda: glue.get_crawler(Name=name),
+        "job": lambda: glue.get_job(JobName=name),
+        "workflow": lambda: glue.get_workflow(Name=name),
+        "trigger": lambda: glue.get_trigger(Name=name),
+    }[kind]
+    try:
+        read()
+    except Exception as exc:  # botocore's ClientError of each service: a 404 / NotFound / NoSuchEntity
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        assert code in {"404", "NoSuchBucket", "NoSuchEntity", "EntityNotFoundException"}, exc
+        return False
+    return True
+
+
+# --- the steps ------------------------------------------------------------------------------------------------
+
+
+def _get(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    value: Any = attrs
+    for key in keys:
+        value = value[key]
+    return value
+
+
+def every_attribute_of(kind: str, project: Project, aws: Any) -> None:
+    """The whole acceptance sequence for every attribute of `kind` that has a sample (or can be removed)."""
+    name, addresses, section = RESOURCES[kind]
+    target = f"{kind}.{name}"
+    h = Harness(project, aws)
+    h.apply("first apply", full=True)
+    h.targets = addresses
+    steps = 0
+    for f in fields_of(kind):
+        if f.sample is ABSENT and (kind, f.name) not in REMOVED:
+            assert f.note or f.immutable, f"{kind}.{f.name} has no sample: its note must say why"
+            continue
+        where = TRIGGER_OF.get(f.name, name) if kind == "trigger" else name
+        where_address = f"{kind}.{where}"
+        tops = {f.top} | {k.split(".")[0] for k in (f.sample_needs or {})}
+        previous = h.desired(where_address)
+        if f.spec and f.sample is not ABSENT:
+            step = f"{kind}.{f.name}: spec change to {f.sample!r}"
+            for key, value in {**(f.sample_needs or {}), f.spec: f.sample}.items():
+                h.set_spec((*section, *key.split(".")), value)
+            assert_changes_only(h.changes(), where_address, addresses, tops, step)
+            h.apply(step)
+            behind = _get(previous, f.keys)  # back to what it was, behind our back
+        else:
+            behind = None if (kind, f.name) in REMOVED else resolved(f.sample)
+        step = f"{kind}.{f.name}: changed behind our back to {behind!r}"
+        drift(aws, kind, where, f, behind)
+        assert_changes_only(h.changes(), where_address, addresses, {f.top}, step)
+        h.apply(step)
+        steps += 1
+    assert steps > 0
+    assert h.changes(full=True) == {}, f"{kind}: the full plan after every step is not clean"
+    delete_behind_our_back(aws, kind, name)
+    after_delete = h.changes()
+    assert after_delete[target].action == CREATE, describe(after_delete)
+    h.apply(f"{kind}: recreated")
+    h.destroy()
+    assert not exists(aws, kind, name)
+
+
+def uploads(project: Project, aws: Any) -> None:
+    """Uploads have no field that maps to one API field: the content of the local file is the spec side."""
+    key, address = "scripts/car_brands_job.py", "upload.scripts/car_brands_job.py"
+    h, s3 = Harness(project, aws, frozenset({address})), aws.client("s3")
+    h.apply("first apply", full=True)
+    script = project.root / "glue_scripts" / "car_brands_job.py"
+    script.write_text(script.read_text() + "\n# changed\n")
+    assert_changes_only(h.changes(), address, frozenset({address}), {"objects"}, "upload: local file changed")
+    h.apply("upload: local file changed")
+    body = b"print('someone else')\n"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata={"sha256": hashlib.sha256(body).hexdigest()})
+    assert_changes_only(h.changes(), address, frozenset({address}), {"objects"}, "upload: object overwritten")
+    h.apply("upload: object overwritten")
+    # An upload lives inside its bucket: an object deleted behind our back is planned as an update of it.
+    s3.delete_object(Bucket=BUCKET, Key=key)
+    assert_changes_only(h.changes(), address, frozenset({address}), {"objects"}, "upload: object deleted")
+    h.apply("upload: object deleted")
+    assert h.changes(full=True) == {}
+    h.destroy()
+    assert not exists(aws, "bucket", BUCKET)

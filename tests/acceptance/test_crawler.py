@@ -1,0 +1,12 @@
+"""Acceptance: every attribute of a crawler (harness.py says how)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Project
+from .harness import every_attribute_of
+
+
+def test_every_attribute(project: Project, aws: Any) -> None:
+    every_attribute_of("crawler", project, aws)
