@@ -46,7 +46,7 @@ def test_two_runs_without_lock_timeout_one_runs_the_other_names_the_holder(proje
     first, second = start(project), start(project)
     results = [(p.communicate(timeout=240)[0], p.returncode) for p in (first, second)]
     codes = sorted(code for _, code in results)
-    assert codes == [0, 1], results
-    refused = " ".join(next(out for out, code in results if code == 1).split())
+    assert codes == [0, 3], results  # 3: EXIT_LOCKED
+    refused = " ".join(next(out for out, code in results if code == 3).split())
     assert "the pipeline is locked" in refused and "for 'run' since" in refused and "(pid " in refused
     assert [r["JobRunState"] for r in job_runs(aws.client("glue"), JOB)] == ["SUCCEEDED"]

@@ -101,8 +101,8 @@ def again(project: Project, aws: Any, killed: subprocess.CompletedProcess[str], 
         assert broken.exit_code == 0, broken.output
         return "nothing to do, stale lock broken"
     output = " ".join(result.output.split())
-    assert result.exit_code == 1, result.output
-    assert "It looks stale: its process is gone" in output and f"reconcile lock break {left['id']}" in output
+    assert result.exit_code == 3, result.output  # EXIT_LOCKED
+    assert "It looks stale: its process is gone" in output and f"lock break {left['id']}" in output
     broken = project.cli("lock", "break", str(left["id"]))
     assert broken.exit_code == 0, broken.output
     result = project.cli(*args)
