@@ -17,6 +17,7 @@ from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
 from reconciler.errors import ReconcilerError
+from reconciler.invocation import command
 from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
 from reconciler.spec.model import Pipeline
 
@@ -187,7 +188,7 @@ def build_plan(
         if missing:
             raise ReconcilerError(
                 f"--target {', '.join(missing)}: no declared resource, and none this pipeline owns, has that address",
-                hint="addresses are KIND.NAME as `reconcile plan` prints them, e.g. upload.raw/car_brands/",
+                hint=f"addresses are KIND.NAME as `{command('plan')}` prints them, e.g. upload.raw/car_brands/",
             )
 
     changes: list[Change] = []
