@@ -94,8 +94,8 @@ def test_no_credentials_as_under_cron(project: Project, tmp_path: Path) -> None:
     """cron runs with an almost empty environment: no AWS variables, a HOME without ~/.aws."""
     home = tmp_path / "home"
     home.mkdir()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-           "AWS_EC2_METADATA_DISABLED": "true"}  # no instance metadata here: do not wait for its timeout  # fmt: skip
+    # AWS_EC2_METADATA_DISABLED: on an EC2 CI runner the instance role would be found, which is not this case
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true"}
     result = subprocess.run(
         [sys.executable, "-m", "reconciler", "-f", str(project.spec), "--endpoint-url", project.endpoint, "plan"],
         env=env, cwd=project.root, capture_output=True, text=True, timeout=120,
@@ -288,10 +288,11 @@ def test_local_with_an_unwritable_state_directory(project: Project, how: str) ->
         state.mkdir()
         state.chmod(0o500)
     try:
+        # --local before the command in one case and after it in the other: both mean the same
+        args = ["--local", "lock", "status"] if how == "read-only-directory" else ["lock", "status", "--local"]
         result = subprocess.run(
-            [sys.executable, "-m", "reconciler", "--local", "lock", "status"],
-            cwd=project.root, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "reconciler", *args], cwd=project.root, capture_output=True, text=True, timeout=120
+        )
     finally:
         if state.is_dir():
             state.chmod(0o700)
