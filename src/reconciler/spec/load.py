@@ -8,6 +8,7 @@ odd tags) ends in a located problem, never in a traceback or a hang.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -33,6 +34,9 @@ from reconciler.spec.checks import (
     semantic_findings,
 )
 from reconciler.spec.schemas import fill_defaults
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["format_path", "interpolate", "load_spec", "validate_file"]
 
@@ -582,35 +586,15 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
         for upload in spec["uploads"]
     )
     crawlers = tuple(
-        model.Crawler(
-            name=crawler["name"],
+        _record(
+            model.Crawler,
+            crawler,
             targets=tuple(crawler["targets"]),
-            table_prefix=crawler["table_prefix"],
-            schedule=crawler.get("schedule"),
-            schema_change_policy=model.SchemaChangePolicy(
-                update_behavior=crawler["schema_change_policy"]["update_behavior"],
-                delete_behavior=crawler["schema_change_policy"]["delete_behavior"],
-            ),
-            recrawl_policy=crawler["recrawl_policy"],
-            description=crawler["description"],
+            schema_change_policy=_record(model.SchemaChangePolicy, crawler["schema_change_policy"]),
         )
         for crawler in spec["crawlers"]
     )
-    jobs = tuple(
-        model.Job(
-            name=job["name"],
-            script=job["script"],
-            glue_version=job["glue_version"],
-            worker_type=job["worker_type"],
-            number_of_workers=int(job["number_of_workers"]),
-            timeout_minutes=int(job["timeout_minutes"]) if "timeout_minutes" in job else None,
-            max_retries=int(job["max_retries"]),
-            max_concurrent_runs=int(job["max_concurrent_runs"]),
-            arguments=tuple(sorted(job["arguments"].items())),
-            description=job["description"],
-        )
-        for job in spec["jobs"]
-    )
+    jobs = tuple(_record(model.Job, job, arguments=tuple(sorted(job["arguments"].items()))) for job in spec["jobs"])
     schedule = None
     if "schedule" in spec:
         raw_schedule = spec["schedule"]
@@ -657,6 +641,17 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
         quality=_quality(spec.get("quality", {})),
         publish=model.Publish(keep_quarters=spec["publish"]["keep_quarters"]),
     )
+
+
+_Record = TypeVar("_Record", bound="DataclassInstance")
+
+
+def _record(cls: type[_Record], raw: Mapping[str, Any], **converted: Any) -> _Record:
+    """A model dataclass from its spec mapping: the model's field names are the spec's keys, so every key
+    present is taken as it is (validated, defaults filled in) unless `converted` gives its value; an absent
+    key leaves the model's own "absent" (None)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in raw.items() if k in names and k not in converted}, **converted)
 
 
 def _quality(raw: dict[str, Any]) -> model.Quality:
