@@ -446,3 +446,10 @@ def test_the_readme_documents_every_exit_code() -> None:
         if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])[0].isdigit()
     )
     assert rows == EXIT_CODES
+
+
+def test_run_json_reports_a_usage_error_as_run_failed(project: Project) -> None:
+    result = project.cli("run", "--json", "--arg", "no-equals-sign")
+    assert result.exit_code == EXIT_USAGE, result.output
+    event = json.loads(result.stdout.splitlines()[-1])
+    assert event["event"] == "run_failed" and event["exit_code"] == EXIT_USAGE and "KEY=VALUE" in event["error"]

@@ -35,6 +35,7 @@ from reconciler.errors import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_TERMINATED,
+    EXIT_USAGE,
     ApprovalError,
     LocalEndpointError,
     PublishError,
@@ -508,6 +509,19 @@ class RunReporter:
             self.status = None
 
 
+def job_arguments(job_args: tuple[str, ...], run_quarter: str | None) -> tuple[tuple[str, str], ...]:
+    """`--arg KEY=VALUE` (repeatable) and `--run-quarter` as the job run's arguments, sorted."""
+    arguments: dict[str, str] = {}
+    for item in job_args:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--arg")
+        arguments[key if key.startswith("--") else f"--{key}"] = value
+    if run_quarter:
+        arguments["--run_quarter"] = run_quarter
+    return tuple(sorted(arguments.items()))
+
+
 def run_failure(err: BaseException) -> dict[str, Any]:
     """The `run_failed` event's fields for any failure (ours, an interrupt, a bug), with the exit code the
     error boundary will give it."""
@@ -515,6 +529,10 @@ def run_failure(err: BaseException) -> dict[str, Any]:
     code = interrupt_exit_code(interrupt) if interrupt is not None else None
     if isinstance(err, ReconcilerError):
         return {"error": err.message, "hint": err.hint, "kind": type(err).__name__, "exit_code": code or err.exit_code}
+    if isinstance(err, click.ClickException):
+        usage = isinstance(err, click.UsageError)
+        return {"error": err.format_message(), "hint": None, "kind": type(err).__name__,
+                "exit_code": EXIT_USAGE if usage else err.exit_code}  # fmt: skip
     if interrupt is not None:
         signal_name = "SIGTERM" if code == EXIT_TERMINATED else "SIGINT"
         return {"error": f"interrupted ({signal_name})", "hint": None, "kind": type(interrupt).__name__,
@@ -557,14 +575,6 @@ def run(
 ) -> None:  # fmt: skip
     """The quarterly job: reconcile, crawl and wait, run the job and wait, publish the QuickSight manifest."""
     reporter = RunReporter(g.console, as_json)
-    arguments: dict[str, str] = {}
-    for item in job_args:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--arg")
-        arguments[key if key.startswith("--") else f"--{key}"] = value
-    if run_quarter:
-        arguments["--run_quarter"] = run_quarter
 
     def ask_stop(job: str, run_id: str) -> bool:
         if stop_on_interrupt:
@@ -573,11 +583,11 @@ def run(
             return False
         return click.confirm(f"\nStop job {job} run {run_id}?", default=True)
 
-    options = RunOptions(
-        timeout=timeout, skip_apply=skip_apply, job_arguments=tuple(sorted(arguments.items())),
-        lock_timeout=lock_timeout, stop_on_interrupt=ask_stop, approve_broadening=approve_broadening,
-    )  # fmt: skip
     try:
+        options = RunOptions(
+            timeout=timeout, skip_apply=skip_apply, job_arguments=job_arguments(job_args, run_quarter),
+            lock_timeout=lock_timeout, stop_on_interrupt=ask_stop, approve_broadening=approve_broadening,
+        )  # fmt: skip
         pipeline = g.load()
         ctx = g.context(pipeline)
         summary = run_pipeline(pipeline, ctx, options, reporter)
