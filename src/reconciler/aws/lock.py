@@ -1,8 +1,18 @@
 """The pipeline lock: one object in the bucket written with `If-None-Match: *`.
 
 S3 answers 412 to a conditional put when the object exists, so exactly one writer wins (the way
-Terraform 1.10's `use_lockfile` works). The object records who holds it and since when; a lock whose
-process is gone can be broken explicitly by naming its id.
+Terraform 1.10's `use_lockfile` works). The object records who holds it and since when.
+
+The lock is a *lease* (docs/reliability.md, "The lock is a lease"): it records its duration, and the
+holder renews it from a background thread with a conditional PUT on the ETag it last wrote (`If-Match`:
+S3 answers 412 PreconditionFailed when the object's ETag differs, Amazon S3 User Guide, "How to prevent
+object overwrites with conditional writes"). A lease not renewed for its duration is expired; its age is
+measured on S3's clock alone (the response's `Date` minus the object's `LastModified`), so clocks of
+different hosts never meet. An expired lease, or one whose holder is provably dead on this host (its pid
+is gone), is taken over by the next holder with a conditional PUT on the ETag it saw, so of two
+reconcilers taking over at once exactly one wins. A holder that lost its lease finds out at its next
+`Held.check` (a renewal) and stops before writing. Release deletes the lock only with `If-Match` on our
+ETag (S3 conditional deletes, Amazon S3 User Guide, "How to perform conditional deletes").
 
 Beside it lives a serial (`lock.serial`), rewritten by every holder right after taking the lock and
 before changing anything. An apply that read the serial before planning, saw no lock held, and finds
@@ -17,13 +27,17 @@ import getpass
 import json
 import os
 import socket
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Literal
 
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
@@ -35,6 +49,18 @@ SERIAL_KEY = ".reconciler/lock.serial"
 _LOCK_FAMILY = ".reconciler/lock"  # one listing shows both the lock and the serial
 NO_SERIAL = "none"  # no holder ever wrote a serial in this bucket
 INTERNAL_PREFIX = ".reconciler/"
+#: how long a lease lasts without renewal; the holder renews it every fifth of that
+DEFAULT_LEASE_SECONDS = 300.0
+LEASE_ENV = "RECONCILER_LOCK_LEASE_SECONDS"
+
+
+def lease_seconds() -> float:
+    """The lease duration new locks get: `RECONCILER_LOCK_LEASE_SECONDS`, else 300 s."""
+    try:
+        value = float(os.environ.get(LEASE_ENV, ""))
+    except ValueError:
+        return DEFAULT_LEASE_SECONDS
+    return value if value > 0 else DEFAULT_LEASE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,9 @@ class LockInfo:
     host: str
     pid: int
     created_at: str  # ISO 8601, UTC
+    #: 0: no lease (written by a reconciler before leases): it never expires, only a dead pid frees it
+    lease_seconds: float = 0.0
+    renewed_at: str = ""  # the holder's clock, for people; expiry is judged on S3's clock
 
     def describe(self) -> str:
         return (
@@ -53,17 +82,58 @@ class LockInfo:
         )
 
     @property
-    def is_stale(self) -> bool:
-        """Only provable on the same host: the holder's process no longer exists."""
-        if self.host != socket.gethostname():
-            return False
+    def process(self) -> Literal["dead", "alive", "unknown"]:
+        """Whether the holder's process exists: provable only on the holder's own host."""
+        if self.host != socket.gethostname() or self.pid <= 0:
+            return "unknown"
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
-            return True
+            return "dead"
         except PermissionError:
-            return False
-        return False
+            return "alive"
+        with contextlib.suppress(OSError, IndexError):  # a killed process its parent has not reaped yet
+            if Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return "dead"
+        return "alive"
+
+    @property
+    def is_stale(self) -> bool:
+        """Only provable on the same host: the holder's process no longer exists."""
+        return self.process == "dead"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The lock object as read: its holder, its ETag, and its age on S3's clock."""
+
+    info: LockInfo
+    etag: str
+    age: float | None  # seconds since the lock was last written (taken or renewed); None: unknown
+
+    @property
+    def expired(self) -> bool:
+        return self.info.lease_seconds > 0 and self.age is not None and self.age > self.info.lease_seconds
+
+    @property
+    def takeover_reason(self) -> str | None:
+        """Why the next holder may take this lock without a person, or None."""
+        if self.info.is_stale:
+            return f"its process (pid {self.info.pid} on {self.info.host}) is gone"
+        if self.expired:
+            return f"its {self.info.lease_seconds:g}s lease expired {self.age - self.info.lease_seconds:.0f}s ago" \
+                if self.age is not None else "its lease expired"  # fmt: skip
+        return None
+
+    def lease_text(self) -> str:
+        if self.info.lease_seconds <= 0:
+            return "it has no lease (an older reconciler wrote it): it never expires"
+        if self.age is None:
+            return f"lease {self.info.lease_seconds:g}s"
+        left = self.info.lease_seconds - self.age
+        if left < 0:
+            return f"its {self.info.lease_seconds:g}s lease expired {-left:.0f}s ago"
+        return f"its {self.info.lease_seconds:g}s lease was renewed {self.age:.0f}s ago and expires in {left:.0f}s"
 
 
 def new_lock_info(operation: str) -> LockInfo:
@@ -74,34 +144,68 @@ def new_lock_info(operation: str) -> LockInfo:
         host=socket.gethostname(),
         pid=os.getpid(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        lease_seconds=lease_seconds(),
     )
 
 
-def read_lock(ctx: AwsContext, bucket: str) -> LockInfo | None:
+def _parse(body: bytes) -> LockInfo:
     try:
-        body = ctx.call("s3", "get_object", Bucket=bucket, Key=LOCK_KEY)["Body"].read()
-    except NotFoundError:
-        return None
-    try:
-        return LockInfo(**json.loads(body))
-    except (ValueError, TypeError):
+        loaded = json.loads(body)
+        return LockInfo(**{k: v for k, v in loaded.items() if k in LockInfo.__dataclass_fields__})
+    except (ValueError, TypeError, AttributeError):
         return LockInfo("unknown", "unknown", "unknown", "unknown", 0, "unknown")
 
 
-def _try_put(ctx: AwsContext, bucket: str, info: LockInfo) -> bool:
+def observe_lock(ctx: AwsContext, bucket: str) -> Observed | None:
+    """The lock with its ETag and its age on S3's clock (the answer's `Date` minus `LastModified`)."""
     try:
-        ctx.call(
-            "s3", "put_object", Bucket=bucket, Key=LOCK_KEY, IfNoneMatch="*",
-            Body=json.dumps(asdict(info)).encode(), ContentType="application/json",
-        )  # fmt: skip
-        return True
-    except NotFoundError as exc:  # no bucket: nothing was applied yet (or `run --skip-apply` before any apply)
+        answer = ctx.call("s3", "get_object", Bucket=bucket, Key=LOCK_KEY)
+    except NotFoundError:
+        return None
+    info = _parse(answer["Body"].read())
+    age: float | None = None
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        server_now = parsedate_to_datetime(answer["ResponseMetadata"]["HTTPHeaders"]["date"])
+        age = max(0.0, (server_now - answer["LastModified"]).total_seconds())
+    return Observed(info, str(answer.get("ETag", "")), age)
+
+
+def read_lock(ctx: AwsContext, bucket: str) -> LockInfo | None:
+    seen = observe_lock(ctx, bucket)
+    return None if seen is None else seen.info
+
+
+def _is_precondition_failed(exc: AwsApiError) -> bool:
+    return error_code(exc) in {"PreconditionFailed", "412"}
+
+
+def _write(ctx: AwsContext, bucket: str, info: LockInfo, **condition: str) -> str:
+    """One conditional PUT of the lock (`IfNoneMatch="*"` or `IfMatch=etag`); returns the new ETag."""
+    answer = ctx.call(
+        "s3", "put_object", Bucket=bucket, Key=LOCK_KEY, Body=json.dumps(asdict(info)).encode(),
+        ContentType="application/json", **condition,
+    )  # fmt: skip
+    return str(answer.get("ETag", ""))
+
+
+def _try_put(ctx: AwsContext, bucket: str, info: LockInfo, if_match: str | None = None) -> str | None:
+    """Create the lock (or, with `if_match`, replace exactly the lock we saw): its ETag, or None on 412."""
+    condition = {"IfMatch": if_match} if if_match else {"IfNoneMatch": "*"}
+    try:
+        return _write(ctx, bucket, info, **condition)
+    except NotFoundError as exc:
+        if if_match:  # the lock we meant to replace is gone: try again from the start
+            return None
+        # no bucket: nothing was applied yet (or `run --skip-apply` before any apply)
         raise missing_bucket(exc, bucket, "taking the pipeline lock") from exc
     except AwsApiError as exc:
-        if error_code(exc) in {"PreconditionFailed", "412"}:
-            return False
+        if _is_precondition_failed(exc):
+            return None
         raise exc.doing(f"taking the pipeline lock (s3://{bucket}/{LOCK_KEY})") from exc
-        raise
+
+
+def _say_takeover(holder: LockInfo, reason: str) -> None:
+    print(f"Took over the pipeline lock: {holder.describe()}: {reason}.", file=sys.stderr, flush=True)
 
 
 def acquire(
@@ -111,43 +215,156 @@ def acquire(
     *,
     timeout: float = 0.0,
     on_wait: Callable[[LockInfo], None] | None = None,
+    on_takeover: Callable[[LockInfo, str], None] | None = None,
     poll: float = 1.0,
-) -> LockInfo:
-    """Take the lock, waiting up to `timeout` seconds for the holder to release it."""
+) -> tuple[LockInfo, str]:
+    """Take the lock, waiting up to `timeout` seconds for the holder to release it or for its lease to
+    expire; a lease that is expired, or whose holder is provably dead here, is taken over at once (with
+    `on_takeover(holder, reason)`, by default a line on stderr). Returns our lock and its ETag."""
     info = new_lock_info(operation)
     deadline = time.monotonic() + timeout
     told = False
     while True:
-        if _try_put(ctx, bucket, info):
-            return info
-        holder = read_lock(ctx, bucket)
-        if holder is None:
+        etag = _try_put(ctx, bucket, info)
+        if etag is not None:
+            return info, etag
+        seen = observe_lock(ctx, bucket)
+        if seen is None:
             continue  # released between our put and our read: try again at once
-        if holder.id == info.id:
+        if seen.info.id == info.id:
             # Our own put succeeded but its answer was lost (dropped connection); the retry then met
             # our own lock and got 412. Without this check the apply locked itself out and left the lock.
-            return info
+            return info, seen.etag
+        reason = seen.takeover_reason
+        if reason is not None:
+            # Replace exactly the lock we judged: if it was renewed or taken meanwhile, S3 answers 412.
+            etag = _try_put(ctx, bucket, info, if_match=seen.etag)
+            if etag is not None:
+                (on_takeover or _say_takeover)(seen.info, reason)
+                return info, etag
+            continue
         if time.monotonic() >= deadline:
-            stale = " It looks stale: its process is gone." if holder.is_stale else ""
             raise LockError(
-                f"the pipeline is locked: {holder.describe()}.{stale}",
-                hint=f"wait for it to finish, pass --lock-timeout, or if you are sure it is dead: "
-                f"{command('lock', 'break', holder.id)}",
+                f"the pipeline is locked: {seen.info.describe()}; {seen.lease_text()}",
+                hint="wait for it to finish, pass --lock-timeout S (an expired lease is taken over without "
+                f"asking), or if you are sure it is dead: {command('lock', 'break', seen.info.id)}",
             )
         if on_wait and not told:
-            on_wait(holder)
+            on_wait(seen.info)
             told = True
         time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
 
 
-def release(ctx: AwsContext, bucket: str, info: LockInfo) -> None:
-    """Delete the lock only if it is still ours (someone may have broken and retaken it). When that fails
-    the lock stays behind: the error says so and how to remove it once the cause is fixed."""
+class Lease:
+    """Keeps our lock: renews it every fifth of its duration from a daemon thread, and on `check`.
+
+    Every renewal is a PUT with `If-Match` on the ETag we last wrote, so it succeeds only while the lock
+    is still the one we wrote. A 412 (or 404) means someone took it over (or broke it): the lease is lost
+    and every later `check` raises LockError, so the holder stops before its next write. A renewal that
+    keeps failing for other reasons (no network) loses the lease once a full duration passed without one:
+    after that another reconciler may rightly have taken it over."""
+
+    def __init__(self, ctx: AwsContext, bucket: str, info: LockInfo, etag: str) -> None:
+        self.ctx, self.bucket, self.info, self.etag = ctx, bucket, info, etag
+        self.seconds = info.lease_seconds or DEFAULT_LEASE_SECONDS
+        self.lost: str | None = None
+        self.renewals = 0
+        self._renewed = time.monotonic()
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"lock-lease-{info.id}", daemon=True)
+
+    def start(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def renew(self) -> None:
+        """Extend the lease now, or raise LockError when it is no longer ours."""
+        with self._guard:
+            if self.lost is not None:
+                raise self._lost_error()
+            renewed = replace(self.info, renewed_at=datetime.now(UTC).isoformat(timespec="seconds"))
+            try:
+                self.etag = _write(self.ctx, self.bucket, renewed, IfMatch=self.etag)
+            except (NotFoundError, AwsApiError) as exc:
+                if not isinstance(exc, NotFoundError) and not _is_precondition_failed(exc):
+                    self._lose_if_overdue(exc)
+                    raise
+                seen = observe_lock(self.ctx, self.bucket)
+                if seen is not None and seen.info.id == self.info.id:
+                    self.etag = seen.etag  # our own renewal, whose answer was lost: still ours
+                else:
+                    self.lost = (
+                        f"it was taken over: {seen.info.describe()}" if seen is not None
+                        else "it was removed (`lock break`?)"
+                    )  # fmt: skip
+                    raise self._lost_error() from exc
+            except AwsError as exc:
+                self._lose_if_overdue(exc)
+                raise
+            self._renewed = time.monotonic()
+            self.renewals += 1
+
+    def _lose_if_overdue(self, exc: AwsError) -> None:
+        if time.monotonic() - self._renewed > self.seconds:
+            self.lost = f"it could not be renewed for {self.seconds:g}s ({exc.message})"
+
+    def _lost_error(self) -> LockError:
+        return LockError(
+            f"lost the pipeline lock {self.info.id}: {self.lost}",
+            hint=f"another reconciler may hold it now: {command('lock', 'status')}",
+        )
+
+    def check(self, before: str) -> None:
+        """Called before each of a long holder's writes: renew, or stop with LockError if it is lost."""
+        try:
+            self.renew()
+        except LockError as exc:
+            exc.message = f"{exc.message}; stopped before {before}, which was not done"
+            exc.args = (exc.message,)
+            raise
+        except AwsError:
+            if self.lost is not None:
+                raise self._lost_error() from None
+            # A renewal that failed for a while: the lease still runs (it was renewed less than its
+            # duration ago), so the write may go ahead; the thread keeps trying.
+
+    def _keep(self) -> None:
+        interval = max(0.2, self.seconds / 5)
+        while not self._stop.wait(interval):
+            try:
+                self.renew()
+            except LockError:
+                return
+            except AwsError:
+                if self.lost is not None:
+                    return
+
+
+def release(ctx: AwsContext, bucket: str, info: LockInfo, etag: str | None = None) -> None:
+    """Delete the lock only if it is still ours (someone may have taken it over): with `etag`, a
+    conditional delete on it. When that fails the lock stays behind: the error says so and how to
+    remove it once the cause is fixed."""
     try:
-        current = read_lock(ctx, bucket)
-        if current is not None and current.id == info.id:
-            with contextlib.suppress(NotFoundError):  # gone already: released is released
-                ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY)
+        if etag is not None:
+            try:
+                ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=etag)
+                return
+            except NotFoundError:  # gone already: released is released
+                return
+            except AwsApiError as exc:
+                if not _is_precondition_failed(exc):
+                    raise
+            # 412: not the lock we last wrote. Ours still (a renewal whose answer was lost), or taken over.
+        current = observe_lock(ctx, bucket)
+        if current is not None and current.info.id == info.id:
+            with contextlib.suppress(NotFoundError):
+                ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=current.etag)
     except AwsError as exc:
         doing = f"releasing the pipeline lock {info.id} (it is left in s3://{bucket}/{LOCK_KEY})"
         hint = f"{exc.hint + '; ' if exc.hint else ''}once fixed, remove it with: {command('lock', 'break', info.id)}"
@@ -166,13 +383,29 @@ def missing_bucket(exc: NotFoundError, bucket: str, doing: str) -> NotFoundError
     )  # fmt: skip
 
 
-def break_lock(ctx: AwsContext, bucket: str, lock_id: str) -> LockInfo:
-    current = read_lock(ctx, bucket)
-    if current is None:
+def break_lock(ctx: AwsContext, bucket: str, lock_id: str, *, force: bool = False) -> LockInfo:
+    """Remove the lock `lock_id`: never a holder provably alive on this host unless `force`."""
+    seen = observe_lock(ctx, bucket)
+    if seen is None:
         raise LockError(f"bucket {bucket!r} holds no lock")
+    current = seen.info
     if current.id != lock_id:
         raise LockError(f"the lock is {current.id}, not {lock_id}: {current.describe()}")
-    ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY)
+    # Alive and not this very process (a library user, or a test, breaking what it left itself).
+    if current.process == "alive" and current.pid != os.getpid() and not force:
+        raise LockError(
+            f"refusing to break {current.describe()}: its process is alive on this host",
+            hint=f"let it finish or stop it; to break it anyway: {command('lock', 'break', '--force', lock_id)}",
+        )
+    try:  # exactly the lock we looked at: a renewal or a takeover in between makes S3 answer 412
+        ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=seen.etag)
+    except AwsApiError as exc:
+        if not _is_precondition_failed(exc):
+            raise
+        raise LockError(
+            f"lock {lock_id} changed while breaking it (renewed or taken over); nothing was removed",
+            hint=f"look again: {command('lock', 'status')}",
+        ) from exc
     return current
 
 
@@ -206,27 +439,37 @@ def _bump_serial(ctx: AwsContext, bucket: str, info: LockInfo) -> None:
 class Held:
     info: LockInfo
     previous_serial: str  # the serial's ETag when we took the lock
+    lease: Lease | None = None
 
     def unchanged_since(self, observed: str | None) -> bool:
         """True when a plan that observed `observed` cannot have been overtaken by another holder."""
         return observed is not None and observed == self.previous_serial
 
+    def check(self, before: str) -> None:
+        """Before a write of a long holder (`run`): renew the lease, or raise LockError if it was lost."""
+        if self.lease is not None:
+            self.lease.check(before)
+
 
 @contextmanager
 def held(ctx: AwsContext, bucket: str, operation: str, **kwargs: Any) -> Iterator[Held]:
-    info = acquire(ctx, bucket, operation, **kwargs)
+    info, etag = acquire(ctx, bucket, operation, **kwargs)
+    lease = Lease(ctx, bucket, info, etag)
     try:
         previous = _current_serial(ctx, bucket)
         _bump_serial(ctx, bucket, info)  # before any change: a plan made from now on is seen as overtaken
-        yield Held(info, previous)
+        lease.start()
+        yield Held(info, previous, lease)
     except BaseException as failure:
+        lease.stop()
         # The work's own error (or interrupt) is the one to report; a release that fails too only adds
         # to its hint how to remove the lock left behind (the next holder would find it stale anyway).
         try:
-            release(ctx, bucket, info)
+            release(ctx, bucket, info, lease.etag)
         except ReconcilerError as release_error:
             if isinstance(failure, ReconcilerError):
                 also = (failure.hint, f"also {release_error.message}", release_error.hint)
                 failure.hint = "; ".join(h for h in also if h)
         raise
-    release(ctx, bucket, info)
+    lease.stop()
+    release(ctx, bucket, info, lease.etag)

@@ -495,6 +495,8 @@ class RunReporter:
             self.console.print(f"  {event.replace('_', ' ')}: {detail}")
         elif event == "lock_wait":
             self.console.print(f"  waiting for the lock: {fields['holder']}")
+        elif event == "lock_taken_over":
+            self.console.print(f"  took over the lock: {fields['holder']}: {fields['reason']}", markup=False)
 
     def _spin(self, text: str) -> None:
         if self.status is None:
@@ -699,21 +701,24 @@ def lock_group() -> None:
 def lock_status(g: Globals) -> None:
     """Show who holds the lock (exit 0 either way)."""
     pipeline = g.load()
-    holder = pipeline_lock.read_lock(g.context(pipeline), pipeline.bucket.name)
-    if holder is None:
+    seen = pipeline_lock.observe_lock(g.context(pipeline), pipeline.bucket.name)
+    if seen is None:
         g.console.print("Not locked.")
-    else:
-        stale = " (stale: its process is gone)" if holder.is_stale else ""
-        g.console.print(f"Locked: {holder.describe()}{stale}")
+        return
+    stale = " (stale: its process is gone)" if seen.info.is_stale else ""
+    g.console.print(f"Locked: {seen.info.describe()}{stale}; {seen.lease_text()}", markup=False)
+    if seen.takeover_reason is not None:
+        g.console.print(f"The next apply or run takes it over: {seen.takeover_reason}.", markup=False)
 
 
 @lock_group.command("break")
 @click.argument("lock_id")
+@click.option("--force", is_flag=True, help="Also break a lock whose holder is alive on this host.")
 @pass_globals
-def lock_break(g: Globals, lock_id: str) -> None:
+def lock_break(g: Globals, lock_id: str, force: bool) -> None:
     """Remove the lock LOCK_ID (only that one: naming it proves you looked)."""
     pipeline = g.load()
-    broken = pipeline_lock.break_lock(g.context(pipeline), pipeline.bucket.name, lock_id)
+    broken = pipeline_lock.break_lock(g.context(pipeline), pipeline.bucket.name, lock_id, force=force)
     g.console.print(f"Removed {broken.describe()}")
 
 

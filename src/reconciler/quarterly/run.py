@@ -292,17 +292,21 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
         if bucket_change is not None and bucket_change.action == CREATE:
             create_bucket_exclusive(ctx, pipeline)
     with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout,
-                   on_wait=lambda h: emit("lock_wait", {"holder": h.describe()})) as held:  # fmt: skip
+                   on_wait=lambda h: emit("lock_wait", {"holder": h.describe()}),
+                   on_takeover=lambda h, why: emit("lock_taken_over", {"holder": h.describe(), "reason": why}),
+                   ) as held:  # fmt: skip
         if first is not None:
             with step("apply"):
                 summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held)
         with step("crawl"):
+            held.check("starting the crawl")  # a holder that lost its lease stops before its next write
             for name in crawler_names:
                 last = crawl(ctx, name, deadline, options, emit)
                 summary.crawls[name] = str(last.get("Status"))
         with step("job"):
             # Ours win: where a run writes is what write-audit-publish is about.
             arguments = dict(options.job_arguments) | {"--output_path": layout.run_uri(run_id), "--run_id": run_id}
+            held.check("starting the job")
             job_run_id = start_job(ctx, job, arguments, emit)
             summary.job_run_id = job_run_id
             wait_job(ctx, job, job_run_id, deadline, options, emit)
@@ -315,6 +319,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
             summary.report = report
             run_quarter = dict(options.job_arguments).get("--run_quarter")
             failures = publish.check_gate(pipeline, report, publish.published_report(ctx, layout), run_quarter)
+            held.check("writing the gate's verdict")
             publish.write_gate(ctx, layout, run_id, failures)
             if failures:
                 raise GateError(
@@ -324,6 +329,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                 )
         with step("publish"):
             check_publishable(pipeline, ctx, layout, run_id)
+            held.check("publishing")
             publish.promote(ctx, pipeline, layout, run_id, by="reconcile run")
             summary.published = True
             if pipeline.quicksight.manifest is not None:
