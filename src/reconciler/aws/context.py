@@ -178,6 +178,10 @@ class AwsContext:
         method = getattr(self.client(service), operation)
         return self.guarded(service, operation, lambda: method(**kwargs), retry=retry)
 
+    def call_fresh(self, service: str, operation: str, **kwargs: Any) -> Any:
+        """call() that is never shared (shared_reads): for polling, where the next answer must be new."""
+        return self._call(service, operation, kwargs)
+
     def call_once(self, service: str, operation: str, **kwargs: Any) -> Any:
         """One attempt, errors mapped like call(): for calls whose retry must first look at what the
         failed attempt did (StartJobRun may have started a run even when its answer was lost)."""

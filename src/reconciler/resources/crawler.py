@@ -12,7 +12,16 @@ from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
 from reconciler.resources.fields import Field
-from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
+from reconciler.resources.glue_common import (
+    CRAWLER_PROPAGATION_MESSAGES,
+    GlueBatchApi,
+    TagListedGlueKind,
+    retry_iam_propagation,
+    role_arn,
+    role_attr,
+    role_name,
+    sync_tags,
+)
 from reconciler.spec.model import Crawler, Pipeline
 
 RUNNING_WAIT_SECONDS = 900.0
@@ -30,7 +39,7 @@ def _schedule_text(schedule: Any) -> str | None:
 #: SchemaChangePolicy and RecrawlPolicy; terraform-provider-aws internal/service/glue/crawler.go).
 FIELDS: tuple[Field, ...] = (
     Field("role", "Role", read=role_name, default="", sample="someone-elses-role",
-          note="the managed role's name or the existing role's ARN (spec.role); compared by name"),
+          note="sent as the role's full ARN (spec.role); compared as path/name (glue_common.role_name)"),
     Field("database", "DatabaseName", default="", sample="someone_elses_db", note="spec.database.name"),
     Field("description", "Description", spec="description", default="", sample="Changed by the acceptance test"),
     Field("targets", "Targets.S3Targets", spec="targets",
@@ -64,7 +73,7 @@ def flatten_crawler(c: dict[str, Any]) -> Attrs:
 def desired_attrs(crawler: Crawler, pipeline: Pipeline) -> Attrs:
     return fields.desired(
         FIELDS, crawler,
-        role=role_name(role_reference(pipeline)), database=pipeline.database.name, targets=sorted(crawler.targets),
+        role=role_attr(pipeline), database=pipeline.database.name, targets=sorted(crawler.targets),
     )  # fmt: skip
 
 
@@ -108,9 +117,12 @@ class CrawlerKind(TagListedGlueKind):
             raise aws_error("reading", f"Glue crawler {name!r}", exc) from exc
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
-        params = expand_crawler(desired.name, desired.attrs)
+        params = {**expand_crawler(desired.name, desired.attrs), "Role": role_arn(ctx, pipeline)}
         try:
-            ctx.call("glue", "create_crawler", Tags=dict(desired.tags), **params)
+            retry_iam_propagation(
+                lambda: ctx.call("glue", "create_crawler", Tags=dict(desired.tags), **params),
+                CRAWLER_PROPAGATION_MESSAGES,
+            )
         except AwsApiError as exc:
             raise aws_error("creating", f"Glue crawler {desired.name!r}", exc) from exc
 
@@ -118,8 +130,15 @@ class CrawlerKind(TagListedGlueKind):
         changed = {c.top for c in changes}
         if changed - {"tags"}:
             partial = {"Name": desired.name, **fields.partial_update(FIELDS, desired.attrs, changed)}
+            if "Role" in partial:
+                partial["Role"] = role_arn(ctx, pipeline)
             try:
-                self._when_not_running(ctx, desired.name, lambda: ctx.call("glue", "update_crawler", **partial))
+                self._when_not_running(
+                    ctx, desired.name,
+                    lambda: retry_iam_propagation(
+                        lambda: ctx.call("glue", "update_crawler", **partial), CRAWLER_PROPAGATION_MESSAGES
+                    ),
+                )  # fmt: skip
             except AwsApiError as exc:
                 raise aws_error("updating", f"Glue crawler {desired.name!r}", exc) from exc
         if "tags" in changed:

@@ -2,31 +2,111 @@
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
-from reconciler.resources.base import Attrs, Desired, Observed, ResourceKind, is_not_found, tags_diff
+from reconciler.resources.base import Account, Attrs, Desired, Observed, ResourceKind, is_not_found, tags_diff
+from reconciler.resources.role import role_path
 from reconciler.spec.model import OWNER_TAG, Pipeline
+
+T = TypeVar("T")
 
 #: BatchGetCrawlers / BatchGetJobs / BatchGetTriggers take at most 100 names per call
 BATCH_LIMIT = 100
 
 
 def role_name(role: str) -> str:
-    """Glue returns a crawler's role as a bare name; compare roles by name, ARN or not."""
-    return role.rsplit("/", 1)[-1] if role.startswith("arn:") else role
+    """One form for every way a role is written: `path/name` without the leading slash (`name` for a role
+    at path `/`). Glue keeps a role given by ARN and answers GetCrawler with the part after `role/`
+    (terraform-provider-aws internal/service/glue/crawler.go, the `role` DiffSuppressFunc: "Glue API always
+    returns name", compared with `strings.TrimPrefix(arn.Resource, "role/")`); a bare name means the role at
+    path `/` (IAM User Guide, IAM identifiers: the ARN carries the path). So an ARN, `path/name` and a bare
+    name compare equal exactly when they name the same role of the account."""
+    if role.startswith("arn:"):
+        resource = role.split(":", 5)[-1]
+        return resource.removeprefix("role/").lstrip("/")
+    return role.lstrip("/")
 
 
-def role_reference(pipeline: Pipeline) -> str:
-    """What we send as Role: the managed role's name, or the existing role's ARN."""
+def role_reference(pipeline: Pipeline, account: Account) -> str:
+    """What we send as Role: always a full ARN. The managed role lives under `/reconciler/<pipeline>/`, and a
+    bare name would make Glue look for `arn:aws:iam::ACCOUNT:role/NAME` without the path ("Service is unable
+    to assume role"; terraform-provider-aws PR 6285: a role with a path needs its ARN)."""
     if pipeline.role.managed_name:
-        return pipeline.role.managed_name
+        path = role_path(pipeline).strip("/")
+        return account.arn("iam", f"role/{path}/{pipeline.role.managed_name}", region=False)
     assert pipeline.role.arn is not None  # spec validation guarantees one of the two
     return pipeline.role.arn
+
+
+def role_arn(ctx: AwsContext, pipeline: Pipeline) -> str:
+    """role_reference for the account `ctx` talks to."""
+    return role_reference(pipeline, Account(lambda: ctx.account_id, ctx.region, ctx.partition))
+
+
+def role_attr(pipeline: Pipeline) -> str:
+    """The role attribute as plans compare it (role_name's form), known without the account id."""
+    if pipeline.role.managed_name:
+        return f"{role_path(pipeline).strip('/')}/{pipeline.role.managed_name}"
+    assert pipeline.role.arn is not None
+    return role_name(pipeline.role.arn)
+
+
+#: IAM is eventually consistent: a role or policy made seconds ago may not yet be usable by Glue.
+#: terraform-provider-aws internal/service/glue/consts.go: `propagationTimeout = 2 * time.Minute`.
+IAM_PROPAGATION_TIMEOUT = 120.0
+#: The InvalidInputException messages that mean "IAM has not caught up yet", and only those, retried for
+#: CreateCrawler / UpdateCrawler (terraform-provider-aws internal/service/glue/crawler.go, resourceCrawlerCreate
+#: and resourceCrawlerUpdate; issue 30371 shows the TrustPolicy wording varies, hence the two forms):
+CRAWLER_PROPAGATION_MESSAGES = (
+    "Service is unable to assume",  # "Service is unable to assume provided role. Please verify role's TrustPolicy"
+    "Please verify the role's TrustPolicy",  # the other wording seen in crawler.go
+    "role's TrustPolicy",  # "Please verify role's TrustPolicy" (no "the")
+    "is not authorized",  # "User: arn:aws:sts::...:assumed-role/.../AWS-Crawler is not authorized to perform: ..."
+    "Insufficient Lake Formation permission",  # "Insufficient Lake Formation permission(s) on xxx"
+)
+#: CreateTrigger: "Service is unable to assume role" (terraform-provider-aws internal/service/glue/trigger.go,
+#: resourceTriggerCreate retries InvalidInputException with this text for propagationTimeout).
+TRIGGER_PROPAGATION_MESSAGES = ("Service is unable to assume role",)
+
+
+def is_propagation_error(exc: AwsApiError, messages: tuple[str, ...]) -> bool:
+    return exc.code == "InvalidInputException" and any(m in exc.aws_message for m in messages)
+
+
+def retry_iam_propagation(
+    action: Callable[[], T],
+    messages: tuple[str, ...],
+    *,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """`action()`, retried while it fails with one of `messages` (IAM not propagated yet), for at most
+    `timeout` seconds (IAM_PROPAGATION_TIMEOUT); any other error, or the last one, is raised as is.
+    `sleep` defaults to propagation_sleep, looked up at call time so that tests can replace it."""
+    limit = IAM_PROPAGATION_TIMEOUT if timeout is None else timeout
+    deadline = clock() + limit
+    delay = 1.0
+    while True:
+        try:
+            return action()
+        except AwsApiError as exc:
+            if not is_propagation_error(exc, messages) or clock() + delay > deadline:
+                raise
+        (sleep or propagation_sleep)(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def propagation_sleep(seconds: float) -> None:
+    """The wait between propagation retries (a test replaces it, with monkeypatch.setattr)."""
+    time.sleep(seconds)
 
 
 def get_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
@@ -49,23 +129,35 @@ def sync_tags(ctx: AwsContext, arn: str, desired: dict[str, str]) -> None:
 
 
 def list_names_by_owner_tag(ctx: AwsContext, operation: str, key: str, pipeline: Pipeline) -> list[str]:
-    """ListCrawlers / ListJobs / ListTriggers filter by tag server-side: one call per page."""
-    return list_names_by_tags(ctx, operation, key, {OWNER_TAG: pipeline.name})
+    """Candidates only: ListCrawlers / ListJobs / ListTriggers filtered by our one owner tag.
 
-
-def list_names_by_tags(ctx: AwsContext, operation: str, key: str, tags: Mapping[str, str]) -> list[str]:
-    """Names of the resources that carry every one of `tags` (Glue's List* filter is an AND)."""
+    Glue documents the `Tags` filter ("Specifies to return only these tagged resources", botocore glue model,
+    ListCrawlers) but not whether several tags are ANDed or ORed (moto ORs them). With one tag both readings
+    agree; still, each name listed here is confirmed with its own GetTags before we treat it as ours."""
     names: list[str] = []
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"Tags": dict(tags)}
+        kwargs: dict[str, Any] = {"Tags": {OWNER_TAG: pipeline.name}}
         if token:
             kwargs["NextToken"] = token
         page = ctx.call("glue", operation, **kwargs)
         names.extend(page.get(key, []))
         token = page.get("NextToken")
         if not token:
-            return sorted(names)
+            return sorted(set(names))
+
+
+def tags_of_many(ctx: AwsContext, arns: dict[str, str]) -> dict[str, dict[str, str]]:
+    """GetTags of each name -> ARN, a few at a time (one call each: Glue has no batch tag read)."""
+    if not arns:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(TAG_READ_CONCURRENCY, len(arns))) as pool:
+        futures = {name: pool.submit(get_tags, ctx, arn) for name, arn in arns.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+#: parallel GetTags per kind: several kinds read at once share botocore's pool of 10 connections
+TAG_READ_CONCURRENCY = 4
 
 
 def observed_owner_is(tags: dict[str, str], pipeline: Pipeline) -> bool:
@@ -85,12 +177,12 @@ class GlueBatchApi:
 
 
 class TagListedGlueKind(ResourceKind):
-    """A Glue kind read in bulk: a plan costs the same few calls for 1 or 100 of them.
+    """A Glue kind read in bulk: the List* and BatchGet* calls are the same for 1 or 100 of them.
 
-    - one List* filtered by our ownership tag: what we own (for deletes and the ownership check);
-    - one List* filtered by all desired tags (skipped when they are only the ownership tags): whose
-      tags are in sync, so that GetTags is needed only for a name that is someone else's or drifted;
-    - one BatchGet* per 100 declared names: the definitions.
+    - one List* filtered by our owner tag: candidates for what we own (for deletes);
+    - one BatchGet* per 100 declared names: the definitions;
+    - one GetTags per resource found (declared or listed): the tags that decide ownership, from the
+      resource's own read, never from the List* filter alone.
     Answers are kept for this plan only; read() of a name not prefetched asks AWS directly.
     """
 
@@ -109,29 +201,28 @@ class TagListedGlueKind(ResourceKind):
     def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         """Get* of one name; None when absent."""
 
+    def settle(self, ctx: AwsContext, item: dict[str, Any]) -> dict[str, Any] | None:
+        """A definition that is in transition, once it is not (triggers wait); None once it is gone."""
+        return item
+
+    def _arn(self, ctx: AwsContext, name: str) -> str:
+        return ctx.glue_arn(self.api.arn_type, name)
+
     def prefetch(self, ctx: AwsContext, desired: list[Desired], pipeline: Pipeline) -> None:
         api = self.api
-        ownership = dict(pipeline.ownership_tags)
-        owned = list_names_by_tags(ctx, api.list_operation, api.list_key, ownership)
-        in_sync: dict[tuple[tuple[str, str], ...], set[str]] = {}
-        for tags in {tuple(sorted(d.tags.items())) for d in desired}:
-            in_sync[tags] = set(owned) if dict(tags) == ownership else set(
-                list_names_by_tags(ctx, api.list_operation, api.list_key, dict(tags))
-            )  # fmt: skip
+        listed = list_names_by_owner_tag(ctx, api.list_operation, api.list_key, pipeline)
         names = [d.name for d in desired]
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(names), BATCH_LIMIT):
             page = ctx.call("glue", api.batch_operation, **{api.batch_param: names[start : start + BATCH_LIMIT]})
             found.update((item["Name"], item) for item in page.get(api.batch_key, []))
+        settled = {name: self.settle(ctx, item) for name, item in found.items()}
+        tags = tags_of_many(ctx, {n: self._arn(ctx, n) for n in sorted(set(listed) | set(found))})
         prefetched: dict[str, Observed | None] = {}
         for d in desired:
-            item = found.get(d.name)
-            if item is None:
-                prefetched[d.name] = None
-            elif d.name in in_sync[tuple(sorted(d.tags.items()))]:
-                prefetched[d.name] = Observed(self.flatten(item), dict(d.tags))  # AWS confirmed every tag
-            else:  # someone else's, untagged, or our tags drifted: the real tags tell which
-                prefetched[d.name] = Observed(self.flatten(item), get_tags(ctx, ctx.glue_arn(api.arn_type, d.name)))
+            item = settled.get(d.name)
+            prefetched[d.name] = None if item is None else Observed(self.flatten(item), tags[d.name])
+        owned = [n for n in listed if observed_owner_is(tags[n], pipeline)]
         self._prefetched, self._owned = prefetched, owned
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
@@ -140,10 +231,12 @@ class TagListedGlueKind(ResourceKind):
         item = self.read_one(ctx, name)
         if item is None:
             return None
-        return Observed(self.flatten(item), get_tags(ctx, ctx.glue_arn(self.api.arn_type, name)))
+        return Observed(self.flatten(item), get_tags(ctx, self._arn(ctx, name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         if self._owned is not None:
             owned, self._owned = self._owned, None
             return owned
-        return list_names_by_owner_tag(ctx, self.api.list_operation, self.api.list_key, pipeline)
+        listed = list_names_by_owner_tag(ctx, self.api.list_operation, self.api.list_key, pipeline)
+        tags = tags_of_many(ctx, {n: self._arn(ctx, n) for n in listed})
+        return [n for n in listed if observed_owner_is(tags[n], pipeline)]

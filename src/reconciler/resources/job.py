@@ -12,7 +12,7 @@ from reconciler.errors import AwsApiError
 from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
 from reconciler.resources.fields import Field
-from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_name, role_reference, sync_tags
+from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_arn, role_attr, role_name, sync_tags
 from reconciler.spec.model import Job, Pipeline
 
 #: Job arguments whose names look secret are masked in every output (a per-value rule of default_arguments).
@@ -39,7 +39,7 @@ def default_timeout(attrs: Attrs) -> int:
 #: GetJob reports when CreateJob omitted a field (moto omits them entirely; absent == default).
 FIELDS: tuple[Field, ...] = (
     Field("role", "Role", read=role_name, default="", writable=False, sample="someone-elses-role",
-          note="sent as the managed role's name or the existing role's ARN (spec.role); compared by name"),
+          note="sent as the role's full ARN (spec.role); compared as path/name (glue_common.role_name)"),
     Field("description", "Description", spec="description", default="", sample="Changed by the acceptance test"),
     Field("script_location", "Command.ScriptLocation", default="",
           sample="s3://${PIPELINE_BUCKET}/scripts/other_job.py", note="s3://<spec.bucket.name>/<spec script>"),
@@ -77,7 +77,7 @@ def flatten_job(job: dict[str, Any]) -> Attrs:
 def desired_attrs(job: Job, pipeline: Pipeline) -> Attrs:
     return fields.desired(
         FIELDS, job,
-        role=role_name(role_reference(pipeline)),
+        role=role_attr(pipeline),
         script_location=f"s3://{pipeline.bucket.name}/{job.script}",
         default_arguments=dict(job.arguments),
     )  # fmt: skip
@@ -105,7 +105,7 @@ class JobKind(TagListedGlueKind):
             raise aws_error("reading", f"Glue job {name!r}", exc) from exc
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
-        definition = expand_job(desired.attrs, role_reference(pipeline))
+        definition = expand_job(desired.attrs, role_arn(ctx, pipeline))
         try:
             ctx.call("glue", "create_job", Name=desired.name, Tags=dict(desired.tags), **definition)
         except AwsApiError as exc:
@@ -113,7 +113,7 @@ class JobKind(TagListedGlueKind):
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         if any(c.top != "tags" for c in changes):
-            update = expand_job(desired.attrs, role_reference(pipeline))
+            update = expand_job(desired.attrs, role_arn(ctx, pipeline))
             try:
                 ctx.call("glue", "update_job", JobName=desired.name, JobUpdate=update)
             except AwsApiError as exc:

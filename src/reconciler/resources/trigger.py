@@ -1,20 +1,65 @@
 """Glue triggers of the quarterly workflow: a SCHEDULED start trigger for the crawler and a
 CONDITIONAL trigger (CrawlState=SUCCEEDED) for the job.
 
-UpdateTrigger replaces Name, Description, Schedule, Actions, Predicate and EventBatchingCondition;
-Type and WorkflowName cannot change (replace). Enabling is StartTrigger / StopTrigger."""
+UpdateTrigger replaces Description, Schedule, Actions, Predicate and EventBatchingCondition (TriggerUpdate
+also has a Name, "Reserved for future use" in the botocore glue model: never sent); Type and WorkflowName
+cannot change (replace). Enabling is StartTrigger / StopTrigger.
+
+A trigger passes through CREATING, UPDATING, ACTIVATING, DEACTIVATING and DELETING (botocore glue model,
+TriggerState). Every write waits for its trigger to settle, as terraform-provider-aws does
+(internal/service/glue/wait.go: waitTriggerCreated, waitTriggerDeleted), and a read that meets a
+transition waits for it too, so a plan never diffs a half-made trigger."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsApiError
+from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
 from reconciler.resources.fields import Field
-from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, sync_tags
+from reconciler.resources.glue_common import (
+    TRIGGER_PROPAGATION_MESSAGES,
+    GlueBatchApi,
+    TagListedGlueKind,
+    retry_iam_propagation,
+    sync_tags,
+)
 from reconciler.spec.model import Pipeline
+
+#: TriggerState values that are on their way to another (botocore glue model, TriggerState enum).
+TRANSITIONAL_STATES = frozenset({"CREATING", "UPDATING", "ACTIVATING", "DEACTIVATING", "DELETING"})
+#: How long a trigger may stay in transition before we give up (terraform-provider-aws waitTriggerCreated
+#: uses the resource's create timeout, 5 minutes by default).
+SETTLE_TIMEOUT = 300.0
+
+
+def settle_sleep(seconds: float) -> None:
+    """The wait between polls of a trigger in transition (a test replaces it, with monkeypatch.setattr)."""
+    time.sleep(seconds)
+
+
+def wait_trigger_settled(ctx: AwsContext, name: str, timeout: float = SETTLE_TIMEOUT) -> dict[str, Any] | None:
+    """Poll GetTrigger until `name` is in no transitional state; its definition then, or None once gone
+    (a DELETING trigger ends as EntityNotFoundException: waitTriggerDeleted's empty target)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        try:
+            trigger: dict[str, Any] = dict(ctx.call_fresh("glue", "get_trigger", Name=name)["Trigger"])
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("waiting for", f"Glue trigger {name!r}", exc) from exc
+        state = trigger.get("State", "")
+        if state not in TRANSITIONAL_STATES:
+            return trigger
+        if time.monotonic() + delay > deadline:
+            raise AwsError(f"Glue trigger {name!r} still {state} after {timeout:.0f}s; try again later")
+        settle_sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def start_trigger_name(workflow: str) -> str:
@@ -116,13 +161,19 @@ class TriggerKind(TagListedGlueKind):
     def flatten(self, item: dict[str, Any]) -> Attrs:
         return flatten_trigger(item)
 
+    def settle(self, ctx: AwsContext, item: dict[str, Any]) -> dict[str, Any] | None:
+        if item.get("State") in TRANSITIONAL_STATES:
+            return wait_trigger_settled(ctx, item["Name"])
+        return item
+
     def read_one(self, ctx: AwsContext, name: str) -> dict[str, Any] | None:
         try:
-            return dict(ctx.call("glue", "get_trigger", Name=name)["Trigger"])
+            item = dict(ctx.call("glue", "get_trigger", Name=name)["Trigger"])
         except AwsApiError as exc:
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"Glue trigger {name!r}", exc) from exc
+        return self.settle(ctx, item)
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         params: dict[str, Any] = {
@@ -132,30 +183,39 @@ class TriggerKind(TagListedGlueKind):
             "Tags": dict(desired.tags),
         }
         try:
-            ctx.call("glue", "create_trigger", **params)
+            retry_iam_propagation(lambda: ctx.call("glue", "create_trigger", **params), TRIGGER_PROPAGATION_MESSAGES)
         except AwsApiError as exc:
             raise aws_error("creating", f"Glue trigger {desired.name!r}", exc) from exc
+        wait_trigger_settled(ctx, desired.name)  # waitTriggerCreated
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         a = desired.attrs
         changed = {c.top for c in changes}
         if changed - fields.immutable(FIELDS) - {"enabled", "tags"}:
-            # UpdateTrigger replaces the whole TriggerUpdate: send every updatable field.
+            # UpdateTrigger replaces the whole TriggerUpdate: send every updatable field (not Name: reserved).
             updatable = [f for f in FIELDS if not f.immutable]
-            update: dict[str, Any] = {"Name": desired.name, **fields.expand(updatable, a)}
+            update: dict[str, Any] = fields.expand(updatable, a)
+            wait_trigger_settled(ctx, desired.name)
             try:
                 ctx.call("glue", "update_trigger", Name=desired.name, TriggerUpdate=update)
             except AwsApiError as exc:
                 raise aws_error("updating", f"Glue trigger {desired.name!r}", exc) from exc
+            wait_trigger_settled(ctx, desired.name)
         if "enabled" in changed:
             op = "start_trigger" if a["enabled"] else "stop_trigger"
+            wait_trigger_settled(ctx, desired.name)
             ctx.call("glue", op, Name=desired.name)
+            wait_trigger_settled(ctx, desired.name)  # ACTIVATING / DEACTIVATING
         if "tags" in changed:
             sync_tags(ctx, ctx.glue_arn("trigger", desired.name), dict(desired.tags))
 
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:
+            if wait_trigger_settled(ctx, name) is None:
+                return
             ctx.call("glue", "delete_trigger", Name=name)
         except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"Glue trigger {name!r}", exc) from exc
+        # waitTriggerDeleted: a replace must not meet its own half-deleted trigger when it creates it again.
+        wait_trigger_settled(ctx, name)
