@@ -7,9 +7,12 @@ arguments from ``sys.argv`` as Glue passes them (``--key value``); ``awsglue`` i
 Arguments
     ``--input_path``  (required) root of the raw layout, e.g. ``s3://BUCKET/raw/car_brands/``: headerless
                       ``brand,date,time`` lines, one folder per ingested quarter (``ingest_quarter=2026-Q3/``).
-    ``--output_path`` (required) prefix that receives every output below, e.g. ``s3://BUCKET/prepared/``
-                      (or a per-run prefix such as ``.../prepared/runs/<run_id>/``: the job writes nothing
-                      outside it and assumes nothing about what is above it).
+    ``--output_path`` (required) the pipeline's output base, e.g. ``s3://BUCKET/prepared/``. With ``--run_id``
+                      (what ``reconcile run`` passes, with the run's own prefix ``.../prepared/runs/<run_id>/``)
+                      every output below goes directly under it; without ``--run_id`` (a run the Glue
+                      workflow, the console or the CLI started) under ``<output_path>runs/<run id>/``, so
+                      no run ever writes over published data, and any run can be gated and published
+                      later with ``reconcile promote <run id>``. The job writes nothing outside that prefix.
     ``--run_id``      (optional) defaults to ``--JOB_RUN_ID`` (Glue passes it), else ``local-<UTC time>``.
     ``--run_quarter`` (optional) ``YYYY-QN``: read only ``ingest_quarter=YYYY-QN/``; without it every
                       ingested quarter is read.
@@ -175,11 +178,13 @@ def resolve_args(argv: Sequence[str], *, now: dt.datetime | None = None) -> JobA
     if run_quarter is not None and not re.match(_QUARTER_LABEL, run_quarter):
         raise JobArgumentError(f"--run_quarter must look like 2026-Q3, got {run_quarter!r}")
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
-    run_id = raw.get("run_id") or raw.get("JOB_RUN_ID") or f"local-{stamp}"
+    run_id = re.sub(r"[^A-Za-z0-9._-]", "_", raw.get("run_id") or raw.get("JOB_RUN_ID") or f"local-{stamp}")
+    # Started without our --run_id (a workflow, the console): its own run prefix, never the published data.
+    output_path = raw["output_path"] if raw.get("run_id") else join_path(raw["output_path"], "runs", run_id) + "/"
     return JobArgs(
         input_path=raw["input_path"],
-        output_path=raw["output_path"],
-        run_id=re.sub(r"[^A-Za-z0-9._-]", "_", run_id),
+        output_path=output_path,
+        run_id=run_id,
         run_quarter=run_quarter,
         job_name=raw.get("JOB_NAME") or JOB_NAME,
         raw=raw,

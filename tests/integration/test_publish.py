@@ -16,11 +16,14 @@ from reconciler_local.datagen import generate
 from .conftest import BUCKET, Project
 
 
-def pointer(aws: Any) -> dict[str, Any]:
+def pointer(aws: Any, quarter: str = "2026-Q3") -> dict[str, Any]:
+    """The publish pointer's entry of `quarter` (format 2: one entry per published quarter)."""
     loaded: dict[str, Any] = json.loads(
         aws.client("s3").get_object(Bucket=BUCKET, Key="prepared/_published.json")["Body"].read()
     )
-    return loaded
+    assert loaded["format_version"] == 2, loaded
+    entry: dict[str, Any] = loaded["quarters"][quarter]
+    return entry
 
 
 def manifest_bytes(aws: Any) -> bytes:
@@ -62,7 +65,11 @@ def test_gate_publish_promote_rollback_history(project: Project, aws: Any) -> No
     assert "failed its quality gate" in promoted.output
     assert pointer(aws)["run_id"] == bad
     assert f"runs/{bad}/aggregated/csv/" in manifest_bytes(aws).decode()
-    assert project.cli("promote", good, "--auto-approve").exit_code == 0
+    # The good run is older than the published one of the same quarter: a rollback needs --force.
+    older = project.cli("promote", good, "--auto-approve")
+    assert older.exit_code == 1 and "is older than the published run" in " ".join(older.output.split())
+    assert pointer(aws)["run_id"] == bad
+    assert project.cli("promote", good, "--auto-approve", "--force").exit_code == 0
     assert pointer(aws) | {"promoted_at": None} == pointer(aws) | {
         "run_id": good, "previous_run_id": bad, "promoted_at": None,
     }  # fmt: skip

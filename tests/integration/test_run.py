@@ -25,7 +25,7 @@ def set_job_script(project: Project, text: str) -> None:
 
 def published_run(aws: Any) -> str:
     pointer = json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key="prepared/_published.json")["Body"].read())
-    return str(pointer["run_id"])
+    return str(pointer["quarters"]["2026-Q3"]["run_id"])
 
 
 def csv_rows(aws: Any, prefix: str) -> list[str]:

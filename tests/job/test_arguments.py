@@ -22,7 +22,12 @@ GLUE_ARGV = [
 
 def test_parses_glue_argv_and_tolerates_unknown_arguments(job: ModuleType) -> None:
     args = job.resolve_args(GLUE_ARGV)
-    assert (args.input_path, args.output_path) == ("s3://bucket/raw/car_brands/", "s3://bucket/prepared/")
+    # Started by Glue without our --run_id (a workflow, the console): under its own run prefix.
+    assert (args.input_path, args.output_path) == (
+        "s3://bucket/raw/car_brands/",
+        "s3://bucket/prepared/runs/jr_9a8b7c/",
+    )
+    assert job.resolve_args([*GLUE_ARGV, "--run_id", "r1"]).output_path == "s3://bucket/prepared/"
     assert (args.run_id, args.run_quarter, args.job_name) == ("jr_9a8b7c", None, "car-brands-prepare")
     assert args.raw["enable-metrics"] == "true"
     assert args.raw["TempDir"] == "s3://aws-glue-assets/temporary/"

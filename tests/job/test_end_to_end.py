@@ -41,6 +41,7 @@ def run_job(job: ModuleType, spark: Any, input_dir: Path, output_dir: Path, run_
     argv = [
         "--JOB_NAME", "car-brands-prepare",
         "--JOB_RUN_ID", f"jr_{run_id}",
+        "--run_id", f"jr_{run_id}",  # as `reconcile run` passes it: the outputs go directly under output_dir
         "--input_path", f"{input_dir}/",
         "--output_path", f"{output_dir}/",
         "--enable-metrics", "true",
@@ -228,6 +229,7 @@ def test_runs_as_a_program_the_way_glue_starts_it(tmp_path: Path) -> None:
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
+    output = output / "runs" / "jr_0123abc"  # no --run_id: under its own run prefix, as a workflow's run
     report = json.loads((output / "reports" / "run_report.json").read_text())
     assert_report_matches_truth(report, truth["expected"])
     assert report["run_id"] == "jr_0123abc"

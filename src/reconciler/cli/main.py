@@ -384,6 +384,7 @@ def apply(
             raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
     render_plan(g.console, approved)
     if not approved.has_changes:
+        converge_published(g, pipeline, ctx, lock_timeout)
         return
     confirm_broadening(g.console, approved, auto_approve, approve_broadening)
     if planfile is None:
@@ -396,6 +397,17 @@ def apply(
     _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
     g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
     raise_for_result(result)
+    converge_published(g, pipeline, ctx, lock_timeout)
+
+
+def converge_published(g: Globals, pipeline: Pipeline, ctx: AwsContext, lock_timeout: float) -> None:
+    """Level-based publication: when the QuickSight manifest no longer matches the publish pointer (a
+    crash between their writes), make it match, under the lock. Costs two GETs when it matches."""
+    if not publish.manifest_stale(ctx, pipeline):
+        return
+    with pipeline_lock.held(ctx, pipeline.bucket.name, "converge", timeout=lock_timeout):
+        if publish.converge_if_possible(ctx, pipeline):
+            g.console.print("Converged the QuickSight manifest with the publish pointer.")
 
 
 def read_saved_plan(planfile: Path) -> dict[str, Any]:
@@ -565,7 +577,8 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Overall limit in seconds.")
 @click.option("--skip-apply", is_flag=True, help="Do not reconcile first; run what exists.")
 @click.option("--arg", "job_args", multiple=True, metavar="KEY=VALUE", help="Extra job run argument (repeatable).")
-@click.option("--run-quarter", default=None, help="Passed to the job as --run_quarter (e.g. 2026-Q3).")
+@click.option("--quarter", "--run-quarter", "run_quarter", default=None, metavar="YYYY-QN",
+              help="The quarter to process (any ingested one); default: the one spec.schedule.quarter says is due.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
 @click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
@@ -610,10 +623,12 @@ def run(
 @cli.command()
 @click.argument("run_id")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Publish even over a newer published run of the same quarter.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
 @pass_globals
-def promote(g: Globals, run_id: str, auto_approve: bool, lock_timeout: float) -> None:
-    """Publish RUN_ID by hand (after a human looked at it, or to roll back to an earlier run)."""
+def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeout: float) -> None:
+    """Publish RUN_ID for its quarter by hand (after a human looked at it, a run the Glue workflow
+    started, or to roll the quarter back to an earlier run with --force). Other quarters stay as they are."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     layout = publish.Layout.of(pipeline)
@@ -621,10 +636,16 @@ def promote(g: Globals, run_id: str, auto_approve: bool, lock_timeout: float) ->
     if report is None:
         raise PublishError(f"run {run_id} has no report: it did not finish, or does not exist",
                            hint=f"`{command('history')}` lists the runs")  # fmt: skip
-    pointer = publish.read_pointer(ctx, layout)
-    current = pointer.get("run_id") if pointer else None
+    label = publish.report_quarter(report)
+    current = publish.published_quarters(ctx, layout).get(label or "")
     gate = publish.read_gate(ctx, layout, run_id)
-    g.console.print(f"Published now: {current or '(nothing)'}")
+    if gate is None and label is not None:  # a run started outside `reconcile run` (the workflow, the console)
+        compared = publish.comparison_run(publish.published_quarters(ctx, layout), label)
+        previous = publish.read_report(ctx, layout, compared[1]) if compared else None
+        failures = publish.check_gate(pipeline, report, previous, label)
+        publish.write_gate(ctx, layout, run_id, failures)
+        gate = publish.read_gate(ctx, layout, run_id)
+    g.console.print(f"Published now for {label or '?'}: {current['run_id'] if current else '(nothing)'}")
     g.console.print(f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})")
     if gate and not gate.get("passed"):
         g.console.print("[yellow]This run failed its quality gate:[/]")
@@ -632,8 +653,9 @@ def promote(g: Globals, run_id: str, auto_approve: bool, lock_timeout: float) ->
             g.console.print(f"  - {failure}")
     confirm(g.console, f"Publish run {run_id}?", auto_approve)
     with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
-        new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote")
-    g.console.print(f"Published {new['run_id']} (was {new['previous_run_id'] or 'nothing'}).")
+        publish.converge(ctx, pipeline, layout)  # repair first: what a crash left is not ours to keep
+        new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote", force=force)
+    g.console.print(f"Published {new['run_id']} for {new['quarter']} (was {new['previous_run_id'] or 'nothing'}).")
 
 
 @cli.command()

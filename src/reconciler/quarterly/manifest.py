@@ -19,9 +19,12 @@ module relies on:
   ELF files only `format` is used.
 - Every file a manifest names must have the same format and the same number and type of columns.
 
-The rendered manifest is written to `spec.quicksight.manifest.output` and uploaded (by `reconcile run`) to
-`spec.quicksight.manifest.key` beside the data. It points at the job's stable CSV prefix, so it never needs
-editing when new data arrives.
+The rendered manifest is written to `spec.quicksight.manifest.output` and uploaded to
+`spec.quicksight.manifest.key` beside the data. It is derived from the publish pointer (publish.py): one
+URIPrefix per published quarter, each the CSV prefix of that quarter's published run
+(`manifest_for_prefixes`), converged by every `run`, `promote` and `apply`.
+- Limits (same page): no file above 1 GB, at most 10 GB and 1,000 files in all. publish.py refuses to
+  publish a run that would take the manifest past them (`check_manifest_limits`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import re
 import string
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,8 +82,6 @@ _REGION = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 # `s3-<region>.amazonaws.com`) and virtual-hosted style (`<bucket>.s3...`). The newer dotted form
 # `s3.<region>.amazonaws.com` is accepted too, and the China partition's `.amazonaws.com.cn`.
 _S3_HOST = re.compile(rf"(?:(?P<bucket>.+)\.)?s3(?:[-.]{_REGION})?\.amazonaws\.com(?:\.cn)?")
-
-
 
 
 # --- rendering ---------------------------------------------------------------------------------------------
@@ -541,5 +543,32 @@ def manifest_for(pipeline: Pipeline) -> dict[str, Any]:
             f"{template_path}: the rendered manifest breaks QuickSight's rules:\n"
             + "\n".join(f"  {p}" for p in problems),
             hint="fix the template or spec.quicksight.manifest in the pipeline file",
+        )
+    return doc
+
+
+def manifest_for_prefixes(pipeline: Pipeline, data_prefixes: Sequence[str]) -> dict[str, Any]:
+    """`manifest_for` with several data prefixes (one per published quarter): the template is rendered for
+    the first, then the `URIPrefixes` entry that holds it lists them all, in order. ManifestError as there."""
+    settings = pipeline.quicksight.manifest
+    if settings is None or not data_prefixes:
+        return manifest_for(pipeline)
+    doc = manifest_for(replace(pipeline, quicksight=replace(pipeline.quicksight, manifest=replace(
+        settings, data_prefix=data_prefixes[0]))))  # fmt: skip
+    first = f"s3://{pipeline.bucket.name}/{data_prefixes[0]}"
+    every = [f"s3://{pipeline.bucket.name}/{prefix}" for prefix in data_prefixes]
+    for entry in doc.get("fileLocations", []):
+        if isinstance(entry, dict) and entry.get("URIPrefixes") == [first]:
+            entry["URIPrefixes"] = every
+            break
+    else:
+        raise ManifestError(
+            f"{settings.template}: the template must list ${{uri_prefix}} alone in one URIPrefixes entry, so that "
+            "the manifest can name one prefix per published quarter"
+        )
+    problems = validate_manifest(doc)
+    if problems:
+        raise ManifestError(
+            "the rendered manifest breaks QuickSight's rules:\n" + "\n".join(f"  {p}" for p in problems)
         )
     return doc

@@ -4,12 +4,21 @@ Layout under the job's `--output_path` (the *base*, e.g. `s3://bucket/prepared/`
 
     runs/<run_id>/...                 everything one job run wrote (clean/, aggregated/, reports/, ...)
     runs/<run_id>/_gate.json          the quality gate's verdict for that run
-    _published.json                   the pointer: which run is the published data
+    _published.json                   the pointer: per quarter, which run is the published data
 
-Promotion is two small PUTs, never a copy: the QuickSight manifest (at its stable key) is rewritten to
-point at the run's CSV prefix, then `_published.json` is rewritten to name the run. Each PUT is atomic,
-so a reader sees the old run or the new one, never a mix; the cost is the same at 1M rows and at 1B.
-Readers (the ML application) resolve the pointer first. Rolling back is promoting an earlier run.
+A run processes one quarter, so what is published is cumulative: for each quarter, the latest run of
+that quarter that passed the gate. The pointer is the one truth of it:
+
+    {"format_version": 2, "quarters": {"2026-Q3": {"run_id", "prefix", "promoted_at", "promoted_by",
+                                                   "previous_run_id"}, ...}, "updated_at", "updated_by"}
+
+(the format-1 pointer, `{"run_id", "prefix", ...}` naming one run, is still read: as that run's quarter).
+Publishing a run replaces only its own quarter's entry, with one PUT of the pointer. Everything derived
+from the pointer (the QuickSight manifest, one URIPrefix per published quarter) is *converged* from it
+afterwards, and again by every `run`, `promote` and `apply` (`converge`): a crash between the pointer PUT
+and the manifest PUT is repaired by the next command, and a reader of the pointer never sees a mix.
+Each PUT is atomic and the cost is the same at 1M rows and at 1B. Rolling back is promoting an earlier
+run of the quarter (`--force`: it is older than the published one).
 """
 
 from __future__ import annotations
@@ -27,11 +36,15 @@ from reconciler.invocation import command
 from reconciler.spec.model import Pipeline, QuickSight
 
 POINTER = "_published.json"
+POINTER_FORMAT = 2
 GATE = "_gate.json"
 REPORT = "reports/run_report.json"
 DAYS_PER_QUARTER = 91
-
-
+#: QuickSight user guide, "Supported formats for Amazon S3 manifest files": no file above 1 GB, at most
+#: 10 GB and 1,000 files in all that one manifest names.
+MANIFEST_MAX_FILES = 1000
+MANIFEST_MAX_FILE_BYTES = 1024**3
+MANIFEST_MAX_TOTAL_BYTES = 10 * 1024**3
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -183,9 +196,56 @@ def write_gate(ctx: AwsContext, layout: Layout, run_id: str, failures: list[str]
     _put_json(ctx, layout.bucket, layout.run_key(run_id, GATE), verdict)
 
 
-def published_report(ctx: AwsContext, layout: Layout) -> dict[str, Any] | None:
-    pointer = read_pointer(ctx, layout)
-    return read_report(ctx, layout, str(pointer["run_id"])) if pointer else None
+def report_quarter(report: dict[str, Any]) -> str | None:
+    """The one quarter a run processed: its `run_quarter`, else the only quarter its rows fall in."""
+    if report.get("run_quarter"):
+        return str(report["run_quarter"])
+    covered = report.get("quarters") or []
+    return str(covered[0]) if len(covered) == 1 else None
+
+
+def published_quarters(ctx: AwsContext, layout: Layout, pointer: dict[str, Any] | None = None) -> dict[str, Any]:
+    """quarter -> the pointer's entry of its published run. A format-1 pointer (one run) is read as that
+    run's quarter (its `run_quarter`, else the last quarter its rows cover)."""
+    if pointer is None:
+        pointer = read_pointer(ctx, layout)
+    if not pointer:
+        return {}
+    if isinstance(pointer.get("quarters"), dict):
+        return {str(q): dict(e) for q, e in pointer["quarters"].items() if isinstance(e, dict) and e.get("run_id")}
+    if not pointer.get("run_id"):
+        return {}
+    report = read_report(ctx, layout, str(pointer["run_id"])) or {}
+    # A run that covered several quarters (format 1 allowed it) stands for the last; one that cannot
+    # tell stays published under "unknown", so that retention still keeps it.
+    label = report_quarter(report) or ((report.get("quarters") or [None])[-1]) or "unknown"
+    return {str(label): dict(pointer)}
+
+
+def published_run_ids(ctx: AwsContext, layout: Layout) -> set[str]:
+    return {str(e["run_id"]) for e in published_quarters(ctx, layout).values()}
+
+
+def comparison_run(published: dict[str, Any], label: str) -> tuple[str, str] | None:
+    """(quarter, run id) the gate's share-change rule compares a run of `label` against: the published
+    run of the same quarter for a restatement, else of the latest published quarter before it (the
+    previous quarter, unless that one was never published); None for the first quarter."""
+    if label in published:
+        return label, str(published[label]["run_id"])
+    earlier = sorted(q for q in published if q < label)
+    return (earlier[-1], str(published[earlier[-1]]["run_id"])) if earlier else None
+
+
+def published_report(ctx: AwsContext, layout: Layout, label: str | None = None) -> dict[str, Any] | None:
+    """The report the gate compares a run of quarter `label` against (`comparison_run`)."""
+    published = published_quarters(ctx, layout)
+    if label is None:
+        label = max(published, default=None)
+        if label is None:
+            return None
+        return read_report(ctx, layout, str(published[label]["run_id"]))
+    found = comparison_run(published, label)
+    return read_report(ctx, layout, found[1]) if found else None
 
 
 def run_pipeline_view(pipeline: Pipeline, layout: Layout, run_id: str) -> Pipeline:
@@ -197,33 +257,164 @@ def run_pipeline_view(pipeline: Pipeline, layout: Layout, run_id: str) -> Pipeli
     return replace(pipeline, quicksight=QuickSight(manifest=replace(manifest, data_prefix=moved)))
 
 
-def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *, by: str) -> dict[str, Any]:
-    """Publish `run_id`: manifest first, pointer last. Returns the new pointer."""
-    if read_report(ctx, layout, run_id) is None:
+def data_prefix(pipeline: Pipeline, layout: Layout, run_id: str) -> str | None:
+    """The key prefix of one run's QuickSight data (the manifest's data_prefix moved under runs/<run_id>/)."""
+    manifest = run_pipeline_view(pipeline, layout, run_id).quicksight.manifest
+    return manifest.data_prefix if manifest is not None else None
+
+
+def manifest_document(pipeline: Pipeline, layout: Layout, published: dict[str, Any]) -> dict[str, Any] | None:
+    """The QuickSight manifest the pointer implies: one URIPrefix per published quarter, oldest first."""
+    if pipeline.quicksight.manifest is None or not published:
+        return None
+    from reconciler.quarterly.manifest import manifest_for_prefixes
+
+    prefixes = [data_prefix(pipeline, layout, str(published[q]["run_id"])) or "" for q in sorted(published)]
+    return manifest_for_prefixes(pipeline, prefixes)
+
+
+def check_manifest_limits(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dict[str, Any]) -> None:
+    """PublishError when the manifest of `published` would name more than QuickSight imports through one
+    manifest (MANIFEST_MAX_*): then nothing is published and the message says which limit."""
+    if pipeline.quicksight.manifest is None:
+        return
+    files = total = 0
+    for label in sorted(published):
+        prefix = data_prefix(pipeline, layout, str(published[label]["run_id"])) or ""
+        for page in ctx.pages("s3", "list_objects_v2", Bucket=layout.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                files += 1
+                total += int(obj.get("Size") or 0)
+                if int(obj.get("Size") or 0) > MANIFEST_MAX_FILE_BYTES:
+                    raise PublishError(
+                        f"s3://{layout.bucket}/{obj['Key']} ({label}) is larger than the 1 GB QuickSight imports "
+                        "per file through a manifest: nothing was published",
+                        hint="split the CSV copy into smaller files, or point QuickSight at Athena instead",
+                    )
+    if files > MANIFEST_MAX_FILES or total > MANIFEST_MAX_TOTAL_BYTES:
+        raise PublishError(
+            f"the manifest would name {files:,} files ({total / 1024**3:.1f} GB) over {len(published)} quarters; "
+            f"QuickSight imports at most {MANIFEST_MAX_FILES:,} files and 10 GB through one manifest: nothing "
+            "was published",
+            hint="publish fewer quarters to QuickSight (retire old ones from the pointer), or use Athena",
+        )
+
+
+def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dict[str, Any] | None = None) -> bool:
+    """Make the derived objects (the QuickSight manifest) match the pointer, the one truth of what is
+    published. Level-based and idempotent: a GET of each, and a PUT only when the manifest differs.
+    True when it wrote something. Called by `run`, `promote` and `apply` under the pipeline lock."""
+    manifest = pipeline.quicksight.manifest
+    if manifest is None:
+        return False
+    if published is None:
+        published = published_quarters(ctx, layout)
+    document = manifest_document(pipeline, layout, published)
+    if document is None:
+        return False  # nothing published yet: a manifest a person put there is left alone
+    from reconciler.quarterly.manifest import manifest_text, write_manifest
+
+    text = manifest_text(document)
+    write_manifest(document, manifest.output)
+    try:
+        current = ctx.call("s3", "get_object", Bucket=layout.bucket, Key=manifest.key)["Body"].read()
+    except NotFoundError:
+        current = None
+    if current == text.encode():
+        return False
+    ctx.call("s3", "put_object", Bucket=layout.bucket, Key=manifest.key, Body=text.encode(),
+             ContentType="application/json")  # fmt: skip
+    return True
+
+
+def manifest_stale(ctx: AwsContext, pipeline: Pipeline) -> bool:
+    """Whether the uploaded manifest differs from what the pointer implies (a read-only `converge`)."""
+    manifest = pipeline.quicksight.manifest
+    if manifest is None:
+        return False
+    try:
+        layout = Layout.of(pipeline)
+        document = manifest_document(pipeline, layout, published_quarters(ctx, layout))
+        if document is None:
+            return False
+        from reconciler.quarterly.manifest import manifest_text
+
+        current = ctx.call("s3", "get_object", Bucket=layout.bucket, Key=manifest.key)["Body"].read()
+    except PublishError:
+        return False
+    except NotFoundError:
+        return True  # published, but no manifest (or no bucket: then the lock says so)
+    return bool(current != manifest_text(document).encode())
+
+
+def converge_if_possible(ctx: AwsContext, pipeline: Pipeline) -> bool:
+    """`converge` for a pipeline that may have no output path or no bucket yet (apply on a fresh account)."""
+    try:
+        layout = Layout.of(pipeline)
+    except PublishError:
+        return False
+    try:
+        return converge(ctx, pipeline, layout)
+    except NotFoundError:
+        return False  # the bucket does not exist: nothing is published
+
+
+def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *, by: str,
+            force: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Publish `run_id` for its quarter: the pointer first (one PUT: the truth), then the derived manifest
+    (`converge`). Other quarters are never touched. An older run over a newer published run of the same
+    quarter needs `force`. Returns the quarter's new pointer entry, with `quarter`."""
+    report = read_report(ctx, layout, run_id)
+    if report is None:
         raise PublishError(
             f"run {run_id} has no report at s3://{layout.bucket}/{layout.run_key(run_id, REPORT)}: "
             "it did not finish, or does not exist",
             hint=f"`{command('history')}` lists the runs",
         )
-    previous = read_pointer(ctx, layout)
-    if pipeline.quicksight.manifest is not None:
-        from reconciler.quarterly.manifest import manifest_for, manifest_text, write_manifest
-
-        view = run_pipeline_view(pipeline, layout, run_id)
-        document = manifest_for(view)
-        manifest = pipeline.quicksight.manifest
-        write_manifest(document, manifest.output)
-        ctx.call("s3", "put_object", Bucket=layout.bucket, Key=manifest.key, Body=manifest_text(document).encode(),
-                 ContentType="application/json")  # fmt: skip
-    pointer = {
+    label = report_quarter(report)
+    if label is None:
+        raise PublishError(
+            f"run {run_id} covers {report.get('quarters') or 'no'} quarters, not one: it cannot be published per "
+            "quarter",
+            hint="run the quarter again with --quarter YYYY-QN",
+        )
+    pointer = read_pointer(ctx, layout)
+    published = published_quarters(ctx, layout, pointer)
+    current = published.get(label)
+    if (
+        current is not None
+        and not force
+        and str(current["run_id"]) != run_id
+        and _started(ctx, layout, current) > (report.get("started_at") or "")
+    ):
+        raise PublishError(
+            f"run {run_id} of {label} is older than the published run {current['run_id']} of {label}: nothing "
+            "was published",
+            hint=f"to roll {label} back to it anyway: {command('promote', '--force', run_id)}",
+        )
+    entry = {
         "run_id": run_id,
         "prefix": layout.run_uri(run_id),
         "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "promoted_by": by,
-        "previous_run_id": previous.get("run_id") if previous else None,
+        "previous_run_id": current.get("run_id") if current else None,
     }
-    _put_json(ctx, layout.bucket, layout.pointer_key, pointer)
-    return pointer
+    updated = dict(published) | {label: entry}
+    check_manifest_limits(ctx, pipeline, layout, updated)
+    document = {
+        "format_version": POINTER_FORMAT,
+        "quarters": {q: updated[q] for q in sorted(updated)},
+        "updated_at": entry["promoted_at"],
+        "updated_by": by,
+    }
+    _put_json(ctx, layout.bucket, layout.pointer_key, document)
+    converge(ctx, pipeline, layout, updated)
+    return entry | {"quarter": label}
+
+
+def _started(ctx: AwsContext, layout: Layout, entry: dict[str, Any]) -> str:
+    report = read_report(ctx, layout, str(entry["run_id"])) or {}
+    return str(report.get("started_at") or "")
 
 
 def list_run_ids(ctx: AwsContext, layout: Layout) -> list[str]:
@@ -241,14 +432,14 @@ def list_run_ids(ctx: AwsContext, layout: Layout) -> list[str]:
 
 def history(ctx: AwsContext, layout: Layout) -> list[dict[str, Any]]:
     """One row per run, oldest first, from the reports and gate verdicts in S3."""
-    pointer = read_pointer(ctx, layout)
-    published = pointer.get("run_id") if pointer else None
+    published = published_run_ids(ctx, layout)
     rows = []
     for run_id in list_run_ids(ctx, layout):
         report = read_report(ctx, layout, run_id) or {}
         gate = read_gate(ctx, layout, run_id)
         rows.append({
             "run_id": run_id,
+            "quarter": report_quarter(report),
             "started_at": report.get("started_at"),
             "duration_seconds": report.get("duration_seconds"),
             "rows_read": report.get("rows_read"),
@@ -256,22 +447,21 @@ def history(ctx: AwsContext, layout: Layout) -> list[dict[str, Any]]:
             "rows_quarantined": report.get("rows_rejected"),
             "gate": None if gate is None else ("passed" if gate.get("passed") else "failed"),
             "gate_failures": [] if gate is None else gate.get("failures", []),
-            "published": run_id == published,
+            "published": run_id in published,
             "complete": bool(report),
         })  # fmt: skip
     return rows
 
 
 def apply_retention(ctx: AwsContext, layout: Layout, keep_quarters: int, *, now: datetime | None = None) -> list[str]:
-    """Remove unpublished runs older than `keep_quarters` quarters; never the published one."""
+    """Remove unpublished runs older than `keep_quarters` quarters; never a published one (of any quarter)."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=DAYS_PER_QUARTER * keep_quarters)
-    pointer = read_pointer(ctx, layout)
-    published = pointer.get("run_id") if pointer else None
+    published = published_run_ids(ctx, layout)
     removed = []
     for run_id in list_run_ids(ctx, layout):
         started = run_started(run_id)
-        if run_id == published or started is None or started >= cutoff:
+        if run_id in published or started is None or started >= cutoff:
             continue
         _delete_prefix(ctx, layout.bucket, layout.run_key(run_id))
         removed.append(run_id)

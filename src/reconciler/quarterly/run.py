@@ -29,7 +29,7 @@ from reconciler.engine.locked import ApplyOptions, apply_held
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.errors import AwsApiError, AwsError, EndpointUnreachableError, GateError, ReconcilerError, RunError
 from reconciler.invocation import command
-from reconciler.quarterly import publish
+from reconciler.quarterly import publish, quarters
 from reconciler.spec.model import Pipeline
 
 CRAWL_PENDING = {"RUNNING", "STOPPING"}
@@ -50,6 +50,8 @@ class RunOptions:
     poll_cap: float = 2.0
     #: asked on Ctrl-C while the job runs: True stops the job run, False leaves it running
     stop_on_interrupt: Callable[[str, str], bool] | None = None
+    #: `--quarter YYYY-QN`; None: the quarter spec.schedule.quarter says is due (quarters.due)
+    quarter: str | None = None
 
 
 #: (event name, fields) -> None; the CLI renders it for people or as JSON lines
@@ -64,6 +66,7 @@ class RunSummary:
     job_run_id: str | None = None
     job_name: str | None = None
     run_id: str | None = None
+    quarter: str | None = None
     published: bool = False
     removed_runs: list[str] = field(default_factory=list)
     report: dict[str, Any] | None = None
@@ -149,18 +152,84 @@ def _stop_crawler(ctx: AwsContext, name: str) -> None:
         ctx.call("glue", "stop_crawler", Name=name)
 
 
-def running_job_run(ctx: AwsContext, job: str) -> dict[str, Any] | None:
+def active_job_runs(ctx: AwsContext, job: str) -> list[dict[str, Any]]:
+    """The job's runs in progress, newest first. GetJobRuns answers each run with its `Arguments`,
+    `TriggerName` and `StartedOn` (AWS Glue API reference, JobRun), which is how we tell ours apart."""
     runs = ctx.call("glue", "get_job_runs", JobName=job, MaxResults=50).get("JobRuns", [])
-    active = [r for r in runs if r.get("JobRunState") in JOB_PENDING]
-    return max(active, key=lambda r: _utc(r.get("StartedOn")) or datetime.min.replace(tzinfo=UTC), default=None)
+    active = [dict(r) for r in runs if r.get("JobRunState") in JOB_PENDING]
+    return sorted(active, key=lambda r: _utc(r.get("StartedOn")) or datetime.min.replace(tzinfo=UTC), reverse=True)
 
 
-def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventSink) -> str:
-    """Start one run, never two: attach to a run in progress; after a failed start, look before retrying."""
-    active = running_job_run(ctx, job)
-    if active is not None:
-        emit("job_attached", {"job": job, "job_run_id": active["Id"]})
-        return str(active["Id"])
+def our_run_id(job_run: dict[str, Any], layout: publish.Layout, quarter: str | None) -> str | None:
+    """The run id of a job run that `reconcile run` of this pipeline started for `quarter`, else None:
+    its arguments carry a run id of ours (`--run_id`), written under that run's own prefix of this
+    pipeline (`--output_path`), for the same quarter (`--run_quarter`)."""
+    arguments = job_run.get("Arguments") or {}
+    run_id = arguments.get("--run_id")
+    if not run_id or publish.run_started(str(run_id)) is None:
+        return None
+    if arguments.get("--output_path") != layout.run_uri(str(run_id)) or arguments.get("--run_quarter") != quarter:
+        return None
+    return str(run_id)
+
+
+def describe_job_run(job_run: dict[str, Any], layout: publish.Layout) -> str:
+    """JobRunId, StartedOn and how it was started, as far as Glue's answer tells."""
+    arguments = job_run.get("Arguments") or {}
+    started = _utc(job_run.get("StartedOn"))
+    run_id = arguments.get("--run_id")
+    if job_run.get("TriggerName"):
+        how = f"started by trigger {job_run['TriggerName']!r} (a workflow or a schedule)"
+    elif run_id and arguments.get("--output_path") == layout.run_uri(str(run_id)):
+        how = f"started by reconcile run {run_id} for {arguments.get('--run_quarter') or 'no quarter'}"
+    elif run_id:
+        how = f"started with --run_id {run_id} but writing to {arguments.get('--output_path') or 'the default output'}"
+    else:
+        how = "started by hand (console, CLI or API: no trigger, no run id of this pipeline)"
+    return (f"job run {job_run.get('Id')} ({job_run.get('JobRunState')}, started "
+            f"{started.isoformat(timespec='seconds') if started else 'at an unknown time'}), {how}")  # fmt: skip
+
+
+def refuse_foreign(job: str, job_run: dict[str, Any], layout: publish.Layout, quarter: str | None) -> RunError:
+    return RunError(
+        f"job {job!r} has a run in progress that is not this pipeline's run of {quarter or 'this quarter'}: "
+        f"{describe_job_run(job_run, layout)}; not starting a second one, not attaching to it",
+        hint=f"let it finish, or stop it (aws glue batch-stop-job-run --job-name {job} --job-run-ids "
+        f"{job_run.get('Id')}), then run again",
+    )
+
+
+def attachable_job_run(
+    ctx: AwsContext, job: str, layout: publish.Layout, quarter: str | None
+) -> tuple[dict[str, Any], str] | None:
+    """A job run in progress that this pipeline started for this quarter (its run crashed or was killed),
+    with its run id: the run adopts it. Any other run in progress is refused, named."""
+    for job_run in active_job_runs(ctx, job):
+        run_id = our_run_id(job_run, layout, quarter)
+        if run_id is None:
+            raise refuse_foreign(job, job_run, layout, quarter)
+        return job_run, run_id
+    return None
+
+
+def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventSink,
+              layout: publish.Layout | None = None) -> str:  # fmt: skip
+    """Start one run, never two: after a failed start, look for the run with our run id before retrying.
+    A run in progress that is not ours is refused (attachable_job_run adopts ours before the crawl)."""
+    mine = arguments.get("--run_id")
+
+    def ours_in_progress() -> str | None:
+        for job_run in active_job_runs(ctx, job):
+            if mine is not None and (job_run.get("Arguments") or {}).get("--run_id") == mine:
+                return str(job_run["Id"])
+            if layout is not None:
+                raise refuse_foreign(job, job_run, layout, arguments.get("--run_quarter"))
+        return None
+
+    found = ours_in_progress()
+    if found is not None:
+        emit("job_attached", {"job": job, "job_run_id": found})
+        return found
     for attempt in range(5):
         try:
             run_id = str(ctx.call_once("glue", "start_job_run", JobName=job, Arguments=arguments)["JobRunId"])
@@ -168,18 +237,18 @@ def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventS
             return run_id
         except AwsApiError as exc:
             if error_code(exc) == "ConcurrentRunsExceededException":
-                active = running_job_run(ctx, job)
-                if active is not None:
-                    return str(active["Id"])
+                found = ours_in_progress()
+                if found is not None:
+                    return found
             if not is_transient(exc) or attempt == 4:
                 raise exc.doing(f"starting job {job!r}") from exc
         except EndpointUnreachableError:  # a dropped connection: the run may or may not exist now
             if attempt == 4:
                 raise
         # The failed call may have started a run after all: look before trying again.
-        active = running_job_run(ctx, job)
-        if active is not None:
-            return str(active["Id"])
+        found = ours_in_progress()
+        if found is not None:
+            return found
         time.sleep(0.5 * 2**attempt)
     raise RunError(f"could not start job {job!r}")
 
@@ -274,6 +343,12 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     layout = publish.Layout.of(pipeline)
     run_id = publish.new_run_id()
     summary.run_id = run_id
+    # The quarter, and that it was ingested, before anything is started or billed (quarters.py).
+    label, explicit = resolve_quarter(pipeline, ctx, options)
+    refuse_second_scheduler(pipeline, ctx, explicit)
+    quarters.check_ingested(ctx, pipeline, job, label, local_too=not options.skip_apply)
+    summary.quarter = label
+    emit("quarter", {"quarter": label, "explicit": explicit, "rule": quarters.rule_of(pipeline)})
 
     def step(name: str) -> _Step:
         return _Step(name, summary, emit)
@@ -298,16 +373,27 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
         if first is not None:
             with step("apply"):
                 summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held)
+        if first is not None:
+            quarters.check_ingested(ctx, pipeline, job, label, local_too=False)  # uploaded by the apply
+        if publish.converge(ctx, pipeline, layout):  # repair a crash between pointer and manifest
+            emit("converged", {"manifest": pipeline.quicksight.manifest.key if pipeline.quicksight.manifest else None})
+        # A job run this pipeline started for this quarter, still going (its run was killed): adopt it, its
+        # run id and output prefix, and gate and publish it. Any other run in progress is refused, named.
+        adopted = attachable_job_run(ctx, job, layout, label)
+        if adopted is not None:
+            run_id = summary.run_id = adopted[1]
+            emit("job_attached", {"job": job, "job_run_id": adopted[0]["Id"], "run_id": run_id, "adopted": True})
         with step("crawl"):
             held.check("starting the crawl")  # a holder that lost its lease stops before its next write
-            for name in crawler_names:
+            for name in crawler_names if adopted is None else []:  # an adopted run's crawl is done
                 last = crawl(ctx, name, deadline, options, emit)
                 summary.crawls[name] = str(last.get("Status"))
         with step("job"):
             # Ours win: where a run writes is what write-audit-publish is about.
-            arguments = dict(options.job_arguments) | {"--output_path": layout.run_uri(run_id), "--run_id": run_id}
+            arguments = dict(options.job_arguments) | {"--output_path": layout.run_uri(run_id), "--run_id": run_id,
+                                                       "--run_quarter": label}  # fmt: skip
             held.check("starting the job")
-            job_run_id = start_job(ctx, job, arguments, emit)
+            job_run_id = adopted[0]["Id"] if adopted else start_job(ctx, job, arguments, emit, layout)
             summary.job_run_id = job_run_id
             wait_job(ctx, job, job_run_id, deadline, options, emit)
         with step("gate"):
@@ -317,8 +403,12 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                     f"the job wrote no report at s3://{layout.bucket}/{layout.run_key(run_id, publish.REPORT)}"
                 )
             summary.report = report
-            run_quarter = dict(options.job_arguments).get("--run_quarter")
-            failures = publish.check_gate(pipeline, report, publish.published_report(ctx, layout), run_quarter)
+            # Against the published run of the same quarter (a restatement) or of the quarter before.
+            compared = publish.comparison_run(publish.published_quarters(ctx, layout), label)
+            emit("gate", {"quarter": label, "compared_with": None if compared is None else
+                          {"quarter": compared[0], "run_id": compared[1]}})  # fmt: skip
+            previous = publish.read_report(ctx, layout, compared[1]) if compared else None
+            failures = publish.check_gate(pipeline, report, previous, label)
             held.check("writing the gate's verdict")
             publish.write_gate(ctx, layout, run_id, failures)
             if failures:
@@ -339,6 +429,41 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
         if summary.removed_runs:
             emit("retention", {"removed_runs": summary.removed_runs})
     return summary
+
+
+def resolve_quarter(pipeline: Pipeline, ctx: AwsContext, options: RunOptions) -> tuple[str, bool]:
+    """(the run's quarter, whether it was given): --quarter (or a `--run_quarter` job argument), else due now."""
+    given = options.quarter or dict(options.job_arguments).get("--run_quarter")
+    if given:
+        quarters.parse(given)
+        return given, True
+    return quarters.due(quarters.rule_of(pipeline), quarters.run_time(ctx)), False
+
+
+def refuse_second_scheduler(pipeline: Pipeline, ctx: AwsContext, explicit: bool) -> None:
+    """With `spec.schedule.in_aws: true` the Glue workflow is the scheduler: a scheduled `reconcile run`
+    (no --quarter) would be a second one, and no run may start while the workflow runs."""
+    schedule = pipeline.schedule
+    if schedule is None or not schedule.in_aws:
+        return
+    if not explicit:
+        raise RunError(
+            f"spec.schedule.in_aws is true: Glue workflow {schedule.workflow!r} is this pipeline's scheduler, so "
+            "`reconcile run` without --quarter would process the quarter a second time",
+            hint=f"remove the outside schedule; publish the workflow's job runs with: {command('promote', 'RUN_ID')}; "
+            "for a backfill or a restatement pass --quarter YYYY-QN",
+        )
+    try:
+        runs = ctx.call("glue", "get_workflow_runs", Name=schedule.workflow, MaxResults=10).get("Runs", [])
+    except AwsApiError:
+        return  # no workflow yet (the reconcile step creates it): nothing of it runs
+    running = [r for r in runs if r.get("Status") in {"RUNNING", "STOPPING"}]
+    if running:
+        raise RunError(
+            f"Glue workflow {schedule.workflow!r} is running (run {running[0].get('WorkflowRunId')}): it is the "
+            "scheduler of this pipeline, and its job run is the quarter's run",
+            hint=f"wait for it, then publish its job run with: {command('promote', 'RUN_ID')}",
+        )
 
 
 def check_publishable(pipeline: Pipeline, ctx: AwsContext, layout: publish.Layout, run_id: str) -> None:

@@ -109,7 +109,8 @@ def flatten_predicate(predicate: dict[str, Any]) -> dict[str, Any] | None:
 #: from spec.schedule: which trigger it is (start or after-crawl), the cron, the crawler and the job.
 FIELDS: tuple[Field, ...] = (
     # Type and WorkflowName are not in TriggerUpdate (botocore glue model): a change means replace.
-    Field("type", "Type", default="", immutable=True, note="SCHEDULED (start) or CONDITIONAL (after-crawl)"),
+    Field("type", "Type", default="", immutable=True,
+          note="start: SCHEDULED with spec.schedule.in_aws, else ON_DEMAND; after-crawl: CONDITIONAL"),
     Field("workflow", "WorkflowName", optional=True, immutable=True, note="spec.schedule.workflow"),
     Field("description", "Description", default="", sample="Changed by the acceptance test",
           note="says what the trigger starts, and when"),
@@ -143,9 +144,14 @@ class TriggerKind(TagListedGlueKind):
         s = pipeline.schedule
         if s is None:
             return []
+        # Exactly one scheduler (docs/scheduling.md): the cron only with spec.schedule.in_aws, else ON_DEMAND,
+        # which has no active state ("True is not supported for ON_DEMAND triggers", CreateTrigger
+        # StartOnCreation, AWS Glue API reference) and fires only on StartWorkflowRun.
+        on_cron = {"type": "SCHEDULED", "schedule": s.cron, "description": f"Starts crawler {s.crawler} on {s.cron}"}
+        on_demand = {"type": "ON_DEMAND", "enabled": False,
+                     "description": f"Starts crawler {s.crawler} on demand (the schedule is outside AWS)"}  # fmt: skip
         start = fields.desired(
-            FIELDS, s, type="SCHEDULED", workflow=s.workflow, description=f"Starts crawler {s.crawler} on {s.cron}",
-            schedule=s.cron, actions=[{"crawler": s.crawler}],
+            FIELDS, s, workflow=s.workflow, actions=[{"crawler": s.crawler}], **(on_cron if s.in_aws else on_demand),
         )  # fmt: skip
         after = fields.desired(
             FIELDS, s, type="CONDITIONAL", workflow=s.workflow,

@@ -604,6 +604,8 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
             crawler=raw_schedule["crawler"],
             job=raw_schedule["job"],
             enabled=raw_schedule["enabled"],
+            in_aws=raw_schedule["in_aws"],
+            quarter=raw_schedule["quarter"],
         )
     manifest = None
     raw_manifest = spec.get("quicksight", {}).get("manifest")

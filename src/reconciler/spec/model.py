@@ -97,6 +97,10 @@ class Schedule:
     crawler: str
     job: str
     enabled: bool = spec_default("spec", "schedule", "enabled")
+    #: the workflow's SCHEDULED trigger is the one scheduler (else ON_DEMAND, and `reconcile run` is it)
+    in_aws: bool = spec_default("spec", "schedule", "in_aws")
+    #: the quarter `reconcile run` processes without --quarter: "previous" (last complete) or "current"
+    quarter: str = spec_default("spec", "schedule", "quarter")
 
 
 @dataclass(frozen=True)
