@@ -128,6 +128,7 @@ class AdminApp:
                 self.runtime.settings.update(self._body(request))
             except (ValueError, TypeError) as error:
                 raise BadRequest(str(error)) from error
+            self.runtime.settings_changed()
         return _json(self.runtime.settings.as_dict())
 
     def on_faults(self, request: Request) -> Response:

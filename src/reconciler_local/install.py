@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from reconciler_local import s3_fixes
+from reconciler_local import auth, roles, s3_fixes
 from reconciler_local.admin import AdminApp
 from reconciler_local.glue import crawler_runtime, job_runtime, triggers
 from reconciler_local.glue import models as glue_models
@@ -25,12 +25,14 @@ def install_patches() -> None:
         glue_models.install()
         glue_responses.install()
         s3_fixes.install()
+        roles.install()
         _installed = True
 
 
 def install(runtime: Runtime, admin: AdminApp) -> None:
     """Patches, then the runtime components (each installs its own grafts once)."""
     install_patches()
+    auth.install(runtime)
     crawls = crawler_runtime.install(runtime)
     jobs = job_runtime.install(runtime)
     triggers.install(runtime, crawls, jobs)

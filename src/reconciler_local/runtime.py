@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 from reconciler_local.clock import Clock
 
 ENV_PREFIX = "RECONCILER_LOCAL_"  # every setting can be set as RECONCILER_LOCAL_<NAME IN CAPITALS>
+TAG_FILTERS = ("and", "or")
 
 
 def _convert(current: object, value: object) -> object:
@@ -41,6 +43,14 @@ class Settings:
     crawl_sample_bytes: int = 1024 * 1024  # head of each file read for classification
     crawl_max_files_per_table: int = 1000  # files sampled per table (all files are listed)
     keep_staged_data: bool = False  # keep a job run's staged s3:// data in its work dir after the run
+    # What AWS enforces (issue 13); each is modelled in the module named, which cites its AWS source.
+    role_resolution: bool = False  # a crawler's / job's Role must resolve to a Glue-trusted role (roles.py)
+    iam_propagation_seconds: float = 0.0  # a role changed this recently cannot be assumed yet (roles.py)
+    enforce_iam: bool = False  # requests are authorised against the caller's IAM policies (auth.py)
+    enforce_role_policies: bool = False  # crawls and job runs may only do what the role allows (roles.py)
+    new_bucket_seconds: float = 0.0  # configuration calls answer NoSuchBucket this long after CreateBucket
+    glue5_log_layout: bool = True  # Glue 5 job runs log to `<run id>-driver` streams (job_runtime.py)
+    tag_filter: str = "and"  # how List* `Tags` filters combine several tags: "and" or "or" (glue/responses.py)
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -56,8 +66,11 @@ class Settings:
         unknown = sorted(set(changes) - set(known))
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-        for name, value in changes.items():
-            setattr(self, name, _convert(getattr(self, name), value))
+        converted = {name: _convert(getattr(self, name), value) for name, value in changes.items()}
+        if converted.get("tag_filter", self.tag_filter) not in TAG_FILTERS:
+            raise ValueError(f"tag_filter must be one of {', '.join(TAG_FILTERS)}")
+        for name, value in converted.items():
+            setattr(self, name, value)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +91,16 @@ class Runtime:
         self.lock = threading.RLock()
         self.endpoint_url = ""  # set once the server listens; job runs pass it to scripts
         self._components: list[Component] = []
+        self._settings_listeners: list[Callable[[Settings], None]] = []
+
+    def on_settings(self, listener: Callable[[Settings], None]) -> None:
+        """Call `listener` now and after every settings change (admin route, reset)."""
+        self._settings_listeners.append(listener)
+        listener(self.settings)
+
+    def settings_changed(self) -> None:
+        for listener in self._settings_listeners:
+            listener(self.settings)
 
     def register(self, component: Component) -> None:
         self._components.append(component)
@@ -92,6 +115,7 @@ class Runtime:
             moto_api_backend.reset()
             self.clock.reset()
             self.settings = Settings.from_environment()
+        self.settings_changed()
 
     def shutdown(self) -> None:
         for component in self._components:

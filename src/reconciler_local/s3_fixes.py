@@ -14,19 +14,50 @@ CreateBucket still leaves a bucket that carries its ownership tags, as on AWS.
 3. DeleteObject in a bucket whose versioning was suspended crashes moto with HTTP 500 when the key's
 latest version is a delete marker ("'FakeDeleteMarker' object has no attribute 'dispose'"): a delete
 marker holds no data, so disposing of it is a no-op.
+
+4. The new-bucket window (setting `new_bucket_seconds`, default 0 = off): for that many seconds after
+CreateBucket, configuration calls on the bucket (GET/PUT of a bucket sub-resource such as ?tagging,
+?versioning, ?policy, ?lifecycle, ?encryption, ?publicAccessBlock, ?ownershipControls) and PutObject
+answer NoSuchBucket, as S3 can while a new bucket propagates: terraform-provider-aws
+internal/service/s3/bucket.go retries NoSuchBucket on every configuration call after CreateBucket
+(`bucketPropagationTimeout`), and the S3 User Guide's consistency model excludes bucket-level
+configuration ("Bucket configurations have an eventual consistency model"). HeadBucket, ListObjects,
+GetObject, DeleteBucket and CreateBucket itself are not delayed (not modelled: OperationAborted).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import xmltodict
 from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.exceptions import MissingBucket
 from moto.s3.models import FakeBucket, FakeDeleteMarker
 from moto.s3.responses import S3Response
 
 from reconciler_local.patching import graft, original
+from reconciler_local.runtime import get_runtime
+
+# Bucket sub-resources whose GET/PUT is a configuration call (S3 API reference: GetBucket* / PutBucket*).
+CONFIGURATION_SUBRESOURCES = frozenset({
+    "accelerate", "acl", "analytics", "cors", "encryption", "intelligent-tiering", "inventory", "lifecycle",
+    "logging", "metrics", "notification", "object-lock", "ownershipControls", "policy", "policyStatus",
+    "publicAccessBlock", "replication", "requestPayment", "tagging", "versioning", "website",
+})
+
+
+def in_new_bucket_window(backend: Any, bucket_name: str) -> bool:
+    window = float(get_runtime().settings.new_bucket_seconds)
+    if window <= 0:
+        return False
+    try:
+        bucket = backend.get_bucket(bucket_name)
+    except MissingBucket:
+        return False
+    created: datetime = bucket.creation_date
+    return (datetime.now(UTC) - created).total_seconds() < window
 
 
 def _denies_only_insecure_transport(statement: dict[str, Any]) -> bool:
@@ -67,12 +98,24 @@ def _create_tags(body: bytes | str | None) -> dict[str, str]:
 
 class _TaggingCreateBucket(S3Response):
     def _bucket_response_put(self, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        if CONFIGURATION_SUBRESOURCES & set(querystring) and in_new_bucket_window(self.backend, bucket_name):
+            raise MissingBucket(bucket_name)
         result = original(S3Response, "_bucket_response_put")(self, request, bucket_name, querystring)
         if not querystring:
             tags = _create_tags(self.body)
             if tags:
                 self.backend.put_bucket_tagging(bucket_name, tags)
         return result
+
+    def _bucket_response_get(self, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        if CONFIGURATION_SUBRESOURCES & set(querystring) and in_new_bucket_window(self.backend, bucket_name):
+            raise MissingBucket(bucket_name)
+        return original(S3Response, "_bucket_response_get")(self, bucket_name, querystring)
+
+    def _key_response_put(self, query: dict[str, Any], key_name: str) -> Any:
+        if in_new_bucket_window(self.backend, self.bucket_name):
+            raise MissingBucket(self.bucket_name)
+        return original(S3Response, "_key_response_put")(self, query, key_name)
 
 
 def install() -> None:

@@ -103,7 +103,9 @@ def test_failing_script_ends_failed_with_the_exception(aws: Any) -> None:
     log_text = urllib.request.urlopen(f"{aws.url}/_reconciler/job-runs/{run_id}/log").read().decode()
     assert files["state"] == "FAILED"
     assert "about to fail" in log_text and "Traceback (most recent call last)" in log_text
-    events = aws.client("logs").get_log_events(logGroupName="/aws-glue/jobs/error", logStreamName=run_id)["events"]
+    # Glue 5: the driver's streams are `<run id>-driver` (test_strict_endpoint covers both layouts).
+    events = aws.client("logs").get_log_events(logGroupName="/aws-glue/jobs/error",
+                                               logStreamName=f"{run_id}-driver")["events"]
     assert any("ValueError: boom" in event["message"] for event in events)
 
 

@@ -11,10 +11,16 @@ honouring the crawler's SchemaChangePolicy:
 Table name: TablePrefix + the target's last folder name, lowercased, every non-alphanumeric -> `_`.
 Folders below the target are partitions: `key=value` gives the key's name, other folders `partition_<i>`
 (as Glue names them); all partition keys are strings.
+With the setting `enforce_role_policies` every access is checked against the crawler's role (`roles.py`):
+s3:ListBucket on the target's bucket, s3:GetObject on each file read, and on the catalog (catalog,
+database and table ARNs) glue:GetDatabase, glue:CreateDatabase when the database is missing,
+glue:CreateTable / UpdateTable / DeleteTable, glue:GetPartitions, glue:BatchCreatePartition /
+UpdatePartition / BatchDeletePartition; a denial fails the crawl with AWS's Access Denied text.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import urllib.parse
@@ -31,6 +37,7 @@ from reconciler_local.glue.classifier import (
     classify_csv,
     merge_schemas,
 )
+from reconciler_local.roles import Check, catalog_arns, no_check, s3_arn
 from reconciler_local.s3store import S3Error, S3Object, S3Store, split_uri
 
 INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -157,10 +164,12 @@ def plan_target(
     table_prefix: str | None,
     options: CrawlOptions,
     cancelled: Callable[[], bool],
+    check: Check = no_check,
 ) -> TablePlan:
     path = str(target.get("Path", ""))
     try:
         bucket, prefix = split_uri(path)
+        check("s3:ListBucket", s3_arn(bucket))
         if not store.bucket_exists(bucket):
             raise CrawlFailed(f"{path}: the specified bucket does not exist: {bucket}")
         objects = store.list(bucket, prefix)
@@ -199,6 +208,7 @@ def plan_target(
             continue
         if len(sampled) >= options.max_files_per_table:
             break
+        check("s3:GetObject", s3_arn(obj.bucket, obj.key))
         head, complete = store.read_head(obj.bucket, obj.key, options.sample_bytes)
         try:
             schema = classify_csv(head, complete=complete, source=obj.uri)
@@ -224,7 +234,8 @@ def plan_target(
 
 
 def plan_crawl(
-    store: S3Store, crawler: FakeCrawler, options: CrawlOptions, cancelled: Callable[[], bool]
+    store: S3Store, crawler: FakeCrawler, options: CrawlOptions, cancelled: Callable[[], bool],
+    check: Check = no_check,
 ) -> list[TablePlan]:
     targets: dict[str, Any] = crawler.targets or {}
     s3_targets = targets.get("S3Targets") or []
@@ -233,7 +244,7 @@ def plan_crawl(
         raise CrawlFailed(f"the local crawler crawls S3 targets only; this crawler also has {', '.join(others)}")
     if not s3_targets:
         raise CrawlFailed("the crawler has no S3 targets")
-    plans = [plan_target(store, target, crawler.table_prefix, options, cancelled) for target in s3_targets]
+    plans = [plan_target(store, target, crawler.table_prefix, options, cancelled, check) for target in s3_targets]
     names: dict[str, str] = {}
     for plan in plans:
         if plan.name in names and names[plan.name] != plan.location:
@@ -317,9 +328,14 @@ def describe_delimiter(delimiter: str) -> str:
 
 
 def commit_plan(backend: GlueBackend, crawler: FakeCrawler, plans: list[TablePlan],
-                lock: threading.RLock, cancelled: Callable[[], bool]) -> CrawlSummary:
+                lock: threading.RLock, cancelled: Callable[[], bool], check: Check = no_check) -> CrawlSummary:
     """Write the planned tables and partitions to the crawler's database (under the runtime lock)."""
     summary = CrawlSummary()
+
+    def allowed(action: str, table: str | None = None) -> None:
+        for arn in catalog_arns(backend.region_name, backend.account_id, database_name, table):
+            check(action, arn)
+
     policy = crawler.schema_change_policy or {}
     update_behavior = policy.get("UpdateBehavior") or "UPDATE_IN_DATABASE"
     delete_behavior = policy.get("DeleteBehavior") or "DEPRECATE_IN_DATABASE"
@@ -328,7 +344,9 @@ def commit_plan(backend: GlueBackend, crawler: FakeCrawler, plans: list[TablePla
         if cancelled():
             raise CrawlCancelled()
         if database_name not in backend.databases:
+            allowed("glue:CreateDatabase")
             backend.create_database(database_name, {"Name": database_name}, None)
+        allowed("glue:GetDatabase")
         database = backend.databases[database_name]
         for plan in plans:
             existing = database.tables.get(plan.name)
@@ -336,35 +354,42 @@ def commit_plan(backend: GlueBackend, crawler: FakeCrawler, plans: list[TablePla
                 if existing is None:
                     continue
                 if delete_behavior == "DELETE_FROM_DATABASE":
+                    allowed("glue:DeleteTable", plan.name)
                     backend.delete_table(database_name, plan.name)
                     summary.tables_deleted += 1
                 elif delete_behavior == "DEPRECATE_IN_DATABASE":
                     current = existing.get_version(str(existing._current_version))
                     parameters = dict(current.get("Parameters") or {})
                     if "DEPRECATED_BY_CRAWLER" not in parameters:
+                        allowed("glue:UpdateTable", plan.name)
                         parameters["DEPRECATED_BY_CRAWLER"] = "1"
                         backend.update_table(database_name, plan.name, {**current, "Parameters": parameters})
                         summary.tables_updated += 1
                 continue
             wanted = table_input(plan, crawler.name)
             if existing is None:
+                allowed("glue:CreateTable", plan.name)
                 backend.create_table(database_name, plan.name, wanted)
                 summary.tables_created += 1
                 current = wanted
             else:
                 current = existing.get_version(str(existing._current_version))
                 if update_behavior == "UPDATE_IN_DATABASE" and _schema_signature(current) != _schema_signature(wanted):
+                    allowed("glue:UpdateTable", plan.name)
                     backend.update_table(database_name, plan.name, wanted)
                     summary.tables_updated += 1
                     current = wanted
-            _commit_partitions(backend, database_name, plan, current, delete_behavior, summary)
+            _commit_partitions(backend, database_name, plan, current, delete_behavior, summary,
+                               functools.partial(allowed, table=plan.name))
     return summary
 
 
 def _commit_partitions(backend: GlueBackend, database_name: str, plan: TablePlan, table: dict[str, Any],
-                       delete_behavior: str, summary: CrawlSummary) -> None:
+                       delete_behavior: str, summary: CrawlSummary,
+                       allowed: Callable[[str], None] = lambda action: None) -> None:
     if not plan.partition_keys or plan.schema is None:
         return
+    allowed("glue:GetPartitions")
     fake_table = backend.get_table(database_name, plan.name)
     descriptor = table.get("StorageDescriptor") or {}
     parameters = dict(descriptor.get("Parameters") or {})
@@ -380,13 +405,16 @@ def _commit_partitions(backend: GlueBackend, database_name: str, plan: TablePlan
         if partition is None:
             to_create.append(wanted)
         elif (partition.partition_input.get("StorageDescriptor") or {}).get("Columns") != descriptor.get("Columns"):
+            allowed("glue:UpdatePartition")
             fake_table.update_partition(list(values), wanted)  # type: ignore[arg-type]  # moto annotates a list as str
             summary.partitions_updated += 1
     if to_create:
+        allowed("glue:BatchCreatePartition")
         backend.batch_create_partition(database_name, plan.name, to_create)
         summary.partitions_created += len(to_create)
     if delete_behavior == "DELETE_FROM_DATABASE":
         stale = [list(values) for values in known if values not in plan.partitions]
         if stale:
+            allowed("glue:BatchDeletePartition")
             backend.batch_delete_partition(database_name, plan.name, [{"Values": values} for values in stale])
             summary.partitions_deleted += len(stale)

@@ -34,6 +34,7 @@ from reconciler_local.clock import parse_instant, utc_now
 from reconciler_local.glue.crawl import CrawlCancelled, CrawlFailed, CrawlOptions, CrawlSummary, commit_plan, plan_crawl
 from reconciler_local.glue.exceptions import CrawlerNotRunningException, CrawlerRunningException
 from reconciler_local.patching import graft
+from reconciler_local.roles import AccessDenied, role_check
 from reconciler_local.runtime import Runtime
 from reconciler_local.s3store import S3Store
 
@@ -174,15 +175,16 @@ class CrawlerRuntime:
                                max_files_per_table=int(settings.crawl_max_files_per_table))
         try:
             store = S3Store(crawler.backend.account_id)
-            plans = plan_crawl(store, crawler, options, run.cancel.is_set)
+            check = role_check(crawler.backend.account_id, crawler.role, settings, "AWS-Crawler")
+            plans = plan_crawl(store, crawler, options, run.cancel.is_set, check)
             self._wait(run, started + settings.crawl_min_seconds)
             if run.cancel.is_set():
                 raise CrawlCancelled()
-            run.summary = commit_plan(crawler.backend, crawler, plans, self.runtime.lock, run.cancel.is_set)
+            run.summary = commit_plan(crawler.backend, crawler, plans, self.runtime.lock, run.cancel.is_set, check)
             run.outcome = SUCCEEDED
         except CrawlCancelled:
             run.outcome = CANCELLED
-        except CrawlFailed as error:
+        except (CrawlFailed, AccessDenied) as error:
             self._wait(run, started + settings.crawl_min_seconds)
             run.outcome = CANCELLED if run.cancel.is_set() else FAILED
             run.error_message = None if run.cancel.is_set() else str(error)

@@ -22,8 +22,21 @@ How a run goes:
 Logs: the driver's stdout and stderr are kept in `<work dir>/driver.log` (interleaved by line),
 `stdout.log` and `stderr.log`; `GET /_reconciler/job-runs/<run id>/log` returns driver.log, and
 `GET /_reconciler/job-runs/<run id>` where everything is. When the run ends the streams are also
-written to the endpoint's CloudWatch Logs as on AWS: groups `/aws-glue/jobs/output` and
-`/aws-glue/jobs/error`, stream = run id (the run's LogGroupName is `/aws-glue/jobs`).
+written to the endpoint's CloudWatch Logs (moto's logs backend, so GetLogEvents reads them), in the
+layout of the run's Glue version (`log_layout`):
+- Glue 5.0 and later (setting `glue5_log_layout`, on by default): stream `<run id>-driver`; the user's
+  stdout *and* stderr go to `/aws-glue/jobs/output` and the system logs to `/aws-glue/jobs/error` (AWS
+  Glue Developer Guide, "Logging for AWS Glue jobs": "system logs, Spark daemon logs, and user AWS Glue
+  Logger logs are written to the /aws-glue/jobs/error log group ... user stdout (standard output) and
+  stderr (standard error) logs are written to the /aws-glue/jobs/output log group"; streams are
+  `jobrunid-driver`). Locally the driver's stderr is where Spark's own log goes, so `/error` gets the
+  stderr lines and `/output` the interleaved stdout+stderr (driver.log).
+- before 5.0 (or with the setting off): stream = run id, stdout in `/aws-glue/jobs/output`, stderr in
+  `/aws-glue/jobs/error` (the run's LogGroupName is `/aws-glue/jobs`).
+Roles (`roles.py`): with `role_resolution` / `iam_propagation_seconds` a run whose role Glue could not
+assume FAILS before anything runs; with `enforce_role_policies` the script read, the staging and the
+mirroring are checked against the role's policies; with `enforce_iam` the script gets credentials of
+an STS session of the role (moto's STS backend), so its own boto3 calls are authorised as the role.
 MaxConcurrentRuns (default 1) is enforced with ConcurrentRunsExceededException.
 """
 
@@ -58,7 +71,8 @@ from reconciler_local.glue.models import default_job_timeout_minutes
 from reconciler_local.glue.staging import Stager
 from reconciler_local.glue.versions import RuntimeUnavailable, check_spark_runtime
 from reconciler_local.patching import graft
-from reconciler_local.runtime import Runtime
+from reconciler_local.roles import ASSUME_ROLE_MESSAGE, AccessDenied, assume_problem, resolve_role, role_check, s3_arn
+from reconciler_local.runtime import Runtime, Settings
 from reconciler_local.s3store import S3Error, S3Store, split_uri
 
 log = logging.getLogger("reconciler_local.jobs")
@@ -67,6 +81,7 @@ STARTING, RUNNING, STOPPING = "STARTING", "RUNNING", "STOPPING"
 SUCCEEDED, FAILED, TIMEOUT, STOPPED = "SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"
 ACTIVE_STATES = {STARTING, RUNNING, STOPPING}
 LOG_GROUP = "/aws-glue/jobs"
+OWN_NOTE = "[reconciler_local] "  # our own lines in driver.log; not published to CloudWatch
 # Small-machine Spark: no UI, 4 shuffle partitions, and the JVM's quick (C1-only) JIT, which halves the
 # start-up of a trivial job and was faster on the 1M-row car-brands job too (34 s vs 45 s on 2 cores).
 SPARK_SUBMIT_ARGS = (
@@ -99,6 +114,12 @@ class JobRun:
     process: subprocess.Popen[bytes] | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
+    credentials: dict[str, str] = field(default_factory=dict)  # the role's STS session, with enforce_iam
+    glue5_logs: bool = True  # the Glue 5 log layout (set from the settings when the run starts)
+
+    @property
+    def log_stream(self) -> str:
+        return f"{self.job_run_id}-driver" if self.glue5_logs else self.job_run_id
 
     @property
     def log_path(self) -> Path | None:
@@ -156,8 +177,14 @@ class JobRun:
             "stderr_path": str(work / "stderr.log") if work else None,
             "argv": self.argv,
             "cloudwatch": {"output": f"{LOG_GROUP}/output", "error": f"{LOG_GROUP}/error",
-                           "stream": self.job_run_id},
+                           "stream": self.log_stream},
         }
+
+
+def uses_glue5_logs(glue_version: str | None, settings: Settings) -> bool:
+    """Glue 5.0 and later log to `<run id>-driver` streams (an omitted version is the newest, as for the
+    Timeout default in models.default_job_timeout_minutes)."""
+    return bool(settings.glue5_log_layout) and default_job_timeout_minutes(glue_version) == 480
 
 
 def runs_of(job: FakeJob) -> list[JobRun]:
@@ -247,6 +274,7 @@ class JobRuntime:
                 number_of_workers=number_of_workers or job.number_of_workers,
                 max_capacity=max_capacity or job.max_capacity,
                 region=job.backend.region_name,
+                glue5_logs=uses_glue5_logs(job.glue_version, self.runtime.settings),
                 started_by=started_by or (previous.started_by if previous else StartedBy()),
                 previous_run_id=previous.job_run_id if previous else previous_run_id,
             )
@@ -296,6 +324,8 @@ class JobRuntime:
         })
         environment.pop("AWS_PROFILE", None)
         environment.pop("AWS_SESSION_TOKEN", None)
+        environment.pop("AWS_SECURITY_TOKEN", None)  # botocore reads it before AWS_SESSION_TOKEN
+        environment.update(run.credentials)
         python_path = [str(work_dir / "py")]
         if environment.get("PYTHONPATH"):
             python_path.append(environment["PYTHONPATH"])
@@ -306,6 +336,14 @@ class JobRuntime:
         raw_command: Any = job.command
         command: dict[str, Any] = dict(raw_command or {})
         kind = command.get("Name") or "glueetl"
+        settings = self.runtime.settings
+        account_id = job.backend.account_id
+        refused, role_arn = assume_problem(account_id, job.role, settings)
+        if refused:
+            raise RuntimeUnavailable(f"{ASSUME_ROLE_MESSAGE} Role: {role_arn}")
+        check = role_check(account_id, job.role, settings, "GlueJobRunnerSession")
+        if settings.enforce_iam:
+            run.credentials = self._role_session(job, run)
         if kind == "gluestreaming":
             raise RuntimeUnavailable("Streaming jobs (gluestreaming) are not run by the local endpoint")
         if kind == "glueetl":
@@ -317,11 +355,12 @@ class JobRuntime:
         bucket, key = split_uri(str(location))
         script = work_dir / "script" / (key.rsplit("/", 1)[-1] or "script.py")
         script.parent.mkdir(parents=True, exist_ok=True)
+        check("s3:GetObject", s3_arn(bucket, key))
         try:
             script.write_bytes(store.read(bucket, key))
         except S3Error as error:
             raise RuntimeUnavailable(f"Script not found at {location}: {error}") from error
-        stager = Stager(store, work_dir / "s3")
+        stager = Stager(store, work_dir / "s3", check)
         arguments = merged_arguments(job, run.arguments)
         staged = {name: stager.stage_value(str(value)) for name, value in arguments.items()}
         extra_py = staged.get("--extra-py-files")
@@ -332,6 +371,21 @@ class JobRuntime:
                     shutil.copy(path, work_dir / "py")
         argv = [sys.executable, str(script), *glue_argv(job.name, run.job_run_id, staged)]
         return argv, stager
+
+    @staticmethod
+    def _role_session(job: FakeJob, run: JobRun) -> dict[str, str]:
+        """Credentials of an STS session of the job's role (moto's STS backend), as Glue gives the script."""
+        from moto.sts.models import sts_backends
+
+        role = resolve_role(job.backend.account_id, job.role, strict=False)
+        if role is None:
+            return {}
+        session = sts_backends[job.backend.account_id]["aws"].assume_role(
+            region_name=run.region, role_session_name="GlueJobRunnerSession", role_arn=role.arn,
+            policy="", duration=int(run.timeout_minutes) * 60 + 3600, external_id="",
+        )
+        return {"AWS_ACCESS_KEY_ID": session.access_key_id, "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+                "AWS_SESSION_TOKEN": session.session_token}
 
     def _run(self, job: FakeJob, run: JobRun, generation: int) -> None:
         work_dir = self.work_root() / "job-runs" / run.job_run_id
@@ -354,7 +408,7 @@ class JobRuntime:
                     except Exception as error:
                         outcome, message = FAILED, f"Writing the outputs back to S3 failed: {error}"
                 run.set_state(outcome, message)
-        except (RuntimeUnavailable, S3Error) as error:
+        except (RuntimeUnavailable, S3Error, AccessDenied) as error:
             run.set_state(FAILED, str(error))
         except Exception as error:  # a bug of ours must still end the run, and say so
             log.error("job run %s crashed:\n%s", run.job_run_id, traceback.format_exc())
@@ -387,7 +441,7 @@ class JobRuntime:
     def _log(self, run: JobRun, message: str) -> None:
         if run.log_path is not None:
             with open(run.log_path, "a", encoding="utf-8") as handle:
-                handle.write(f"[reconciler_local] {message}\n")
+                handle.write(f"{OWN_NOTE}{message}\n")
 
     def _execute(self, run: JobRun, work_dir: Path) -> tuple[str, str | None]:
         """Run the script to its end; the outcome and the error message (the state is set by the caller)."""
@@ -440,16 +494,17 @@ class JobRuntime:
 
             logs = logs_backends[job.backend.account_id][run.region]
             timestamp = int(time.time() * 1000)
-            for stream_file, group in (("stdout.log", f"{LOG_GROUP}/output"), ("stderr.log", f"{LOG_GROUP}/error")):
+            output_file = "driver.log" if run.glue5_logs else "stdout.log"
+            for stream_file, group in ((output_file, f"{LOG_GROUP}/output"), ("stderr.log", f"{LOG_GROUP}/error")):
                 path = run.work_dir / stream_file
                 text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-                lines = text.splitlines()[-10000:]
+                lines = [line for line in text.splitlines() if not line.startswith(OWN_NOTE)][-10000:]
                 if group not in logs.groups:
                     logs.create_log_group(group, {})
-                logs.ensure_log_stream(group, run.job_run_id)
+                logs.ensure_log_stream(group, run.log_stream)
                 events = [{"timestamp": timestamp, "message": line or " "} for line in lines]
                 for start in range(0, len(events), 1000):
-                    logs.put_log_events(group, run.job_run_id, events[start : start + 1000])
+                    logs.put_log_events(group, run.log_stream, events[start : start + 1000])
         except Exception:
             log.warning("could not publish the logs of %s to CloudWatch:\n%s", run.job_run_id,
                         traceback.format_exc())

@@ -23,6 +23,8 @@ from reconciler_local.glue.exceptions import (
     InvalidInputException,
 )
 from reconciler_local.patching import graft, original
+from reconciler_local.roles import ASSUME_ROLE_MESSAGE, TRIGGER_ASSUME_ROLE_MESSAGE, assume_problem
+from reconciler_local.runtime import get_runtime
 
 # UpdateCrawler request field -> FakeCrawler attribute. UpdateCrawler is partial: only fields present
 # in the request change; `Schedule=""` clears the schedule.
@@ -116,6 +118,14 @@ def role_name(role: str | None) -> str | None:
     return role
 
 
+def check_crawler_role(account_id: str, role: str | None) -> None:
+    """CreateCrawler / UpdateCrawler refuse a role Glue cannot assume (`roles.py`: role resolution and the
+    propagation window; AWS's wording as terraform-provider-aws internal/service/glue/crawler.go retries it)."""
+    refused, _ = assume_problem(account_id, role, get_runtime().settings)
+    if refused:
+        raise InvalidInputException(ASSUME_ROLE_MESSAGE)
+
+
 def validate_capacity(spec: dict[str, Any]) -> None:
     """AWS refuses MaxCapacity together with WorkerType/NumberOfWorkers."""
     if spec.get("MaxCapacity") is not None and (
@@ -173,6 +183,7 @@ class GlueBackendAdditions(GlueBackend):
             )
         validate_configuration(changes.get("Configuration"))
         validate_schedule(changes.get("Schedule"), f"crawler {name}")
+        check_crawler_role(self.account_id, changes.get("Role") or crawler.role)
         for field, attribute in CRAWLER_UPDATE_FIELDS.items():
             if field in changes:
                 setattr(crawler, attribute, changes[field])
@@ -233,6 +244,7 @@ class GlueBackendAdditions(GlueBackend):
     def create_crawler(self, name: str, **kwargs: Any) -> None:  # type: ignore[override]
         validate_configuration(kwargs.get("configuration"))
         validate_schedule(kwargs.get("schedule"), f"crawler {name}")
+        check_crawler_role(self.account_id, kwargs.get("role"))
         original(GlueBackend, "create_crawler")(self, name=name, **kwargs)
 
     def create_trigger(self, name: str, **kwargs: Any) -> None:  # type: ignore[override]
@@ -241,7 +253,27 @@ class GlueBackendAdditions(GlueBackend):
         if kwargs.get("trigger_type") == "SCHEDULED" and not kwargs.get("schedule"):
             raise InvalidInputException("Schedule cannot be null or empty for a SCHEDULED trigger.")
         validate_schedule(kwargs.get("schedule"), f"trigger {name}")
+        self.check_trigger_roles(kwargs.get("actions") or [])
         original(GlueBackend, "create_trigger")(self, name=name, **kwargs)
+
+    def check_trigger_roles(self, actions: list[Any]) -> None:
+        """CreateTrigger answers "Service is unable to assume role" while a role is not usable yet
+        (terraform-provider-aws internal/service/glue/trigger.go retries on it). Which role AWS checks is
+        unverified: we check the roles of the jobs and crawlers the actions start."""
+        settings = get_runtime().settings
+        for action in actions:
+            entry: dict[str, Any] = action if isinstance(action, dict) else vars(action)
+            job_name = entry.get("JobName") or entry.get("job_name")
+            crawler_name = entry.get("CrawlerName") or entry.get("crawler_name")
+            role = None
+            if job_name and job_name in self.jobs:
+                role = self.jobs[job_name].role
+            elif crawler_name and crawler_name in self.crawlers:
+                role = self.crawlers[crawler_name].role
+            if role:
+                refused, arn = assume_problem(self.account_id, role, settings)
+                if refused:
+                    raise InvalidInputException(TRIGGER_ASSUME_ROLE_MESSAGE.format(arn=arn))
 
     def create_workflow(self, name: str, *args: Any, **kwargs: Any) -> str:
         if name in self.workflows:  # moto silently replaced the workflow and its runs

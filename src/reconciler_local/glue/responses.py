@@ -14,6 +14,7 @@ from moto.glue.responses import GlueResponse
 
 from reconciler_local.glue.exceptions import InvalidInputException
 from reconciler_local.patching import graft, original
+from reconciler_local.runtime import get_runtime
 
 # Request fields moto's CreateJob / CreateCrawler ignore but AWS stores and returns.
 JOB_EXTRA_FIELDS = {
@@ -73,9 +74,14 @@ class GlueResponseAdditions(GlueResponse):
         return EmptyResult()
 
     def is_tags_match(self, resource_arn: str, tags: dict[str, str]) -> bool:
-        """List* with `Tags` returns only resources carrying every given tag (moto matched any one)."""
+        """ListCrawlers / ListJobs / ListTriggers with several `Tags`: the setting `tag_filter` says whether a
+        resource must carry every given tag ("and", the default) or one of them ("or", moto's own
+        behaviour). AWS documents neither: the API reference says only "Specifies to return only these
+        tagged resources" (botocore glue model, ListCrawlers/ListJobs/ListTriggers Tags), so a client must
+        be correct under both; issue 13 defect 3."""
         resource_tags = self.glue_backend.get_tags(resource_arn)
-        return all(resource_tags.get(key) == value for key, value in tags.items())
+        matches = [resource_tags.get(key) == value for key, value in tags.items()]
+        return any(matches) if get_runtime().settings.tag_filter == "or" else all(matches)
 
 
 def install() -> None:

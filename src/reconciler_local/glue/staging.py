@@ -7,6 +7,9 @@ script ran, each staged folder is mirrored back: new and changed files are uploa
 file was removed are deleted. Local-filesystem artefacts that never exist on S3 (Hadoop's `.crc`
 checksum files, `_temporary/` folders of an unfinished commit) are not uploaded. A comma-separated list
 of s3:// values (as in `--extra-py-files`) is staged element by element.
+Every S3 access is first passed to `check` (the job role's policies with `enforce_role_policies`, see
+`roles.py`): s3:ListBucket per staged prefix, s3:GetObject per object staged, s3:PutObject per file
+mirrored back and s3:DeleteObject per object deleted; a denial raises `roles.AccessDenied`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler_local.roles import Check, no_check, s3_arn
 from reconciler_local.s3store import S3Store, split_uri
 
 
@@ -48,9 +52,10 @@ def _skipped(relative: str) -> bool:
 
 
 class Stager:
-    def __init__(self, store: S3Store, root: Path) -> None:
+    def __init__(self, store: S3Store, root: Path, check: Check = no_check) -> None:
         self.store = store
         self.root = root
+        self.check = check
         self.staged: list[StagedPrefix] = []
 
     def local_path(self, bucket: str, key: str) -> Path:
@@ -66,6 +71,7 @@ class Stager:
 
     def stage_uri(self, uri: str) -> str:
         bucket, key = split_uri(uri)
+        self.check("s3:ListBucket", s3_arn(bucket))
         objects = self.store.list(bucket, key)
         is_file = bool(key) and not key.endswith("/") and any(obj.key == key for obj in objects)
         if is_file:
@@ -87,6 +93,7 @@ class Stager:
         return str(local) + "/"
 
     def _download(self, bucket: str, key: str, target: Path, staged: StagedPrefix, relative: str) -> None:
+        self.check("s3:GetObject", s3_arn(bucket, key))
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         with open(target, "wb") as handle:
@@ -117,6 +124,7 @@ class Stager:
                 done.add((staged.bucket, key))
                 if staged.downloaded.get(relative) == _sha256(path):
                     continue
+                self.check("s3:PutObject", s3_arn(staged.bucket, key))
                 self.store.put(staged.bucket, key, path.read_bytes())
                 result.uploaded.append(f"s3://{staged.bucket}/{key}")
             for relative in sorted(set(staged.downloaded) - set(present)):
@@ -124,6 +132,7 @@ class Stager:
                 if (staged.bucket, key) in done or _skipped(relative):
                     continue
                 done.add((staged.bucket, key))
+                self.check("s3:DeleteObject", s3_arn(staged.bucket, key))
                 self.store.delete(staged.bucket, key)
                 result.deleted.append(f"s3://{staged.bucket}/{key}")
         return result

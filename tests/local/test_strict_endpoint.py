@@ -1,0 +1,453 @@
+"""The settings that make the endpoint enforce what AWS enforces (issue 13), each over HTTP with plain boto3.
+
+Each test turns its setting on through `POST /_reconciler/settings` (the `aws` fixture's reset turns it
+off again): role resolution, the IAM propagation window, IAM enforcement for the operator and for the
+Glue role, the new-bucket window, the Glue 5 log layout and the tag-filter semantics.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from reconciler_local import call_admin
+
+from .helpers import make_bucket, wait_for_crawl, wait_for_job_run
+
+BUCKET = "data-bucket"
+ACCOUNT = "123456789012"
+TRUST_GLUE = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST_EC2 = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+ASSUME = "Service is unable to assume provided role"
+TRUST = "Please verify the role's TrustPolicy"
+CSV = b"brand,founded\nVW,1937\nBMW,1916\n"
+
+
+def settings(aws: Any, **changes: Any) -> None:
+    call_admin(aws.url, "settings", changes)
+
+
+def create_role(aws: Any, name: str = "glue-role", path: str = "/", trust: dict[str, Any] | None = None,
+                policy: dict[str, Any] | None = None) -> str:
+    iam = aws.client("iam")
+    arn: str = iam.create_role(RoleName=name, Path=path,
+                               AssumeRolePolicyDocument=json.dumps(trust or TRUST_GLUE))["Role"]["Arn"]
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName="access", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def create_crawler(glue: Any, role: str, name: str = "raw", path: str = f"s3://{BUCKET}/raw/cars/") -> None:
+    glue.create_crawler(Name=name, Role=role, DatabaseName="cars", Targets={"S3Targets": [{"Path": path}]})
+
+
+def refused(error: pytest.ExceptionInfo[ClientError]) -> str:
+    assert error.value.response["Error"]["Code"] == "InvalidInputException"
+    return str(error.value.response["Error"]["Message"])
+
+
+def create_job(aws: Any, role: str, script: bytes, name: str = "job", **extra: Any) -> Any:
+    aws.client("s3").put_object(Bucket=BUCKET, Key=f"scripts/{name}.py", Body=script)
+    glue = aws.client("glue")
+    extra.setdefault("GlueVersion", "5.0")
+    kind = extra.pop("kind", "glueetl")
+    glue.create_job(Name=name, Role=role, Command={"Name": kind, "ScriptLocation": f"s3://{BUCKET}/scripts/{name}.py"},
+                    **extra)
+    return glue
+
+
+def run_job(glue: Any, name: str = "job", **arguments: str) -> dict[str, Any]:
+    run_id = glue.start_job_run(JobName=name, Arguments=arguments)["JobRunId"]
+    return wait_for_job_run(glue, name, run_id, timeout=60)
+
+
+# -- role resolution ----------------------------------------------------------------------------------
+
+
+def test_a_bare_name_is_a_role_without_a_path(aws: Any) -> None:
+    settings(aws, role_resolution=True)
+    make_bucket(aws, BUCKET)
+    arn = create_role(aws, path="/reconciler/cars/")
+    glue = aws.client("glue")
+
+    with pytest.raises(ClientError) as error:
+        create_crawler(glue, "glue-role")
+    message = refused(error)
+    assert ASSUME in message and TRUST in message
+
+    create_crawler(glue, arn, name="by-arn")
+    create_crawler(glue, "reconciler/cars/glue-role", name="by-path")
+    assert glue.get_crawler(Name="by-arn")["Crawler"]["Role"] == "reconciler/cars/glue-role"
+    assert glue.get_crawler(Name="by-path")["Crawler"]["Role"] == "reconciler/cars/glue-role"
+
+    create_role(aws, name="plain-role")
+    create_crawler(glue, "plain-role", name="plain")
+    assert glue.get_crawler(Name="plain")["Crawler"]["Role"] == "plain-role"
+
+
+def test_missing_role_untrusting_role_and_update_to_them_are_refused(aws: Any) -> None:
+    settings(aws, role_resolution=True)
+    glue = aws.client("glue")
+    with pytest.raises(ClientError) as error:
+        create_crawler(glue, f"arn:aws:iam::{ACCOUNT}:role/nobody")
+    assert ASSUME in refused(error)
+
+    create_role(aws, name="ec2-role", trust=TRUST_EC2)
+    with pytest.raises(ClientError) as error:
+        create_crawler(glue, "ec2-role")
+    assert TRUST in refused(error)
+
+    create_role(aws)
+    create_crawler(glue, "glue-role")
+    with pytest.raises(ClientError) as error:
+        glue.update_crawler(Name="raw", Role="ec2-role")
+    assert ASSUME in refused(error)
+    assert glue.get_crawler(Name="raw")["Crawler"]["Role"] == "glue-role"
+
+
+def test_job_run_with_an_unresolvable_role_fails(aws: Any) -> None:
+    settings(aws, role_resolution=True)
+    make_bucket(aws, BUCKET)
+    arn = create_role(aws, path="/reconciler/cars/")
+    glue = create_job(aws, "glue-role", b"print('ran')\n")  # CreateJob does not check the role
+
+    run = run_job(glue)
+
+    assert run["JobRunState"] == "FAILED"
+    assert ASSUME in run["ErrorMessage"]
+    assert f"arn:aws:iam::{ACCOUNT}:role/reconciler/cars/glue-role" not in run["ErrorMessage"]
+
+    glue.update_job(JobName="job", JobUpdate={"Role": arn, "GlueVersion": "5.0", "Command": {
+        "Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/job.py"}})
+    assert run_job(glue)["JobRunState"] == "SUCCEEDED"
+
+
+def test_without_role_resolution_a_bare_name_is_accepted(aws: Any) -> None:
+    create_role(aws, path="/reconciler/cars/")
+    glue = aws.client("glue")
+    create_crawler(glue, "glue-role")
+    create_crawler(glue, "no-such-role", name="other")
+    assert glue.get_crawler(Name="raw")["Crawler"]["Role"] == "glue-role"
+
+
+# -- propagation delay --------------------------------------------------------------------------------
+
+
+WINDOW = 1.0
+
+
+def test_a_role_changed_within_the_window_cannot_be_assumed_yet(aws: Any) -> None:
+    settings(aws, iam_propagation_seconds=WINDOW)
+    glue = aws.client("glue")
+    create_role(aws)
+
+    with pytest.raises(ClientError) as error:
+        create_crawler(glue, "glue-role")
+    message = refused(error)
+    assert ASSUME in message and TRUST in message
+    time.sleep(WINDOW + 0.1)
+    create_crawler(glue, "glue-role")
+
+    aws.client("iam").put_role_policy(RoleName="glue-role", PolicyName="more", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    with pytest.raises(ClientError) as error:
+        glue.update_crawler(Name="raw", Description="changed")
+    assert ASSUME in refused(error)
+    time.sleep(WINDOW + 0.1)
+    glue.update_crawler(Name="raw", Description="changed")
+
+
+def test_trigger_and_job_run_within_the_window(aws: Any) -> None:
+    make_bucket(aws, BUCKET)
+    create_role(aws)
+    glue = create_job(aws, "glue-role", b"print('ran')\n")
+    settings(aws, iam_propagation_seconds=WINDOW)
+    aws.client("iam").update_assume_role_policy(RoleName="glue-role", PolicyDocument=json.dumps(TRUST_GLUE))
+
+    with pytest.raises(ClientError) as error:
+        glue.create_trigger(Name="go", Type="ON_DEMAND", Actions=[{"JobName": "job"}])
+    assert "Service is unable to assume role" in refused(error)
+    run = run_job(glue)
+    assert run["JobRunState"] == "FAILED"
+    assert ASSUME in run["ErrorMessage"]
+
+    time.sleep(WINDOW + 0.1)
+    glue.create_trigger(Name="go", Type="ON_DEMAND", Actions=[{"JobName": "job"}])
+    assert run_job(glue)["JobRunState"] == "SUCCEEDED"
+
+
+# -- IAM enforcement for the operator -----------------------------------------------------------------
+
+
+def user_client(aws: Any, service: str, keys: dict[str, str]) -> Any:
+    session = boto3.session.Session(aws_access_key_id=keys["AccessKeyId"],
+                                    aws_secret_access_key=keys["SecretAccessKey"], region_name=aws.region)
+    return session.client(service, endpoint_url=aws.url,  # type: ignore[call-overload]
+                          config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+
+
+def test_operator_requests_are_authorised_against_their_iam_policies(aws: Any) -> None:
+    iam = aws.client("iam")
+    iam.create_user(UserName="operator")
+    iam.put_user_policy(UserName="operator", PolicyName="only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["glue:GetDatabase", "logs:DescribeLogGroups"], "Resource": "*"}],
+    }))
+    keys = iam.create_access_key(UserName="operator")["AccessKey"]
+    aws.client("glue").create_database(DatabaseInput={"Name": "cars"})
+    make_bucket(aws, BUCKET)
+
+    settings(aws, enforce_iam=True)
+
+    glue = user_client(aws, "glue", keys)
+    assert glue.get_database(Name="cars")["Database"]["Name"] == "cars"
+    with pytest.raises(ClientError) as error:
+        glue.get_crawlers()
+    assert error.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "glue:GetCrawlers" in error.value.response["Error"]["Message"]
+    user_client(aws, "logs", keys).describe_log_groups()
+    assert user_client(aws, "sts", keys).get_caller_identity()["Arn"].endswith(":user/operator")
+    for service, call in (("s3", "list_buckets"), ("iam", "list_roles")):
+        with pytest.raises(ClientError) as error:
+            getattr(user_client(aws, service, keys), call)()
+        assert error.value.response["Error"]["Code"] == "AccessDenied", service
+    with pytest.raises(ClientError) as error:  # the suite's dummy keys belong to no IAM user
+        aws.client("glue").get_database(Name="cars")
+    assert error.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+    assert call_admin(aws.url, "settings")["enforce_iam"] is True  # admin routes stay unauthenticated
+    settings(aws, enforce_iam=False)
+    assert aws.client("glue").get_database(Name="cars")["Database"]["Name"] == "cars"
+
+
+# -- IAM enforcement for the Glue role ----------------------------------------------------------------
+
+
+def pipeline_policy(*, s3_read: bool = True, s3_write_prefix: str | None = "out/",
+                    catalog: tuple[str, ...] = ("glue:GetDatabase", "glue:CreateTable")) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [f"arn:aws:s3:::{BUCKET}"]}]
+    if s3_read:
+        statements.append({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/*"]})
+    if s3_write_prefix is not None:
+        statements.append({"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"],
+                           "Resource": [f"arn:aws:s3:::{BUCKET}/{s3_write_prefix}*"]})
+    if catalog:
+        statements.append({"Effect": "Allow", "Action": list(catalog), "Resource": [
+            f"arn:aws:glue:{aws_region()}:{ACCOUNT}:catalog", f"arn:aws:glue:{aws_region()}:{ACCOUNT}:database/cars",
+            f"arn:aws:glue:{aws_region()}:{ACCOUNT}:table/cars/*"]})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def aws_region() -> str:
+    return "eu-central-1"
+
+
+@pytest.mark.parametrize(
+    ("policy", "status", "message"),
+    [
+        (pipeline_policy(), "SUCCEEDED", None),
+        (pipeline_policy(s3_read=False), "FAILED", "Access Denied (Service: Amazon S3"),
+        (pipeline_policy(catalog=("glue:GetDatabase",)), "FAILED", "is not authorized to perform: glue:CreateTable"),
+    ],
+    ids=["allowed", "no-s3-read", "no-create-table"],
+)
+def test_a_crawl_may_only_do_what_its_role_allows(aws: Any, policy: dict[str, Any], status: str,
+                                                  message: str | None) -> None:
+    settings(aws, enforce_role_policies=True)
+    make_bucket(aws, BUCKET).put_object(Bucket=BUCKET, Key="raw/cars/part-1.csv", Body=CSV)
+    create_role(aws, policy=policy)
+    glue = aws.client("glue")
+    glue.create_database(DatabaseInput={"Name": "cars"})
+    create_crawler(glue, "glue-role")
+
+    glue.start_crawler(Name="raw")
+    last = wait_for_crawl(glue, "raw")["LastCrawl"]
+
+    assert last["Status"] == status
+    if message is None:
+        assert glue.get_tables(DatabaseName="cars")["TableList"][0]["Name"] == "cars"
+    else:
+        assert message in last["ErrorMessage"]
+        assert glue.get_tables(DatabaseName="cars")["TableList"] == []
+
+
+WRITING_SCRIPT = b'''
+import os, sys
+args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+with open(os.path.join(args["--output_path"], "report.txt"), "w") as handle:
+    handle.write(open(os.path.join(args["--input_path"], "part-1.csv")).read())
+'''
+
+
+@pytest.mark.parametrize(("write_prefix", "status"), [("out/", "SUCCEEDED"), ("elsewhere/", "FAILED")])
+def test_a_job_run_may_only_write_where_its_role_allows(aws: Any, write_prefix: str, status: str) -> None:
+    settings(aws, enforce_role_policies=True)
+    make_bucket(aws, BUCKET).put_object(Bucket=BUCKET, Key="raw/cars/part-1.csv", Body=CSV)
+    create_role(aws, policy=pipeline_policy(s3_write_prefix=write_prefix))
+    glue = create_job(aws, "glue-role", WRITING_SCRIPT)
+
+    run = run_job(glue, **{"--input_path": f"s3://{BUCKET}/raw/cars/", "--output_path": f"s3://{BUCKET}/out/"})
+
+    assert run["JobRunState"] == status
+    listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="out/").get("Contents", [])
+    if status == "SUCCEEDED":
+        assert [obj["Key"] for obj in listed] == ["out/report.txt"]
+    else:
+        assert "Access Denied" in run["ErrorMessage"] and "s3:PutObject" in run["ErrorMessage"]
+        assert listed == []
+
+
+def test_a_job_run_cannot_read_its_script_without_s3_get_object(aws: Any) -> None:
+    settings(aws, enforce_role_policies=True)
+    make_bucket(aws, BUCKET)
+    create_role(aws, policy=pipeline_policy(s3_read=False))
+    glue = create_job(aws, "glue-role", b"print('ran')\n")
+
+    run = run_job(glue)
+
+    assert run["JobRunState"] == "FAILED"
+    assert f"s3:GetObject on arn:aws:s3:::{BUCKET}/scripts/job.py" in run["ErrorMessage"]
+
+
+SCRIPT_CALLING_AWS = b'''
+import boto3
+print(boto3.client("sts").get_caller_identity()["Arn"])
+boto3.client("s3").list_objects_v2(Bucket="data-bucket")
+boto3.client("glue").get_crawlers()
+'''
+
+
+def test_with_enforce_iam_the_script_calls_aws_as_its_role(aws: Any) -> None:
+    make_bucket(aws, BUCKET)
+    create_role(aws, policy=pipeline_policy())
+    create_job(aws, "glue-role", SCRIPT_CALLING_AWS)
+    iam = aws.client("iam")
+    iam.create_user(UserName="operator")
+    iam.put_user_policy(UserName="operator", PolicyName="runs", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["glue:StartJobRun", "glue:GetJobRun"], "Resource": "*"}],
+    }))
+    glue = user_client(aws, "glue", iam.create_access_key(UserName="operator")["AccessKey"])
+    settings(aws, enforce_iam=True)
+
+    run_id = glue.start_job_run(JobName="job")["JobRunId"]
+    run = wait_for_job_run(glue, "job", run_id, timeout=60)
+
+    assert run["JobRunState"] == "FAILED"  # the role may list the bucket but not call glue:GetCrawlers
+    assert "AccessDeniedException" in run["ErrorMessage"]
+    log = urllib.request.urlopen(f"{aws.url}/_reconciler/job-runs/{run_id}/log", timeout=10).read().decode()
+    assert f"arn:aws:sts::{ACCOUNT}:assumed-role/glue-role/GlueJobRunnerSession" in log
+
+
+# -- new-bucket window --------------------------------------------------------------------------------
+
+
+def test_configuration_calls_answer_no_such_bucket_right_after_create_bucket(aws: Any) -> None:
+    settings(aws, new_bucket_seconds=WINDOW)
+    s3 = make_bucket(aws, BUCKET)
+
+    s3.head_bucket(Bucket=BUCKET)
+    assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
+    calls: list[Callable[[], Any]] = [
+        lambda: s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "a", "Value": "1"}]}),
+        lambda: s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}),
+        lambda: s3.get_bucket_tagging(Bucket=BUCKET),
+        lambda: s3.put_object(Bucket=BUCKET, Key="lock", Body=b"x"),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as error:
+            call()
+        assert error.value.response["Error"]["Code"] == "NoSuchBucket"
+
+    time.sleep(WINDOW + 0.1)
+    calls[0]()
+    calls[1]()
+    assert s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"] == [{"Key": "a", "Value": "1"}]
+    calls[3]()
+
+
+# -- Glue 5 log layout --------------------------------------------------------------------------------
+
+
+LOGGING_SCRIPT = b'''
+import sys
+print("to stdout", flush=True)
+print("to stderr", file=sys.stderr, flush=True)
+'''
+
+
+def messages(aws: Any, group: str, stream: str) -> list[str]:
+    events = aws.client("logs").get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    return [event["message"] for event in events]
+
+
+def test_glue_5_runs_log_to_driver_streams(aws: Any) -> None:
+    make_bucket(aws, BUCKET)
+    glue = create_job(aws, "glue-role", LOGGING_SCRIPT)
+
+    run = run_job(glue)
+
+    assert run["JobRunState"] == "SUCCEEDED"
+    stream = f"{run['Id']}-driver"
+    assert sorted(messages(aws, "/aws-glue/jobs/output", stream)) == ["to stderr", "to stdout"]
+    assert messages(aws, "/aws-glue/jobs/error", stream) == ["to stderr"]
+    assert call_admin(aws.url, f"job-runs/{run['Id']}")["cloudwatch"]["stream"] == stream
+
+
+@pytest.mark.parametrize("layout_setting", [True, False])
+def test_before_glue_5_streams_are_the_run_id(aws: Any, layout_setting: bool) -> None:
+    settings(aws, glue5_log_layout=layout_setting)
+    make_bucket(aws, BUCKET)
+    glue = create_job(aws, "glue-role", LOGGING_SCRIPT, kind="pythonshell", GlueVersion="3.0")
+
+    run = run_job(glue)
+
+    assert run["JobRunState"] == "SUCCEEDED"
+    assert messages(aws, "/aws-glue/jobs/output", run["Id"]) == ["to stdout"]
+    assert messages(aws, "/aws-glue/jobs/error", run["Id"]) == ["to stderr"]
+
+
+def test_without_the_glue_5_layout_glue_5_runs_use_the_old_one(aws: Any) -> None:
+    settings(aws, glue5_log_layout=False)
+    make_bucket(aws, BUCKET)
+    glue = create_job(aws, "glue-role", LOGGING_SCRIPT)
+
+    run = run_job(glue)
+
+    assert messages(aws, "/aws-glue/jobs/error", run["Id"]) == ["to stderr"]
+
+
+# -- tag filter semantics -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("semantics", "expected"), [("and", ["both"]), ("or", ["both", "one"])])
+def test_tag_filter_semantics(aws: Any, semantics: str, expected: list[str]) -> None:
+    settings(aws, tag_filter=semantics)
+    glue = aws.client("glue")
+    command = {"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/s.py"}
+    for name, tags in (("both", {"a": "1", "b": "2"}), ("one", {"a": "1"}), ("none", {"c": "3"})):
+        create_crawler(glue, "r", name=name)
+        glue.tag_resource(ResourceArn=f"arn:aws:glue:{aws.region}:{ACCOUNT}:crawler/{name}", TagsToAdd=tags)
+        glue.create_job(Name=name, Role="r", Command=command, Tags=tags)
+        glue.create_trigger(Name=name, Type="ON_DEMAND", Actions=[{"JobName": name}], Tags=tags)
+
+    wanted = {"a": "1", "b": "2"}
+    assert sorted(glue.list_crawlers(Tags=wanted)["CrawlerNames"]) == expected
+    assert sorted(glue.list_jobs(Tags=wanted)["JobNames"]) == expected
+    assert sorted(glue.list_triggers(Tags=wanted)["TriggerNames"]) == expected
+
+
+def test_unknown_tag_filter_is_refused(aws: Any) -> None:
+    with pytest.raises(Exception, match="tag_filter must be one of and, or"):
+        settings(aws, tag_filter="xor")
