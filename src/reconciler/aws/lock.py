@@ -74,6 +74,8 @@ class LockInfo:
     #: 0: no lease (written by a reconciler before leases): it never expires, only a dead pid frees it
     lease_seconds: float = 0.0
     renewed_at: str = ""  # the holder's clock, for people; expiry is judged on S3's clock
+    #: counts renewals, so that every write has a new ETag (two within one second would not otherwise)
+    renewal: int = 0
 
     def describe(self) -> str:
         return (
@@ -288,7 +290,8 @@ class Lease:
         with self._guard:
             if self.lost is not None:
                 raise self._lost_error()
-            renewed = replace(self.info, renewed_at=datetime.now(UTC).isoformat(timespec="seconds"))
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            renewed = replace(self.info, renewed_at=now, renewal=self.renewals + 1)
             try:
                 self.etag = _write(self.ctx, self.bucket, renewed, IfMatch=self.etag)
             except (NotFoundError, AwsApiError) as exc:

@@ -202,13 +202,21 @@ def refuse_foreign(job: str, job_run: dict[str, Any], layout: publish.Layout, qu
 def attachable_job_run(
     ctx: AwsContext, job: str, layout: publish.Layout, quarter: str | None
 ) -> tuple[dict[str, Any], str] | None:
-    """A job run in progress that this pipeline started for this quarter (its run crashed or was killed),
-    with its run id: the run adopts it. Any other run in progress is refused, named."""
-    for job_run in active_job_runs(ctx, job):
+    """A job run that this pipeline started for this quarter and whose run crashed or was killed, with its
+    run id: the run adopts it. That is one in progress, or the job's latest run when it SUCCEEDED and was
+    never gated (the killed run's job finished while nobody watched). Any other run in progress is
+    refused, named."""
+    runs = [dict(r) for r in ctx.call("glue", "get_job_runs", JobName=job, MaxResults=50).get("JobRuns", [])]
+    runs.sort(key=lambda r: _utc(r.get("StartedOn")) or datetime.min.replace(tzinfo=UTC), reverse=True)
+    for job_run in (r for r in runs if r.get("JobRunState") in JOB_PENDING):
         run_id = our_run_id(job_run, layout, quarter)
         if run_id is None:
             raise refuse_foreign(job, job_run, layout, quarter)
         return job_run, run_id
+    latest = runs[0] if runs else None
+    run_id = our_run_id(latest, layout, quarter) if latest and latest.get("JobRunState") == "SUCCEEDED" else None
+    if latest is not None and run_id is not None and publish.read_gate(ctx, layout, run_id) is None:
+        return latest, run_id
     return None
 
 
