@@ -23,6 +23,7 @@ from reconciler.resources.base import (
     ResourceKind,
     aws_error,
     is_not_found,
+    tagged_as_ours,
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import flags_guard, leaving_guard, policy_document, removal_guard
@@ -181,13 +182,16 @@ class BucketKind(ResourceKind):
             raise aws_error("reading", f"bucket {bucket!r} ({op})", exc) from exc
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        """The declared bucket and those the Tagging API lists under our owner tag, each confirmed by its own
+        GetBucketTagging: never ListBuckets plus a tag read per bucket of the account."""
         owned = []
-        for bucket in ctx.call("s3", "list_buckets").get("Buckets", []):
-            name = bucket["Name"]
+        for name in sorted({pipeline.bucket.name, *tagged_as_ours(ctx, pipeline, "s3:bucket")}):
             try:
                 tag_set = ctx.call("s3", "get_bucket_tagging", Bucket=name)["TagSet"]
-            except AwsApiError:
-                continue  # untagged or unreadable: not ours
+            except AwsApiError as exc:
+                if is_not_found(exc) or error_code(exc) == "NoSuchTagSet":
+                    continue  # gone, or untagged: not ours
+                raise aws_error("reading", f"bucket {name!r} (get_bucket_tagging)", exc) from exc
             tags = {t["Key"]: t["Value"] for t in tag_set}
             if Observed({}, tags).owner() == pipeline.name:
                 owned.append(name)

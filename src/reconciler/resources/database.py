@@ -16,6 +16,7 @@ from reconciler.resources.base import (
     ResourceKind,
     aws_error,
     is_not_found,
+    tagged_as_ours,
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
@@ -51,12 +52,10 @@ class DatabaseKind(ResourceKind):
         return Observed(fields.flatten(FIELDS, db), get_tags(ctx, ctx.glue_arn("database", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        owned = []
-        for page in ctx.pages("glue", "get_databases"):
-            for db in page.get("DatabaseList", []):
-                if observed_owner_is(get_tags(ctx, ctx.glue_arn("database", db["Name"])), pipeline):
-                    owned.append(db["Name"])
-        return owned
+        """The declared database and those the Tagging API lists under our owner tag, each confirmed by its
+        own GetTags: no read of anyone else's database, and the same calls however many the account has."""
+        candidates = {pipeline.database.name, *tagged_as_ours(ctx, pipeline, "glue:database")}
+        return sorted(n for n in candidates if observed_owner_is(get_tags(ctx, ctx.glue_arn("database", n)), pipeline))
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         try:

@@ -10,7 +10,16 @@ from typing import ClassVar
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
 from reconciler.resources import fields
-from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Desired,
+    Observed,
+    ResourceKind,
+    aws_error,
+    is_not_found,
+    tagged_as_ours,
+)
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
 from reconciler.spec.model import Pipeline
@@ -44,15 +53,11 @@ class WorkflowKind(ResourceKind):
         return Observed(fields.flatten(FIELDS, wf), get_tags(ctx, ctx.glue_arn("workflow", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        names: list[str] = []
-        token: str | None = None
-        while True:
-            page = ctx.call("glue", "list_workflows", **({"NextToken": token} if token else {}))
-            names.extend(page.get("Workflows", []))
-            token = page.get("NextToken")
-            if not token:
-                break
-        return sorted(n for n in names if observed_owner_is(get_tags(ctx, ctx.glue_arn("workflow", n)), pipeline))
+        """The declared workflow and those the Tagging API lists under our owner tag, each confirmed by its
+        own GetTags (ListWorkflows cannot filter by tag: listing it would read every workflow's tags)."""
+        declared = {pipeline.schedule.workflow} if pipeline.schedule else set()
+        candidates = declared | set(tagged_as_ours(ctx, pipeline, "glue:workflow"))
+        return sorted(n for n in candidates if observed_owner_is(get_tags(ctx, ctx.glue_arn("workflow", n)), pipeline))
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         try:
