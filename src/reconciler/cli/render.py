@@ -110,6 +110,8 @@ def render_plan(console: Console, plan: Plan) -> None:
         for reason in broadening(plan.changes):
             console.print(f"    [bold red]widens access:[/] {escape(reason)}")
         console.print()
+    for warning in plan.warnings:
+        console.print(f"[bold yellow]Warning:[/] {escape(warning)}")
     counts = plan.counts()
     if not plan.has_changes:
         console.print("[green]No changes.[/] Live state matches the spec.")

@@ -19,6 +19,7 @@ from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOO
 from reconciler.errors import ReconcilerError
 from reconciler.invocation import command
 from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
+from reconciler.resources.bucket import PLAIN_HTTP_WARNING, tls_policy_applies
 from reconciler.spec.model import Pipeline
 
 FORMAT_VERSION = "1"
@@ -36,6 +37,8 @@ class Plan:
     observed: dict[str, Observed | None] = field(default_factory=dict)
     #: the lock serial read before the live state (lock.observe_serial), when asked for
     serial: str | None = None
+    #: what the plan could not do as the spec says, and why (e.g. no TLS-only policy on plain http)
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0}
@@ -62,6 +65,7 @@ class Plan:
             "spec_sha256": self.spec_sha256,
             "live_state_fingerprint": self.fingerprint,
             "summary": self.counts(),
+            "warnings": list(self.warnings),
             "changes": [
                 {
                     "address": c.address,
@@ -148,7 +152,9 @@ def build_plan(
     depend on; undeclared resources are planned for deletion only when targeted by address."""
     kinds = kinds if kinds is not None else all_kinds()
     serial = lock.observe_serial(ctx, pipeline.bucket.name) if observe_serial else None  # before any read
-    account = Account(lambda: ctx.account_id, ctx.region, ctx.partition)
+    tls_only = tls_policy_applies(ctx.endpoint_url)
+    account = Account(lambda: ctx.account_id, ctx.region, ctx.partition, tls_only=tls_only)
+    warnings = [] if tls_only else [PLAIN_HTTP_WARNING.format(url=ctx.endpoint_url)]
     deleting = kinds
     if targets:  # only the kinds involved are looked at (and only they may need the account id)
         target_kinds, needed = select_targets(kinds, targets)
@@ -216,4 +222,5 @@ def build_plan(
         spec_sha256=pipeline.spec_sha256,
         observed=observed,
         serial=serial,
+        warnings=warnings,
     )

@@ -49,10 +49,14 @@ class Account:
     function: it is then looked up on first use, so a plan that needs no ARN (`--target` on an upload)
     makes no STS call."""
 
-    def __init__(self, account_id: str | Callable[[], str], region: str, partition: str = "aws") -> None:
+    def __init__(
+        self, account_id: str | Callable[[], str], region: str, partition: str = "aws", *, tls_only: bool = True
+    ) -> None:
         self._account_id = account_id
         self.region = region
         self.partition = partition
+        #: False only against a plain-http endpoint other than our embedded one (bucket.tls_policy_applies)
+        self.tls_only = tls_only
 
     @property
     def account_id(self) -> str:

@@ -7,7 +7,9 @@ mentions them.
 
 from __future__ import annotations
 
+import functools
 import json
+import urllib.request
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
@@ -52,6 +54,36 @@ def tls_only_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
             }
         ],
     }
+
+
+#: What a plan says when it leaves the TLS-only statement out (bucket.tls_policy_applies).
+PLAIN_HTTP_WARNING = (
+    "the endpoint {url} is plain http:// and not the embedded local endpoint: the bucket gets no TLS-only "
+    "policy (it would deny every request this tool sends over http, aws:SecureTransport is false); "
+    "against AWS or any https:// endpoint it is always applied"
+)
+
+
+@functools.lru_cache(maxsize=16)
+def is_embedded_endpoint(url: str) -> bool:
+    """Our local endpoint answers GET /_reconciler/health with {"status": "ok", "pid": ...}
+    (reconciler_local/admin.py); moto's own server, LocalStack and the rest do not."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_reconciler/health", timeout=5) as answer:
+            body = json.loads(answer.read() or b"{}")
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("status") == "ok" and "pid" in body
+
+
+def tls_policy_applies(endpoint_url: str | None) -> bool:
+    """The TLS-only statement (Condition aws:SecureTransport false -> Deny) always applies on AWS and on
+    https://. On a plain http:// endpoint every request is "insecure transport" (IAM User Guide, condition
+    key aws:SecureTransport), so the statement would lock this tool out of its own bucket wherever the
+    endpoint evaluates bucket policies; our embedded endpoint keeps it (it is what AWS gets)."""
+    if not endpoint_url or not endpoint_url.lower().startswith("http://"):
+        return True
+    return is_embedded_endpoint(endpoint_url)
 
 
 def normalise_policy(policy: Any) -> Any:
@@ -134,7 +166,7 @@ class BucketKind(ResourceKind):
             encryption=encryption_attrs(b.encryption),
             public_access_block=dict(PUBLIC_ACCESS_BLOCK),
             object_ownership="BucketOwnerEnforced",
-            policy=normalise_policy(tls_only_policy(b.name, account.partition)),
+            policy=normalise_policy(tls_only_policy(b.name, account.partition)) if account.tls_only else None,
         )  # fmt: skip
         return [Desired(self.kind, b.name, attrs, pipeline.all_tags)]
 
@@ -246,8 +278,10 @@ class BucketKind(ResourceKind):
         if "versioning" in changed:
             status = "Enabled" if a["versioning"] else "Suspended"
             ctx.call("s3", "put_bucket_versioning", Bucket=name, VersioningConfiguration={"Status": status})
-        if "policy" in changed:
+        if "policy" in changed and a["policy"] is not None:
             ctx.call("s3", "put_bucket_policy", Bucket=name, Policy=json.dumps(a["policy"]))
+        elif "policy" in changed:  # no policy wanted (plain http): DeleteBucketPolicy answers 204 when none is set
+            ctx.call("s3", "delete_bucket_policy", Bucket=name)
 
     def count_objects(self, ctx: AwsContext, name: str, *, limit: int = 100_000) -> int:
         """Objects plus old versions and delete markers: what a delete would lose."""

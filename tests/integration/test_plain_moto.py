@@ -1,0 +1,119 @@
+"""Issue 13 against a plain `python -m moto.server` (no project code in the server): the whole lifecycle
+over plain http (defect 15), and ownership under moto's OR semantics of Glue's List* Tags filter (defect 3)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
+
+from .conftest import BUCKET, Project, make_project
+
+REGION = "eu-central-1"
+ROLE = "arn:aws:iam::123456789012:role/theirs"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"moto.server did not start:\n{log.read_text(errors='replace')}") from None
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def moto(moto_server: str) -> str:
+    """A fresh plain moto server: everything it held is forgotten (moto's own reset route)."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=30).close()
+    return moto_server
+
+
+def client(url: str, service: str) -> Any:
+    # boto3-stubs types client() per literal service name; this helper takes any name (as conftest's Aws.client)
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    ).client(service, endpoint_url=url, config=Config(s3={"addressing_style": "path"}))  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def plain(tmp_path: Path, moto: str, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.setenv("PIPELINE_BUCKET", BUCKET)
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return make_project(tmp_path / "project", moto)
+
+
+def test_the_whole_lifecycle_on_a_plain_moto_server(plain: Project, moto: str) -> None:
+    """Defect 15: no TLS-only statement on a plain-http endpoint that is not ours, and the plan says so."""
+    plan = plain.plan_json()
+    assert any("plain http://" in w for w in plan["warnings"])
+    assert "Warning:" in plain.cli("plan").output
+    result = plain.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    s3 = client(moto, "s3")
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=BUCKET)
+    assert client(moto, "glue").get_crawler(Name="car-brands-raw")["Crawler"]["Name"] == "car-brands-raw"
+    assert plain.cli("plan", "--detailed-exitcode").exit_code == 0
+    result = plain.cli("destroy", "--auto-approve", "--force")
+    assert result.exit_code == 0, result.output
+    assert BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert client(moto, "glue").get_crawlers()["Crawlers"] == []
+
+
+def test_ownership_holds_under_or_semantics_of_the_tags_filter(plain: Project, moto: str) -> None:
+    """Defect 3: moto ORs the List* Tags filter. A crawler carrying only one of our two ownership tags is
+    listed by it, and must still be neither deleted nor treated as ours."""
+    glue = client(moto, "glue")
+    target = {"S3Targets": [{"Path": "s3://elsewhere/"}]}
+    glue.create_crawler(Name="theirs-managed", Role=ROLE, DatabaseName="d", Targets=target,
+                        Tags={OWNER_TAG: "another-pipeline", MANAGED_TAG: "true"})  # fmt: skip
+    glue.create_crawler(Name="theirs-unmanaged", Role=ROLE, DatabaseName="d", Targets=target,
+                        Tags={OWNER_TAG: "car-brands", MANAGED_TAG: "false"})  # fmt: skip
+    glue.create_job(Name="theirs-job", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"},
+                    Tags={MANAGED_TAG: "true", "project": "car-brands"})  # fmt: skip
+    changes = plain.changes()
+    assert not {a for a in changes if "theirs" in a}, changes
+    assert plain.cli("apply", "--auto-approve").exit_code == 0
+    assert plain.cli("destroy", "--auto-approve", "--force").exit_code == 0
+    assert {c["Name"] for c in glue.get_crawlers()["Crawlers"]} == {"theirs-managed", "theirs-unmanaged"}
+    assert glue.get_job(JobName="theirs-job")["Job"]["Name"] == "theirs-job"
