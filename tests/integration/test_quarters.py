@@ -58,7 +58,7 @@ def test_one_scheduler_on_demand_unless_the_spec_chooses_the_in_aws_schedule(pro
     glue = aws.client("glue")
     start = glue.get_trigger(Name="car-brands-quarterly-start")["Trigger"]
     assert (start["Type"], start["State"], start.get("Schedule")) == ("ON_DEMAND", "CREATED", None)
-    project.edit("    job: car-brands-prepare\n", "    job: car-brands-prepare\n    in_aws: true\n")
+    project.edit("    in_aws: false\n", "    in_aws: true\n")
     assert project.cli("apply", "--auto-approve").exit_code == 0  # the start trigger is replaced
     start = glue.get_trigger(Name="car-brands-quarterly-start")["Trigger"]
     assert (start["Type"], start["State"]) == ("SCHEDULED", "ACTIVATED")
