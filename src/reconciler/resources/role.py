@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
@@ -51,6 +52,21 @@ def output_prefixes(pipeline: Pipeline) -> list[str]:
             if "output" in key and value.startswith(own):
                 prefixes.add(value[len(own) :])
     return sorted(prefixes)
+
+
+def metrics_enabled(arguments: Iterable[tuple[str, str]]) -> bool:
+    """A job publishes CloudWatch metrics when `--enable-metrics` is among its arguments (AWS Glue "Using job
+    parameters": "--enable-metrics ... Enables the collection of metrics"); "false" is read as off."""
+    return any(key == "--enable-metrics" and str(value).lower() != "false" for key, value in arguments)
+
+
+def glue_log_groups(pipeline: Pipeline) -> list[str]:
+    """Where the crawlers and jobs write logs: crawlers to /aws-glue/crawlers; Glue 5 job drivers to
+    /aws-glue/jobs/output and /aws-glue/jobs/error (AWS Glue "Logging for AWS Glue jobs"); nothing else."""
+    groups = ["/aws-glue/crawlers"] if pipeline.crawlers else []
+    if pipeline.jobs:
+        groups += ["/aws-glue/jobs/error", "/aws-glue/jobs/output"]
+    return groups
 
 
 def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
@@ -98,13 +114,38 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
                 [glue("glue", "catalog"), glue("glue", f"database/{db}"), glue("glue", f"table/{db}/*")]
             ),
         },
-        {
+    ]
+    groups = glue_log_groups(pipeline)
+    if groups:
+        statements.append({
             "Sid": "GlueLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": sorted([glue("logs", "log-group:/aws-glue/*"), glue("logs", "log-group:/aws-glue/*:*")]),
-        },
-    ]
+            "Resource": sorted(arn for g in groups for arn in (glue("logs", f"log-group:{g}"),
+                                                               glue("logs", f"log-group:{g}:*"))),
+        })  # fmt: skip
+    key = pipeline.bucket.encryption.kms_key_arn if pipeline.bucket.encryption.type == "SSE-KMS" else None
+    if key:
+        # Reading SSE-KMS objects needs kms:Decrypt and writing them kms:GenerateDataKey on the bucket's key
+        # (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys", permissions). With the
+        # AWS managed key aws/s3 (no key ARN in the spec) its key policy already allows use through S3.
+        statements.append({
+            "Sid": "BucketKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [key],
+        })  # fmt: skip
+    if any(metrics_enabled(job.arguments) for job in pipeline.jobs):
+        # `--enable-metrics` makes the job publish to CloudWatch namespace "Glue" (AWS Glue "job parameters"
+        # docs); PutMetricData has no resource-level permissions (Service Authorization Reference,
+        # Amazon CloudWatch), so it is limited by the cloudwatch:namespace condition key instead.
+        statements.append({
+            "Sid": "JobMetrics",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": ["*"],
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+        })  # fmt: skip
     return {"Version": "2012-10-17", "Statement": statements}
 
 

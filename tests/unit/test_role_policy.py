@@ -1,0 +1,61 @@
+"""Issue 13, defect 6: the Glue role may do what the spec uses, nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.helpers import make_spec_project
+
+from reconciler.resources.base import Account
+from reconciler.resources.role import access_policy
+from reconciler.spec.load import load_spec
+from reconciler.spec.model import Encryption, Pipeline
+
+KEY = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+ACCOUNT = Account("123456789012", "eu-central-1")
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Pipeline:
+    return load_spec(make_spec_project(tmp_path), {})
+
+
+def statements(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in access_policy(pipeline, ACCOUNT)["Statement"]}
+
+
+def actions(pipeline: Pipeline) -> set[str]:
+    return {a for s in statements(pipeline).values() for a in s["Action"]}
+
+
+def test_kms_only_with_sse_kms_and_only_on_the_key(example: Pipeline) -> None:
+    assert not any(a.startswith("kms:") for a in actions(example))  # SSE-S3
+    kms = replace(example, bucket=replace(example.bucket, encryption=Encryption("SSE-KMS", KEY)))
+    assert statements(kms)["BucketKey"] == {
+        "Sid": "BucketKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [KEY],
+    }  # fmt: skip
+
+
+def test_metrics_only_with_enable_metrics(example: Pipeline) -> None:
+    job = example.jobs[0]
+    on = replace(example, jobs=(replace(job, arguments=(*job.arguments, ("--enable-metrics", "true"))),))
+    off = replace(
+        example, jobs=(replace(job, arguments=tuple(a for a in job.arguments if a[0] != "--enable-metrics")),)
+    )
+    assert statements(on)["JobMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+    assert "cloudwatch:PutMetricData" not in actions(off)
+
+
+def test_logs_only_on_glues_own_groups(example: Pipeline) -> None:
+    resources = statements(example)["GlueLogs"]["Resource"]
+    arn = "arn:aws:logs:eu-central-1:123456789012:log-group:"
+    assert resources == sorted(
+        f"{arn}{group}{suffix}"
+        for group in ("/aws-glue/crawlers", "/aws-glue/jobs/output", "/aws-glue/jobs/error")
+        for suffix in ("", ":*")
+    )
+    none = replace(example, crawlers=(), jobs=())
+    assert "GlueLogs" not in statements(none)
