@@ -58,7 +58,10 @@ def test_one_scheduler_on_demand_unless_the_spec_chooses_the_in_aws_schedule(pro
     glue = aws.client("glue")
     start = glue.get_trigger(Name="car-brands-quarterly-start")["Trigger"]
     assert (start["Type"], start["State"], start.get("Schedule")) == ("ON_DEMAND", "CREATED", None)
+    assert "in_aws" not in project.cli("validate").output
     project.edit("    in_aws: false\n", "    in_aws: true\n")
+    validated = " ".join(project.cli("validate").output.split())
+    assert "Glue workflow 'car-brands-quarterly' is the one scheduler" in validated
     assert project.cli("apply", "--auto-approve").exit_code == 0  # the start trigger is replaced
     start = glue.get_trigger(Name="car-brands-quarterly-start")["Trigger"]
     assert (start["Type"], start["State"]) == ("SCHEDULED", "ACTIVATED")

@@ -315,6 +315,12 @@ def validate(g: Globals) -> None:
     pipeline = g.load()
     g.console.print(f"[green]Valid:[/] {g.spec_file} (pipeline {pipeline.name!r}, apiVersion reconciler/v1)")
 
+    if pipeline.schedule is not None and pipeline.schedule.in_aws:
+        g.console.print(
+            f"Note: spec.schedule.in_aws is true: Glue workflow {pipeline.schedule.workflow!r} is the one scheduler; "
+            "`reconcile run` without --quarter (the cron line, the GitHub workflow) refuses to run, so do not "
+            "schedule it too (docs/scheduling.md)."
+        )
 
 def _plan(g: Globals, pipeline: Pipeline, ctx: AwsContext, **kwargs: Any) -> Plan:
     with g.err_console.status("Reading live state…", spinner="dots"):
@@ -508,6 +514,9 @@ class RunReporter:
         elif event == "lock_wait":
             self.console.print(f"  waiting for the lock: {fields['holder']}")
         elif event == "lock_taken_over":
+        elif event == "quarter":
+            why = "given" if fields["explicit"] else f"due: spec.schedule.quarter {fields['rule']}"
+            self.console.print(f"  quarter {fields['quarter']} ({why})")
             self.console.print(f"  took over the lock: {fields['holder']}: {fields['reason']}", markup=False)
 
     def _spin(self, text: str) -> None:
@@ -561,6 +570,7 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
         console.print(f"  {step:<9} {seconds:8.1f}s")
     console.print(f"  run       {summary.run_id} ({'published' if summary.published else 'not published'})")
     console.print(f"  job run   {summary.job_name} {summary.job_run_id}")
+    console.print(f"  quarter   {summary.quarter}")
     report = summary.report or {}
     if report:
         counts = {
@@ -613,7 +623,8 @@ def run(
         raise
     reporter._stop()
     if as_json:
-        reporter("run_finished", {"steps": summary.steps, "run_id": summary.run_id, "job_run_id": summary.job_run_id,
+        reporter("run_finished", {"steps": summary.steps, "run_id": summary.run_id, "quarter": summary.quarter,
+                                  "job_run_id": summary.job_run_id,
                                   "published": summary.published, "report": summary.report,
                                   "manifest": summary.manifest_uri, "removed_runs": summary.removed_runs})  # fmt: skip
     else:
