@@ -314,13 +314,13 @@ def validate(g: Globals) -> None:
     """Check the spec (schema and semantics). No AWS calls."""
     pipeline = g.load()
     g.console.print(f"[green]Valid:[/] {g.spec_file} (pipeline {pipeline.name!r}, apiVersion reconciler/v1)")
-
     if pipeline.schedule is not None and pipeline.schedule.in_aws:
         g.console.print(
             f"Note: spec.schedule.in_aws is true: Glue workflow {pipeline.schedule.workflow!r} is the one scheduler; "
             "`reconcile run` without --quarter (the cron line, the GitHub workflow) refuses to run, so do not "
             "schedule it too (docs/scheduling.md)."
         )
+
 
 def _plan(g: Globals, pipeline: Pipeline, ctx: AwsContext, **kwargs: Any) -> Plan:
     with g.err_console.status("Reading live state…", spinner="dots"):
@@ -514,10 +514,10 @@ class RunReporter:
         elif event == "lock_wait":
             self.console.print(f"  waiting for the lock: {fields['holder']}")
         elif event == "lock_taken_over":
+            self.console.print(f"  took over the lock: {fields['holder']}: {fields['reason']}", markup=False)
         elif event == "quarter":
             why = "given" if fields["explicit"] else f"due: spec.schedule.quarter {fields['rule']}"
             self.console.print(f"  quarter {fields['quarter']} ({why})")
-            self.console.print(f"  took over the lock: {fields['holder']}: {fields['reason']}", markup=False)
 
     def _spin(self, text: str) -> None:
         if self.status is None:
