@@ -43,6 +43,7 @@ from reconciler.errors import (
     StalePlanError,
 )
 from reconciler.invocation import command, set_global_args
+from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish
 from reconciler.quarterly.run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
 from reconciler.spec.model import Pipeline
@@ -673,21 +674,113 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeo
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable history on stdout.")
 @pass_globals
 def history(g: Globals, as_json: bool) -> None:
-    """Past runs from their reports in S3: rows, gate result, which one is published."""
+    """Every run, from its run record in S3 (failed and interrupted ones too): quarter, state, step
+    durations, rows, gate, published, cost. Ids are never shortened; not on a terminal, plain columns."""
     pipeline = g.load()
     ctx = g.context(pipeline)
-    rows = publish.history(ctx, publish.Layout.of(pipeline))
+    rows = run_history.rows(ctx, publish.Layout.of(pipeline))
     if as_json:
         print_json({"format_version": "1", "pipeline": pipeline.name, "runs": rows})
         return
-    table = Table("run id", "started", "seconds", "read", "valid", "quarantined", "gate", "published")
-    for r in rows:
-        table.add_row(
-            r["run_id"], str(r["started_at"] or "-"), str(r["duration_seconds"] or "-"), str(r["rows_read"] or "-"),
-            str(r["rows_valid"] or "-"), str(r["rows_quarantined"] or "-"), r["gate"] or "-",
-            "[green]yes[/]" if r["published"] else "",
-        )  # fmt: skip
+    header = ["run id", "quarter", "state", "started", "crawl s", "job s", "total s", "read", "valid",
+              "quarantined", "gate", "published", "cost $"]  # fmt: skip
+
+    def cell(value: Any) -> str:
+        return "-" if value is None or value == "" else f"{value:,}" if isinstance(value, int) else str(value)
+
+    table_rows = [[
+        r["run_id"], cell(r["quarter"]), r["state"], cell(r["started_at"]), cell(r["steps"].get("crawl")),
+        cell(r["steps"].get("job")), cell(r["total_seconds"]), cell(r["rows_read"]), cell(r["rows_valid"]),
+        cell(r["rows_quarantined"]), cell(r["gate"]), "yes" if r["published"] else "no",
+        "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
+    ] for r in rows]  # fmt: skip
+    if not g.console.is_terminal:  # piped: whitespace-separated columns, nothing wrapped or cut
+        widths = [max(len(line[i]) for line in [header, *table_rows]) for i in range(len(header))]
+        for line in [header, *table_rows]:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+        return
+    table = Table(*header)
+    table.columns[0].no_wrap = True
+    table.columns[0].overflow = "fold"
+    for line in table_rows:
+        table.add_row(*line)
     g.console.print(table)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="The run record, report and gate verdict as JSON.")
+@pass_globals
+def show(g: Globals, run_id: str, as_json: bool) -> None:
+    """One run: its record, report (rejects by reason, brand shares), gate rules with observed and allowed
+    values, outputs as s3:// URIs, and where its logs are."""
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    layout = publish.Layout.of(pipeline)
+    record = run_history.read_record(ctx, layout, run_id)
+    report = publish.read_report(ctx, layout, run_id)
+    verdict = publish.read_gate(ctx, layout, run_id)
+    if record is None and report is None and verdict is None:
+        raise PublishError(f"no run {run_id} under {layout.run_uri(run_id)}",
+                           hint=f"`{command('history')}` lists the runs")  # fmt: skip
+    record = record or {"run_id": run_id}
+    report = report or {}
+    outputs = run_history.s3_outputs(layout, run_id, report)
+    rules = run_history.gate_rules(pipeline, report, verdict)
+    logs = run_history.log_locations(ctx, record)
+    if as_json:
+        print_json({"format_version": "1", "record": record, "report": report, "gate": verdict,
+                    "gate_rules": rules, "outputs": outputs, "logs": logs})  # fmt: skip
+        return
+    def line(text: str) -> None:  # never wrapped or cut: ids and URIs are pasted from here
+        click.echo(text)
+
+    published = run_id in publish.published_run_ids(ctx, layout)
+    line(f"run       {run_id}")
+    line(f"quarter   {record.get('quarter') or publish.report_quarter(report) or '-'}")
+    state = record.get("state") or "-"
+    line(f"state     {state}{' (published now)' if published and state != 'published' else ''}")
+    line(f"started   {record.get('started_at') or report.get('started_at') or '-'}"
+         f"   finished {record.get('finished_at') or report.get('finished_at') or '-'}")  # fmt: skip
+    if record.get("adopted_by"):
+        adopted = record["adopted_by"]
+        line(f"adopted   by run {adopted['run_id']} at {adopted['at']} (the run that started it was killed)")
+    if (record.get("error") or {}).get("message"):
+        line(f"error     {record['error']['message']}")
+    for name, step in (record.get("steps") or {}).items():
+        line(f"  step {name:<8} {step.get('state', '-'):<9} {float(step.get('seconds') or 0):8.1f}s")
+    job_run = record.get("job_run") or {}
+    if job_run:
+        line(f"job run   {job_run.get('id')} {job_run.get('state')}, {job_run.get('execution_seconds')}s on "
+             f"{job_run.get('number_of_workers')} x {job_run.get('worker_type')}, {job_run.get('dpu_seconds')} DPU-s")
+    cost = record.get("cost") or {}
+    if cost:
+        priced = "" if cost.get("priced_as") == cost.get("region") else f" (priced as {cost.get('priced_as')})"
+        line(f"cost      ${cost.get('total_usd', 0):.4f}: job ${cost.get('job_usd', 0):.4f}, crawl "
+             f"${cost.get('crawl_usd', 0):.4f}; {cost.get('region')}{priced}, prices of {cost.get('prices_as_of')}")
+    if report:
+        line(f"rows      read {report.get('rows_read'):,}, valid {report.get('rows_valid'):,}, quarantined "
+             f"{report.get('rows_rejected'):,}, duplicates {report.get('duplicates_dropped') or 0:,}")
+        rejects = report.get("rejected_by_reason") or {}
+        if rejects:
+            line("rejects   " + ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejects.items())))
+        shares = publish.shares(report)
+        if shares:
+            line("brands    " + ", ".join(f"{b} {v:.1%}" for b, v in sorted(shares.items(), key=lambda x: -x[1])))
+    else:
+        line("report    none: the job wrote no report (it failed, or never ran)")
+    if rules:
+        verdict_text = "-" if verdict is None else ("passed" if verdict.get("passed") else "failed")
+        line(f"gate      {verdict_text}")
+        for r in rules:
+            mark = "?" if r["passed"] is None else ("ok" if r["passed"] else "FAILED")
+            line(f"  {mark:<6} {r['rule']}: observed {r['observed']}, allowed {r['allowed']}")
+            for failure in r["failures"]:
+                line(f"         {failure}")
+    for name, uri in outputs.items():
+        line(f"output    {name}: {uri}")
+    for place in logs:
+        line(f"logs      {place}")
 
 
 @cli.group()

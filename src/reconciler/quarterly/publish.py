@@ -38,6 +38,7 @@ from reconciler.spec.model import Pipeline, QuickSight
 POINTER = "_published.json"
 POINTER_FORMAT = 2
 GATE = "_gate.json"
+RUN_RECORD = "_run.json"  # the run's history record, written by quarterly/history.py
 REPORT = "reports/run_report.json"
 DAYS_PER_QUARTER = 91
 #: QuickSight user guide, "Supported formats for Amazon S3 manifest files": no file above 1 GB, at most
@@ -463,13 +464,17 @@ def apply_retention(ctx: AwsContext, layout: Layout, keep_quarters: int, *, now:
         started = run_started(run_id)
         if run_id in published or started is None or started >= cutoff:
             continue
-        _delete_prefix(ctx, layout.bucket, layout.run_key(run_id))
-        removed.append(run_id)
+        # The run record (history.RUN_RECORD) stays: the history outlives the data and Glue's own.
+        if _delete_prefix(ctx, layout.bucket, layout.run_key(run_id), keep=layout.run_key(run_id, RUN_RECORD)):
+            removed.append(run_id)
     return removed
 
 
-def _delete_prefix(ctx: AwsContext, bucket: str, prefix: str) -> None:
+def _delete_prefix(ctx: AwsContext, bucket: str, prefix: str, keep: str | None = None) -> int:
+    deleted = 0
     for page in ctx.pages("s3", "list_objects_v2", Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] != keep]
+        deleted += len(keys)
         for start in range(0, len(keys), 1000):
             ctx.call("s3", "delete_objects", Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
+    return deleted

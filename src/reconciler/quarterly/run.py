@@ -29,7 +29,7 @@ from reconciler.engine.locked import ApplyOptions, apply_held
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.errors import AwsApiError, AwsError, EndpointUnreachableError, GateError, ReconcilerError, RunError
 from reconciler.invocation import command
-from reconciler.quarterly import publish, quarters
+from reconciler.quarterly import history, publish, quarters
 from reconciler.spec.model import Pipeline
 
 CRAWL_PENDING = {"RUNNING", "STOPPING"}
@@ -357,6 +357,9 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     quarters.check_ingested(ctx, pipeline, job, label, local_too=not options.skip_apply)
     summary.quarter = label
     emit("quarter", {"quarter": label, "explicit": explicit, "rule": quarters.rule_of(pipeline)})
+    # The run record (history.py) follows the run's events: every step's end, failed or not, updates it.
+    recorder = history.Recorder(ctx, pipeline, layout, summary, job, crawler_names)
+    emit = recorder.wrap(emit)
 
     def step(name: str) -> _Step:
         return _Step(name, summary, emit)
@@ -377,7 +380,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout,
                    on_wait=lambda h: emit("lock_wait", {"holder": h.describe()}),
                    on_takeover=lambda h, why: emit("lock_taken_over", {"holder": h.describe(), "reason": why}),
-                   ) as held:  # fmt: skip
+                   ) as held, history.recorded(recorder, run_id, label):  # fmt: skip
         if first is not None:
             with step("apply"):
                 summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held)
