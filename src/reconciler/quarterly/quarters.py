@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from reconciler.aws.context import AwsContext
+from reconciler.aws.lock import missing_bucket
 from reconciler.errors import NotFoundError, RunError
 from reconciler.spec.model import Pipeline
 
@@ -118,11 +119,13 @@ def in_upload_source(pipeline: Pipeline, key_prefix: str, label: str) -> Path | 
     return None
 
 
-def in_bucket(ctx: AwsContext, bucket: str, key_prefix: str, label: str) -> bool:
+def in_bucket(ctx: AwsContext, bucket: str, key_prefix: str, label: str, *, missing_ok: bool = True) -> bool:
     try:
         page = ctx.call("s3", "list_objects_v2", Bucket=bucket, Prefix=key_prefix + folder(label), MaxKeys=1)
-    except NotFoundError:
-        return False  # no bucket yet: nothing ingested there
+    except NotFoundError as exc:  # ListObjectsV2's only not-found answer is NoSuchBucket
+        if missing_ok:
+            return False  # no bucket yet: nothing ingested there (the reconcile step creates it)
+        raise missing_bucket(exc, bucket, f"checking that quarter {label} was ingested") from exc
     return bool(page.get("Contents"))
 
 
@@ -150,7 +153,7 @@ def check_ingested(ctx: AwsContext, pipeline: Pipeline, job: str, label: str, *,
     bucket, key_prefix = location
     if local_too and in_upload_source(pipeline, key_prefix, label) is not None:
         return
-    if in_bucket(ctx, bucket, key_prefix, label):
+    if in_bucket(ctx, bucket, key_prefix, label, missing_ok=local_too):  # run --skip-apply: apply first
         return
     known = ingested_in_bucket(ctx, bucket, key_prefix)
     where = f"s3://{bucket}/{key_prefix}{folder(label)}"
