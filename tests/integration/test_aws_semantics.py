@@ -13,6 +13,7 @@ from reconciler.engine.plan import build_plan
 from reconciler.errors import AwsApiError
 from reconciler.resources import glue_common, trigger
 from reconciler.spec.load import load_spec
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
 from reconciler_local.lifecycle import call_admin
 
 from .conftest import JOB, Project
@@ -171,3 +172,34 @@ def test_trigger_writes_wait_for_the_transition_and_send_no_reserved_name(
     assert sent[0]["TriggerUpdate"]["Description"] == definition["Description"]
     assert slept
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_apply_passes_with_role_resolution_and_iam_propagation_delay(project: Project, aws: Any) -> None:
+    """Defects 1 and 2 on the strict endpoint: the Role must resolve to the role with its path (a bare name
+    fails CreateCrawler as on AWS), and a role made seconds ago cannot be assumed yet (retried, bounded)."""
+    call_admin(aws.url, "settings", {"role_resolution": True, "iam_propagation_seconds": 2})
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert project.cli("plan", "--detailed-exitcode").exit_code == 0
+
+
+@pytest.mark.parametrize("semantics", ["and", "or"])
+def test_ownership_is_correct_under_and_and_or_tag_filters(project: Project, aws: Any, semantics: str) -> None:
+    """Defect 3: Glue does not document how several List* Tags combine; the endpoint models both. Resources
+    with only one of our two ownership tags are never deleted, neither by apply nor by destroy."""
+    call_admin(aws.url, "settings", {"tag_filter": semantics})
+    glue = aws.client("glue")
+    role = "arn:aws:iam::123456789012:role/theirs"
+    target = {"S3Targets": [{"Path": "s3://elsewhere/"}]}
+    glue.create_crawler(Name="theirs-managed", Role=role, DatabaseName="d", Targets=target,
+                        Tags={OWNER_TAG: "another-pipeline", MANAGED_TAG: "true"})  # fmt: skip
+    glue.create_crawler(Name="theirs-unmanaged", Role=role, DatabaseName="d", Targets=target,
+                        Tags={OWNER_TAG: "car-brands", MANAGED_TAG: "false"})  # fmt: skip
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.edit("  crawlers:\n", "  crawlers:\n    - {name: extra, targets: [s3://car-brands-test/raw/]}\n")
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.edit("    - {name: extra, targets: [s3://car-brands-test/raw/]}\n", "")
+    changes = project.changes()
+    assert {a: c["action"] for a, c in changes.items()} == {"crawler.extra": "delete"}
+    assert project.cli("destroy", "--auto-approve", "--force").exit_code == 0
+    assert {c["Name"] for c in glue.get_crawlers()["Crawlers"]} == {"theirs-managed", "theirs-unmanaged"}
