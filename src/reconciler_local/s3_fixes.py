@@ -23,11 +23,20 @@ internal/service/s3/bucket.go retries NoSuchBucket on every configuration call a
 (`bucketPropagationTimeout`), and the S3 User Guide's consistency model excludes bucket-level
 configuration ("Bucket configurations have an eventual consistency model"). HeadBucket, ListObjects,
 GetObject, DeleteBucket and CreateBucket itself are not delayed (not modelled: OperationAborted).
+
+5. Conditional writes are atomic. moto 5.2 checks `If-Match` / `If-None-Match` on PutObject (412
+PreconditionFailed when the ETag differs or the key exists, NoSuchKey for If-Match on a missing key) and
+`If-Match` on DeleteObject, but checks and writes in two steps on a threaded server, so two conditional
+writes of one key at the same moment can both succeed. On S3 exactly one does: the first to finish wins
+and the others get 412 (Amazon S3 User Guide, "How to prevent object overwrites with conditional
+writes"); the pipeline lock's lease relies on it. Conditional PutObject and DeleteObject requests are
+therefore served one at a time.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,7 +127,29 @@ class _TaggingCreateBucket(S3Response):
         return original(S3Response, "_key_response_put")(self, query, key_name)
 
 
+_CONDITIONAL = threading.Lock()
+
+
+def _is_conditional(response: S3Response) -> bool:
+    return bool(response.headers.get("If-Match") or response.headers.get("If-None-Match"))
+
+
+class _AtomicConditionalWrites(S3Response):
+    def put_object(self) -> Any:
+        if not _is_conditional(self):
+            return original(S3Response, "put_object")(self)
+        with _CONDITIONAL:  # the check and the write as one step, as on S3
+            return original(S3Response, "put_object")(self)
+
+    def delete_object(self) -> Any:
+        if not _is_conditional(self):
+            return original(S3Response, "delete_object")(self)
+        with _CONDITIONAL:
+            return original(S3Response, "delete_object")(self)
+
+
 def install() -> None:
     graft(FakeBucket, _TlsAwareBucket)
     graft(FakeDeleteMarker, _DisposableDeleteMarker)
     graft(S3Response, _TaggingCreateBucket)
+    graft(S3Response, _AtomicConditionalWrites)
