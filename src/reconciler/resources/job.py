@@ -48,8 +48,8 @@ FIELDS: tuple[Field, ...] = (
     Field("default_arguments", "DefaultArguments", spec="arguments", write=dict, read=dict, default={},
           secret_key=lambda name: SECRET_NAME.search(name) is not None,
           sample={"--input_path": "s3://${PIPELINE_BUCKET}/raw/car_brands/",
-                  "--output_path": "s3://${PIPELINE_BUCKET}/prepared/", "--enable-metrics": "false",
-                  "--db_password": "hunter2"}),
+                  "--output_path": "s3://${PIPELINE_BUCKET}/prepared/", "--enable-metrics": "true",
+                  "--db_password": "hunter2", "--job-bookmark-option": "job-bookmark-disable"}),
     # "Jobs that are created without specifying a Glue version default to Glue 6.0" (botocore, CreateJob).
     Field("glue_version", "GlueVersion", spec="glue_version", default="6.0", sample="4.0"),
     Field("worker_type", "WorkerType", spec="worker_type", sample="G.2X"),
