@@ -848,6 +848,31 @@ def lock_break(g: Globals, lock_id: str, force: bool) -> None:
     g.console.print(f"Removed {broken.describe()}")
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Only the policy document, as JSON on stdout.")
+@click.option("--account-id", default=None, help="The account the ARNs name (default: the caller's, from STS).")
+@pass_globals
+def permissions(g: Globals, as_json: bool, account_id: str | None) -> None:
+    """The least-privilege IAM policy an operator needs to validate, plan, apply, run, promote and destroy
+    this spec (docs/permissions.md); no AWS call but sts:GetCallerIdentity (needs no permission)."""
+    from reconciler.permissions import operator_policy, statements
+    from reconciler.resources import Account
+
+    pipeline = g.load()
+    region = g.region or pipeline.region
+    if account_id is None:
+        ctx = g.context(pipeline)
+        account = Account(lambda: ctx.account_id, ctx.region, ctx.partition)
+    else:
+        account = Account(account_id, region, AwsContext(region=region).partition)
+    if as_json:
+        print_json(operator_policy(pipeline, account))
+        return
+    for statement in statements(pipeline, account):
+        g.console.print(f"[bold]{statement.sid}[/]: {statement.why}", highlight=False)
+    click.echo(json.dumps(operator_policy(pipeline, account), indent=2))
+
+
 def main() -> None:
     """The console script: the group's main is the error boundary (reconciler.cli.boundary)."""
     cli.main(prog_name="reconcile")
