@@ -6,10 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from tests.helpers import make_spec_project
 
+from reconciler.cli.render import render_plan
+from reconciler.engine.diff import UPDATE, Change
+from reconciler.engine.plan import MASK, Plan
 from reconciler.resources import KINDS, Account, fields_of
 from reconciler.resources import fields as table
+from reconciler.resources.base import AttrChange
 from reconciler.resources.crawler import CrawlerKind
 from reconciler.resources.fields import ABSENT, Field
 from reconciler.resources.job import JobKind
@@ -144,3 +149,19 @@ def test_schema_defaults_are_filled_in_at_any_depth_and_never_over_a_value() -> 
     }  # fmt: skip
     assert document["spec"]["crawlers"][1] == "not a mapping"
     assert "schedule" not in document["spec"]  # an optional section without a default stays absent
+
+
+def test_plan_json_and_the_printed_plan_mask_and_flag_what_the_tables_say() -> None:
+    changes = [
+        Change("job", "j", UPDATE, 3, [AttrChange(("default_arguments", "--db_password"), None, "hunter2")]),
+        Change("bucket", "b", UPDATE, 0, [AttrChange(("public_access_block", "BlockPublicPolicy"), False, True)]),
+    ]
+    plan = Plan(pipeline="p", changes=changes, fingerprint="f", spec_sha256="s")
+    attribute = plan.to_json()["changes"][0]["attributes"][0]
+    assert (attribute["before"], attribute["after"]) == (None, MASK)
+    console = Console(record=True, width=200, no_color=True)
+    render_plan(console, plan)
+    text = console.export_text()
+    assert "hunter2" not in text and MASK in text
+    security = text.split("Security-relevant changes", 1)[1]
+    assert "bucket.b public_access_block.BlockPublicPolicy" in security and "job.j" not in security
