@@ -148,6 +148,14 @@ def test_a_run_killed_during_its_job_is_taken_over_at_once_and_its_job_run_publi
     assert project.cli("lock", "status").output.strip() == "Not locked."
     again = finished(project.cli("run", "--run-quarter", QUARTER, "--timeout", "60", "--json"))
     assert again["run_id"] != killed_run  # gated and published: the next run is a run of its own
+    # History: the killed run is one row, published, continued by the run that adopted it; no row for the
+    # adopting run's own id (it wrote nothing of its own).
+    rows = {r["run_id"]: r for r in json.loads(project.cli("history", "--json").stdout)["runs"]}
+    assert sorted(rows) == sorted([killed_run, again["run_id"]])
+    assert rows[killed_run]["state"] == "published" and rows[killed_run]["job_run_id"]
+    record = json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key=f"prepared/runs/{killed_run}/_run.json")[
+        "Body"].read())  # fmt: skip
+    assert record["adopted_by"]["run_id"] not in rows and record["steps"]["job"]["state"] == "succeeded"
     print(f"\nkilled run: the next run took the lock over at once and published the orphan in {took:.1f}s")
 
 
@@ -219,3 +227,6 @@ def test_a_run_that_lost_its_lease_stops_before_writing(project: Project, aws: A
     keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="prepared/").get("Contents", [])]
     assert f"prepared/runs/{run_id}/_gate.json" not in keys and not any(k.endswith("_published.json") for k in keys)
     assert json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key=lock.LOCK_KEY)["Body"].read()) == theirs
+    record = json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key=f"prepared/runs/{run_id}/_run.json")[
+        "Body"].read())  # fmt: skip
+    assert record["state"] == "lock_lost" and "lost the pipeline lock" in record["error"]["message"]

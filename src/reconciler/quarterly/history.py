@@ -321,6 +321,8 @@ def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
         record = read_record(ctx, layout, run_id) or {}
         report = publish.read_report(ctx, layout, run_id) or {}
         gate = publish.read_gate(ctx, layout, run_id)
+        if not record and not report and gate is None and not _holds_objects(ctx, layout, run_id):
+            continue  # only deleted keys left (moto lists a prefix of delete markers in a versioned bucket)
         steps = record.get("steps") or {}
         counted = report or record.get("rows") or {}  # retention keeps the record, not the report
         listed.append({
@@ -345,6 +347,11 @@ def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
             "error": (record.get("error") or {}).get("message"),
         })  # fmt: skip
     return listed
+
+
+def _holds_objects(ctx: AwsContext, layout: publish.Layout, run_id: str) -> bool:
+    listed = ctx.call("s3", "list_objects_v2", Bucket=layout.bucket, Prefix=layout.run_key(run_id), MaxKeys=1)
+    return bool(listed.get("Contents"))
 
 
 def s3_outputs(layout: publish.Layout, run_id: str, report: dict[str, Any]) -> dict[str, str]:
