@@ -700,8 +700,8 @@ def history(g: Globals, as_json: bool) -> None:
             click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
         return
     table = Table(*header)
-    table.columns[0].no_wrap = True
-    table.columns[0].overflow = "fold"
+    table.columns[0].no_wrap = True  # on a terminal too, an id is never cut: other columns give way
+    table.columns[0].min_width = max((len(line[0]) for line in table_rows), default=6)
     for line in table_rows:
         table.add_row(*line)
     g.console.print(table)

@@ -172,6 +172,12 @@ class Recorder:
     record: dict[str, Any] = field(default_factory=dict)
     failed_step: str | None = None
     warnings: list[str] = field(default_factory=list)
+    sink: EventSink = None  # the run's own event sink, for the record's warnings
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        if self.sink is not None:
+            self.sink("run_record_warning", {"warning": text})
 
     def begin(self, run_id: str, quarter: str | None) -> None:
         self.record = {
@@ -187,9 +193,11 @@ class Recorder:
         try:
             _write_record(self.ctx, self.layout, self.record)
         except AwsError as exc:  # the history must never be what fails a run
-            self.warnings.append(f"could not write the run record: {exc.message}")
+            self.warn(f"could not write the run record: {exc.message}")
 
     def wrap(self, emit: EventSink) -> EventSink:
+        self.sink = emit
+
         def observed(event: str, fields: dict[str, Any]) -> None:
             emit(event, fields)
             self.on_event(event, fields)
@@ -244,7 +252,7 @@ class Recorder:
                     self.record["gate"] = {"passed": bool(gate.get("passed")), "failures": gate.get("failures", [])}
             self.record["published"] = bool(self.summary.published)
         except AwsError as exc:
-            self.warnings.append(f"could not read what the {step} step did: {exc.message}")
+            self.warn(f"could not read what the {step} step did: {exc.message}")
         self.record["cost"] = self._cost()
 
     def _job_run(self, job_run_id: str) -> dict[str, Any]:
@@ -304,7 +312,10 @@ def recorded(recorder: Recorder, run_id: str, quarter: str | None) -> Iterator[R
     try:
         yield recorder
     except BaseException as error:
-        recorder.finish(error)
+        try:
+            recorder.finish(error)
+        except Exception as bug:  # the run's own error is the one to report
+            recorder.warn(f"could not record how the run ended: {type(bug).__name__}: {bug}")
         raise
     recorder.finish(None)
 
