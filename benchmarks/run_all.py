@@ -106,7 +106,7 @@ def sections() -> dict[str, Section]:
     from benchmarks import noop
 
     found: dict[str, Section] = {"noop": lambda ep, repeat: noop.render(noop.measure(ep))}
-    for name in ("hashing", "sync", "scale", "orchestration", "job"):
+    for name in ("hashing", "sync", "scale", "orchestration", "job", "quarters"):
         try:
             module = __import__(f"benchmarks.{name}", fromlist=["section"])
         except ImportError:
