@@ -18,7 +18,7 @@ from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOO
 from reconciler.engine.plan import Plan
 from reconciler.errors import AwsApiError, AwsError, ConflictError, ReconcilerError
 from reconciler.resources import ResourceKind, all_kinds
-from reconciler.resources.base import Desired, aws_error
+from reconciler.resources.base import Desired, aws_error, desired_tags
 from reconciler.spec.model import Pipeline
 
 APPLY_CONCURRENCY = 4
@@ -165,7 +165,7 @@ def create_bucket_exclusive(ctx: AwsContext, pipeline: Pipeline) -> bool:
     Outside us-east-1 a second CreateBucket answers BucketAlreadyOwnedByYou, so of two first-ever
     applies exactly one learns it created the bucket; the other waits for the lock and re-plans.
     """
-    tags = [{"Key": k, "Value": v} for k, v in sorted(pipeline.all_tags.items())]
+    tags = [{"Key": k, "Value": v} for k, v in sorted(desired_tags(pipeline).items())]
     config: dict[str, object] = {"Tags": tags}  # tagged as ours in the same call that creates it
     if pipeline.region != "us-east-1":
         config["LocationConstraint"] = pipeline.region

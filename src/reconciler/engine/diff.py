@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.resources.base import AttrChange, Desired, Observed
+from reconciler.resources.base import AttrChange, Desired, Observed, tags_to_remove
 
 CREATE = "create"
 UPDATE = "update"
@@ -59,11 +59,14 @@ def diff_values(desired: Any, observed: Any, path: tuple[str, ...] = ()) -> list
 
 
 def diff_tags(desired: Mapping[str, str], observed: Mapping[str, str]) -> list[AttrChange]:
-    """Tags we declare must match; tags others added are left alone unless they are ours."""
+    """Tags we declare must match; a key we put there (recorded in KEYS_TAG) and no longer declare goes;
+    tags others added are left alone."""
     changes = []
     for key in sorted(desired):
         if observed.get(key) != desired[key]:
             changes.append(AttrChange(("tags", key), observed.get(key), desired[key]))
+    for key in tags_to_remove(observed, desired):
+        changes.append(AttrChange(("tags", key), observed[key], None))
     return changes
 
 

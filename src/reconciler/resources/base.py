@@ -190,6 +190,28 @@ def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> l
             return sorted(set(names))
 
 
+#: Our record of which keys of metadata.tags we put on a resource (no state file): a key that leaves the spec
+#: is then removed from every resource, while tags someone else added stay. Keys are joined by a space (tag
+#: values may hold letters, digits, spaces and _.:/=+-@ in S3, IAM and Glue alike: IAM API reference, Tag).
+KEYS_TAG = "reconciler:keys"
+
+
+def desired_tags(pipeline: Pipeline) -> dict[str, str]:
+    """metadata.tags, our ownership tags and KEYS_TAG listing metadata.tags' keys."""
+    keys = sorted(k for k in dict(pipeline.tags) if " " not in k)  # a key with a space cannot be recorded
+    return {**pipeline.all_tags, KEYS_TAG: " ".join(keys)}
+
+
+def recorded_keys(tags: Mapping[str, str]) -> list[str]:
+    """The keys KEYS_TAG says we put on the resource."""
+    return sorted(set(tags.get(KEYS_TAG, "").split()))
+
+
+def tags_to_remove(current: Mapping[str, str], desired: Mapping[str, str]) -> list[str]:
+    """Keys we put on the resource (KEYS_TAG) that are no longer declared and are still there."""
+    return [k for k in recorded_keys(current) if k in current and k not in desired and not k.startswith("aws:")]
+
+
 def tags_diff(current: Mapping[str, str], desired: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """What to set and what to unset so `current` becomes `desired` (compare_aws_tags, purging)."""
     to_set = {k: v for k, v in desired.items() if current.get(k) != v}

@@ -24,8 +24,10 @@ from reconciler.resources.base import (
     Observed,
     ResourceKind,
     aws_error,
+    desired_tags,
     is_not_found,
     tagged_as_ours,
+    tags_to_remove,
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import flags_guard, leaving_guard, policy_document, removal_guard
@@ -168,7 +170,7 @@ class BucketKind(ResourceKind):
             object_ownership="BucketOwnerEnforced",
             policy=normalise_policy(tls_only_policy(b.name, account.partition)) if account.tls_only else None,
         )  # fmt: skip
-        return [Desired(self.kind, b.name, attrs, pipeline.all_tags)]
+        return [Desired(self.kind, b.name, attrs, desired_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
@@ -253,7 +255,18 @@ class BucketKind(ResourceKind):
         self._apply_settings(ctx, desired, changed)
 
     def _put_tags(self, ctx: AwsContext, desired: Desired) -> None:
-        tag_set = [{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())]
+        # PutBucketTagging replaces the whole tag set (S3 API reference, PutBucketTagging): keep the tags others
+        # added, drop only the keys we recorded (KEYS_TAG) and no longer declare.
+        current = (
+            self._optional(
+                ctx, "get_bucket_tagging", desired.name, lambda r: {t["Key"]: t["Value"] for t in r["TagSet"]}
+            )
+            or {}
+        )
+        removed = set(tags_to_remove(current, desired.tags))
+        merged = {k: v for k, v in current.items() if k not in removed and not k.startswith("aws:")}
+        merged |= dict(desired.tags)
+        tag_set = [{"Key": k, "Value": v} for k, v in sorted(merged.items())]
         ctx.call("s3", "put_bucket_tagging", Bucket=desired.name, Tagging={"TagSet": tag_set})
 
     def _apply_settings(self, ctx: AwsContext, desired: Desired, changed: set[str]) -> None:

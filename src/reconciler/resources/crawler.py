@@ -10,7 +10,7 @@ from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
 from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
-from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import (
     CRAWLER_PROPAGATION_MESSAGES,
@@ -103,7 +103,9 @@ class CrawlerKind(TagListedGlueKind):
     fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
-        return [Desired(self.kind, c.name, desired_attrs(c, pipeline), pipeline.all_tags) for c in pipeline.crawlers]
+        return [
+            Desired(self.kind, c.name, desired_attrs(c, pipeline), desired_tags(pipeline)) for c in pipeline.crawlers
+        ]
 
     def flatten(self, item: dict[str, Any]) -> Attrs:
         return flatten_crawler(item)

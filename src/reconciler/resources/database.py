@@ -15,6 +15,7 @@ from reconciler.resources.base import (
     Observed,
     ResourceKind,
     aws_error,
+    desired_tags,
     is_not_found,
     tagged_as_ours,
 )
@@ -40,7 +41,7 @@ class DatabaseKind(ResourceKind):
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         db = pipeline.database
-        return [Desired(self.kind, db.name, fields.desired(FIELDS, db), pipeline.all_tags)]
+        return [Desired(self.kind, db.name, fields.desired(FIELDS, db), desired_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, TypeVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
-from reconciler.resources.base import Account, Attrs, Desired, Observed, ResourceKind, is_not_found, tags_diff
+from reconciler.resources.base import Account, Attrs, Desired, Observed, ResourceKind, is_not_found, tags_to_remove
 from reconciler.resources.role import role_path
 from reconciler.spec.model import OWNER_TAG, Pipeline
 
@@ -119,9 +119,11 @@ def get_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
 
 
 def sync_tags(ctx: AwsContext, arn: str, desired: dict[str, str]) -> None:
-    to_set, to_unset = tags_diff(get_tags(ctx, arn), desired)
-    # Only our declared tags are purged: a key that someone else added and we do not declare stays.
-    to_unset = [k for k in to_unset if k in desired]
+    """Set our declared tags; remove only the keys we recorded (KEYS_TAG) and no longer declare: a tag someone
+    else added stays."""
+    current = get_tags(ctx, arn)
+    to_set = {k: v for k, v in desired.items() if current.get(k) != v}
+    to_unset = tags_to_remove(current, desired)
     if to_set:
         ctx.call("glue", "tag_resource", ResourceArn=arn, TagsToAdd=to_set)
     if to_unset:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
 from reconciler.resources import fields
-from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_arn, role_attr, role_name, sync_tags
 from reconciler.spec.model import Job, Pipeline
@@ -91,7 +91,7 @@ class JobKind(TagListedGlueKind):
     fields: ClassVar[tuple[Field, ...]] = FIELDS
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
-        return [Desired(self.kind, j.name, desired_attrs(j, pipeline), pipeline.all_tags) for j in pipeline.jobs]
+        return [Desired(self.kind, j.name, desired_attrs(j, pipeline), desired_tags(pipeline)) for j in pipeline.jobs]
 
     def flatten(self, item: dict[str, Any]) -> Attrs:
         return flatten_job(item)

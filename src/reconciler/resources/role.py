@@ -21,7 +21,9 @@ from reconciler.resources.base import (
     Observed,
     ResourceKind,
     aws_error,
+    desired_tags,
     is_not_found,
+    tags_to_remove,
 )
 from reconciler.resources.bucket import normalise_policy
 from reconciler.resources.fields import Field
@@ -189,7 +191,7 @@ class RoleKind(ResourceKind):
             trust_policy=normalise_policy(trust_policy()),
             access_policy=normalise_policy(access_policy(pipeline, account)),
         )  # fmt: skip
-        return [Desired(self.kind, name, attrs, pipeline.all_tags)]
+        return [Desired(self.kind, name, attrs, desired_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
@@ -249,10 +251,14 @@ class RoleKind(ResourceKind):
         if "description" in changed:
             ctx.call("iam", "update_role", RoleName=desired.name, Description=desired.attrs["description"])
         if "tags" in changed:
+            role = ctx.call("iam", "get_role", RoleName=desired.name)["Role"]  # before TagRole rewrites KEYS_TAG
+            removed = tags_to_remove({t["Key"]: t["Value"] for t in role.get("Tags", [])}, desired.tags)
             ctx.call(
                 "iam", "tag_role", RoleName=desired.name,
                 Tags=[{"Key": k, "Value": v} for k, v in sorted(desired.tags.items())],
             )  # fmt: skip
+            if removed:
+                ctx.call("iam", "untag_role", RoleName=desired.name, TagKeys=removed)
 
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:

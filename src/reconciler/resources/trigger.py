@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
-from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, is_not_found
+from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import (
     TRIGGER_PROPAGATION_MESSAGES,
@@ -158,7 +158,7 @@ class TriggerKind(TagListedGlueKind):
             description=f"Starts job {s.job} when crawler {s.crawler} succeeded", actions=[{"job": s.job}],
             predicate={"logical": "AND", "conditions": [{"crawler": s.crawler, "state": "SUCCEEDED"}]},
         )  # fmt: skip
-        tags = pipeline.all_tags
+        tags = desired_tags(pipeline)
         return [
             Desired(self.kind, start_trigger_name(s.workflow), start, tags),
             Desired(self.kind, job_trigger_name(s.workflow), after, tags),

@@ -17,6 +17,7 @@ from reconciler.resources.base import (
     Observed,
     ResourceKind,
     aws_error,
+    desired_tags,
     is_not_found,
     tagged_as_ours,
 )
@@ -41,7 +42,7 @@ class WorkflowKind(ResourceKind):
             return []
         description = f"Quarterly run of pipeline {pipeline.name}: crawl, then prepare"
         attrs = fields.desired(FIELDS, pipeline.schedule, description=description)
-        return [Desired(self.kind, pipeline.schedule.workflow, attrs, pipeline.all_tags)]
+        return [Desired(self.kind, pipeline.schedule.workflow, attrs, desired_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
