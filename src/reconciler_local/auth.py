@@ -18,8 +18,14 @@ the process started with (moto's default: never check). Only a change of the set
 count, so `/moto-api/reset-auth` still works on its own. The admin routes (`/_reconciler/...`) never
 reach moto and stay unauthenticated; so do moto's own `/moto-api/` routes.
 
-Not modelled (moto's limits): Glue, IAM and Logs actions are authorised against resource `*` (moto
-determines no resource ARN for them), so a statement scoped to specific ARNs does not match them;
+Glue requests are authorised against the ARN of the resource they name (`GlueResourceArn`, after the
+AWS Glue Developer Guide's "Specifying AWS Glue resource ARNs": `database/<db>`, `table/<db>/<table>`,
+`crawler/<name>`, `job/<name>`, `trigger/<name>`, `workflow/<name>`, a given ResourceArn; List*/Get*s
+calls and anything else: `*`). moto checks *one* resource per request, so where AWS needs the catalog,
+the database and the table (CreateTable, ...) only the most specific one is checked here.
+
+Not modelled (moto's limits): IAM and Logs actions other than on existing roles are authorised against
+resource `*` (moto determines no resource ARN for them), so a statement scoped to ARNs does not match;
 Condition keys (e.g. iam:PassedToService) have no request values, so a statement with a Condition does
 not apply; iam:PassRole is not checked when Glue is given a role; resource policies other than S3
 bucket policies are ignored; sts:GetCallerIdentity is always allowed (as on AWS).
@@ -30,6 +36,7 @@ from __future__ import annotations
 from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
+from moto.glue.responses import GlueResponse
 from moto.iam.access_control import IAMRequest
 
 from reconciler_local.patching import graft, original
@@ -83,8 +90,59 @@ class IamEnforcement:
         ActionAuthenticatorMixin.request_count = 0
 
 
+def glue_resource(action: str, params: dict[str, object], prefix: str) -> str:
+    """The ARN a Glue request acts on (see the module docstring), `*` when it names none."""
+    def text(*names: str) -> str | None:
+        for name in names:
+            value = params.get(name)
+            if isinstance(value, str) and value:
+                return value
+        return None
+
+    resource_arn = text("ResourceArn")
+    if resource_arn:
+        return resource_arn
+    database = text("DatabaseName")
+    if "Partition" in action or action.endswith(("Table", "TableVersion", "TableVersions")):
+        table_input = params.get("TableInput")
+        table = text("TableName", "Name") or (str(table_input.get("Name")) if isinstance(table_input, dict)
+                                              else None)
+        if database and table:
+            return f"{prefix}:table/{database}/{table}"
+    if action.endswith("Tables") and database:
+        return f"{prefix}:database/{database}"
+    if action.endswith("Database"):
+        database_input = params.get("DatabaseInput")
+        name = text("Name") or (str(database_input.get("Name")) if isinstance(database_input, dict) else None)
+        if name:
+            return f"{prefix}:database/{name}"
+    if "JobRun" in action:  # StartJobRun, GetJobRun(s), BatchStopJobRun: the job's ARN
+        name = text("JobName")
+        return f"{prefix}:job/{name}" if name else "*"
+    if action.startswith(("List", "BatchGet")):
+        return "*"
+    for kind, names in (("Crawler", ("CrawlerName", "Name")), ("Job", ("JobName", "Name")),
+                        ("Trigger", ("Name", "TriggerName")), ("Workflow", ("Name", "WorkflowName"))):
+        if action.endswith((kind, f"{kind}Schedule", f"{kind}Run", f"{kind}Runs", f"{kind}Properties")):
+            name = text(*names)
+            if name:
+                return f"{prefix}:{kind.lower()}/{name}"
+    return "*"
+
+
+class GlueResourceArn(GlueResponse):
+    def _determine_resource(self) -> str:
+        try:
+            params = self.parameters
+        except ValueError:
+            return "*"
+        prefix = f"arn:aws:glue:{self.region}:{self.current_account}"
+        return glue_resource(self._get_action(), params if isinstance(params, dict) else {}, prefix)
+
+
 def install(runtime: Runtime) -> IamEnforcement:
     graft(IAMRequest, JsonErrorsIAMRequest)
+    graft(GlueResponse, GlueResourceArn)
     enforcement = IamEnforcement()
     runtime.on_settings(enforcement.apply)
     return enforcement

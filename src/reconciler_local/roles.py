@@ -164,13 +164,15 @@ def role_policies(role: Role) -> list[IAMPolicy]:
 
 def role_check(account_id: str, reference: str | None, settings: Settings, session: str) -> Check:
     """A check of the role's policies for every access a crawl or job run makes (`no_check` when
-    `enforce_role_policies` is off). A role that cannot be found allows nothing."""
+    `enforce_role_policies` is off). A role that cannot be found is `role_resolution`'s business (with it
+    on, the crawl or run never gets here): without it, nothing is checked for an unknown role."""
     if not settings.enforce_role_policies:
         return no_check
     role = resolve_role(account_id, reference, strict=bool(settings.role_resolution))
-    policies = role_policies(role) if role is not None else []
-    who = (f"arn:aws:sts::{account_id}:assumed-role/{role.name}/{session}" if role is not None
-           else f"role {reference}")
+    if role is None:
+        return no_check
+    policies = role_policies(role)
+    who = f"arn:aws:sts::{account_id}:assumed-role/{role.name}/{session}"
 
     def check(action: str, resource: str) -> None:
         results = [policy.is_action_permitted(action, resource) for policy in policies]

@@ -37,6 +37,12 @@ def settings(aws: Any, **changes: Any) -> None:
     call_admin(aws.url, "settings", changes)
 
 
+@pytest.fixture(autouse=True)
+def _no_propagation_window(aws: Any) -> None:
+    """The suite turns on a 2 s IAM propagation window (tests/conftest.py); only its own tests here want it."""
+    settings(aws, iam_propagation_seconds=0, enforce_role_policies=False)
+
+
 def create_role(aws: Any, name: str = "glue-role", path: str = "/", trust: dict[str, Any] | None = None,
                 policy: dict[str, Any] | None = None) -> str:
     iam = aws.client("iam")
@@ -228,6 +234,37 @@ def test_operator_requests_are_authorised_against_their_iam_policies(aws: Any) -
     assert call_admin(aws.url, "settings")["enforce_iam"] is True  # admin routes stay unauthenticated
     settings(aws, enforce_iam=False)
     assert aws.client("glue").get_database(Name="cars")["Database"]["Name"] == "cars"
+
+
+def test_glue_requests_are_authorised_on_the_resource_they_name(aws: Any) -> None:
+    iam = aws.client("iam")
+    iam.create_user(UserName="operator")
+    prefix = f"arn:aws:glue:{aws.region}:{ACCOUNT}"
+    iam.put_user_policy(UserName="operator", PolicyName="scoped", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetCrawler"],
+                       "Resource": [f"{prefix}:database/cars", f"{prefix}:table/cars/*", f"{prefix}:crawler/raw"]}],
+    }))
+    keys = iam.create_access_key(UserName="operator")["AccessKey"]
+    admin = aws.client("glue")
+    for database in ("cars", "other"):
+        admin.create_database(DatabaseInput={"Name": database})
+        admin.create_table(DatabaseName=database, TableInput={"Name": "t"})
+    for crawler in ("raw", "theirs"):
+        create_crawler(admin, "r", name=crawler)
+    settings(aws, enforce_iam=True)
+
+    glue = user_client(aws, "glue", keys)
+    glue.get_database(Name="cars")
+    glue.get_table(DatabaseName="cars", Name="t")
+    glue.get_crawler(Name="raw")
+    denied: tuple[Callable[[], Any], ...] = (lambda: glue.get_database(Name="other"),
+                                             lambda: glue.get_table(DatabaseName="other", Name="t"),
+                                             lambda: glue.get_crawler(Name="theirs"), lambda: glue.get_databases())
+    for call in denied:
+        with pytest.raises(ClientError) as error:
+            call()
+        assert error.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
 # -- IAM enforcement for the Glue role ----------------------------------------------------------------
