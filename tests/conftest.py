@@ -65,6 +65,12 @@ class RunningEndpoint:
 ENDPOINT_ENVIRONMENT = {
     "RECONCILER_LOCAL_CRAWL_MIN_SECONDS": "0.2",
     "RECONCILER_LOCAL_CRAWL_STOPPING_SECONDS": "0.05",
+    # What AWS enforces (issue 13; src/reconciler_local/README.md "Strict settings"), on for the whole suite
+    # where the product already passes: IAM propagation (2 s) and the Glue role's policies. Off until the
+    # product copes: role_resolution (bare role name for a role under a path), new_bucket_seconds (no
+    # NoSuchBucket retry after CreateBucket), enforce_iam (the suite's dummy keys are no IAM user).
+    "RECONCILER_LOCAL_IAM_PROPAGATION_SECONDS": "2",
+    "RECONCILER_LOCAL_ENFORCE_ROLE_POLICIES": "true",
 }
 
 
