@@ -33,6 +33,7 @@ from reconciler.aws.context import AwsContext
 from reconciler.aws.lock import missing_bucket
 from reconciler.errors import NotFoundError, PublishError
 from reconciler.invocation import command
+from reconciler.resources.base import delete_objects_checked
 from reconciler.spec.model import Pipeline, QuickSight
 
 POINTER = "_published.json"
@@ -475,6 +476,5 @@ def _delete_prefix(ctx: AwsContext, bucket: str, prefix: str, keep: str | None =
     for page in ctx.pages("s3", "list_objects_v2", Bucket=bucket, Prefix=prefix):
         keys = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] != keep]
         deleted += len(keys)
-        for start in range(0, len(keys), 1000):
-            ctx.call("s3", "delete_objects", Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
+        delete_objects_checked(ctx, bucket, keys)  # per-key Errors are failures too
     return deleted

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsApiError, NotFoundError
+from reconciler.errors import AwsApiError, AwsError, NotFoundError
 from reconciler.resources import fields as fields_table
 from reconciler.resources.fields import Attrs as Attrs  # re-exported: the kinds import it from here
 from reconciler.resources.fields import Field
@@ -145,6 +145,19 @@ class ResourceKind(ABC):
     def blocked_delete_reason(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> str | None:
         """Why deleting `name` must not happen without force (e.g. a bucket holding objects)."""
         return None
+
+
+def delete_objects_checked(ctx: AwsContext, bucket: str, objects: list[dict[str, str]]) -> None:
+    """DeleteObjects in batches of 1,000 (its limit), failing on any per-key error: S3 answers 200 with an
+    `Errors` list for the keys it could not delete (S3 API reference, DeleteObjects: "the response includes
+    ... Errors"), so a 200 alone proves nothing."""
+    for start in range(0, len(objects), 1000):
+        answer = ctx.call("s3", "delete_objects", Bucket=bucket, Delete={"Objects": objects[start : start + 1000]})
+        errors = answer.get("Errors") or []
+        if errors:
+            shown = "; ".join(f"{e.get('Key')}: {e.get('Code')} {e.get('Message', '')}".strip() for e in errors[:3])
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            raise AwsError(f"S3 did not delete {len(errors)} object(s) of bucket {bucket!r}: {shown}{more}")
 
 
 def aws_error(action: str, what: str, exc: AwsApiError) -> AwsApiError:

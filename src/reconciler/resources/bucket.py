@@ -7,6 +7,7 @@ mentions them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import urllib.request
@@ -24,6 +25,7 @@ from reconciler.resources.base import (
     Observed,
     ResourceKind,
     aws_error,
+    delete_objects_checked,
     desired_tags,
     is_not_found,
     tagged_as_ours,
@@ -143,7 +145,69 @@ FIELDS: tuple[Field, ...] = (
           note="PutBucketOwnershipControls / GetBucketOwnershipControls; always BucketOwnerEnforced"),
     Field("policy", widens=policy_document,
           note="PutBucketPolicy / GetBucketPolicy, compared parsed (normalise_policy); always TLS-only"),
+    Field("lifecycle",
+          note="Put/GetBucketLifecycleConfiguration, our rules only (ID reconciler-*; others' rules are kept): "
+               "noncurrent versions of our internal keys expire, expired delete markers go; derived, no sample"),
 )  # fmt: skip
+
+#: Our lifecycle rules' IDs start with this; rules with other IDs are someone else's and are kept.
+LIFECYCLE_ID = "reconciler-"
+#: How long a rewritten internal object's old versions stay (a month of lock, serial, pointer and manifest
+#: history to look back at). Every rewrite of a key in a versioned bucket keeps the old version forever
+#: otherwise (S3 User Guide, "Retaining multiple versions of objects with S3 Versioning").
+NONCURRENT_DAYS = 30
+
+
+def internal_keys(pipeline: Pipeline) -> list[str]:
+    """Keys (prefixes) this tool rewrites in the bucket: .reconciler/ (lock, serial, caches), the published
+    pointer and the QuickSight manifest."""
+    from reconciler.errors import ReconcilerError
+    from reconciler.quarterly import publish  # the pointer's key lives with the publication code
+
+    keys = {".reconciler/"}
+    with contextlib.suppress(ReconcilerError):  # no job output in the bucket: nothing published, no pointer
+        keys.add(publish.Layout.of(pipeline).pointer_key)
+    manifest = pipeline.quicksight.manifest
+    if manifest is not None:
+        keys.add(manifest.key)
+    return sorted(keys)
+
+
+def lifecycle_rules(pipeline: Pipeline) -> list[dict[str, Any]]:
+    """Our rules as the lifecycle attribute holds them. NoncurrentVersionExpiration and
+    ExpiredObjectDeleteMarker: S3 API reference, LifecycleRule / LifecycleExpiration ("Indicates whether
+    Amazon S3 will remove a delete marker with no noncurrent versions")."""
+    rules: list[dict[str, Any]] = [
+        {"id": f"{LIFECYCLE_ID}noncurrent:{key}", "prefix": key, "noncurrent_days": NONCURRENT_DAYS}
+        for key in internal_keys(pipeline)
+    ]
+    rules.append({"id": f"{LIFECYCLE_ID}expired-delete-markers", "prefix": "", "expired_object_delete_marker": True})
+    return sorted(rules, key=lambda r: str(r["id"]))
+
+
+def expand_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"ID": rule["id"], "Status": "Enabled", "Filter": {"Prefix": rule["prefix"]}}
+    if "noncurrent_days" in rule:
+        out["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["noncurrent_days"]}
+    if rule.get("expired_object_delete_marker"):
+        out["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    return out
+
+
+def flatten_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """GetBucketLifecycleConfiguration -> our rules (None when there are none of ours)."""
+    ours = []
+    for r in rules:
+        if not str(r.get("ID", "")).startswith(LIFECYCLE_ID) or r.get("Status") != "Enabled":
+            continue
+        prefix = (r.get("Filter") or {}).get("Prefix", r.get("Prefix", ""))
+        rule: dict[str, Any] = {"id": r["ID"], "prefix": prefix}
+        if "NoncurrentVersionExpiration" in r:
+            rule["noncurrent_days"] = r["NoncurrentVersionExpiration"].get("NoncurrentDays")
+        if (r.get("Expiration") or {}).get("ExpiredObjectDeleteMarker"):
+            rule["expired_object_delete_marker"] = True
+        ours.append(rule)
+    return sorted(ours, key=lambda r: str(r["id"])) or None
 
 
 def encryption_attrs(encryption: Encryption) -> dict[str, Any]:
@@ -169,6 +233,7 @@ class BucketKind(ResourceKind):
             public_access_block=dict(PUBLIC_ACCESS_BLOCK),
             object_ownership="BucketOwnerEnforced",
             policy=normalise_policy(tls_only_policy(b.name, account.partition)) if account.tls_only else None,
+            lifecycle=lifecycle_rules(pipeline),
         )  # fmt: skip
         return [Desired(self.kind, b.name, attrs, desired_tags(pipeline))]
 
@@ -201,6 +266,9 @@ class BucketKind(ResourceKind):
             lambda r: r["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
         )  # fmt: skip
         attrs["policy"] = self._optional(ctx, "get_bucket_policy", name, lambda r: normalise_policy(r["Policy"]))
+        attrs["lifecycle"] = self._optional(
+            ctx, "get_bucket_lifecycle_configuration", name, lambda r: flatten_rules(r.get("Rules", []))
+        )
         tags = self._optional(ctx, "get_bucket_tagging", name, lambda r: {t["Key"]: t["Value"] for t in r["TagSet"]})
         return Observed(attrs, tags or {})
 
@@ -291,6 +359,14 @@ class BucketKind(ResourceKind):
         if "versioning" in changed:
             status = "Enabled" if a["versioning"] else "Suspended"
             ctx.call("s3", "put_bucket_versioning", Bucket=name, VersioningConfiguration={"Status": status})
+        if "lifecycle" in changed:
+            # PutBucketLifecycleConfiguration replaces the whole configuration: keep others' rules.
+            current = self._optional(ctx, "get_bucket_lifecycle_configuration", name, lambda r: r.get("Rules", []))
+            theirs = [r for r in current or [] if not str(r.get("ID", "")).startswith(LIFECYCLE_ID)]
+            ctx.call(
+                "s3", "put_bucket_lifecycle_configuration", Bucket=name,
+                LifecycleConfiguration={"Rules": theirs + [expand_rule(r) for r in a["lifecycle"]]},
+            )  # fmt: skip
         if "policy" in changed and a["policy"] is not None:
             ctx.call("s3", "put_bucket_policy", Bucket=name, Policy=json.dumps(a["policy"]))
         elif "policy" in changed:  # no policy wanted (plain http): DeleteBucketPolicy answers 204 when none is set
@@ -328,21 +404,17 @@ class BucketKind(ResourceKind):
         if reason:
             raise AwsError(f"refusing to delete: {reason}")
         try:
-            for upload in ctx.call("s3", "list_multipart_uploads", Bucket=name).get("Uploads", []):
-                ctx.call(
-                    "s3",
-                    "abort_multipart_upload",
-                    Bucket=name,
-                    Key=upload["Key"],
-                    UploadId=upload["UploadId"],
-                )
+            for page in ctx.pages("s3", "list_multipart_uploads", Bucket=name):  # paginated: 1,000 per page
+                for upload in page.get("Uploads", []):
+                    ctx.call(
+                        "s3", "abort_multipart_upload", Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
             for page in ctx.pages("s3", "list_object_versions", Bucket=name):
                 batch = [
                     {"Key": v["Key"], "VersionId": v["VersionId"]}
                     for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
                 ]
-                for start in range(0, len(batch), 1000):
-                    ctx.call("s3", "delete_objects", Bucket=name, Delete={"Objects": batch[start : start + 1000]})
+                delete_objects_checked(ctx, name, batch)
             ctx.call("s3", "delete_bucket", Bucket=name)
         except AwsApiError as exc:
             if is_not_found(exc):
