@@ -58,6 +58,9 @@ def owned_everywhere(aws: Any) -> dict[str, list[str]]:
 
 
 def test_full_lifecycle(project: Project, aws: Any) -> None:
+    # The in-AWS schedule, so that the start trigger has a cron to change (by default it is ON_DEMAND:
+    # tests/integration/test_quarters.py).
+    project.edit("    in_aws: false\n", "    in_aws: true\n")
     assert project.cli("validate").exit_code == 0
 
     first = project.changes()
