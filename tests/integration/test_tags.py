@@ -46,9 +46,9 @@ def test_a_tag_removed_from_the_spec_is_removed_everywhere_and_foreign_tags_stay
     assert len(changes) == 8  # bucket, role, database, crawler, job, workflow, two triggers
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
-    tags = all_tags(aws)
-    assert {k: t["team"] for k, t in tags.items() if "team" in t} == {}
-    assert tags["bucket"]["cost-center"] == tags["job"]["cost-center"] == tags["role"]["cost-center"] == "42"
+    after = all_tags(aws)
+    assert {k: t["team"] for k, t in after.items() if "team" in t} == {}
+    assert after["bucket"]["cost-center"] == after["job"]["cost-center"] == after["role"]["cost-center"] == "42"
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
 
 
