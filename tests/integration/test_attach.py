@@ -70,7 +70,7 @@ def ours(run_id: str, quarter: str = QUARTER) -> dict[str, str]:
 
 
 def test_a_job_run_started_by_hand_makes_run_refuse_naming_it(project: Project, aws: Any) -> None:
-    sleepy_project(project, aws, seconds=3)
+    sleepy_project(project, aws, seconds=60)  # still running whatever the machine's load; stopped below
     started = aws.client("glue").start_job_run(JobName=JOB)["JobRunId"]  # the console's Run button
     wait_running(aws)
     result = project.cli("run", "--run-quarter", QUARTER, "--timeout", "60")
@@ -80,10 +80,11 @@ def test_a_job_run_started_by_hand_makes_run_refuse_naming_it(project: Project, 
     assert "not starting a second one" in output and "batch-stop-job-run" in output
     assert [r["Id"] for r in job_runs(aws.client("glue"), JOB)] == [started]  # no second run started
     assert not aws.client("glue").get_crawler(Name="car-brands-raw")["Crawler"].get("LastCrawl")  # nothing billed
+    aws.client("glue").batch_stop_job_run(JobName=JOB, JobRunIds=[started])
 
 
 def test_a_job_run_of_another_quarter_makes_run_refuse_naming_it(project: Project, aws: Any) -> None:
-    sleepy_project(project, aws, seconds=3)
+    sleepy_project(project, aws, seconds=60)
     other = new_run_id()
     started = aws.client("glue").start_job_run(JobName=JOB, Arguments=ours(other, "2026-Q2"))["JobRunId"]
     wait_running(aws)
@@ -92,6 +93,7 @@ def test_a_job_run_of_another_quarter_makes_run_refuse_naming_it(project: Projec
     assert result.exit_code == 1, result.output
     assert f"job run {started}" in output and f"started by reconcile run {other} for 2026-Q2" in output
     assert len(job_runs(aws.client("glue"), JOB)) == 1
+    aws.client("glue").batch_stop_job_run(JobName=JOB, JobRunIds=[started])
 
 
 def test_a_job_run_this_pipeline_started_for_the_quarter_is_adopted_gated_and_published(

@@ -191,3 +191,25 @@ def test_retention_keeps_the_run_record_so_history_outlives_the_data(project: Pr
     row = history(project)[old]
     assert (row["state"], row["quarter"], row["rows_read"], row["cost_usd"]) == ("gate_failed", "2025-Q2", 7, 0.1)
     assert call_admin(aws.url, "health")["status"] == "ok"
+
+
+@pytest.mark.spark
+def test_show_of_a_real_spark_run_names_s3_outputs_never_staging_paths(project: Project, aws: Any) -> None:
+    """The real job runs on the endpoint's staged local folders and reports those paths: `show` names the
+    same outputs in S3."""
+    result = project.cli("run", "--timeout", "600", "--run-quarter", QUARTER, "--json")
+    assert result.exit_code == 0, result.output
+    run_id = next(json.loads(line) for line in result.stdout.splitlines() if '"run_finished"' in line)["run_id"]
+    shown = project.cli("show", "--json", run_id)
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.stdout)
+    outputs = document["outputs"]
+    assert {"clean", "aggregated_csv", "quarantine", "report"} <= set(outputs)
+    prefix = f"s3://{BUCKET}/prepared/runs/{run_id}/"
+    assert all(uri.startswith(prefix) for uri in outputs.values()), outputs
+    s3 = aws.client("s3")
+    assert s3.head_object(Bucket=BUCKET, Key=outputs["report"][len(f"s3://{BUCKET}/"):])  # it is really there
+    assert document["record"]["state"] == "published" and document["record"]["cost"]["total_usd"] > 0
+    assert all(rule["passed"] for rule in document["gate_rules"]), document["gate_rules"]
+    text = project.cli("show", run_id).stdout
+    assert "rejects   " in text and "brands    " in text and str(project.root) not in text
