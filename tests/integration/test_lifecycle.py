@@ -112,7 +112,7 @@ def test_full_lifecycle(project: Project, aws: Any) -> None:
     changes = project.changes()
     paths = {addr: {a["path"] for a in c["attributes"]} for addr, c in changes.items()}
     assert paths == {
-        f"bucket.{BUCKET}": {"versioning"},
+        f"bucket.{BUCKET}": {"versioning", "lifecycle"},  # lifecycle: the pointer moves with --output_path
         "database.car_brands": {"description"},
         "crawler.car-brands-raw": {"table_prefix"},
         "job.car-brands-prepare": {"number_of_workers", "default_arguments.--output_path"},

@@ -42,8 +42,8 @@ def test_a_targeted_plan_shows_only_the_target_and_its_dependencies(project: Pro
 def test_an_undeclared_resource_is_deleted_only_when_targeted_by_address(project: Project, aws: Any) -> None:
     assert project.cli("apply", "--auto-approve").exit_code == 0
     text = project.spec.read_text()
-    start = text.index("  schedule:\n")
-    project.spec.write_text(text[:start])  # no schedule: workflow and triggers are no longer declared
+    start, end = text.index("  schedule:\n"), text.index("  quality:")
+    project.spec.write_text(text[:start] + text[end:])  # no schedule: workflow and triggers are no longer declared
     assert "trigger.car-brands-quarterly-start" in project.changes()
     other = project.changes("--target", "job.car-brands-prepare")
     assert not any(c["action"] == "delete" for c in other.values())
