@@ -26,6 +26,7 @@ import pytest
 from botocore.config import Config
 
 from reconciler_local import reset
+from tests.helpers import IAM_PROPAGATION_SECONDS
 
 REGION = "eu-central-1"
 ENDPOINT_START_TIMEOUT = 60.0
@@ -65,11 +66,13 @@ class RunningEndpoint:
 ENDPOINT_ENVIRONMENT = {
     "RECONCILER_LOCAL_CRAWL_MIN_SECONDS": "0.2",
     "RECONCILER_LOCAL_CRAWL_STOPPING_SECONDS": "0.05",
-    # What AWS enforces (issue 13; src/reconciler_local/README.md "Strict settings"), on for the whole suite
-    # where the product already passes: IAM propagation (2 s) and the Glue role's policies. Off until the
-    # product copes: role_resolution (bare role name for a role under a path), new_bucket_seconds (no
-    # NoSuchBucket retry after CreateBucket), enforce_iam (the suite's dummy keys are no IAM user).
-    "RECONCILER_LOCAL_IAM_PROPAGATION_SECONDS": "2",
+    # What AWS enforces (issue 13; src/reconciler_local/README.md "Strict settings"), on for the whole suite:
+    # roles resolve as AWS resolves them (a bare name is a role at path /, its trust policy must allow Glue),
+    # IAM propagation (2 s) and the Glue role's policies. Off: new_bucket_seconds (until the product retries
+    # NoSuchBucket after its CreateBucket), enforce_iam (the suite's dummy keys are no IAM user; the operator
+    # test turns it on with a real user's keys).
+    "RECONCILER_LOCAL_ROLE_RESOLUTION": "true",
+    "RECONCILER_LOCAL_IAM_PROPAGATION_SECONDS": str(IAM_PROPAGATION_SECONDS),
     "RECONCILER_LOCAL_ENFORCE_ROLE_POLICIES": "true",
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +36,25 @@ def make_spec_project(root: Path, spec_text: str | None = None) -> Path:
 def job_workers(glue: Any, job_name: str) -> int:
     """NumberOfWorkers of a Glue job as GetJob reports it."""
     return int(glue.get_job(JobName=job_name)["Job"]["NumberOfWorkers"])
+
+
+GLUE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+#: the suite's endpoint models IAM propagation: a role changed less than this long ago cannot be assumed yet
+IAM_PROPAGATION_SECONDS = 2.0
+
+
+def glue_role(iam: Any, name: str) -> str:
+    """Someone else's role that Glue may assume (path /), created with plain boto3 if missing; its ARN. The suite's
+    endpoint resolves roles as AWS does (role_resolution): a crawler or job needs a role that exists, and a new
+    one only after IAM propagation, which a person creating it by hand waits out too."""
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(GLUE_TRUST))["Role"]["Arn"])
+        time.sleep(IAM_PROPAGATION_SECONDS + 0.2)
+        return arn

@@ -36,6 +36,7 @@ from reconciler.engine.plan import Plan, build_plan
 from reconciler.resources import KINDS, fields_of
 from reconciler.resources.fields import ABSENT, Field, set_path
 from reconciler.spec.load import load_spec
+from tests.helpers import glue_role
 
 from .conftest import BUCKET, Project
 
@@ -160,6 +161,8 @@ def glue_drift(aws: Any, kind: str, name: str, f: Field, value: Any) -> None:
     glue = aws.client("glue")
     top = f.api.split(".")[0]
     if kind == "crawler":  # UpdateCrawler is partial
+        if f.name == "role":  # the endpoint resolves roles as AWS does: someone else's role must exist
+            glue_role(aws.client("iam"), str(value).rsplit("/", 1)[-1])
         glue.update_crawler(Name=name, **{top: _with(glue.get_crawler(Name=name)["Crawler"], f, value)[top]})
     elif kind == "job":  # UpdateJob replaces the definition: send all of it
         item = _with(glue.get_job(JobName=name)["Job"], f, value)

@@ -15,6 +15,7 @@ from reconciler.resources import glue_common, trigger
 from reconciler.spec.load import load_spec
 from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
 from reconciler_local.lifecycle import call_admin
+from tests.helpers import glue_role
 
 from .conftest import JOB, Project
 
@@ -38,8 +39,12 @@ def test_crawler_and_job_are_given_the_managed_roles_full_arn(project: Project, 
     # DiffSuppressFunc): that form of the same role is no drift either.
     glue.update_crawler(Name=CRAWLER, Role="reconciler/car-brands/car-brands-glue")
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
-    # ... but the same name at path / is another role: drift, planned back to the full ARN.
+    # ... but the same name at path / is another role: drift, planned back to the full ARN. No such role
+    # exists (IAM role names are unique per account, whatever the path), so AWS would refuse this update
+    # (role resolution); only with resolution off can the drift be made to plan it back.
+    call_admin(aws.url, "settings", {"role_resolution": False})
     glue.update_crawler(Name=CRAWLER, Role="car-brands-glue")
+    call_admin(aws.url, "settings", {"role_resolution": True})
     changes = project.changes()
     assert [a["path"] for a in changes[f"crawler.{CRAWLER}"]["attributes"]] == ["role"]
     assert project.cli("apply", "--auto-approve").exit_code == 0
@@ -189,7 +194,7 @@ def test_ownership_is_correct_under_and_and_or_tag_filters(project: Project, aws
     with only one of our two ownership tags are never deleted, neither by apply nor by destroy."""
     call_admin(aws.url, "settings", {"tag_filter": semantics})
     glue = aws.client("glue")
-    role = "arn:aws:iam::123456789012:role/theirs"
+    role = glue_role(aws.client("iam"), "theirs")
     target = {"S3Targets": [{"Path": "s3://elsewhere/"}]}
     glue.create_crawler(Name="theirs-managed", Role=role, DatabaseName="d", Targets=target,
                         Tags={OWNER_TAG: "another-pipeline", MANAGED_TAG: "true"})  # fmt: skip

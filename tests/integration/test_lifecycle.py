@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
+from tests.helpers import glue_role
 
 from .conftest import BUCKET, Project
 
@@ -199,6 +200,7 @@ def test_unowned_resources_with_declared_names_are_left_untouched(project: Proje
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws.region})
     s3.put_object(Bucket=BUCKET, Key="theirs.txt", Body=b"not ours")
     glue.create_database(DatabaseInput={"Name": "someone_elses"})
+    glue_role(aws.client("iam"), "their-role")
     glue.create_crawler(Name="car-brands-raw", Role="their-role", DatabaseName="someone_elses",
                         Targets={"S3Targets": [{"Path": "s3://elsewhere/"}]})  # fmt: skip
 
@@ -227,8 +229,8 @@ def test_unowned_resources_with_declared_names_are_left_untouched(project: Proje
 
 
 def test_adopt_takes_over_an_unowned_crawler(project: Project, aws: Any) -> None:
-    glue = aws.client("glue")
-    glue.create_crawler(Name="car-brands-raw", Role="car-brands-glue", DatabaseName="car_brands",
+    glue, theirs = aws.client("glue"), glue_role(aws.client("iam"), "their-role")
+    glue.create_crawler(Name="car-brands-raw", Role=theirs, DatabaseName="car_brands",
                         Targets={"S3Targets": [{"Path": f"s3://{BUCKET}/raw/car_brands/"}]})  # fmt: skip
     assert project.changes()["crawler.car-brands-raw"]["action"] == "conflict"
     result = project.cli("apply", "--auto-approve", "--adopt", "crawler.car-brands-raw")
