@@ -9,7 +9,10 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from reconciler.aws.lock import LOCK_KEY
+from tests.conftest import Aws
 
 from .conftest import BUCKET, Project
 
@@ -22,7 +25,15 @@ def reconcile(project: Project, *args: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def test_two_applies_at_once_one_waits_and_the_state_is_right(project: Project, aws: Any) -> None:
+@pytest.mark.parametrize("region", ["eu-central-1", "us-east-1"])
+def test_two_applies_at_once_one_waits_and_the_state_is_right(
+    project: Project, aws: Any, region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 defect 9: in us-east-1 CreateBucket answers 200 to the owner of an existing bucket
+    (terraform-provider-aws internal/service/s3/bucket.go; moto models it), so both first applies
+    believe they created the bucket; exactly one may skip re-planning under the lock."""
+    monkeypatch.setenv("AWS_REGION", region)  # the spec's region: ${AWS_REGION:-eu-central-1}
+    aws = Aws(aws.url, region)
     first = reconcile(project, "apply", "--auto-approve", "--lock-timeout", "120")
     second = reconcile(project, "apply", "--auto-approve", "--lock-timeout", "120")
     out1, _ = first.communicate(timeout=180)

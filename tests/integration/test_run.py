@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.aws.context import AwsContext
+from reconciler.quarterly.run import driver_log_streams, job_log_tail
 from tests.helpers import job_runs
 
 from .conftest import BUCKET, JOB, Project
@@ -83,6 +85,21 @@ def test_failing_job_fails_the_run_with_its_exception(project: Project, aws: Any
     assert "FAILED" in output and "boom: the job broke" in output
     assert "preparing" in output  # the tail of the driver log
     assert not aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="quicksight/").get("Contents")
+
+
+def test_failing_job_log_tail_reads_the_glue5_driver_streams_in_cloudwatch(project: Project, aws: Any) -> None:
+    """Issue 13 defect 14: on Glue 5 the driver's stdout and stderr are in /aws-glue/jobs/output, stream
+    `<run id>-driver` (the endpoint's glue5_log_layout); the tail reads them from CloudWatch Logs, not
+    only from the endpoint's admin route."""
+    set_job_script(project, FAILING_JOB)
+    assert project.cli("run", "--timeout", "300").exit_code == 1
+    failed = job_runs(aws.client("glue"), JOB)[-1]
+    assert failed["JobRunState"] == "FAILED" and failed["GlueVersion"].startswith("5")
+    ctx = AwsContext(region=aws.region, endpoint_url=aws.url)
+    tail = job_log_tail(ctx, failed["Id"], glue_version=failed["GlueVersion"], admin_route=False)
+    assert "preparing" in tail and "boom: the job broke" in tail
+    assert driver_log_streams("jr_1", "4.0") == [("/aws-glue/jobs/error", "jr_1"), ("/aws-glue/jobs/output", "jr_1")]
+    assert driver_log_streams("jr_1", "5.0")[0] == ("/aws-glue/jobs/output", "jr_1-driver")
 
 
 def test_failing_crawl_stops_the_run_before_the_job(project: Project, aws: Any) -> None:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.aws.context import AwsContext
-from reconciler.aws.retry import error_code
+from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.errors import AwsApiError, AwsError, LockError, NotFoundError, ReconcilerError
 from reconciler.invocation import command
 
@@ -219,15 +219,22 @@ def acquire(
     on_wait: Callable[[LockInfo], None] | None = None,
     on_takeover: Callable[[LockInfo, str], None] | None = None,
     poll: float = 1.0,
+    fresh_bucket: bool = False,
 ) -> tuple[LockInfo, str]:
     """Take the lock, waiting up to `timeout` seconds for the holder to release it or for its lease to
     expire; a lease that is expired, or whose holder is provably dead here, is taken over at once (with
-    `on_takeover(holder, reason)`, by default a line on stderr). Returns our lock and its ETag."""
+    `on_takeover(holder, reason)`, by default a line on stderr). Returns our lock and its ETag.
+
+    `fresh_bucket`: the bucket was created a moment ago (this process just called CreateBucket), so a
+    NoSuchBucket answer to the lock's
+    PUT is the new-bucket window (aws/retry.py while_bucket_is_new), retried bounded; otherwise it means
+    nothing was applied yet."""
     info = new_lock_info(operation)
     deadline = time.monotonic() + timeout
     told = False
     while True:
-        etag = _try_put(ctx, bucket, info)
+        # If-None-Match makes a repeat safe: a put that did land answers 412 and is recognised below.
+        etag = while_bucket_is_new(lambda: _try_put(ctx, bucket, info)) if fresh_bucket else _try_put(ctx, bucket, info)
         if etag is not None:
             return info, etag
         seen = observe_lock(ctx, bucket)
@@ -349,6 +356,27 @@ class Lease:
                     return
 
 
+RELEASE_404_DELAYS = (0.5, 1.0, 2.0)  # bounded: 3.5 s in all
+
+
+def _delete_when_visible(ctx: AwsContext, bucket: str, etag: str) -> bool:
+    """After a 404 on our conditional delete: retry it a few times (the object may not be visible yet).
+    False once it is deleted or still absent after the last try (released is released); True when it
+    answers 412, i.e. there is a lock now that is not the one we last wrote (the caller looks at it)."""
+    for delay in RELEASE_404_DELAYS:
+        time.sleep(delay)
+        try:
+            ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=etag)
+            return False
+        except NotFoundError:
+            continue
+        except AwsApiError as exc:
+            if _is_precondition_failed(exc):
+                return True
+            raise
+    return False
+
+
 def release(ctx: AwsContext, bucket: str, info: LockInfo, etag: str | None = None) -> None:
     """Delete the lock only if it is still ours (someone may have taken it over): with `etag`, a
     conditional delete on it. When that fails the lock stays behind: the error says so and how to
@@ -358,8 +386,13 @@ def release(ctx: AwsContext, bucket: str, info: LockInfo, etag: str | None = Non
             try:
                 ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=etag)
                 return
-            except NotFoundError:  # gone already: released is released
-                return
+            except NotFoundError:
+                # Gone already (broken), or not yet visible: after versioning is first enabled S3 may
+                # answer 404 for new objects for a while (S3 API reference, PutBucketVersioning: "wait
+                # for 15 minutes after enabling versioning before issuing write operations (PUT or
+                # DELETE) on objects in the bucket"). Look again, bounded, before calling it released.
+                if not _delete_when_visible(ctx, bucket, etag):
+                    return
             except AwsApiError as exc:
                 if not _is_precondition_failed(exc):
                     raise

@@ -133,3 +133,30 @@ DEFAULT_POLICY = RetryPolicy()
 
 def call_with_retry(fn: Callable[[], T], *, policy: RetryPolicy | None = None) -> T:
     return (policy or DEFAULT_POLICY).call(fn)
+
+
+# The new-bucket window (issue 13 defect 7). Right after CreateBucket, S3 can answer NoSuchBucket to the
+# bucket's configuration calls and to PutObject for a while: terraform-provider-aws retries NoSuchBucket on
+# each of them after CreateBucket, for bucketPropagationTimeout (2 minutes; internal/service/s3/bucket.go).
+# Only for calls made right after *our* CreateBucket: anywhere else NoSuchBucket means the bucket is absent.
+NEW_BUCKET_WINDOW_SECONDS = 120.0
+
+
+def while_bucket_is_new(
+    fn: Callable[[], T],
+    *,
+    seconds: float = NEW_BUCKET_WINDOW_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """`fn()`, retried with a bounded backoff while it fails with NoSuchBucket, for at most `seconds`.
+    `fn` must be safe to repeat (the configuration PUTs replace, the lock PUT is conditional)."""
+    deadline = time.monotonic() + seconds
+    delay = 0.2
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if error_code(exc) != "NoSuchBucket" or time.monotonic() + delay > deadline:
+                raise
+        sleep(delay)
+        delay = min(delay * 2, 5.0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from reconciler.aws.context import AwsContext
-from reconciler.aws.retry import error_code
+from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
 from reconciler.engine.plan import Plan
 from reconciler.errors import AwsApiError, AwsError, ConflictError, ReconcilerError
@@ -163,7 +163,10 @@ def create_bucket_exclusive(ctx: AwsContext, pipeline: Pipeline) -> bool:
     """Create the bare bucket so the lock has a home. True if this call created it.
 
     Outside us-east-1 a second CreateBucket answers BucketAlreadyOwnedByYou, so of two first-ever
-    applies exactly one learns it created the bucket; the other waits for the lock and re-plans.
+    applies exactly one learns it created the bucket; the other waits for the lock and re-plans. In
+    us-east-1 CreateBucket answers 200 to the owner of an existing bucket (terraform-provider-aws
+    internal/service/s3/bucket.go), so True there only means "maybe": the caller (engine/locked.py)
+    trusts it only when no one held the lock before it (the serial).
     """
     tags = [{"Key": k, "Value": v} for k, v in sorted(desired_tags(pipeline).items())]
     config: dict[str, object] = {"Tags": tags}  # tagged as ours in the same call that creates it
@@ -176,6 +179,10 @@ def create_bucket_exclusive(ctx: AwsContext, pipeline: Pipeline) -> bool:
         if exc.code in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             return False
         raise aws_error("creating", f"S3 bucket {pipeline.bucket.name!r}", exc) from exc
-    # And again explicitly, for S3-compatible endpoints that ignore tags at creation.
-    ctx.call("s3", "put_bucket_tagging", Bucket=pipeline.bucket.name, Tagging={"TagSet": tags})
+    # And again explicitly, for S3-compatible endpoints that ignore tags at creation; right after
+    # CreateBucket it can answer NoSuchBucket for a while (aws/retry.py while_bucket_is_new, after
+    # terraform-provider-aws internal/service/s3/bucket.go).
+    while_bucket_is_new(
+        lambda: ctx.call("s3", "put_bucket_tagging", Bucket=pipeline.bucket.name, Tagging={"TagSet": tags})
+    )
     return True

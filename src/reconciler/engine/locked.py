@@ -53,12 +53,21 @@ def locked_apply(
     created_now = False
     # Nothing is written when a declared name is someone else's: not even our lock into their bucket.
     check_applicable(approved)
-    if bucket_change is not None and bucket_change.action == CREATE:
+    just_created = bucket_change is not None and bucket_change.action == CREATE
+    if just_created:
         created_now = create_bucket_exclusive(ctx, pipeline)
-    with lock.held(ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait) as held:
-        return apply_held(
-            pipeline, ctx, approved, options, held, kinds=kinds, on_event=on_event, fresh_bucket=created_now
-        )
+    # The bucket is moments old when we just called CreateBucket (ours, or a concurrent first apply's that
+    # answered BucketAlreadyOwnedByYou): the lock PUT may meet the new-bucket window (aws/retry.py).
+    with lock.held(
+        ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait, fresh_bucket=just_created
+    ) as held:
+        # Issue 13 defect 9: in us-east-1 CreateBucket answers 200 to the owner for a bucket that exists
+        # (terraform-provider-aws internal/service/s3/bucket.go notes it: no BucketAlreadyOwnedByYou
+        # there), so two first applies may both believe they created
+        # it. The lock is the arbiter: the bucket is ours alone only if nobody held the lock before us
+        # (no serial yet: lock.held reads it under the lock, and every holder bumps it first).
+        fresh = created_now and held.previous_serial == lock.NO_SERIAL
+        return apply_held(pipeline, ctx, approved, options, held, kinds=kinds, on_event=on_event, fresh_bucket=fresh)
 
 
 def apply_held(

@@ -24,6 +24,7 @@ run of the quarter (`--force`: it is older than the published one).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -163,11 +164,29 @@ def check_gate(pipeline: Pipeline, report: dict[str, Any], previous: dict[str, A
 # --- S3 side ---------------------------------------------------------------------------------------
 
 
-def _get_json(ctx: AwsContext, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        body = ctx.call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
-    except NotFoundError:
-        return None
+# After versioning is first enabled, S3 may answer 404 for new objects for a while (S3 API reference,
+# PutBucketVersioning: "We recommend that you wait for 15 minutes after enabling versioning before issuing
+# write operations (PUT or DELETE) on objects in the bucket"; issue 13 defect 7). A read of an object that
+# was just written (the report of a job run that succeeded) looks again with this bounded backoff before
+# concluding it is absent: 60.5 s in all.
+WRITTEN_404_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def _get_json(
+    ctx: AwsContext, bucket: str, key: str, *, written: bool = False, delays: tuple[float, ...] = WRITTEN_404_DELAYS
+) -> dict[str, Any] | None:
+    """The JSON object at `key`, or None. `written`: someone wrote it a moment ago, so a 404 is looked at
+    again (WRITTEN_404_DELAYS) before it is believed."""
+    pending, call = list(delays) if written else [], ctx.call
+    while True:
+        try:
+            body = call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
+            break
+        except NotFoundError:
+            if not pending:
+                return None
+            time.sleep(pending.pop(0))
+            call = ctx.call_fresh  # a shared read (AwsContext.shared_reads) would repeat the 404
     try:
         loaded = json.loads(body)
     except ValueError:
@@ -184,8 +203,9 @@ def read_pointer(ctx: AwsContext, layout: Layout) -> dict[str, Any] | None:
     return _get_json(ctx, layout.bucket, layout.pointer_key)
 
 
-def read_report(ctx: AwsContext, layout: Layout, run_id: str) -> dict[str, Any] | None:
-    return _get_json(ctx, layout.bucket, layout.run_key(run_id, REPORT))
+def read_report(ctx: AwsContext, layout: Layout, run_id: str, *, written: bool = False) -> dict[str, Any] | None:
+    """The run's report; `written`: the job run succeeded, so it wrote one (a 404 is retried, _get_json)."""
+    return _get_json(ctx, layout.bucket, layout.run_key(run_id, REPORT), written=written)
 
 
 def read_gate(ctx: AwsContext, layout: Layout, run_id: str) -> dict[str, Any] | None:

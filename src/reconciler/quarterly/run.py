@@ -284,7 +284,7 @@ def _wait_job(
             return dict(run)
         if state in JOB_FAILED:
             message = run.get("ErrorMessage") or "no error message"
-            tail = job_log_tail(ctx, run_id)
+            tail = job_log_tail(ctx, run_id, glue_version=run.get("GlueVersion"))
             raise RunError(
                 f"job {job!r} run {run_id} ended {state}: {message}"
                 + (f"\n--- driver log (tail) ---\n{tail}" if tail else "")
@@ -303,17 +303,40 @@ def stop_job_run(ctx: AwsContext, job: str, run_id: str) -> None:
         ctx.call("glue", "batch_stop_job_run", JobName=job, JobRunIds=[run_id])
 
 
-def job_log_tail(ctx: AwsContext, run_id: str, lines: int = 30) -> str:
-    """The driver log's last lines: CloudWatch on AWS, the admin route on our local endpoint."""
+def driver_log_streams(run_id: str, glue_version: str | None) -> list[tuple[str, str]]:
+    """The (log group, stream) pairs holding a job run's driver output, most useful first.
+
+    AWS Glue Developer Guide, "Logging for AWS Glue jobs": from Glue 5.0 "user stdout (standard output)
+    and stderr (standard error) logs are written to the /aws-glue/jobs/output log group" and "system
+    logs, Spark daemon logs, and user AWS Glue Logger logs are written to the /aws-glue/jobs/error log
+    group", in streams named `<job run id>-driver`; before 5.0 the streams are named by the run id, the
+    traceback (stderr) in `/aws-glue/jobs/error`. GetJobRun's JobRun.GlueVersion says which applies
+    (botocore glue service model); without it both layouts are tried, the newer first."""
+    glue5 = [("/aws-glue/jobs/output", f"{run_id}-driver"), ("/aws-glue/jobs/error", f"{run_id}-driver")]
+    older = [("/aws-glue/jobs/error", run_id), ("/aws-glue/jobs/output", run_id)]
+    if glue_version is None:
+        return glue5 + older
     try:
-        events = ctx.call(
-            "logs", "get_log_events", logGroupName="/aws-glue/jobs/error", logStreamName=run_id, limit=lines
-        )["events"]
+        major = int(str(glue_version).split(".", 1)[0])
+    except ValueError:
+        return glue5 + older
+    return glue5 if major >= 5 else older
+
+
+def job_log_tail(
+    ctx: AwsContext, run_id: str, lines: int = 30, *, glue_version: str | None = None, admin_route: bool = True
+) -> str:
+    """The driver log's last lines: CloudWatch Logs in the layout of the run's Glue version
+    (driver_log_streams), else the admin route on our local endpoint (admin_route)."""
+    for group, stream in driver_log_streams(run_id, glue_version):
+        try:
+            # GetLogEvents without startFromHead returns the newest events (CloudWatch Logs API reference).
+            events = ctx.call("logs", "get_log_events", logGroupName=group, logStreamName=stream, limit=lines)["events"]
+        except AwsApiError:
+            continue
         if events:
             return "\n".join(e["message"].rstrip() for e in events)
-    except AwsApiError:
-        pass
-    if ctx.endpoint_url:
+    if ctx.endpoint_url and admin_route:
         try:
             url = f"{ctx.endpoint_url.rstrip('/')}/_reconciler/job-runs/{run_id}/log"
             with urllib.request.urlopen(url, timeout=5) as response:
@@ -408,7 +431,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
             summary.job_run_id = job_run_id
             wait_job(ctx, job, job_run_id, deadline, options, emit)
         with step("gate"):
-            report = publish.read_report(ctx, layout, run_id)
+            report = publish.read_report(ctx, layout, run_id, written=True)  # the job run succeeded
             if report is None:
                 raise RunError(
                     f"the job wrote no report at s3://{layout.bucket}/{layout.run_key(run_id, publish.REPORT)}"

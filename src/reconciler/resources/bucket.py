@@ -14,7 +14,7 @@ import urllib.request
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
-from reconciler.aws.retry import error_code
+from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
 from reconciler.resources.base import (
@@ -312,9 +312,15 @@ class BucketKind(ResourceKind):
             # A crashed earlier apply may have created it: ours to finish configuring.
             if error_code(exc) != "BucketAlreadyOwnedByYou":
                 raise aws_error("creating", f"S3 bucket {desired.name!r}", exc) from exc
-        # Tag first, so a crash right after still leaves a bucket we recognise as ours.
-        self._put_tags(ctx, desired)
-        self._apply_settings(ctx, desired, set(desired.attrs))
+        # Tag first, so a crash right after still leaves a bucket we recognise as ours. Right after
+        # CreateBucket these calls can answer NoSuchBucket for a while (the new-bucket window,
+        # aws/retry.py while_bucket_is_new; terraform-provider-aws internal/service/s3/bucket.go): every
+        # step replaces what it sets, so the sequence is repeated until the bucket is visible, bounded.
+        def configure() -> None:
+            self._put_tags(ctx, desired)
+            self._apply_settings(ctx, desired, set(desired.attrs))
+
+        while_bucket_is_new(configure)
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         changed = {c.top for c in changes}
