@@ -67,11 +67,10 @@ ENDPOINT_ENVIRONMENT = {
     "RECONCILER_LOCAL_CRAWL_MIN_SECONDS": "0.2",
     "RECONCILER_LOCAL_CRAWL_STOPPING_SECONDS": "0.05",
     # What AWS enforces (issue 13; src/reconciler_local/README.md "Strict settings"), on for the whole suite:
-    # roles resolve as AWS resolves them (a bare name is a role at path /, its trust policy must allow Glue),
-    # IAM propagation (2 s) and the Glue role's policies. Off: new_bucket_seconds (until the product retries
-    # NoSuchBucket after its CreateBucket), enforce_iam (the suite's dummy keys are no IAM user; the operator
-    # test turns it on with a real user's keys).
-    "RECONCILER_LOCAL_ROLE_RESOLUTION": "true",
+    # IAM propagation (2 s) and the Glue role's policies. Off suite-wide: role_resolution (the tests in
+    # tests/local give Glue made-up roles; the product's tests turn it on themselves), new_bucket_seconds (until
+    # the tests' own fixtures wait out the window), enforce_iam (the suite's dummy keys are no IAM user; the
+    # operator test turns it on with a real user's keys).
     "RECONCILER_LOCAL_IAM_PROPAGATION_SECONDS": str(IAM_PROPAGATION_SECONDS),
     "RECONCILER_LOCAL_ENFORCE_ROLE_POLICIES": "true",
 }
