@@ -69,9 +69,10 @@ def moto(moto_server: str) -> str:
 
 def client(url: str, service: str) -> Any:
     # boto3-stubs types client() per literal service name; this helper takes any name (as conftest's Aws.client)
-    return boto3.session.Session(
+    session: Any = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    ).client(service, endpoint_url=url, config=Config(s3={"addressing_style": "path"}))  # type: ignore[call-overload]
+    )
+    return session.client(service, endpoint_url=url, config=Config(s3={"addressing_style": "path"}))
 
 
 @pytest.fixture

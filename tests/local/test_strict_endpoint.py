@@ -196,9 +196,10 @@ def test_trigger_and_job_run_within_the_window(aws: Any) -> None:
 
 
 def user_client(aws: Any, service: str, keys: dict[str, str]) -> Any:
-    session = boto3.session.Session(aws_access_key_id=keys["AccessKeyId"],
-                                    aws_secret_access_key=keys["SecretAccessKey"], region_name=aws.region)
-    return session.client(service, endpoint_url=aws.url,  # type: ignore[call-overload]
+    # boto3-stubs type client() per literal service name; this helper takes any name, so the session is Any
+    session: Any = boto3.session.Session(aws_access_key_id=keys["AccessKeyId"],
+                                         aws_secret_access_key=keys["SecretAccessKey"], region_name=aws.region)
+    return session.client(service, endpoint_url=aws.url,
                           config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
 
 
