@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -83,6 +84,10 @@ class Globals:
     def check(self) -> None:
         if self.local and self.endpoint_url:
             raise click.UsageError("--local and --endpoint-url exclude each other")
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr: something went wrong that does not fail the command."""
+        self.err_console.print(f"[bold yellow]Warning:[/] {escape(message)}")
 
     def global_args(self) -> list[str]:
         """The options to repeat in a suggested command so that it reaches the same pipeline the same way."""
@@ -413,7 +418,7 @@ def converge_published(g: Globals, pipeline: Pipeline, ctx: AwsContext, lock_tim
     if not publish.manifest_stale(ctx, pipeline):
         return
     with pipeline_lock.held(ctx, pipeline.bucket.name, "converge", timeout=lock_timeout):
-        if publish.converge_if_possible(ctx, pipeline):
+        if publish.converge_if_possible(ctx, pipeline, warn=g.warn):
             g.console.print("Converged the QuickSight manifest with the publish pointer.")
 
 
@@ -514,6 +519,9 @@ class RunReporter:
             self.console.print(f"  {event.replace('_', ' ')}: {detail}")
         elif event == "lock_wait":
             self.console.print(f"  waiting for the lock: {fields['holder']}")
+        elif event == "warning":
+            self._stop()
+            self.console.print(f"[bold yellow]Warning:[/] {escape(fields['message'])}")
         elif event == "lock_taken_over":
             self.console.print(f"  took over the lock: {fields['holder']}: {fields['reason']}", markup=False)
         elif event == "quarter":
@@ -579,7 +587,8 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
         }
         console.print(f"  rows      {', '.join(f'{k}={v:,}' for k, v in counts.items())}")
     if summary.manifest_uri:
-        console.print(f"  manifest  {summary.manifest_uri} (local copy: {summary.manifest_path})")
+        copy = "not written, see the warning" if summary.warnings else summary.manifest_path
+        console.print(f"  manifest  {summary.manifest_uri} (local copy: {copy})")
     if summary.removed_runs:
         console.print(f"  retention removed {len(summary.removed_runs)} old unpublished run(s)")
 
@@ -665,8 +674,8 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeo
             g.console.print(f"  - {failure}")
     confirm(g.console, f"Publish run {run_id}?", auto_approve)
     with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
-        publish.converge(ctx, pipeline, layout)  # repair first: what a crash left is not ours to keep
-        new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote", force=force)
+        publish.converge(ctx, pipeline, layout, warn=g.warn)  # repair first: what a crash left is not ours to keep
+        new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote", force=force, warn=g.warn)
     g.console.print(f"Published {new['run_id']} for {new['quarter']} (was {new['previous_run_id'] or 'nothing'}).")
 
 

@@ -24,10 +24,13 @@ run of the quarter (`--force`: it is older than the published one).
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from reconciler.aws.context import AwsContext
@@ -322,10 +325,22 @@ def check_manifest_limits(ctx: AwsContext, pipeline: Pipeline, layout: Layout, p
         )
 
 
-def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dict[str, Any] | None = None) -> bool:
+#: what a publishing step reports that is not an error (a local copy that could not be written)
+Warn = Callable[[str], None]
+
+
+def _log_warning(message: str) -> None:
+    logging.getLogger(__name__).warning("%s", message)
+
+
+def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dict[str, Any] | None = None,
+             *, warn: Warn = _log_warning) -> bool:  # fmt: skip
     """Make the derived objects (the QuickSight manifest) match the pointer, the one truth of what is
     published. Level-based and idempotent: a GET of each, and a PUT only when the manifest differs.
-    True when it wrote something. Called by `run`, `promote` and `apply` under the pipeline lock."""
+    True when it wrote something. Called by `run`, `promote` and `apply` under the pipeline lock.
+
+    The local convenience copy (`spec.quicksight.manifest.output`) is written last and never blocks the
+    real work: a failure to write it (a read-only checkout, a full disk) is passed to `warn`."""
     manifest = pipeline.quicksight.manifest
     if manifest is None:
         return False
@@ -334,19 +349,40 @@ def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dic
     document = manifest_document(pipeline, layout, published)
     if document is None:
         return False  # nothing published yet: a manifest a person put there is left alone
-    from reconciler.quarterly.manifest import manifest_text, write_manifest
+    from reconciler.quarterly.manifest import manifest_text
 
     text = manifest_text(document)
-    write_manifest(document, manifest.output)
     try:
         current = ctx.call("s3", "get_object", Bucket=layout.bucket, Key=manifest.key)["Body"].read()
     except NotFoundError:
         current = None
-    if current == text.encode():
-        return False
-    ctx.call("s3", "put_object", Bucket=layout.bucket, Key=manifest.key, Body=text.encode(),
-             ContentType="application/json")  # fmt: skip
-    return True
+    wrote = bool(current != text.encode())
+    if wrote:
+        ctx.call("s3", "put_object", Bucket=layout.bucket, Key=manifest.key, Body=text.encode(),
+                 ContentType="application/json")  # fmt: skip
+    problem = write_local_copy(document, manifest.output)
+    if problem is not None:
+        warn(problem)
+    return wrote
+
+
+def write_local_copy(document: dict[str, Any], output: Path) -> str | None:
+    """Write the local convenience copy of the manifest; None when written, else the warning to show.
+    Never raises for what the file system refuses: the copy is a convenience, S3 holds the truth."""
+    from reconciler.quarterly.manifest import manifest_text, write_manifest
+
+    output = Path(output)
+    try:
+        if output.exists() and output.read_text(encoding="utf-8") == manifest_text(document):
+            return None  # already current: nothing to write (a read-only checkout that is up to date is fine)
+        write_manifest(document, output)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return (
+            f"the QuickSight manifest was published to S3, but its local copy {output} could not be written "
+            f"({reason}); the copy is only a convenience, nothing else is affected"
+        )
+    return None
 
 
 def manifest_stale(ctx: AwsContext, pipeline: Pipeline) -> bool:
@@ -369,20 +405,20 @@ def manifest_stale(ctx: AwsContext, pipeline: Pipeline) -> bool:
     return bool(current != manifest_text(document).encode())
 
 
-def converge_if_possible(ctx: AwsContext, pipeline: Pipeline) -> bool:
+def converge_if_possible(ctx: AwsContext, pipeline: Pipeline, *, warn: Warn = _log_warning) -> bool:
     """`converge` for a pipeline that may have no output path or no bucket yet (apply on a fresh account)."""
     try:
         layout = Layout.of(pipeline)
     except PublishError:
         return False
     try:
-        return converge(ctx, pipeline, layout)
+        return converge(ctx, pipeline, layout, warn=warn)
     except NotFoundError:
         return False  # the bucket does not exist: nothing is published
 
 
 def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *, by: str,
-            force: bool = False) -> dict[str, Any]:  # fmt: skip
+            force: bool = False, warn: Warn = _log_warning) -> dict[str, Any]:  # fmt: skip
     """Publish `run_id` for its quarter: the pointer first (one PUT: the truth), then the derived manifest
     (`converge`). Other quarters are never touched. An older run over a newer published run of the same
     quarter needs `force`. Returns the quarter's new pointer entry, with `quarter`."""
@@ -430,7 +466,7 @@ def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *,
         "updated_by": by,
     }
     _put_json(ctx, layout.bucket, layout.pointer_key, document)
-    converge(ctx, pipeline, layout, updated)
+    converge(ctx, pipeline, layout, updated, warn=warn)
     return entry | {"quarter": label}
 
 

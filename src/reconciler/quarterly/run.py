@@ -72,6 +72,8 @@ class RunSummary:
     report: dict[str, Any] | None = None
     manifest_uri: str | None = None
     manifest_path: str | None = None
+    #: what went wrong without failing the run (a local convenience copy that could not be written)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Deadline:
@@ -393,6 +395,10 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
 
         manifest_for(publish.run_pipeline_view(pipeline, layout, run_id))
 
+    def warn(message: str) -> None:  # a local convenience copy that could not be written: never fatal
+        summary.warnings.append(message)
+        emit("warning", {"message": message})
+
     first: Plan | None = None
     if not options.skip_apply:
         first = build_plan(pipeline, ctx, observe_serial=True)
@@ -409,7 +415,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                 summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held)
         if first is not None:
             quarters.check_ingested(ctx, pipeline, job, label, local_too=False)  # uploaded by the apply
-        if publish.converge(ctx, pipeline, layout):  # repair a crash between pointer and manifest
+        if publish.converge(ctx, pipeline, layout, warn=warn):  # repair a crash between pointer and manifest
             emit("converged", {"manifest": pipeline.quicksight.manifest.key if pipeline.quicksight.manifest else None})
         # A job run this pipeline started for this quarter, still going (its run was killed): adopt it, its
         # run id and output prefix, and gate and publish it. Any other run in progress is refused, named.
@@ -454,7 +460,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
         with step("publish"):
             check_publishable(pipeline, ctx, layout, run_id)
             held.check("publishing")
-            publish.promote(ctx, pipeline, layout, run_id, by="reconcile run")
+            publish.promote(ctx, pipeline, layout, run_id, by="reconcile run", warn=warn)
             summary.published = True
             if pipeline.quicksight.manifest is not None:
                 summary.manifest_uri = f"s3://{pipeline.bucket.name}/{pipeline.quicksight.manifest.key}"
