@@ -43,7 +43,11 @@ TEST_ENVIRONMENT = {
 
 @pytest.fixture(scope="session", autouse=True)
 def _aws_test_environment() -> Iterator[None]:
-    """Dummy credentials and our region for the whole session; no profile, no config file."""
+    """Dummy credentials and our region for the whole session; no profile, no config file. Not for the
+    opt-in real-account lane (`RECONCILER_LANE=aws`, set only by scripts/test-aws.sh, tests/lane)."""
+    if os.environ.get("RECONCILER_LANE") == "aws":
+        yield
+        return
     with pytest.MonkeyPatch.context() as patch:
         for name, value in TEST_ENVIRONMENT.items():
             patch.setenv(name, value)
