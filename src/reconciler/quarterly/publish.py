@@ -168,8 +168,11 @@ def check_gate(pipeline: Pipeline, report: dict[str, Any], previous: dict[str, A
 
 
 # After versioning is first enabled, S3 may answer 404 for new objects for a while (S3 API reference,
-# PutBucketVersioning: "We recommend that you wait for 15 minutes after enabling versioning before issuing
-# write operations (PUT or DELETE) on objects in the bucket"; issue 13 defect 7). A read of an object that
+# PutBucketVersioning, https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html: "While
+# this change is propagating, you might encounter intermittent HTTP 404 NoSuchKey errors for requests to
+# objects created or updated after enabling versioning. We recommend that you wait for 15 minutes after
+# enabling versioning before issuing write operations (PUT or DELETE) on objects in the bucket"; issue 13
+# defect 7; quote checked 2026-12-01). A read of an object that
 # was just written (the report of a job run that succeeded) looks again with this bounded backoff before
 # concluding it is absent: 60.5 s in all.
 WRITTEN_404_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
