@@ -99,6 +99,11 @@ CASES = [
         (Expect("number_of_workers", "spec.jobs[0].number_of_workers", "write the number without quotes"),),
     ),
     Case(
+        "a word where a number is expected, unquoted (issue 16: no 'without quotes' hint)",
+        (("number_of_workers: 2", "number_of_workers: two"),),
+        (Expect("number_of_workers", "spec.jobs[0].number_of_workers", "(got 'two'); write a number such as 2"),),
+    ),
+    Case(
         "words where a number is expected",
         (("timeout_minutes: 60", "timeout_minutes: an hour"),),
         (Expect("timeout_minutes", "spec.jobs[0].timeout_minutes", "must be a whole number (got 'an hour')"),),
@@ -239,6 +244,11 @@ CASES = [
         "region that is not a region",
         (("${AWS_REGION:-eu-central-1}", "Frankfurt"),),
         (Expect("region:", "metadata.region", "must look like an AWS region"),),
+    ),
+    Case(
+        "a misspelt region (botocore's partition data, issue 16)",
+        (("${AWS_REGION:-eu-central-1}", "eu-centrl-1"),),
+        (Expect("region:", "metadata.region", "'eu-centrl-1' is not an AWS region (did you mean 'eu-central-1'?)"),),
     ),
     # cron
     Case(

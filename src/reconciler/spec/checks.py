@@ -88,8 +88,21 @@ def _type_message(error: ValidationError, raw: Mapping[DocPath, str], interpolat
     elif "array" in expected and isinstance(instance, str | int | float | bool):
         message += "; write each item on its own line starting with '- '"
     elif {"integer", "number"} & set(expected) and isinstance(instance, str):
-        message += "; write the number without quotes"
+        message += _number_hint(error, instance)
     return message
+
+
+def _number_hint(error: ValidationError, instance: str) -> str:
+    """Text where a number belongs: a quoted number ("2") needs its quotes removed; anything else (`two`,
+    `an hour`, quoted or not) needs a number instead, e.g. the field's default or minimum."""
+    try:
+        float(instance.strip())
+    except ValueError:
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        example = next((v for v in (schema.get("default"), schema.get("minimum"))
+                        if isinstance(v, int | float) and not isinstance(v, bool)), 1)
+        return f"; write a number such as {example}"
+    return "; write the number without quotes"
 
 
 def _enum_message(error: ValidationError) -> str:

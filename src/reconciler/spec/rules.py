@@ -10,7 +10,7 @@ import string
 import unicodedata
 from collections.abc import Iterable
 
-from reconciler.spec import cron
+from reconciler.spec import cron, regions
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
@@ -265,9 +265,10 @@ _TAG_EXTRA = frozenset("_.:/=+-@")
 
 
 def region_problems(region: str) -> list[str]:
-    if _REGION.fullmatch(region):
-        return []
-    return [f"must look like an AWS region, e.g. eu-central-1 (got {_shorten(region)})"]
+    """The shape first, then botocore's partition data (spec/regions.py), with a did-you-mean."""
+    if not _REGION.fullmatch(region):
+        return [f"must look like an AWS region, e.g. eu-central-1 (got {_shorten(region)})"]
+    return regions.region_problems(region)
 
 
 def pipeline_name_problems(name: str) -> list[str]:
