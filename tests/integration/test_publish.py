@@ -74,6 +74,9 @@ def test_gate_publish_promote_rollback_history(project: Project, aws: Any) -> No
         "run_id": good, "previous_run_id": bad, "promoted_at": None,
     }  # fmt: skip
     assert manifest_bytes(aws) == manifest_before
+    # Promoting the published run again keeps the rollback chain (it used to point at itself).
+    assert project.cli("promote", good, "--auto-approve").exit_code == 0
+    assert pointer(aws)["run_id"] == good and pointer(aws)["previous_run_id"] == bad
 
     rows = history(project)
     assert [r["run_id"] for r in rows] == sorted([good, bad])

@@ -458,7 +458,7 @@ def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *,
         "prefix": layout.run_uri(run_id),
         "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "promoted_by": by,
-        "previous_run_id": current.get("run_id") if current else None,
+        "previous_run_id": _previous(current, run_id),
     }
     updated = dict(published) | {label: entry}
     check_manifest_limits(ctx, pipeline, layout, updated)
@@ -471,6 +471,17 @@ def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *,
     _put_json(ctx, layout.bucket, layout.pointer_key, document)
     converge(ctx, pipeline, layout, updated, warn=warn)
     return entry | {"quarter": label}
+
+
+def _previous(current: dict[str, Any] | None, run_id: str) -> str | None:
+    """The rollback chain's next link: the run this promotion replaces. Promoting the run that is already
+    published keeps its link (issue 16: it used to point at itself, and the chain was broken)."""
+    if current is None:
+        return None
+    if str(current["run_id"]) == run_id:
+        previous = current.get("previous_run_id")
+        return None if previous is None else str(previous)
+    return str(current["run_id"])
 
 
 def _started(ctx: AwsContext, layout: Layout, entry: dict[str, Any]) -> str:
