@@ -12,12 +12,58 @@ listed in the security section. Changing or extending an existing policy is judg
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from reconciler.engine.diff import ADOPT, REPLACE, UPDATE, Change
 from reconciler.resources import fields_of
+from reconciler.resources.base import AttrChange
 from reconciler.resources.fields import field_at
-from reconciler.resources.guards import policy_broadening
+from reconciler.resources.guards import as_policy, policy_broadening, policy_document, policy_tightening
 
-__all__ = ["broadening", "policy_broadening"]
+__all__ = ["SecurityEffect", "broadening", "policy_broadening", "security_effect"]
+
+WIDENS = "widens"
+TIGHTENS = "tightens"
+BOTH = "widens and tightens"
+NEITHER = "neither widens nor tightens"
+
+
+@dataclass(frozen=True)
+class SecurityEffect:
+    """How one changed security attribute moves access, for the plan's security section."""
+
+    label: str  # WIDENS, TIGHTENS, BOTH or NEITHER
+    widens: tuple[str, ...] = ()
+    tightens: tuple[str, ...] = ()
+    #: a policy where there was none: the rest of an unfinished create, applied without asking (see above)
+    restores: bool = False
+
+
+def security_effect(change: Change, attr: AttrChange) -> SecurityEffect | None:
+    """Whether the change of `attr` widens or tightens access (None: not a security attribute).
+
+    Policy documents are compared grant by grant in both directions; other guards by their field's
+    `widens` rule, run forwards (widens) and backwards (the reverse change would widen: this one tightens).
+    Unlike `broadening`, a policy given to a resource that had none counts as widening here (`restores`):
+    the plan says what access it grants even though it is not asked about."""
+    f = field_at(fields_of(change.kind), attr.keys)
+    if f is None or not f.is_security:
+        return None
+    keys, before, after = attr.keys, attr.before, attr.after
+    widens: list[str] = []
+    tightens: list[str] = []
+    tightened = restores = False
+    if f.widens is policy_document:
+        old, new = as_policy(keys, before), as_policy(keys, after)
+        widens, tightens = policy_broadening(old, new), policy_tightening(old, new)
+        tightened = bool(tightens)
+        restores = len(keys) == 1 and before is None and bool(widens)
+    elif f.widens is not None:
+        widens = f.widens(keys, before, after)
+        # the rule's reasons are worded for widening: a guard put back is labelled without one
+        tightened = not widens and bool(f.widens(keys, after, before))
+    label = BOTH if widens and tightened else WIDENS if widens else TIGHTENS if tightened else NEITHER
+    return SecurityEffect(label, tuple(widens), tuple(tightens), restores)
 
 
 def broadening(changes: list[Change]) -> list[str]:

@@ -44,6 +44,21 @@ def policy_broadening(before: Any, after: Any) -> list[str]:
     return reasons
 
 
+def policy_tightening(before: Any, after: Any) -> list[str]:
+    """The other direction of `policy_broadening`: grants the new policy no longer allows, denies it adds."""
+    removed = sorted(_grants(before, "Allow") - _grants(after, "Allow"))
+    added_denies = sorted(_grants(after, "Deny") - _grants(before, "Deny"))
+    reasons = [f"no longer allows {a} on {r}" + (f" to {p}" if p else "") for p, a, r in removed]
+    reasons += [f"denies {a} on {r}" for _, a, r in added_denies]
+    return reasons
+
+
+def as_policy(keys: tuple[str, ...], value: Any) -> Any:
+    """A changed value of a policy field as a whole document: the document itself, or (when only its
+    statements changed) the statement list wrapped in one."""
+    return {"Statement": value} if keys[-1] == "Statement" else value
+
+
 def policy_document(keys: tuple[str, ...], before: Any, after: Any) -> list[str]:
     """A policy document, judged statement by statement. Giving a resource a policy it has none of at all
     (before is absent) is not broadening: that is the rest of a create that did not finish (a crash or an
@@ -52,9 +67,7 @@ def policy_document(keys: tuple[str, ...], before: Any, after: Any) -> list[str]
         return []
     if len(keys) > 2:
         return []
-    if keys[-1] == "Statement":
-        before, after = {"Statement": before}, {"Statement": after}
-    return policy_broadening(before, after)
+    return policy_broadening(as_policy(keys, before), as_policy(keys, after))
 
 
 def flags_guard(removed: str, turned_off: str) -> Widens:
