@@ -15,6 +15,8 @@ class CronCase:
     problem: str | None = None  # a fragment of one of the validation messages; None: Glue accepts it
     # (after, the first firing strictly after it, or None when none is left), UTC, "YYYY-MM-DD HH:MM"
     fires: tuple[tuple[str, str | None], ...] = ()
+    #: Glue accepts it, but it can never fire after VALIDATION_NOW: validation refuses it with this fragment
+    never: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -30,6 +32,14 @@ def valid(expression: str, *fires: tuple[str, str | None]) -> CronCase:
 
 def refused(expression: str, problem: str) -> CronCase:
     return CronCase(expression, problem)
+
+
+def never(expression: str, problem: str, *fires: tuple[str, str | None]) -> CronCase:
+    return CronCase(expression, None, fires, never=problem)
+
+
+#: the "now" the validation tests judge "can it ever fire" at
+VALIDATION_NOW = "2026-03-01 00:00"
 
 
 CASES = (
@@ -57,7 +67,14 @@ CASES = (
     valid("cron(0 0 ? * 2/2 *)", ("2026-03-02 00:00", "2026-03-04 00:00")),  # Mon, Wed, Fri
     valid("cron(0 0 1 JAN,APR,JUL,OCT ? 2025-2030)", ("2030-10-01 00:00", None)),
     valid("cron(0 10 1,15 JAN,JUL ? 2027)", ("2026-03-01 00:00", "2027-01-01 10:00")),
-    valid("cron(0 0 1 1 ? 2020)", ("2026-01-01 00:00", None)),
+    # --- accepted by Glue, refused by validation: they can never fire (after VALIDATION_NOW) -------------------
+    never("cron(0 0 1 1 ? 2020)", "every time it names is in the past", ("2026-01-01 00:00", None)),
+    never("cron(0 0 1 1,2 ? 2019-2025)", "its last year is 2025", ("2026-01-01 00:00", None)),
+    never("cron(0 0 30 2 ? *)", "no date in the months and years it names has that day", ("2026-01-01 00:00", None)),
+    never("cron(0 0 31 2 ? *)", "30 February", ("2026-01-01 00:00", None)),
+    never("cron(0 0 31 4,6,9,11 ? *)", "can never fire", ("2026-01-01 00:00", None)),
+    never("cron(0 0 29 2 ? 2100)", "can never fire", ("2026-01-01 00:00", None)),  # 2100 is no leap year
+    valid("cron(0 0 29 2 ? 2028)", ("2026-01-01 00:00", "2028-02-29 00:00")),
     valid(
         "cron(0 22-23,0-2 * * ? *)", ("2026-03-01 02:30", "2026-03-01 22:00"), ("2026-03-01 23:00", "2026-03-02 00:00")
     ),

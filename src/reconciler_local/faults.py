@@ -20,7 +20,10 @@ Kinds, each answered in the calling service's real error shape:
   write happened: the ambiguous case retries must survive). botocore sees `ConnectionClosedError`.
   `drop_before` and `drop_after` choose one of the two.
 
-Admin routes (`/_reconciler/...`) are never faulted. Operations are named `service:Operation`: Glue
+`GET /_reconciler/faults` also answers `aws_requests`: every AWS request the endpoint received since it
+started, faults on or off, never reset (tests read it before and after to prove that no request was made).
+
+Admin routes (`/_reconciler/...`) are never faulted nor counted. Operations are named `service:Operation`: Glue
 from `X-Amz-Target`, IAM/STS from the `Action` parameter, S3 from method, path and sub-resource (good
 enough to target one operation, not a full S3 router).
 """
@@ -223,6 +226,8 @@ class FaultInjector:
     counts: Counter[str] = field(default_factory=Counter)
     by_operation: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    #: every AWS request since start, faults on or off; never reset (see the module docstring)
+    aws_requests: int = 0
     _rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -250,6 +255,7 @@ class FaultInjector:
             return {
                 **self.config.as_dict(),
                 "requests": self.requests,
+                "aws_requests": self.aws_requests,
                 "injected": dict(self.counts),
                 "injected_total": sum(n for k, n in self.counts.items() if k != "permanent"),
                 "by_operation": dict(self.by_operation),
@@ -282,6 +288,8 @@ class FaultInjector:
 
     def wrap(self, environ: WSGIEnviron, start_response: StartResponse, app: WSGIApp) -> Iterable[bytes]:
         """Serve `environ` through `app`, or fault it."""
+        with self._lock:
+            self.aws_requests += 1
         if not self.active:
             return app(environ, start_response)
         request = identify(environ)

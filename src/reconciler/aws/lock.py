@@ -43,12 +43,12 @@ from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.errors import AwsApiError, AwsError, LockError, NotFoundError, ReconcilerError
 from reconciler.invocation import command
+from reconciler.spec.reserved import LOCK_FAMILY, LOCK_KEY, SERIAL_KEY
 
-LOCK_KEY = ".reconciler/lock.json"
-SERIAL_KEY = ".reconciler/lock.serial"
-_LOCK_FAMILY = ".reconciler/lock"  # one listing shows both the lock and the serial
+# LOCK_KEY, SERIAL_KEY, INTERNAL_PREFIX: stated once in spec/reserved.py, which validation reads to keep
+# uploads, job outputs and crawlers off them.
+_LOCK_FAMILY = LOCK_FAMILY  # one listing shows both the lock and the serial
 NO_SERIAL = "none"  # no holder ever wrote a serial in this bucket
-INTERNAL_PREFIX = ".reconciler/"
 #: how long a lease lasts without renewal; the holder renews it every fifth of that
 DEFAULT_LEASE_SECONDS = 300.0
 LEASE_ENV = "RECONCILER_LOCK_LEASE_SECONDS"

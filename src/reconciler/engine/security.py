@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from reconciler.engine.diff import ADOPT, REPLACE, UPDATE, Change
 from reconciler.resources import fields_of
 from reconciler.resources.base import AttrChange
-from reconciler.resources.fields import field_at
+from reconciler.resources.fields import field_at, is_security_at
 from reconciler.resources.guards import as_policy, policy_broadening, policy_document, policy_tightening
 
 __all__ = ["SecurityEffect", "broadening", "policy_broadening", "security_effect"]
@@ -26,6 +26,7 @@ WIDENS = "widens"
 TIGHTENS = "tightens"
 BOTH = "widens and tightens"
 NEITHER = "neither widens nor tightens"
+ENTRY = "changes code the job loads and runs with its role"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def security_effect(change: Change, attr: AttrChange) -> SecurityEffect | None:
     Unlike `broadening`, a policy given to a resource that had none counts as widening here (`restores`):
     the plan says what access it grants even though it is not asked about."""
     f = field_at(fields_of(change.kind), attr.keys)
+    if f is not None and not f.is_security and is_security_at([f], attr.keys, attr.before, attr.after):
+        return SecurityEffect(ENTRY)  # e.g. a job argument that loads code (resources/fields.py security_key)
     if f is None or not f.is_security:
         return None
     keys, before, after = attr.keys, attr.before, attr.after

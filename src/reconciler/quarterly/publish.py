@@ -38,9 +38,11 @@ from reconciler.aws.lock import missing_bucket
 from reconciler.errors import NotFoundError, PublishError
 from reconciler.invocation import command
 from reconciler.resources.base import delete_objects_checked
+from reconciler.spec import reserved
 from reconciler.spec.model import Pipeline, QuickSight
 
-POINTER = "_published.json"
+# The pointer's and the run prefixes' names are stated once, in spec/reserved.py (validation reads them).
+POINTER = reserved.POINTER
 POINTER_FORMAT = 2
 GATE = "_gate.json"
 RUN_RECORD = "_run.json"  # the run's history record, written by quarterly/history.py
@@ -87,14 +89,14 @@ class Layout:
         return cls(pipeline.bucket.name, base if base.endswith("/") or not base else base + "/")
 
     def run_key(self, run_id: str, relative: str = "") -> str:
-        return f"{self.base_key}runs/{run_id}/{relative}"
+        return f"{reserved.runs_prefix(self.base_key)}{run_id}/{relative}"
 
     def run_uri(self, run_id: str) -> str:
         return f"s3://{self.bucket}/{self.run_key(run_id)}"
 
     @property
     def pointer_key(self) -> str:
-        return self.base_key + POINTER
+        return reserved.pointer_key(self.base_key)
 
 
 # --- the gate: pure --------------------------------------------------------------------------------
@@ -492,7 +494,7 @@ def _started(ctx: AwsContext, layout: Layout, entry: dict[str, Any]) -> str:
 def list_run_ids(ctx: AwsContext, layout: Layout) -> list[str]:
     ids: list[str] = []
     try:
-        pages = ctx.pages("s3", "list_objects_v2", Bucket=layout.bucket, Prefix=layout.base_key + "runs/",
+        pages = ctx.pages("s3", "list_objects_v2", Bucket=layout.bucket, Prefix=reserved.runs_prefix(layout.base_key),
                           Delimiter="/")  # fmt: skip
     except NotFoundError as exc:
         raise missing_bucket(exc, layout.bucket, "listing the runs") from exc

@@ -162,15 +162,14 @@ def internal_keys(pipeline: Pipeline) -> list[str]:
     """Keys (prefixes) this tool rewrites in the bucket: .reconciler/ (lock, serial, caches), the published
     pointer and the QuickSight manifest."""
     from reconciler.errors import ReconcilerError
-    from reconciler.quarterly import publish  # the pointer's key lives with the publication code
+    from reconciler.quarterly import publish  # which output is published lives with the publication code
+    from reconciler.spec import reserved  # the keys themselves are stated once there
 
-    keys = {".reconciler/"}
+    published: list[str] = []
     with contextlib.suppress(ReconcilerError):  # no job output in the bucket: nothing published, no pointer
-        keys.add(publish.Layout.of(pipeline).pointer_key)
+        published.append(publish.Layout.of(pipeline).base_key)
     manifest = pipeline.quicksight.manifest
-    if manifest is not None:
-        keys.add(manifest.key)
-    return sorted(keys)
+    return reserved.internal_keys(published, manifest.key if manifest is not None else None)
 
 
 def lifecycle_rules(pipeline: Pipeline) -> list[dict[str, Any]]:

@@ -68,6 +68,8 @@ class Field:
     sensitive: bool = False
     #: a per-entry rule of a mapping: the values of the entries whose key matches are masked
     secret_key: Callable[[str], bool] | None = None
+    #: a per-entry rule of a mapping: a change of an entry whose key matches is shown in the security section
+    security_key: Callable[[str], bool] | None = None
     #: not sent when empty on create; a partial update sends `clear` instead (UpdateCrawler Schedule="")
     optional: bool = False
     clear: Any = None
@@ -227,6 +229,25 @@ def security(fields: Iterable[Field]) -> frozenset[str]:
 
 def sensitive(fields: Iterable[Field]) -> frozenset[str]:
     return frozenset(f.top for f in fields if f.sensitive or f.secret_key is not None)
+
+
+def is_security_at(fields: Iterable[Field], keys: tuple[str, ...], before: Any, after: Any) -> bool:
+    """A change from `before` to `after` at `keys` belongs in the security section: its field is flagged, or
+    its field's `security_key` matches the changed entry (or an entry of a whole mapping that changed)."""
+    f = field_at(fields, keys)
+    if f is None:
+        return False
+    if f.is_security:
+        return True
+    if f.security_key is None:
+        return False
+    below = keys[len(f.keys) :]
+    if below:
+        return f.security_key(below[0])
+    names = {str(k) for value in (before, after) if isinstance(value, Mapping) for k in value}
+    old = before if isinstance(before, Mapping) else {}
+    new = after if isinstance(after, Mapping) else {}
+    return any(f.security_key(n) and old.get(n) != new.get(n) for n in names)
 
 
 def field_at(fields: Iterable[Field], keys: tuple[str, ...]) -> Field | None:

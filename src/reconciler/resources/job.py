@@ -13,6 +13,7 @@ from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_arn, role_attr, role_name, sync_tags
+from reconciler.spec import arguments
 from reconciler.spec.model import Job, Pipeline
 
 #: Job arguments whose names look secret are masked in every output (a per-value rule of default_arguments).
@@ -47,6 +48,7 @@ FIELDS: tuple[Field, ...] = (
     Field("python_version", "Command.PythonVersion", read=str, default="3", sample="2"),
     Field("default_arguments", "DefaultArguments", spec="arguments", write=dict, read=dict, default={},
           secret_key=lambda name: SECRET_NAME.search(name) is not None,
+          security_key=arguments.is_security_relevant,  # code-loading arguments (spec/arguments.py)
           sample={"--input_path": "s3://${PIPELINE_BUCKET}/raw/car_brands/",
                   "--output_path": "s3://${PIPELINE_BUCKET}/prepared/", "--enable-metrics": "true",
                   "--db_password": "hunter2", "--job-bookmark-option": "job-bookmark-disable"}),

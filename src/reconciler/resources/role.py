@@ -28,6 +28,7 @@ from reconciler.resources.base import (
 from reconciler.resources.bucket import normalise_policy
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import policy_document
+from reconciler.spec import arguments
 from reconciler.spec.model import Pipeline
 
 INLINE_POLICY = "pipeline-access"
@@ -46,14 +47,31 @@ def trust_policy() -> dict[str, Any]:
 
 
 def output_prefixes(pipeline: Pipeline) -> list[str]:
-    """Key prefixes the jobs write to: the values of job arguments named *output* in our bucket."""
+    """Key prefixes the jobs write to: the values of output job arguments (spec/arguments.py), which validation
+    has kept inside our bucket, normalised and clear of the uploads and the tool's own keys."""
     prefixes = set()
     own = f"s3://{pipeline.bucket.name}/"
     for job in pipeline.jobs:
         for key, value in job.arguments:
-            if "output" in key and value.startswith(own):
+            if arguments.role_of(key) == arguments.OUTPUT and value.startswith(own) and value != own:
                 prefixes.add(value[len(own) :])
     return sorted(prefixes)
+
+
+def external_reads(pipeline: Pipeline) -> list[tuple[str, str, bool]]:
+    """(bucket, key prefix, listed) of every input and code location outside our bucket; validation has checked
+    each is under an entry of spec.allow. Inputs are listed (Spark lists a prefix), code is only read."""
+    found: set[tuple[str, str, bool]] = set()
+    for job in pipeline.jobs:
+        for key, value in job.arguments:
+            role = arguments.role_of(key)
+            if role not in (arguments.INPUT, arguments.CODE):
+                continue
+            for location in arguments.locations(key, value):
+                bucket, _, prefix = location.removeprefix("s3://").partition("/")
+                if location.startswith("s3://") and bucket and bucket != pipeline.bucket.name:
+                    found.add((bucket, prefix, role == arguments.INPUT))
+    return sorted(found)
 
 
 def metrics_enabled(arguments: Iterable[tuple[str, str]]) -> bool:
@@ -73,7 +91,8 @@ def glue_log_groups(pipeline: Pipeline) -> list[str]:
 
 def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
     bucket_arn = f"arn:{account.partition}:s3:::{pipeline.bucket.name}"
-    writes = output_prefixes(pipeline) or [""]
+    # Exactly the output prefixes, never the whole bucket: with none, the role writes nothing.
+    writes = output_prefixes(pipeline)
     db = pipeline.database.name
     glue = account.arn
     statements: list[dict[str, Any]] = [
@@ -88,12 +107,6 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
             "Resource": [f"{bucket_arn}/*"],
-        },
-        {
-            "Sid": "WriteJobOutputs",
-            "Effect": "Allow",
-            "Action": ["s3:DeleteObject", "s3:PutObject"],
-            "Resource": sorted(f"{bucket_arn}/{p}*" for p in writes),
         },
         {
             "Sid": "PipelineCatalog",
@@ -117,6 +130,34 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
             ),
         },
     ]
+    if writes:
+        statements.insert(2, {
+            "Sid": "WriteJobOutputs",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:PutObject"],
+            "Resource": sorted(f"{bucket_arn}/{p}*" for p in writes),
+        })  # fmt: skip
+    external = external_reads(pipeline)
+    if external:
+        # Allowed in the spec (spec.allow): the job reads its input or loads code there with this role. ListBucket
+        # is limited to the prefixes by the s3:prefix condition key (Service Authorization Reference, Amazon S3).
+        partition = account.partition
+        statements.append({
+            "Sid": "ReadAllowedExternal",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": sorted({f"arn:{partition}:s3:::{b}/{p}*" for b, p, _ in external}),
+        })  # fmt: skip
+        listed = sorted({b for b, _, is_input in external if is_input})
+        for n, b in enumerate(listed, 1):
+            prefixes = sorted({f"{p}*" for other, p, is_input in external if other == b and is_input})
+            statements.append({
+                "Sid": f"ListAllowedExternal{n}",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [f"arn:{partition}:s3:::{b}"],
+                "Condition": {"StringLike": {"s3:prefix": prefixes}},
+            })  # fmt: skip
     groups = glue_log_groups(pipeline)
     if groups:
         statements.append({

@@ -36,12 +36,13 @@ from reconciler.localcache import read_json_dict, write_json_atomic
 from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
 from reconciler.resources.fields import Field
 from reconciler.spec.model import Pipeline, Upload
+from reconciler.spec.reserved import UPLOAD_INDEX_PREFIX
 
 HASH_META = "sha256"
 # Multipart above 64 MiB in 16 MiB parts, 8 parts in flight: large raw files go up in parallel.
 TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8)
 FILE_CONCURRENCY = 8  # small files go up side by side
-INDEX_PREFIX = ".reconciler/uploads/"
+INDEX_PREFIX = UPLOAD_INDEX_PREFIX  # spec/reserved.py: validation keeps uploads off it
 CACHE_FILE = "hash-cache.json"
 HASH_THREADS = min(4, os.cpu_count() or 1)
 SEEN_FILE = "remote-seen.json"

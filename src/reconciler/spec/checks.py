@@ -13,10 +13,11 @@ import os
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.spec import rules
+from reconciler.spec import arguments, reserved, rules
 from reconciler.spec.schemas import load_schema
 
 if TYPE_CHECKING:  # jsonschema is imported when a spec is first checked (spec.py skips known-valid ones)
@@ -271,6 +272,7 @@ class _UploadIndex:
     keys: dict[str, int]  # object key -> index of the upload producing it
     unknown_prefixes: list[str]  # uploads we could not list: any key below these may exist
     complete: bool = True  # False when an upload is too broken to say what it produces
+    directories: dict[int, str] = dataclass_field(default_factory=dict)  # index of a directory upload -> its prefix
 
     def produces(self, key: str) -> bool:
         if not self.complete:
@@ -348,14 +350,54 @@ def _check_directory_upload(
     return findings[: 2 * _MAX_REPORTED]
 
 
-def _check_uploads(spec: dict[str, Any], project_dir: Path) -> tuple[list[Finding], _UploadIndex]:
+def _reserved_prefix_problems(prefix: str, keys: list[reserved.Reserved]) -> list[str]:
+    """An upload prefix that lies inside one of the tool's reserved prefixes."""
+    return [
+        f"{prefix!r} lies inside {r.key!r}, {r.why}: no upload may write there (choose another prefix)"
+        for r in keys
+        if r.prefix and prefix.startswith(r.key)
+    ]
+
+
+def _check_upload_keys(listing: _UploadIndex, keys: list[reserved.Reserved], refused: set[int]) -> list[Finding]:
+    """Uploaded object keys that are (or lie below) one of the tool's reserved keys, at most _MAX_REPORTED per
+    upload; `refused` uploads were reported at their prefix already."""
+    findings: list[Finding] = []
+    per_upload: dict[int, int] = {}
+    for key, index in sorted(listing.keys.items()):
+        if index in refused:
+            continue
+        for r in keys:
+            if r.covers(key):
+                per_upload[index] = per_upload.get(index, 0) + 1
+                if per_upload[index] <= _MAX_REPORTED:
+                    findings.append(
+                        Finding(
+                            ("spec", "uploads", index, "source"),
+                            f"would upload {key!r}, which is reserved: {r.why}; the tool writes it itself "
+                            "(remove that file from the upload or choose another prefix)",
+                        )
+                    )
+                break
+    return findings
+
+
+def _check_uploads(
+    spec: dict[str, Any], project_dir: Path, keys: list[reserved.Reserved] | None = None
+) -> tuple[list[Finding], _UploadIndex]:
     findings: list[Finding] = []
     listing = _UploadIndex({}, [])
+    refused: set[int] = set()
     for i, upload in _items(spec.get("uploads")):
         base: DocPath = ("spec", "uploads", i)
         prefix = _text(upload, "prefix")
         prefix = "" if "prefix" not in upload else prefix
         prefix_problems = rules.key_prefix_problems(prefix) if prefix is not None else []
+        if prefix is not None and not prefix_problems:
+            inside = _reserved_prefix_problems(prefix, keys or [])
+            findings += _located((*base, "prefix"), inside)
+            if inside:
+                refused.add(i)
         findings += _located((*base, "prefix"), prefix_problems)
         source = _text(upload, "source")
         if source is None or prefix is None or prefix_problems:
@@ -368,6 +410,7 @@ def _check_uploads(spec: dict[str, Any], project_dir: Path) -> tuple[list[Findin
             listing.unknown_prefixes.append(prefix)
             continue
         if resolved.is_dir():
+            listing.directories[i] = prefix
             findings += _check_directory_upload((*base, "source"), i, resolved, prefix, project_dir, allow, listing)
         elif resolved.is_file():
             key = file_upload_key(resolved, prefix)
@@ -388,7 +431,187 @@ def _check_uploads(spec: dict[str, Any], project_dir: Path) -> tuple[list[Findin
         else:
             findings.append(Finding((*base, "source"), f"{source!r} does not exist (looked for {resolved})"))
             listing.unknown_prefixes.append(prefix)
+    findings += _check_upload_keys(listing, keys or [], refused)
     return findings, listing
+
+
+# --- job arguments by role (spec/arguments.py), the allow-list and the reserved keys ------------------------
+
+
+def _s3_parts(uri: str) -> tuple[str, str] | None:
+    """(bucket, key) of s3://bucket/key, None when it is no S3 URI."""
+    if not uri.startswith("s3://"):
+        return None
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+@dataclass
+class _Outputs:
+    """The job output prefixes (keys in the pipeline's bucket) that passed their own checks."""
+
+    by_argument: dict[DocPath, str]
+
+    @property
+    def prefixes(self) -> list[str]:
+        return sorted(set(self.by_argument.values()))
+
+
+def _job_arguments(spec: dict[str, Any]) -> Iterator[tuple[DocPath, str, str]]:
+    for i, job in _items(spec.get("jobs")):
+        for name, value in _mapping(job.get("arguments")).items():
+            if isinstance(name, str) and isinstance(value, str):
+                yield ("spec", "jobs", i, "arguments", name), name, value
+
+
+def _output_shape_problems(value: str, bucket: str | None) -> tuple[str | None, list[str]]:
+    """(key prefix, problems) of an output path; the prefix is None unless it passed."""
+    parts = _s3_parts(value)
+    if parts is None:
+        return None, [f"is an output path (the job writes there) and must be an S3 URI like s3://<bucket>/<prefix>/ "
+                      f"(got {describe(value)})"]  # fmt: skip
+    target, key = parts
+    if bucket is not None and target != bucket:
+        return None, [
+            f"is an output path and must lie inside the pipeline's bucket {bucket!r} (got bucket {target!r}): "
+            "the job's role may write only there"
+        ]
+    if key == "":
+        return None, ["is an output path and must name a prefix inside the bucket, not the bucket root "
+                      f"(the root holds the tool's own keys, {reserved.INTERNAL_PREFIX})"]  # fmt: skip
+    problems = rules.key_prefix_problems(key)
+    return (key, []) if not problems else (None, [f"is an output path whose key {p}" for p in problems])
+
+
+def _collect_outputs(spec: dict[str, Any], bucket: str | None) -> tuple[list[Finding], _Outputs]:
+    findings: list[Finding] = []
+    outputs = _Outputs({})
+    for path, name, value in _job_arguments(spec):
+        if arguments.role_of(name) != arguments.OUTPUT:
+            continue
+        key, problems = _output_shape_problems(value, bucket)
+        findings += _located(path, problems)
+        if key is not None and bucket is not None:
+            outputs.by_argument[path] = key
+    return findings, outputs
+
+
+def _check_output_overlaps(
+    spec: dict[str, Any], outputs: _Outputs, keys: list[reserved.Reserved], uploads: _UploadIndex
+) -> list[Finding]:
+    """An output prefix clear of the tool's own keys (but its own pointer and run prefixes), of every uploaded
+    key and directory upload, and so of every job's script."""
+    scripts = {s for _, job in _items(spec.get("jobs")) if (s := _text(job, "script"))}
+    findings: list[Finding] = []
+    for path, prefix in outputs.by_argument.items():
+        own = {reserved.pointer_key(prefix), reserved.runs_prefix(prefix)}
+        for r in keys:
+            if r.tool_writes and r.key not in own and r.overlaps_prefix(prefix):
+                findings.append(Finding(path, f"overlaps {r.key!r}, {r.why}: the job could overwrite or delete it"))
+        for script in sorted(s for s in scripts if s.startswith(prefix)):
+            findings.append(Finding(path, f"contains the job script {script!r}: the job could rewrite its own code"))
+        clashing = sorted({i for key, i in uploads.keys.items() if key.startswith(prefix) and key not in scripts})
+        clashing += [i for i, d in uploads.directories.items() if prefix.startswith(d) and i not in clashing]
+        for i in sorted(set(clashing)):
+            findings.append(
+                Finding(path, f"overlaps the upload spec.uploads[{i}]: the job could overwrite or delete the "
+                              "uploaded data, and the upload would not notice (choose a prefix of its own)")
+            )  # fmt: skip
+    return findings
+
+
+def _allow_list(spec: dict[str, Any], field_name: str) -> list[str]:
+    entries = _mapping(spec.get("allow")).get(field_name)
+    return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
+
+
+def _check_allow(spec: dict[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    for field_name in ("external_code", "external_inputs"):
+        entries = _mapping(spec.get("allow")).get(field_name)
+        for j, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, str):
+                continue
+            path: DocPath = ("spec", "allow", field_name, j)
+            parts = _s3_parts(entry)
+            if parts is None or parts[0] == "":
+                findings.append(
+                    Finding(path, f"must be an S3 prefix like s3://<bucket>/<prefix>/ (got {describe(entry)})")
+                )
+                continue
+            findings += _located(path, [f"bucket {p}" for p in rules.bucket_name_problems(parts[0])])
+            if parts[1] != "":
+                findings += _located(path, [f"key prefix {p}" for p in rules.key_prefix_problems(parts[1])])
+    return findings
+
+
+def _allowed(uri: str, entries: list[str]) -> bool:
+    return any(uri.startswith(entry if entry.endswith("/") else entry + "/") for entry in entries)
+
+
+def _check_reads(spec: dict[str, Any], bucket: str | None, outputs: _Outputs) -> list[Finding]:
+    """Input paths and code locations: in the pipeline's bucket, or explicitly allowed."""
+    code_allowed = _allow_list(spec, "external_code")
+    inputs_allowed = _allow_list(spec, "external_inputs")
+    findings: list[Finding] = []
+    for path, name, value in _job_arguments(spec):
+        role = arguments.role_of(name)
+        if role == arguments.INPUT:
+            parts = _s3_parts(value)
+            if parts is None:
+                findings.append(Finding(path, f"is an input path and must be an S3 URI like s3://<bucket>/<prefix>/ "
+                                              f"(got {describe(value)})"))  # fmt: skip
+            elif bucket is not None and parts[0] != bucket and not _allowed(value, inputs_allowed):
+                findings.append(
+                    Finding(path, f"reads {describe(value)}, outside the pipeline's bucket {bucket!r}: list its prefix "
+                                  "in spec.allow.external_inputs to allow it; the job's role must be able to read it "
+                                  "(the managed role is then granted s3:GetObject and s3:ListBucket there)")
+                )  # fmt: skip
+            else:
+                findings += _located(path, [f"is an input path that {p}" for p in rules.s3_uri_problems(value, None)])
+        elif role == arguments.CODE:
+            for location in arguments.locations(name, value):
+                findings += _code_location_problems(path, name, location, bucket, outputs, code_allowed)
+    return findings
+
+
+def _code_location_problems(
+    path: DocPath, name: str, location: str, bucket: str | None, outputs: _Outputs, allowed: list[str]
+) -> list[Finding]:
+    parts = _s3_parts(location)
+    if parts is None:
+        return [Finding(path, f"loads code and must name S3 objects like s3://<bucket>/<key> "
+                              f"(got {describe(location)})")]  # fmt: skip
+    if bucket is not None and parts[0] != bucket:
+        if _allowed(location, allowed):
+            return []
+        return [
+            Finding(path, f"loads code from {describe(location)}, outside the pipeline's bucket {bucket!r}: Glue "
+                          "runs it with the pipeline's role; list its prefix in spec.allow.external_code to allow it")
+        ]  # fmt: skip
+    problems = rules.s3_uri_problems(location, None)
+    under = [p for p in outputs.prefixes if parts[1].startswith(p)]
+    if under:
+        problems.append(f"lies under the job output {under[0]!r}: the job could write the code it then loads")
+    return [Finding(path, f"{name} location {describe(location)} {p}") for p in problems]
+
+
+def _check_crawler_reserved(spec: dict[str, Any], bucket: str | None, keys: list[reserved.Reserved]) -> list[Finding]:
+    findings: list[Finding] = []
+    for i, crawler in _items(spec.get("crawlers")):
+        targets = crawler.get("targets")
+        for t, target in enumerate(targets if isinstance(targets, list) else []):
+            parts = _s3_parts(target) if isinstance(target, str) else None
+            if parts is None or parts[0] != bucket or rules.s3_uri_problems(target, bucket):
+                continue  # reported by _check_crawlers
+            for r in keys:
+                if r.tool_writes and (r.covers(parts[1]) or r.overlaps_prefix(parts[1])):
+                    findings.append(
+                        Finding(("spec", "crawlers", i, "targets", t),
+                                f"crawls {r.key!r}, {r.why}: the crawler would read the tool's own objects as data "
+                                "(choose a prefix that does not contain it)")
+                    )  # fmt: skip
+    return findings
 
 
 # --- the semantic checks, one small function per part of the spec --------------------------------------
@@ -601,7 +824,10 @@ def semantic_findings(doc: Any, project_dir: Path) -> list[Finding]:
     spec = _mapping(doc.get("spec"))
     region = _text(metadata, "region")
     bucket = _text(_mapping(spec.get("bucket")), "name")
-    upload_findings, uploads = _check_uploads(spec, project_dir)
+    output_findings, outputs = _collect_outputs(spec, bucket)
+    manifest_key = _text(_mapping(_mapping(spec.get("quicksight")).get("manifest")), "key")
+    keys = reserved.reserved_keys(outputs.prefixes, manifest_key)
+    upload_findings, uploads = _check_uploads(spec, project_dir, keys)
     return [
         *_check_metadata(metadata),
         *_check_bucket(spec, region),
@@ -609,7 +835,12 @@ def semantic_findings(doc: Any, project_dir: Path) -> list[Finding]:
         *_check_role(spec, region),
         *_check_database(spec),
         *_check_crawlers(spec, bucket),
+        *_check_crawler_reserved(spec, bucket, keys),
         *_check_jobs(spec, uploads),
+        *output_findings,
+        *_check_output_overlaps(spec, outputs, keys, uploads),
+        *_check_reads(spec, bucket, outputs),
+        *_check_allow(spec),
         *_check_schedule(spec),
         *_check_quicksight(spec, project_dir),
     ]

@@ -231,11 +231,17 @@ class CronSchedule:
             return weekday == rule.number and day.day + 7 > last_day
         return weekday in rule.values
 
-    def next_after(self, instant: datetime) -> datetime | None:
-        """The first firing time strictly after `instant` (UTC, minute precision), or None within SEARCH_YEARS."""
+    def next_after(self, instant: datetime, *, ever: bool = False) -> datetime | None:
+        """The first firing time strictly after `instant` (UTC, minute precision), or None within SEARCH_YEARS
+        (`ever`: up to the last year the expression allows, at most 2199, so None means it never fires again).
+        Months and years that cannot match are skipped whole, so even `ever` costs at most a few thousand
+        days: only the days of the months named, in the years named."""
         start = instant.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
         day = start.date()
-        end = date(min(start.year + SEARCH_YEARS, max(self.years)), 12, 31)
+        last = max(self.years) if ever else min(start.year + SEARCH_YEARS, max(self.years))
+        if last < start.year:
+            return None
+        end = date(last, 12, 31)
         while day <= end:
             if day.year not in self.years or day.month not in self.months:
                 day = (date(day.year, day.month, 1) + timedelta(days=32)).replace(day=1)
@@ -316,9 +322,19 @@ def _read(expression: str) -> tuple[CronSchedule | None, list[str]]:
     return (None, [frequent]) if frequent else (schedule, [])
 
 
-def cron_problems(expression: str) -> list[str]:
-    """Every reason Glue would refuse `expression` (empty = valid), as message fragments after a field path."""
-    return _read(expression)[1]
+def cron_problems(expression: str, now: datetime | None = None) -> list[str]:
+    """Every reason Glue would refuse `expression`, and a schedule that can never fire after `now` (default:
+    the current time), as message fragments after a field path (empty = valid)."""
+    schedule, problems = _read(expression)
+    if schedule is None:
+        return problems
+    now = now or datetime.now(UTC)
+    if schedule.next_after(now, ever=True) is not None:
+        return []
+    first_year = datetime(min(schedule.years), 1, 1, tzinfo=UTC) - timedelta(minutes=1)
+    if schedule.next_after(first_year, ever=True) is not None:
+        return [f"can never fire again: every time it names is in the past (its last year is {max(schedule.years)})"]
+    return ["can never fire: no date in the months and years it names has that day (e.g. 30 February)"]
 
 
 def parse_cron(expression: str) -> CronSchedule:

@@ -642,6 +642,10 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
         spec_sha256=digest,
         quality=_quality(spec.get("quality", {})),
         publish=model.Publish(keep_quarters=spec["publish"]["keep_quarters"]),
+        allow=model.Allow(
+            external_code=tuple(spec["allow"]["external_code"]),
+            external_inputs=tuple(spec["allow"]["external_inputs"]),
+        ),
     )
 
 

@@ -137,6 +137,14 @@ class Publish:
 
 
 @dataclass(frozen=True)
+class Allow:
+    """S3 prefixes outside the pipeline's bucket that job arguments may read code or input from."""
+
+    external_code: tuple[str, ...] = ()
+    external_inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Pipeline:
     """A whole validated pipeline.yaml."""
 
@@ -155,6 +163,7 @@ class Pipeline:
     spec_sha256: str  # of the interpolated document, for saved plans
     quality: Quality = field(default_factory=Quality)
     publish: Publish = field(default_factory=Publish)
+    allow: Allow = field(default_factory=Allow)
 
     @property
     def ownership_tags(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterable
+from datetime import datetime
 
 from reconciler.spec import cron, regions
 
@@ -29,6 +30,35 @@ def is_control(char: str) -> bool:
     return unicodedata.category(char) == "Cc"
 
 
+_MAX_NAMED = 5
+
+
+def char_name(char: str) -> str:
+    """A character, its code point and its Unicode name (e.g. "(U+0435 CYRILLIC SMALL LETTER IE)" after it), for
+    messages about characters people cannot tell apart."""
+    return f"{char!r} (U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')})"
+
+
+def non_ascii_problems(name: str) -> list[str]:
+    """Names a person can tell apart: every name is printable ASCII, so no two different names look the same
+    (a Cyrillic U+0435 for the 'e' of `hostile-prepare`, fullwidth letters, invisible joiners). This is stricter
+    than AWS for Glue names (Glue accepts any single-line Unicode text) and is the highest restriction level of
+    Unicode TR39, "Unicode Security Mechanisms" section 5.2: ASCII-Only."""
+    found: list[str] = []
+    for char in name:
+        if not 0x20 <= ord(char) <= 0x7E and not is_control(char) and char not in found:
+            found.append(char)
+    if not found:
+        return []
+    listed = ", ".join(char_name(c) for c in found[:_MAX_NAMED]) + (" and more" if len(found) > _MAX_NAMED else "")
+    return [f"must be ASCII so that names that look alike are the same name: found {listed}"]
+
+
+def _ascii_only(chars: Iterable[str]) -> list[str]:
+    """The characters of `chars` that non_ascii_problems does not already report."""
+    return [c for c in chars if 0x20 <= ord(c) <= 0x7E or is_control(c)]
+
+
 # --- S3 ----------------------------------------------------------------------------------------------------
 
 _BUCKET_CHARS = frozenset(string.ascii_lowercase + string.digits + ".-")
@@ -40,11 +70,13 @@ _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-
 
 
 def bucket_name_problems(name: str) -> list[str]:
-    """S3 general purpose bucket naming rules."""
+    """S3 general purpose bucket naming rules (Amazon S3 User Guide, "General purpose bucket naming rules",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)."""
     problems: list[str] = []
     if not 3 <= len(name) <= 63:
         problems.append(f"must be 3-63 characters long (got {len(name)})")
-    bad = [c for c in name if c not in _BUCKET_CHARS]
+    problems += non_ascii_problems(name)
+    bad = _ascii_only(c for c in name if c not in _BUCKET_CHARS)
     if bad:
         problems.append(f"may only contain lowercase letters, digits, '.' and '-' (found {_quote_all(bad)})")
     if name and name[0] not in _BUCKET_EDGE:
@@ -137,13 +169,20 @@ def _is_single_line_char(char: str) -> bool:
 
 
 def glue_name_problems(name: str) -> list[str]:
-    """Crawler, job, trigger and workflow names."""
+    """Crawler, job, trigger and workflow names: Glue's NameString (botocore glue model, service-2.json:
+    1-255 characters of the single-line pattern above), and printable ASCII only (non_ascii_problems), with no
+    tab and no space at either end, so that two names that look the same are the same."""
     problems: list[str] = []
     if not 1 <= len(name) <= 255:
         problems.append(f"must be 1-255 characters long (got {len(name)})")
     bad = [c for c in name if not _is_single_line_char(c)]
     if bad:
         problems.append(f"must be a single line without control characters (found {_quote_all(bad)})")
+    problems += non_ascii_problems(name)
+    if "\t" in name:
+        problems.append("must not contain a tab (it looks like spaces)")
+    if name != name.strip(" "):
+        problems.append("must not start or end with a space")
     return problems
 
 
@@ -154,7 +193,8 @@ def database_name_problems(name: str) -> list[str]:
     problems: list[str] = []
     if not 1 <= len(name) <= 255:
         problems.append(f"must be 1-255 characters long (got {len(name)})")
-    bad = [c for c in name if c not in _CATALOG_CHARS]
+    problems += non_ascii_problems(name)
+    bad = _ascii_only(c for c in name if c not in _CATALOG_CHARS)
     if bad:
         problems.append(f"may only contain lowercase letters, digits and '_' (found {_quote_all(bad)})")
     return problems
@@ -164,7 +204,8 @@ def table_prefix_problems(prefix: str) -> list[str]:
     problems: list[str] = []
     if len(prefix) > 128:
         problems.append(f"must be at most 128 characters long (got {len(prefix)})")
-    bad = [c for c in prefix if c not in _CATALOG_CHARS]
+    problems += non_ascii_problems(prefix)
+    bad = _ascii_only(c for c in prefix if c not in _CATALOG_CHARS)
     if bad:
         problems.append(f"may only contain lowercase letters, digits and '_' (found {_quote_all(bad)})")
     return problems
@@ -184,10 +225,14 @@ _ACCOUNT = re.compile(r"\d{12}")
 
 
 def role_name_problems(name: str) -> list[str]:
+    """IAM role names: botocore iam model `roleNameType` (1-64, pattern `[\\w+=,.@-]+`); the IAM API reference,
+    CreateRole RoleName: "upper and lowercase alphanumeric characters with no spaces. You can also include any
+    of the following characters: _+=,.@-"."""
     problems: list[str] = []
     if not 1 <= len(name) <= 64:
         problems.append(f"must be 1-64 characters long (got {len(name)})")
-    bad = [c for c in name if c not in _ROLE_NAME_CHARS]
+    problems += non_ascii_problems(name)
+    bad = _ascii_only(c for c in name if c not in _ROLE_NAME_CHARS)
     if bad:
         problems.append(f"may only contain letters, digits and + = , . @ _ - (found {_quote_all(bad)})")
     return problems
@@ -274,6 +319,8 @@ def region_problems(region: str) -> list[str]:
 def pipeline_name_problems(name: str) -> list[str]:
     if _PIPELINE_NAME.fullmatch(name):
         return []
+    if non_ascii_problems(name):
+        return non_ascii_problems(name)
     return [f"must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or a digit (got {_shorten(name)})"]
 
 
@@ -310,6 +357,7 @@ def tag_value_problems(value: str) -> list[str]:
 MIN_SCHEDULE_MINUTES = cron.MIN_SCHEDULE_MINUTES
 
 
-def glue_cron_problems(expression: str) -> list[str]:
-    """Glue cron: cron(Minutes Hours Day-of-month Month Day-of-week Year), UTC; the rules are in spec/cron.py."""
-    return cron.cron_problems(expression)
+def glue_cron_problems(expression: str, now: datetime | None = None) -> list[str]:
+    """Glue cron: cron(Minutes Hours Day-of-month Month Day-of-week Year), UTC; the rules are in spec/cron.py.
+    A schedule that can never fire after `now` (default: the current time) is refused too."""
+    return cron.cron_problems(expression, now)
