@@ -26,7 +26,13 @@ import pytest
 from botocore.config import Config
 
 from reconciler_local import reset
-from tests.helpers import IAM_PROPAGATION_SECONDS
+from tests.helpers import (
+    IAM_PROPAGATION_SECONDS,
+    SUITE_GLUE_ROLE,
+    SUITE_GLUE_ROLE_PATH,
+    SUITE_GLUE_ROLE_POLICY,
+    glue_role,
+)
 
 REGION = "eu-central-1"
 ENDPOINT_START_TIMEOUT = 60.0
@@ -71,10 +77,11 @@ ENDPOINT_ENVIRONMENT = {
     "RECONCILER_LOCAL_CRAWL_MIN_SECONDS": "0.2",
     "RECONCILER_LOCAL_CRAWL_STOPPING_SECONDS": "0.05",
     # What AWS enforces (issue 13; src/reconciler_local/README.md "Strict settings"), on for the whole suite:
-    # IAM propagation (2 s) and the Glue role's policies. Off suite-wide: role_resolution (the tests in
-    # tests/local give Glue made-up roles; the product's tests turn it on themselves), new_bucket_seconds (until
-    # the tests' own fixtures wait out the window), enforce_iam (the suite's dummy keys are no IAM user; the
-    # operator test turns it on with a real user's keys).
+    # role resolution (a crawler's or job's Role must exist and trust Glue: tests that give Glue a role use the
+    # `glue_role_arn` fixture or create one), IAM propagation (2 s) and the Glue role's policies. Off suite-wide:
+    # new_bucket_seconds (until the tests' own fixtures wait out the window), enforce_iam (the suite's dummy keys
+    # are no IAM user; the operator test turns it on with a real user's keys).
+    "RECONCILER_LOCAL_ROLE_RESOLUTION": "true",
     "RECONCILER_LOCAL_IAM_PROPAGATION_SECONDS": str(IAM_PROPAGATION_SECONDS),
     "RECONCILER_LOCAL_ENFORCE_ROLE_POLICIES": "true",
 }
@@ -141,6 +148,17 @@ class Aws:
 
 
 @pytest.fixture
-def aws(local_endpoint: RunningEndpoint) -> Iterator[Aws]:
-    reset(local_endpoint.url)
+def aws(local_endpoint: RunningEndpoint, request: pytest.FixtureRequest) -> Iterator[Aws]:
+    # A test that uses `glue_role_arn` keeps the suite's Glue role across the reset (created and propagated once,
+    # not once per test); for every other test the reset forgets it like everything else.
+    keep = (SUITE_GLUE_ROLE,) if "glue_role_arn" in request.fixturenames else ()
+    reset(local_endpoint.url, keep_roles=keep)
     yield Aws(url=local_endpoint.url)
+
+
+@pytest.fixture
+def glue_role_arn(aws: Aws) -> str:
+    """The ARN of a real role Glue may assume (tests.helpers.SUITE_GLUE_ROLE, path /service-role/, allowed s3:*,
+    glue:*, logs:*), for tests that give a crawler or job a role. Created (and IAM propagation waited out) only when
+    the previous test did not use it; `aws` keeps it across resets otherwise."""
+    return glue_role(aws.client("iam"), SUITE_GLUE_ROLE, path=SUITE_GLUE_ROLE_PATH, policy=SUITE_GLUE_ROLE_POLICY)

@@ -48,13 +48,27 @@ GLUE_TRUST = {
 IAM_PROPAGATION_SECONDS = 2.0
 
 
-def glue_role(iam: Any, name: str) -> str:
-    """Someone else's role that Glue may assume (path /), created with plain boto3 if missing; its ARN. The suite's
-    endpoint resolves roles as AWS does (role_resolution): a crawler or job needs a role that exists, and a new
-    one only after IAM propagation, which a person creating it by hand waits out too."""
+def glue_role(iam: Any, name: str, path: str = "/", policy: dict[str, Any] | None = None) -> str:
+    """Someone else's role that Glue may assume (under `path`, with `policy` inline if given), created with plain
+    boto3 if missing; its ARN. The suite's endpoint resolves roles as AWS does (role_resolution): a crawler or job
+    needs a role that exists, and a new one only after IAM propagation, which a person creating it by hand waits
+    out too (once: the role and its policy are written before the wait)."""
     try:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(GLUE_TRUST))["Role"]["Arn"])
+        arn = str(iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(GLUE_TRUST))
+                  ["Role"]["Arn"])
+        if policy is not None:
+            iam.put_role_policy(RoleName=name, PolicyName="access", PolicyDocument=json.dumps(policy))
         time.sleep(IAM_PROPAGATION_SECONDS + 0.2)
         return arn
+
+
+#: the role tests/local give their crawlers and jobs (fixture `glue_role_arn`): a service role as the console makes
+#: it (path /service-role/), trusting Glue and allowed everything, since those tests are about Glue, not IAM
+SUITE_GLUE_ROLE = "suite-glue-role"
+SUITE_GLUE_ROLE_PATH = "/service-role/"
+#: the role as a crawler or job names it (Glue accepts the ARN or `path/name`; a bare name would mean path /)
+SUITE_GLUE_ROLE_ARN = f"arn:aws:iam::123456789012:role{SUITE_GLUE_ROLE_PATH}{SUITE_GLUE_ROLE}"
+SUITE_GLUE_ROLE_POLICY = {"Version": "2012-10-17",
+                          "Statement": [{"Effect": "Allow", "Action": ["s3:*", "glue:*", "logs:*"], "Resource": "*"}]}

@@ -4,6 +4,7 @@
 |---|---|
 | `GET  /_reconciler/health` | `{"status": "ok", "pid": ..., "now": ...}`: the endpoint answers |
 | `POST /_reconciler/reset` | stop every crawl, job run and schedule; reset moto's state, clock, settings |
+|                           | (`{"keep_roles": [names]}` keeps those IAM roles as they were, see roles.py) |
 | `GET  /_reconciler/clock` | `{"now": ISO, "offset_seconds": N}`: the clock schedules are evaluated on |
 | `POST /_reconciler/clock` | `{"now": "2026-10-01T00:00:00Z"}`, `{"advance_seconds": N}`, `{"real": true}` |
 | `GET  /_reconciler/settings` | the runtime settings (see `runtime.Settings`) |
@@ -27,6 +28,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from reconciler_local import roles
 from reconciler_local.clock import parse_instant
 from reconciler_local.faults import FaultInjector
 from reconciler_local.runtime import Runtime
@@ -99,8 +101,13 @@ class AdminApp:
         return _json({"status": "ok", "pid": os.getpid(), "now": self.runtime.clock.now().isoformat()})
 
     def on_reset(self, request: Request) -> Response:
+        keep = self._body(request).get("keep_roles", [])
+        if not isinstance(keep, list) or not all(isinstance(name, str) for name in keep):
+            raise BadRequest('keep_roles must be a list of role names')
+        kept = roles.keep_across_reset(keep)
         self.runtime.reset()
-        return _json({"status": "ok"})
+        roles.restore_roles(kept)
+        return _json({"status": "ok", "kept_roles": sorted(role.name for role in kept)})
 
     def _clock_state(self) -> dict[str, Any]:
         clock = self.runtime.clock

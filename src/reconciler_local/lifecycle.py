@@ -202,10 +202,12 @@ def ensure_running(state_dir: Path = DEFAULT_STATE_DIR) -> str:
     return running.url if running is not None else up(state_dir).url
 
 
-def reset(url: str) -> None:
-    """Forget everything: stop crawls, job runs and schedules, reset moto's state, clock and settings."""
+def reset(url: str, keep_roles: tuple[str, ...] | list[str] = ()) -> None:
+    """Forget everything: stop crawls, job runs and schedules, reset moto's state, clock and settings. IAM roles
+    named in `keep_roles` are kept as they were (trust, inline policies, change time; see roles.py)."""
+    body = {"keep_roles": list(keep_roles)} if keep_roles else None
     try:
-        _request(f"{url.rstrip('/')}/_reconciler/reset", method="POST", timeout=60)
+        _request(f"{url.rstrip('/')}/_reconciler/reset", method="POST", body=body, timeout=60)
     except (OSError, urllib.error.URLError) as error:
         raise LocalEndpointError(f"could not reset the local endpoint at {url}: {error}") from error
 

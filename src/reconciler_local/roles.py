@@ -239,5 +239,24 @@ class IAMBackendChanges(IAMBackend):
         _touch(self, role_name)
 
 
+def keep_across_reset(names: list[str]) -> list[Role]:
+    """The roles (of every account) named in `names`, to put back after a reset with `restore_roles`. A test
+    support of the admin reset route, not an AWS behaviour: a test session creates its Glue role once and
+    waits out `iam_propagation_seconds` once, instead of after every reset."""
+    if not names:
+        return []
+    wanted = set(names)
+    return [role for account in list(iam_backends) for role in _iam(account).get_roles() if role.name in wanted]
+
+
+def restore_roles(roles: list[Role]) -> None:
+    """Put roles kept by `keep_across_reset` back into the (reset) IAM backend, unchanged: same id, ARN, trust
+    policy, inline policies, tags and change time (so a role already propagated stays propagated). Managed policy
+    attachments are dropped: the policies themselves did not survive the reset."""
+    for role in roles:
+        role.managed_policies = {}
+        _iam(role.account_id).roles[role.id] = role
+
+
 def install() -> None:
     graft(IAMBackend, IAMBackendChanges)

@@ -9,15 +9,19 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reconciler_local import call_admin
+from tests.helpers import SUITE_GLUE_ROLE_ARN
 
 from .helpers import columns, make_bucket, wait_for_crawl
+
+# Every crawler and job here gets a real role Glue may assume (the suite resolves roles as AWS does).
+pytestmark = pytest.mark.usefixtures("glue_role_arn")
 
 LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 
 
 def create_crawler(glue: Any, path: str, name: str = "raw", **extra: Any) -> None:
-    glue.create_crawler(Name=name, Role="glue-role", DatabaseName="cars", Targets={"S3Targets": [{"Path": path}]},
-                        **extra)
+    glue.create_crawler(Name=name, Role=SUITE_GLUE_ROLE_ARN, DatabaseName="cars",
+                        Targets={"S3Targets": [{"Path": path}]}, **extra)
 
 
 def test_headered_csv_becomes_a_table(aws: Any) -> None:

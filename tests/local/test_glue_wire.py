@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from tests.helpers import SUITE_GLUE_ROLE_ARN
+
 ACCOUNT = "123456789012"
+
+# Every crawler and job here gets a real role Glue may assume (the suite resolves roles as AWS does).
+pytestmark = pytest.mark.usefixtures("glue_role_arn")
 
 
 def arn(kind: str, name: str) -> str:
@@ -14,13 +21,13 @@ def arn(kind: str, name: str) -> str:
 def test_list_with_tags_returns_only_resources_carrying_every_tag(aws: Any) -> None:
     glue = aws.client("glue")
     targets = {"S3Targets": [{"Path": "s3://bucket/raw/"}]}
-    glue.create_crawler(Name="ours", Role="r", DatabaseName="db", Targets=targets,
+    glue.create_crawler(Name="ours", Role=SUITE_GLUE_ROLE_ARN, DatabaseName="db", Targets=targets,
                         Tags={"reconciler:pipeline": "car-brands", "reconciler:managed": "true"})
-    glue.create_crawler(Name="other", Role="r", DatabaseName="db", Targets=targets,
+    glue.create_crawler(Name="other", Role=SUITE_GLUE_ROLE_ARN, DatabaseName="db", Targets=targets,
                         Tags={"reconciler:pipeline": "other", "reconciler:managed": "true"})
     command = {"Name": "glueetl", "ScriptLocation": "s3://bucket/job.py"}
-    glue.create_job(Name="ours", Role="r", Command=command, Tags={"reconciler:pipeline": "car-brands"})
-    glue.create_job(Name="untagged", Role="r", Command=command)
+    glue.create_job(Name="ours", Role=SUITE_GLUE_ROLE_ARN, Command=command, Tags={"reconciler:pipeline": "car-brands"})
+    glue.create_job(Name="untagged", Role=SUITE_GLUE_ROLE_ARN, Command=command)
     glue.create_trigger(Name="ours", Type="ON_DEMAND", Actions=[{"JobName": "ours"}],
                         Tags={"reconciler:pipeline": "car-brands"})
 
@@ -34,9 +41,9 @@ def test_list_with_tags_returns_only_resources_carrying_every_tag(aws: Any) -> N
 def test_tag_get_untag_on_every_kind(aws: Any) -> None:
     glue = aws.client("glue")
     glue.create_database(DatabaseInput={"Name": "db"}, Tags={"a": "1"})
-    glue.create_crawler(Name="c", Role="r", DatabaseName="db", Targets={"S3Targets": [{"Path": "s3://b/p/"}]},
+    glue.create_crawler(Name="c", Role=SUITE_GLUE_ROLE_ARN, DatabaseName="db", Targets={"S3Targets": [{"Path": "s3://b/p/"}]},
                         Tags={"a": "1"})
-    glue.create_job(Name="j", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/j.py"},
+    glue.create_job(Name="j", Role=SUITE_GLUE_ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": "s3://b/j.py"},
                     Tags={"a": "1"})
     glue.create_workflow(Name="w", Tags={"a": "1"})
     glue.create_trigger(Name="t", WorkflowName="w", Type="ON_DEMAND", Actions=[{"JobName": "j"}],
@@ -53,14 +60,14 @@ def test_tag_get_untag_on_every_kind(aws: Any) -> None:
 def test_deleting_a_resource_deletes_its_tags(aws: Any) -> None:
     glue = aws.client("glue")
     command = {"Name": "glueetl", "ScriptLocation": "s3://b/j.py"}
-    glue.create_job(Name="j", Role="r", Command=command, Tags={"reconciler:managed": "true"})
-    glue.create_crawler(Name="c", Role="r", DatabaseName="db", Targets={"S3Targets": [{"Path": "s3://b/p/"}]},
+    glue.create_job(Name="j", Role=SUITE_GLUE_ROLE_ARN, Command=command, Tags={"reconciler:managed": "true"})
+    glue.create_crawler(Name="c", Role=SUITE_GLUE_ROLE_ARN, DatabaseName="db", Targets={"S3Targets": [{"Path": "s3://b/p/"}]},
                         Tags={"reconciler:managed": "true"})
 
     glue.delete_job(JobName="j")
     glue.delete_crawler(Name="c")
-    glue.create_job(Name="j", Role="r", Command=command)
-    glue.create_crawler(Name="c", Role="r", DatabaseName="db", Targets={"S3Targets": [{"Path": "s3://b/p/"}]})
+    glue.create_job(Name="j", Role=SUITE_GLUE_ROLE_ARN, Command=command)
+    glue.create_crawler(Name="c", Role=SUITE_GLUE_ROLE_ARN, DatabaseName="db", Targets={"S3Targets": [{"Path": "s3://b/p/"}]})
 
     # A same-named resource created by someone else must not look like ours.
     assert glue.get_tags(ResourceArn=arn("job", "j"))["Tags"] == {}

@@ -15,8 +15,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reconciler_local import call_admin
+from tests.helpers import SUITE_GLUE_ROLE_ARN
 
 from .helpers import make_bucket, wait_for_job_run
+
+# Every crawler and job here gets a real role Glue may assume (the suite resolves roles as AWS does).
+pytestmark = pytest.mark.usefixtures("glue_role_arn")
 
 BUCKET = "data-bucket"
 
@@ -52,7 +56,7 @@ def create_job(aws: Any, name: str, script: bytes, **extra: Any) -> Any:
     s3.put_object(Bucket=BUCKET, Key=f"scripts/{name}.py", Body=script)
     glue = aws.client("glue")
     extra.setdefault("GlueVersion", "5.0")
-    glue.create_job(Name=name, Role="glue-role",
+    glue.create_job(Name=name, Role=SUITE_GLUE_ROLE_ARN,
                     Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/{name}.py"}, **extra)
     return glue
 
@@ -175,7 +179,7 @@ def test_glue_version_must_match_the_installed_spark(aws: Any, glue_version: str
     if glue is None:
         aws.client("s3").put_object(Bucket=BUCKET, Key="scripts/old.py", Body=FAILING_SCRIPT)
         glue = aws.client("glue")
-        glue.create_job(Name="old", Role="r", Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/old.py"})
+        glue.create_job(Name="old", Role=SUITE_GLUE_ROLE_ARN, Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/old.py"})
 
     run = wait_for_job_run(glue, "old", glue.start_job_run(JobName="old")["JobRunId"], timeout=30)
 
@@ -187,7 +191,7 @@ def test_glue_version_must_match_the_installed_spark(aws: Any, glue_version: str
 def test_missing_script_fails_the_run(aws: Any) -> None:
     make_bucket(aws, BUCKET)
     glue = aws.client("glue")
-    glue.create_job(Name="ghost", Role="r", GlueVersion="5.0",
+    glue.create_job(Name="ghost", Role=SUITE_GLUE_ROLE_ARN, GlueVersion="5.0",
                     Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/missing.py"})
 
     run = wait_for_job_run(glue, "ghost", glue.start_job_run(JobName="ghost")["JobRunId"], timeout=30)

@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from reconciler_local import call_admin
+from reconciler_local import call_admin, reset
 
 from .helpers import make_bucket, wait_for_crawl, wait_for_job_run
 
@@ -139,6 +139,7 @@ def test_job_run_with_an_unresolvable_role_fails(aws: Any) -> None:
 
 
 def test_without_role_resolution_a_bare_name_is_accepted(aws: Any) -> None:
+    settings(aws, role_resolution=False)
     create_role(aws, path="/reconciler/cars/")
     glue = aws.client("glue")
     create_crawler(glue, "glue-role")
@@ -147,6 +148,29 @@ def test_without_role_resolution_a_bare_name_is_accepted(aws: Any) -> None:
 
 
 # -- propagation delay --------------------------------------------------------------------------------
+
+
+def test_reset_keeps_the_roles_named_in_keep_roles_already_propagated(aws: Any) -> None:
+    settings(aws, iam_propagation_seconds=30)
+    iam = aws.client("iam")
+    create_role(aws, "kept", policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    created = time.monotonic()
+    create_role(aws, "gone")
+    glue = aws.client("glue")
+    with pytest.raises(ClientError) as error:
+        create_crawler(glue, "kept")
+    assert ASSUME in refused(error)
+    time.sleep(1.0)
+
+    reset(aws.url, keep_roles=["kept"])  # 1 s after the role was created
+    settings(aws, iam_propagation_seconds=2)
+    time.sleep(max(0.0, created + 2.2 - time.monotonic()))
+
+    assert [role["RoleName"] for role in iam.list_roles()["Roles"]] == ["kept"]
+    assert iam.list_role_policies(RoleName="kept")["PolicyNames"] == ["access"]
+    create_crawler(glue, "kept")  # 2.2 s old: its change time survived the reset (1.2 s ago)
+    assert glue.get_crawler(Name="raw")["Crawler"]["Role"] == "kept"
 
 
 WINDOW = 1.0
@@ -251,8 +275,9 @@ def test_glue_requests_are_authorised_on_the_resource_they_name(aws: Any) -> Non
     for database in ("cars", "other"):
         admin.create_database(DatabaseInput={"Name": database})
         admin.create_table(DatabaseName=database, TableInput={"Name": "t"})
+    create_role(aws)
     for crawler in ("raw", "theirs"):
-        create_crawler(admin, "r", name=crawler)
+        create_crawler(admin, "glue-role", name=crawler)
     settings(aws, enforce_iam=True)
 
     glue = user_client(aws, "glue", keys)
@@ -432,6 +457,7 @@ def messages(aws: Any, group: str, stream: str) -> list[str]:
 
 def test_glue_5_runs_log_to_driver_streams(aws: Any) -> None:
     make_bucket(aws, BUCKET)
+    create_role(aws)
     glue = create_job(aws, "glue-role", LOGGING_SCRIPT)
 
     run = run_job(glue)
@@ -447,6 +473,7 @@ def test_glue_5_runs_log_to_driver_streams(aws: Any) -> None:
 def test_before_glue_5_streams_are_the_run_id(aws: Any, layout_setting: bool) -> None:
     settings(aws, glue5_log_layout=layout_setting)
     make_bucket(aws, BUCKET)
+    create_role(aws)
     glue = create_job(aws, "glue-role", LOGGING_SCRIPT, kind="pythonshell", GlueVersion="3.0")
 
     run = run_job(glue)
@@ -459,6 +486,7 @@ def test_before_glue_5_streams_are_the_run_id(aws: Any, layout_setting: bool) ->
 def test_without_the_glue_5_layout_glue_5_runs_use_the_old_one(aws: Any) -> None:
     settings(aws, glue5_log_layout=False)
     make_bucket(aws, BUCKET)
+    create_role(aws)
     glue = create_job(aws, "glue-role", LOGGING_SCRIPT)
 
     run = run_job(glue)
@@ -474,10 +502,11 @@ def test_tag_filter_semantics(aws: Any, semantics: str, expected: list[str]) -> 
     settings(aws, tag_filter=semantics)
     glue = aws.client("glue")
     command = {"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/s.py"}
+    create_role(aws)
     for name, tags in (("both", {"a": "1", "b": "2"}), ("one", {"a": "1"}), ("none", {"c": "3"})):
-        create_crawler(glue, "r", name=name)
+        create_crawler(glue, "glue-role", name=name)
         glue.tag_resource(ResourceArn=f"arn:aws:glue:{aws.region}:{ACCOUNT}:crawler/{name}", TagsToAdd=tags)
-        glue.create_job(Name=name, Role="r", Command=command, Tags=tags)
+        glue.create_job(Name=name, Role="glue-role", Command=command, Tags=tags)
         glue.create_trigger(Name=name, Type="ON_DEMAND", Actions=[{"JobName": name}], Tags=tags)
 
     wanted = {"a": "1", "b": "2"}

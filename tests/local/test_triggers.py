@@ -11,9 +11,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reconciler_local import call_admin
-from tests.helpers import job_runs
+from tests.helpers import SUITE_GLUE_ROLE_ARN, job_runs
 
 from .helpers import make_bucket, wait_for_crawl, wait_for_job_run
+
+# Every crawler and job here gets a real role Glue may assume (the suite resolves roles as AWS does).
+pytestmark = pytest.mark.usefixtures("glue_role_arn")
 
 BUCKET = "data-bucket"
 QUARTERLY = "cron(0 0 1 */3 ? *)"
@@ -35,9 +38,9 @@ def make_pipeline(aws: Any) -> Any:
     s3.put_object(Bucket=BUCKET, Key="raw/cars/a.csv", Body=b"brand,units\nvw,1\nbmw,2\n")
     s3.put_object(Bucket=BUCKET, Key="scripts/prepare.py", Body=NOTE_SCRIPT)
     glue = aws.client("glue")
-    glue.create_crawler(Name="raw", Role="r", DatabaseName="cars",
+    glue.create_crawler(Name="raw", Role=SUITE_GLUE_ROLE_ARN, DatabaseName="cars",
                         Targets={"S3Targets": [{"Path": f"s3://{BUCKET}/raw/cars/"}]})
-    glue.create_job(Name="prepare", Role="r", GlueVersion="5.0",
+    glue.create_job(Name="prepare", Role=SUITE_GLUE_ROLE_ARN, GlueVersion="5.0",
                     Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/prepare.py"})
     return glue
 
@@ -210,7 +213,7 @@ def test_scheduled_workflow_crawls_then_runs_the_spark_job_end_to_end(aws: Any) 
     s3.put_object(Bucket=BUCKET, Key="raw/cars/b.csv", Body=b"brand,units\nvw,3\naudi,4\n")
     s3.put_object(Bucket=BUCKET, Key="scripts/prepare.py", Body=SPARK_SCRIPT)
     glue.update_job(JobName="prepare", JobUpdate={
-        "Role": "r", "GlueVersion": "5.0",
+        "Role": SUITE_GLUE_ROLE_ARN, "GlueVersion": "5.0",
         "Command": {"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/prepare.py"},
         "DefaultArguments": {"--input_path": f"s3://{BUCKET}/raw/cars/", "--output_path": f"s3://{BUCKET}/out/"},
     })

@@ -8,8 +8,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reconciler_local import call_admin
+from tests.helpers import SUITE_GLUE_ROLE, SUITE_GLUE_ROLE_ARN
 
-ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/glue-role"
+ROLE_ARN = SUITE_GLUE_ROLE_ARN
+
+# Every crawler and job here gets a real role Glue may assume (the suite resolves roles as AWS does).
+pytestmark = pytest.mark.usefixtures("glue_role_arn")
 
 
 def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
@@ -84,7 +88,7 @@ def test_get_crawler_reports_role_name_and_aws_defaults(aws: Any) -> None:
 
     crawler = glue.get_crawler(Name="raw")["Crawler"]
 
-    assert crawler["Role"] == "service-role/glue-role"
+    assert crawler["Role"] == f"service-role/{SUITE_GLUE_ROLE}"
     assert crawler["SchemaChangePolicy"] == {
         "UpdateBehavior": "UPDATE_IN_DATABASE",
         "DeleteBehavior": "DEPRECATE_IN_DATABASE",
