@@ -44,6 +44,7 @@ from reconciler.errors import (
     StalePlanError,
 )
 from reconciler.invocation import command, set_global_args
+from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish
 from reconciler.quarterly.run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
@@ -105,9 +106,13 @@ class Globals:
         return words
 
     def load(self) -> Pipeline:
+        """The spec; its warnings (a literal secret) on stderr, located like problems, for every command."""
         from reconciler.spec.load import load_spec
 
-        return load_spec(self.spec_file)
+        pipeline = load_spec(self.spec_file)
+        for warning in pipeline.warnings:
+            self.err_console.print(f"[yellow]{escape(str(warning))}[/]")
+        return pipeline
 
     def context(self, pipeline: Pipeline) -> AwsContext:
         endpoint = self.endpoint_url
@@ -556,7 +561,11 @@ def job_arguments(job_args: tuple[str, ...], run_quarter: str | None) -> tuple[t
 
 def run_failure(err: BaseException) -> dict[str, Any]:
     """The `run_failed` event's fields for any failure (ours, an interrupt, a bug), with the exit code the
-    error boundary will give it."""
+    error boundary will give it; secret-looking values masked (reconciler/masking.py)."""
+    return dict(mask_value(_run_failure(err)))
+
+
+def _run_failure(err: BaseException) -> dict[str, Any]:
     interrupt = interrupt_of(err)
     code = interrupt_exit_code(interrupt) if interrupt is not None else None
     if isinstance(err, ReconcilerError):
@@ -706,7 +715,7 @@ def history(g: Globals, as_json: bool) -> None:
     if not g.console.is_terminal:  # piped: whitespace-separated columns, nothing wrapped or cut
         widths = [max(len(line[i]) for line in [header, *table_rows]) for i in range(len(header))]
         for line in [header, *table_rows]:
-            click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+            click.echo(mask_text("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()))
         return
     table = Table(*header)
     table.columns[0].no_wrap = True  # on a terminal too, an id is never cut: other columns give way
@@ -742,7 +751,7 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
                     "gate_rules": rules, "outputs": outputs, "logs": logs})  # fmt: skip
         return
     def line(text: str) -> None:  # never wrapped or cut: ids and URIs are pasted from here
-        click.echo(text)
+        click.echo(mask_text(text))
 
     published = run_id in publish.published_run_ids(ctx, layout)
     line(f"run       {run_id}")

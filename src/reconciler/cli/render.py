@@ -9,8 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from reconciler.cli.masked import MaskingConsole
 from reconciler.cli.plan_render import render_plan
 from reconciler.errors import Problem, ReconcilerError, SpecError
+from reconciler.masking import mask_value
 
 __all__ = ["make_console", "print_json", "render_error", "render_plan", "render_problems"]
 
@@ -19,14 +21,15 @@ def make_console(no_color: bool = False, stderr: bool = False) -> Console:
     """`--no-color` or NO_COLOR (https://no-color.org): no colour and no other styling either (no bold, no
     dim): rich's `no_color` alone keeps bold, so the colour system is switched off altogether."""
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
-    if no_color:
-        return Console(stderr=stderr, color_system=None, highlight=False, soft_wrap=True)
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if no_color:  # MaskingConsole: secret-looking values never reach a person (reconciler/masking.py)
+        return MaskingConsole(stderr=stderr, color_system=None, highlight=False, soft_wrap=True)
+    return MaskingConsole(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def print_json(document: dict[str, Any]) -> None:
-    """Machine output: plain JSON on stdout, never styled, so pipes and `jq` always work."""
-    print(json.dumps(document, indent=2, sort_keys=False))
+    """Machine output: plain JSON on stdout, never styled, so pipes and `jq` always work; secret-looking
+    values masked (reconciler/masking.py)."""
+    print(json.dumps(mask_value(document), indent=2, sort_keys=False))
 
 
 def render_problems(console: Console, problems: list[Problem]) -> None:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler import masking
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
@@ -65,14 +66,14 @@ class Plan:
             "spec_sha256": self.spec_sha256,
             "live_state_fingerprint": self.fingerprint,
             "summary": self.counts(),
-            "warnings": list(self.warnings),
+            "warnings": [masking.mask_text(w) for w in self.warnings],
             "changes": [
                 {
                     "address": c.address,
                     "kind": c.kind,
                     "name": c.name,
                     "action": c.action,
-                    "reason": c.reason,
+                    "reason": masking.mask_text(c.reason),
                     "attributes": [
                         {
                             "path": a.path,
@@ -89,8 +90,9 @@ class Plan:
 
 def mask(kind: str, keys: tuple[str, ...], value: Any) -> Any:
     """`value`, found at `keys` in the attributes of a `kind` resource, with what its field table marks
-    sensitive masked (e.g. job arguments whose names look secret), at any depth."""
-    return fields.mask(fields_of(kind), keys, value)
+    sensitive masked (e.g. job arguments whose names are secret), at any depth, and then every
+    secret-looking part of any string in it (credentials in URLs, key and token shapes: reconciler/masking.py)."""
+    return masking.mask_value(fields.mask(fields_of(kind), keys, value), by_name=False)
 
 
 def _canonical(value: Any) -> str:

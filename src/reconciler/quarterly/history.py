@@ -32,6 +32,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsError, GateError, LockError, NotFoundError, ReconcilerError, RunError
+from reconciler.masking import mask_value
 from reconciler.quarterly import publish
 from reconciler.spec.model import Pipeline
 
@@ -131,7 +132,8 @@ def read_record(ctx: AwsContext, layout: publish.Layout, run_id: str) -> dict[st
 
 
 def _write_record(ctx: AwsContext, layout: publish.Layout, record: dict[str, Any]) -> None:
-    body = (json.dumps(record, indent=2, sort_keys=True, default=str) + "\n").encode()
+    """The record as stored, secret-looking values masked (an error message may quote an argument's value)."""
+    body = (json.dumps(mask_value(record), indent=2, sort_keys=True, default=str) + "\n").encode()
     ctx.call("s3", "put_object", Bucket=layout.bucket, Key=layout.run_key(str(record["run_id"]), RUN_RECORD),
              Body=body, ContentType="application/json")  # fmt: skip
 

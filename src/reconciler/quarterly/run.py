@@ -29,6 +29,7 @@ from reconciler.engine.locked import ApplyOptions, apply_held
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.errors import AwsApiError, AwsError, EndpointUnreachableError, GateError, ReconcilerError, RunError
 from reconciler.invocation import command
+from reconciler.masking import mask_value
 from reconciler.quarterly import history, publish, quarters
 from reconciler.spec.model import Pipeline
 
@@ -56,6 +57,16 @@ class RunOptions:
 
 #: (event name, fields) -> None; the CLI renders it for people or as JSON lines
 EventSink = Callable[[str, dict[str, Any]], None]
+
+
+def masked_events(emit: EventSink) -> EventSink:
+    """`emit` receiving every event with its secret-looking values masked (reconciler/masking.py): a job's
+    error message or driver log may quote an argument's value."""
+
+    def masked(event: str, fields: dict[str, Any]) -> None:
+        emit(event, mask_value(fields))
+
+    return masked
 
 
 @dataclass
@@ -366,6 +377,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
 
     Write-audit-publish (publish.py): the job writes under <output_path>runs/<run_id>/, the quality
     gate checks its report, and only a passing run is promoted to the published data."""
+    emit = masked_events(emit)
     if not pipeline.crawlers or not pipeline.jobs:
         raise RunError("the spec declares no crawler or no job: nothing to run")
     summary = RunSummary()

@@ -4,11 +4,11 @@ sent together with WorkerType/NumberOfWorkers."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.masking import secret_name
 from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
 from reconciler.resources.fields import Field
@@ -16,8 +16,6 @@ from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, ro
 from reconciler.spec import arguments
 from reconciler.spec.model import Job, Pipeline
 
-#: Job arguments whose names look secret are masked in every output (a per-value rule of default_arguments).
-SECRET_NAME = re.compile(r"(pass(word)?|token|secret|key|credential)", re.IGNORECASE)
 #: The Command.Name of every job we create: a Spark ETL job.
 COMMAND_NAME = "glueetl"
 
@@ -47,7 +45,8 @@ FIELDS: tuple[Field, ...] = (
     # PythonVersion "3" is the default for glueetl (AWS Glue API reference, JobCommand PythonVersion).
     Field("python_version", "Command.PythonVersion", read=str, default="3", sample="2"),
     Field("default_arguments", "DefaultArguments", spec="arguments", write=dict, read=dict, default={},
-          secret_key=lambda name: SECRET_NAME.search(name) is not None,
+          # Job arguments whose names are secret are masked in every output (reconciler/masking.py, by name).
+          secret_key=secret_name,
           security_key=arguments.is_security_relevant,  # code-loading arguments (spec/arguments.py)
           sample={"--input_path": "s3://${PIPELINE_BUCKET}/raw/car_brands/",
                   "--output_path": "s3://${PIPELINE_BUCKET}/prepared/", "--enable-metrics": "true",

@@ -33,6 +33,7 @@ from reconciler.spec.checks import (
     schema_type_errors,
     semantic_findings,
 )
+from reconciler.spec.literal_secrets import literal_secret_findings
 from reconciler.spec.schemas import fill_defaults
 
 if TYPE_CHECKING:
@@ -709,7 +710,9 @@ def _load(path: Path, file: str, env: Mapping[str, str]) -> model.Pipeline:
     if problems:
         unique = list(dict.fromkeys(problems))
         raise SpecError(sorted(unique, key=lambda p: (p.line, p.column, p.path, p.message)))
-    return _build(doc.value, path.absolute().resolve(), project_dir, _canonical_sha256(doc.value))
+    pipeline = _build(doc.value, path.absolute().resolve(), project_dir, _canonical_sha256(doc.value))
+    warnings = [_locate(doc, Finding(p, message), file) for p, message in literal_secret_findings(doc.value, doc.raw)]
+    return dataclasses.replace(pipeline, warnings=tuple(warnings)) if warnings else pipeline
 
 
 def validate_file(path: Path, env: Mapping[str, str] | None = None) -> list[Problem]:

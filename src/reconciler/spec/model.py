@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.errors import Problem
 from reconciler.spec.schemas import default_at as spec_default
 
 API_VERSION = "reconciler/v1"
@@ -161,6 +162,8 @@ class Pipeline:
     quicksight: QuickSight
     spec_file: Path
     spec_sha256: str  # of the interpolated document, for saved plans
+    #: what is valid but unwise, located like a problem (a literal secret: spec/literal_secrets.py)
+    warnings: tuple[Problem, ...] = ()
     quality: Quality = field(default_factory=Quality)
     publish: Publish = field(default_factory=Publish)
     allow: Allow = field(default_factory=Allow)
