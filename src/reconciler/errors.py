@@ -150,6 +150,19 @@ class RunError(ReconcilerError):
     """The quarterly run failed (crawler, job, timeout)."""
 
 
+class RunTimedOut(RunError):
+    """`run --timeout` expired: the run stopped what it was waiting for (the crawl or the job run)."""
+
+
+class RunInterrupted(RunError):
+    """Ctrl-C or SIGTERM during the run. `stopped`: the job run was stopped; else it goes on running. The
+    CLI's exit code is the interrupt's (130 or 143: the interrupt is this error's context)."""
+
+    def __init__(self, message: str, *, stopped: bool, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.stopped = stopped
+
+
 class GateError(RunError):
     """The run's output failed the quality gate; nothing was published."""
 

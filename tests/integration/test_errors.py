@@ -380,11 +380,12 @@ def test_a_signal_during_the_job_wait_stops_the_job_releases_the_lock_and_exits_
     project: Project, aws: Any, signum: int, code: int
 ) -> None:
     """SIGTERM (a CI runner cancelling, `systemctl stop`) unwinds like Ctrl-C: the job run is stopped, the
-    lock released, `run --json` says run_failed, and the exit code is 128 + the signal's number."""
+    lock released, `run --json` says run_failed, and the exit code is 128 + the signal's number. With --json
+    (or without a terminal) nobody is asked: the job run is stopped as with --stop-on-interrupt (issue 16)."""
     (project.root / "glue_scripts" / "car_brands_job.py").write_text("import time\ntime.sleep(60)\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "-f", str(project.spec), "--endpoint-url", project.endpoint, "run",
-         "--timeout", "120", "--stop-on-interrupt", "--json"],
+         "--timeout", "120", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
     glue = aws.client("glue")
@@ -404,7 +405,8 @@ def test_a_signal_during_the_job_wait_stops_the_job_releases_the_lock_and_exits_
     assert "Traceback" not in stderr, stderr
     events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     assert events[-1]["event"] == "run_failed" and events[-1]["exit_code"] == code, events[-1]
-    assert "interrupted: stopped job" in events[-1]["error"]
+    assert "interrupted: stopped job" in events[-1]["error"] and events[-1]["outcome"] == "stopped"
+    assert not [line for line in stdout.splitlines() if not line.startswith("{")]  # no question in the stream
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and running_job_runs(glue):
         time.sleep(0.2)

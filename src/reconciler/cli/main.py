@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -24,7 +23,8 @@ from rich.table import Table
 
 from reconciler.aws import lock as pipeline_lock
 from reconciler.aws.context import AwsContext
-from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, interrupt_exit_code, interrupt_of
+from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_exit_code, interrupt_of
+from reconciler.cli.progress import RunProgress, short_id
 from reconciler.cli.render import make_console, print_json, render_plan
 from reconciler.engine.apply import ApplyResult, raise_for_result
 from reconciler.engine.diff import Change
@@ -47,7 +47,8 @@ from reconciler.invocation import command, set_global_args
 from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish
-from reconciler.quarterly.run import EVENT_FORMAT_VERSION, RunOptions, RunSummary, run_pipeline
+from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
+from reconciler.quarterly.run import outcome as run_outcome
 from reconciler.spec.model import Pipeline
 
 LOCAL_STATE_DIR = Path(".reconciler")
@@ -489,63 +490,6 @@ def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) ->
     raise_for_result(result)
 
 
-class RunReporter:
-    """Run events for people (a spinner with state and elapsed time) or as JSON lines for CI logs."""
-
-    def __init__(self, console: Console, as_json: bool) -> None:
-        self.console = console
-        self.as_json = as_json
-        self.started = time.monotonic()
-        self.status: Any = None
-
-    def __call__(self, event: str, fields: dict[str, Any]) -> None:
-        if self.as_json:
-            now = datetime.now(UTC).isoformat(timespec="milliseconds")
-            record = {"format_version": EVENT_FORMAT_VERSION, "ts": now, "event": event, **fields}
-            print(json.dumps(record, default=str), flush=True)
-            return
-        elapsed = time.monotonic() - self.started
-        if event == "step_started":
-            self._spin(f"{fields['step']}…")
-        elif event == "waiting":
-            what = fields.get("crawler") or f"{fields.get('job')} run {fields.get('job_run_id')}"
-            self._spin(f"{fields['step']}: {what} is {fields['state']} ({elapsed:.0f}s)")
-        elif event == "step_finished":
-            self._stop()
-            self.console.print(f"[green]✓[/] {fields['step']} ({fields['seconds']:.1f}s)")
-        elif event == "step_failed":
-            self._stop()
-            self.console.print(f"[red]✗[/] {fields['step']} failed ({fields['seconds']:.1f}s)")
-        elif event == "plan":
-            changes = fields["changes"]
-            self.console.print(f"  reconciled: {', '.join(changes) if changes else 'no changes'}")
-        elif event in {"job_started", "job_attached", "crawl_started"}:
-            detail = ", ".join(f"{k}={v}" for k, v in fields.items() if k != "arguments")
-            self.console.print(f"  {event.replace('_', ' ')}: {detail}")
-        elif event == "lock_wait":
-            self.console.print(f"  waiting for the lock: {fields['holder']}")
-        elif event == "warning":
-            self._stop()
-            self.console.print(f"[bold yellow]Warning:[/] {escape(fields['message'])}")
-        elif event == "lock_taken_over":
-            self.console.print(f"  took over the lock: {fields['holder']}: {fields['reason']}", markup=False)
-        elif event == "quarter":
-            why = "given" if fields["explicit"] else f"due: spec.schedule.quarter {fields['rule']}"
-            self.console.print(f"  quarter {fields['quarter']} ({why})")
-
-    def _spin(self, text: str) -> None:
-        if self.status is None:
-            self.status = self.console.status(text, spinner="dots")
-            self.status.start()
-        else:
-            self.status.update(text)
-
-    def _stop(self) -> None:
-        if self.status is not None:
-            self.status.stop()
-            self.status = None
-
-
 def job_arguments(job_args: tuple[str, ...], run_quarter: str | None) -> tuple[tuple[str, str], ...]:
     """`--arg KEY=VALUE` (repeatable) and `--run-quarter` as the job run's arguments, sorted."""
     arguments: dict[str, str] = {}
@@ -569,7 +513,8 @@ def _run_failure(err: BaseException) -> dict[str, Any]:
     interrupt = interrupt_of(err)
     code = interrupt_exit_code(interrupt) if interrupt is not None else None
     if isinstance(err, ReconcilerError):
-        return {"error": err.message, "hint": err.hint, "kind": type(err).__name__, "exit_code": code or err.exit_code}
+        return {"error": err.message, "hint": err.hint, "kind": type(err).__name__, "exit_code": code or err.exit_code,
+                "outcome": run_outcome(err)}  # fmt: skip
     if isinstance(err, click.ClickException):
         usage = isinstance(err, click.UsageError)
         return {"error": err.format_message(), "hint": None, "kind": type(err).__name__,
@@ -587,7 +532,7 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
     for step, seconds in summary.steps.items():
         console.print(f"  {step:<9} {seconds:8.1f}s")
     console.print(f"  run       {summary.run_id} ({'published' if summary.published else 'not published'})")
-    console.print(f"  job run   {summary.job_name} {summary.job_run_id}")
+    console.print(f"  details   {command('show', str(summary.run_id))}", markup=False)
     console.print(f"  quarter   {summary.quarter}")
     report = summary.report or {}
     if report:
@@ -612,35 +557,60 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
 @click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
 @click.option("--approve-broadening", is_flag=True, help="Let the reconcile step widen access.")
+@click.option("--allow-destroy", is_flag=True, help="Let the reconcile step delete, replace or lose data.")
+@click.option("--job", "job_name", default=None, metavar="NAME", help="The job to run (default: spec.schedule.job).")
+@click.option("--logs", is_flag=True, help="Print the job run's whole driver log as it is written.")
 @pass_globals
 def run(
     g: Globals, timeout: float, skip_apply: bool, job_args: tuple[str, ...], run_quarter: str | None, as_json: bool,
-    stop_on_interrupt: bool, lock_timeout: float, approve_broadening: bool,
+    stop_on_interrupt: bool, lock_timeout: float, approve_broadening: bool, allow_destroy: bool,
+    job_name: str | None, logs: bool,
 ) -> None:  # fmt: skip
     """The quarterly job: reconcile, crawl and wait, run the job and wait, publish the QuickSight manifest."""
-    reporter = RunReporter(g.console, as_json)
+    reporter = RunProgress(g.console, as_json, logs=logs)
+    # A question needs a person at a terminal: both ends of it, and no JSON stream to hide it in.
+    can_ask = not as_json and sys.stdin.isatty() and sys.stdout.isatty()
 
-    def ask_stop(job: str, run_id: str) -> bool:
-        if stop_on_interrupt:
+    def ask_stop(job: str, run_id: str, interrupt: BaseException) -> bool:
+        """Ctrl-C during the job: ask, on a terminal; otherwise (and on SIGTERM) stop it (--stop-on-interrupt)."""
+        if stop_on_interrupt or not can_ask or isinstance(interrupt, Terminated):
             return True
-        if not sys.stdin.isatty():
+        reporter.pause()  # nothing redraws under the question
+        try:
+            return click.confirm(f"\nInterrupted. Stop job {job} run {short_id(run_id)}? (no: it goes on running)",
+                                 default=True)  # fmt: skip
+        except (click.Abort, KeyboardInterrupt, EOFError):  # a second Ctrl-C: leave it running, and say so
+            click.echo()
             return False
-        return click.confirm(f"\nStop job {job} run {run_id}?", default=True)
+
+    def review_plan(plan: Plan, destructive: list[str]) -> bool:
+        """The plan the run applies, shown first; destructive changes need --allow-destroy or a yes here."""
+        if as_json:
+            return False
+        render_plan(g.console, plan)
+        if not destructive or allow_destroy or not can_ask:
+            return False
+        g.console.print("[bold red]This run would destroy:[/]")
+        for line in destructive:
+            g.console.print(f"  - {line}", markup=False)
+        confirm(g.console, "Do you want the run to destroy these?", auto_approve=False)
+        return True
 
     try:
         options = RunOptions(
             timeout=timeout, skip_apply=skip_apply, job_arguments=job_arguments(job_args, run_quarter),
             lock_timeout=lock_timeout, stop_on_interrupt=ask_stop, approve_broadening=approve_broadening,
+            job=job_name, allow_destroy=allow_destroy, review_plan=review_plan, follow_logs=logs or not as_json,
         )  # fmt: skip
         pipeline = g.load()
         ctx = g.context(pipeline)
         summary = run_pipeline(pipeline, ctx, options, reporter)
     except BaseException as err:  # every failure gets its event; the error boundary then reports it
-        reporter._stop()
+        reporter.stop()
         if as_json:
             reporter("run_failed", run_failure(err))
         raise
-    reporter._stop()
+    reporter.stop()
     if as_json:
         reporter("run_finished", {"steps": summary.steps, "run_id": summary.run_id, "quarter": summary.quarter,
                                   "job_run_id": summary.job_run_id,

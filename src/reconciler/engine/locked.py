@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.engine.apply import ApplyResult, EventHook, check_applicable, create_bucket_exclusive, execute
+from reconciler.engine.destructive import destructive
 from reconciler.engine.diff import CREATE
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.engine.security import broadening
@@ -35,6 +36,10 @@ class ApplyOptions:
     approve_broadening: bool = False
     #: the widening changes a person approved when shown the plan (each `broadening()` line)
     approved_broadening: frozenset[str] = frozenset()
+    #: `run`: refuse deletes, replacements and data-losing updates beyond `approved_destructive` (the lines of
+    #: engine.destructive a person approved, or all of them with --allow-destroy)
+    refuse_destructive: bool = False
+    approved_destructive: frozenset[str] = frozenset()
 
 
 def locked_apply(
@@ -98,6 +103,8 @@ def apply_held(
                 hint="run plan (or apply) again and review the new plan",
             )
     check_broadening(plan, options)
+    if options.refuse_destructive:
+        check_destructive(plan, options)
     result = execute(plan, ctx, pipeline, kinds=kinds, force=options.force, on_event=on_event)
     return plan, result
 
@@ -111,6 +118,17 @@ def check_broadening(plan: Plan, options: ApplyOptions) -> None:
             f"the {options.operation} would widen access; nothing was changed:\n"
             + "\n".join(f"  {w}" for w in unapproved),
             hint=f"review it with `{command('plan')}`, then pass --approve-broadening (or answer on a terminal)",
+        )
+
+
+def check_destructive(plan: Plan, options: ApplyOptions) -> None:
+    """Refuse a plan (made again under the lock) that destroys more than was approved before the lock."""
+    unapproved = [line for line in destructive(plan.changes) if line not in options.approved_destructive]
+    if unapproved:
+        raise ApprovalError(
+            f"the {options.operation} would destroy what nobody approved; nothing was changed:\n"
+            + "\n".join(f"  {line}" for line in unapproved),
+            hint=f"review it with `{command('plan')}`, then pass --allow-destroy (or answer yes on a terminal)",
         )
 
 

@@ -31,7 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsError, GateError, LockError, NotFoundError, ReconcilerError, RunError
+from reconciler.errors import (
+    AwsError,
+    GateError,
+    LockError,
+    NotFoundError,
+    ReconcilerError,
+    RunError,
+    RunInterrupted,
+    RunTimedOut,
+)
 from reconciler.masking import mask_value
 from reconciler.quarterly import publish
 from reconciler.spec.model import Pipeline
@@ -148,13 +157,14 @@ def final_state(error: BaseException | None, failed_step: str | None, published:
         chain.append(current)
         current = current.__cause__ or current.__context__
     message = error.message if isinstance(error, ReconcilerError) else str(error)
-    if any(isinstance(e, KeyboardInterrupt) for e in chain) or message.startswith("interrupted"):
+    if isinstance(error, RunInterrupted) or any(isinstance(e, KeyboardInterrupt) for e in chain) \
+            or message.startswith("interrupted"):  # fmt: skip
         return "interrupted"
     if isinstance(error, GateError):
         return "gate_failed"
     if isinstance(error, LockError):
         return "lock_lost"
-    if isinstance(error, RunError) and message.startswith("timed out"):
+    if isinstance(error, RunTimedOut) or (isinstance(error, RunError) and message.startswith("timed out")):
         return "timed_out"
     if failed_step in {"crawl", "job"}:
         return f"{failed_step}_failed"

@@ -13,8 +13,9 @@ end and job start is what users feel) and is capped.
 from __future__ import annotations
 
 import contextlib
+import difflib
+import shlex
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,13 +25,25 @@ from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, is_transient
 from reconciler.engine.apply import check_applicable, create_bucket_exclusive, raise_for_result
+from reconciler.engine.destructive import destructive
 from reconciler.engine.diff import CREATE
 from reconciler.engine.locked import ApplyOptions, apply_held
 from reconciler.engine.plan import Plan, build_plan
-from reconciler.errors import AwsApiError, AwsError, EndpointUnreachableError, GateError, ReconcilerError, RunError
+from reconciler.errors import (
+    ApprovalError,
+    AwsApiError,
+    AwsError,
+    EndpointUnreachableError,
+    GateError,
+    ReconcilerError,
+    RunError,
+    RunInterrupted,
+    RunTimedOut,
+)
 from reconciler.invocation import command
 from reconciler.masking import mask_value
 from reconciler.quarterly import history, publish, quarters
+from reconciler.quarterly.driverlog import DriverLog, driver_log_streams, job_log_tail, log_location
 from reconciler.spec.model import Pipeline
 
 CRAWL_PENDING = {"RUNNING", "STOPPING"}
@@ -49,10 +62,20 @@ class RunOptions:
     approve_broadening: bool = False
     poll_initial: float = 0.25
     poll_cap: float = 2.0
-    #: asked on Ctrl-C while the job runs: True stops the job run, False leaves it running
-    stop_on_interrupt: Callable[[str, str], bool] | None = None
+    #: asked on Ctrl-C (or SIGTERM) while the job runs, with the job, its run id and the interrupt: True stops
+    #: the job run, False leaves it running; None leaves it running
+    stop_on_interrupt: Callable[[str, str, BaseException], bool] | None = None
     #: `--quarter YYYY-QN`; None: the quarter spec.schedule.quarter says is due (quarters.due)
     quarter: str | None = None
+    #: `--job NAME`; None: spec.schedule.job, else the first job
+    job: str | None = None
+    #: `--allow-destroy`: the reconcile step may delete, replace and lose data
+    allow_destroy: bool = False
+    #: shown the plan before anything is applied, with its destructive lines (engine.destructive); True when a
+    #: person approved those (the CLI asks on a terminal)
+    review_plan: Callable[[Plan, list[str]], bool] | None = None
+    #: read the job run's driver log while waiting, as `log` events (driverlog.DriverLog)
+    follow_logs: bool = False
 
 
 #: (event name, fields) -> None; the CLI renders it for people or as JSON lines
@@ -149,15 +172,24 @@ def crawl(ctx: AwsContext, name: str, deadline: Deadline, options: RunOptions, e
             status = str(last["Status"])
             if status != "SUCCEEDED":
                 message = last.get("ErrorMessage") or "no error message"
-                raise RunError(f"crawler {name!r} ended {status}: {message}", hint="the job was not started")
+                # A crawler logs to /aws-glue/crawlers, one stream per crawler name (AWS Glue Developer Guide,
+                # "Viewing crawler logs"); the crawl's own LogGroup/LogStream say so when Glue reports them.
+                where = f"CloudWatch Logs {last.get('LogGroup') or '/aws-glue/crawlers'}, stream " \
+                        f"{last.get('LogStream') or name}"  # fmt: skip
+                raise RunError(f"crawler {name!r} ended {status}: {message}",
+                               hint=f"the job was not started; the crawler's full log: {where}")  # fmt: skip
             return last
         if state not in CRAWL_PENDING | {"READY"}:
             raise RunError(f"crawler {name!r} is in unexpected state {state}")
         if deadline.expired():
             _stop_crawler(ctx, name)
-            raise RunError(f"timed out after {deadline.seconds:.0f}s waiting for crawler {name!r} (stopped it)")
+            raise RunTimedOut(f"timed out after {deadline.seconds:.0f}s waiting for crawler {name!r} (stopped it)")
         emit("waiting", {"step": "crawl", "crawler": name, "state": state})
-        backoff.sleep(deadline)
+        try:
+            backoff.sleep(deadline)
+        except KeyboardInterrupt:
+            raise RunInterrupted(f"interrupted: crawler {name!r} goes on crawling (its crawl ends by itself); "
+                                 "the job was not started", stopped=False) from None  # fmt: skip
 
 
 def _stop_crawler(ctx: AwsContext, name: str) -> None:
@@ -279,35 +311,61 @@ def wait_job(
 ) -> dict[str, Any]:
     try:
         return _wait_job(ctx, job, run_id, deadline, options, emit)
-    except KeyboardInterrupt:
-        if options.stop_on_interrupt is not None and options.stop_on_interrupt(job, run_id):
+    except KeyboardInterrupt as interrupt:  # the error raised below keeps it as its context: exit 130 / 143
+        if options.stop_on_interrupt is not None and options.stop_on_interrupt(job, run_id, interrupt):
             stop_job_run(ctx, job, run_id)
-            raise RunError(f"interrupted: stopped job {job!r} run {run_id}") from None
-        raise RunError(f"interrupted: job {job!r} run {run_id} goes on running") from None
+            raise RunInterrupted(f"interrupted: stopped job {job!r} run {run_id}", stopped=True) from None
+        raise RunInterrupted(
+            f"interrupted: job {job!r} run {run_id} goes on running", stopped=False,
+            hint=f"stop it with: {stop_command(ctx, job, run_id)}",
+        ) from None  # fmt: skip
+
+
+def stop_command(ctx: AwsContext, job: str, run_id: str) -> str:
+    """The AWS CLI command that stops a job run (BatchStopJobRun, AWS Glue API reference), pasteable."""
+    words = ["aws", "glue", "batch-stop-job-run", "--job-name", job, "--job-run-ids", run_id, "--region", ctx.region]
+    if ctx.endpoint_url:
+        words += ["--endpoint-url", ctx.endpoint_url]
+    return shlex.join(words)
 
 
 def _wait_job(
     ctx: AwsContext, job: str, run_id: str, deadline: Deadline, options: RunOptions, emit: EventSink
 ) -> dict[str, Any]:
     backoff = Backoff(options.poll_initial, options.poll_cap * 2)
+    follower = DriverLog(ctx, run_id) if options.follow_logs else None
+
+    def follow(glue_version: str | None) -> None:
+        lines = follower.poll(glue_version) if follower is not None else []
+        if lines:
+            emit("log", {"step": "job", "job": job, "job_run_id": run_id, "lines": lines})
+
     while True:
         run = ctx.call("glue", "get_job_run", JobName=job, RunId=run_id)["JobRun"]
         state = run.get("JobRunState", "")
+        version = run.get("GlueVersion")
         if state == "SUCCEEDED":
+            follow(version)
             return dict(run)
         if state in JOB_FAILED:
+            follow(version)
             message = run.get("ErrorMessage") or "no error message"
-            tail = job_log_tail(ctx, run_id, glue_version=run.get("GlueVersion"))
+            tail = job_log_tail(ctx, run_id, glue_version=version)
             raise RunError(
                 f"job {job!r} run {run_id} ended {state}: {message}"
-                + (f"\n--- driver log (tail) ---\n{tail}" if tail else "")
+                + (f"\n--- driver log (tail) ---\n{tail}" if tail else ""),
+                hint=f"the full driver log: {log_location(ctx, run_id, version)}",
             )
         if state not in JOB_PENDING:
             raise RunError(f"job {job!r} run {run_id} is in unexpected state {state}")
         if deadline.expired():
             stop_job_run(ctx, job, run_id)
-            raise RunError(f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {run_id} (stopped it)")
+            raise RunTimedOut(
+                f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {run_id} (stopped it)",
+                hint=f"the full driver log: {log_location(ctx, run_id, version)}; allow more with --timeout SECONDS",
+            )
         emit("waiting", {"step": "job", "job": job, "job_run_id": run_id, "state": state})
+        follow(version)
         backoff.sleep(deadline)
 
 
@@ -316,58 +374,22 @@ def stop_job_run(ctx: AwsContext, job: str, run_id: str) -> None:
         ctx.call("glue", "batch_stop_job_run", JobName=job, JobRunIds=[run_id])
 
 
-def driver_log_streams(run_id: str, glue_version: str | None) -> list[tuple[str, str]]:
-    """The (log group, stream) pairs holding a job run's driver output, most useful first.
-
-    AWS Glue Developer Guide, "Logging for AWS Glue jobs": from Glue 5.0 "user stdout (standard output)
-    and stderr (standard error) logs are written to the /aws-glue/jobs/output log group" and "system
-    logs, Spark daemon logs, and user AWS Glue Logger logs are written to the /aws-glue/jobs/error log
-    group", in streams named `<job run id>-driver`; before 5.0 the streams are named by the run id, the
-    traceback (stderr) in `/aws-glue/jobs/error`. GetJobRun's JobRun.GlueVersion says which applies
-    (botocore glue service model); without it both layouts are tried, the newer first."""
-    glue5 = [("/aws-glue/jobs/output", f"{run_id}-driver"), ("/aws-glue/jobs/error", f"{run_id}-driver")]
-    older = [("/aws-glue/jobs/error", run_id), ("/aws-glue/jobs/output", run_id)]
-    if glue_version is None:
-        return glue5 + older
-    try:
-        major = int(str(glue_version).split(".", 1)[0])
-    except ValueError:
-        return glue5 + older
-    return glue5 if major >= 5 else older
-
-
-def job_log_tail(
-    ctx: AwsContext, run_id: str, lines: int = 30, *, glue_version: str | None = None, admin_route: bool = True
-) -> str:
-    """The driver log's last lines: CloudWatch Logs in the layout of the run's Glue version
-    (driver_log_streams), else the admin route on our local endpoint (admin_route)."""
-    for group, stream in driver_log_streams(run_id, glue_version):
-        try:
-            # GetLogEvents without startFromHead returns the newest events (CloudWatch Logs API reference).
-            events = ctx.call("logs", "get_log_events", logGroupName=group, logStreamName=stream, limit=lines)["events"]
-        except AwsApiError:
-            continue
-        if events:
-            return "\n".join(e["message"].rstrip() for e in events)
-    if ctx.endpoint_url and admin_route:
-        try:
-            url = f"{ctx.endpoint_url.rstrip('/')}/_reconciler/job-runs/{run_id}/log"
-            with urllib.request.urlopen(url, timeout=5) as response:
-                text = response.read().decode("utf-8", "replace")
-            return "\n".join(text.splitlines()[-lines:])
-        except OSError:
-            return ""
-    return ""
-
-
 def reconcile_under_lock(
-    pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions, first: Plan, held: lock.Held
-) -> Plan:
+    pipeline: Pipeline, ctx: AwsContext, emit: EventSink, options: RunOptions, first: Plan, held: lock.Held,
+    approved_destructive: tuple[str, ...] | list[str] = (),
+) -> Plan:  # fmt: skip
     """The reconcile step, through the same locked-apply path as `reconcile apply --auto-approve`."""
     check_applicable(first)
-    apply_options = ApplyOptions(auto_approve=True, operation="run", approve_broadening=options.approve_broadening)
+    apply_options = ApplyOptions(
+        auto_approve=True, operation="run", approve_broadening=options.approve_broadening,
+        refuse_destructive=not options.allow_destroy, approved_destructive=frozenset(approved_destructive),
+    )  # fmt: skip
     plan, result = apply_held(pipeline, ctx, first, apply_options, held)
-    emit("plan", {"summary": plan.counts(), "changes": [c.address for c in plan.changes if c.action != "no-op"]})
+    changes = [c.address for c in plan.changes if c.action != "no-op"]
+    # Re-made under the lock, the plan differs from the one shown when someone changed the pipeline meanwhile
+    # (the bucket this run just created turns its create into the rest of its configuration: the same address).
+    reviewed = [c.address for c in first.changes if c.action != "no-op"]
+    emit("plan", {"summary": plan.counts(), "changes": changes, "as_reviewed": changes == reviewed})
     raise_for_result(result)
     return plan
 
@@ -383,7 +405,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     summary = RunSummary()
     deadline = Deadline(options.timeout)
     crawler_names = [pipeline.schedule.crawler] if pipeline.schedule else [c.name for c in pipeline.crawlers]
-    job = pipeline.schedule.job if pipeline.schedule else pipeline.jobs[0].name
+    job = choose_job(pipeline, options.job)
     summary.job_name = job
     layout = publish.Layout.of(pipeline)
     run_id = publish.new_run_id()
@@ -412,9 +434,11 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
         emit("warning", {"message": message})
 
     first: Plan | None = None
+    approved_destructive: list[str] = []
     if not options.skip_apply:
         first = build_plan(pipeline, ctx, observe_serial=True)
         check_applicable(first)  # before the lock: a bucket that is someone else's gets no lock object of ours
+        approved_destructive = review(first, options, emit)
         bucket_change = next((c for c in first.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
         if bucket_change is not None and bucket_change.action == CREATE:
             create_bucket_exclusive(ctx, pipeline)
@@ -424,7 +448,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                    ) as held, history.recorded(recorder, run_id, label):  # fmt: skip
         if first is not None:
             with step("apply"):
-                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held)
+                summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held, approved_destructive)
         if first is not None:
             quarters.check_ingested(ctx, pipeline, job, label, local_too=False)  # uploaded by the apply
         if publish.converge(ctx, pipeline, layout, warn=warn):  # repair a crash between pointer and manifest
@@ -481,6 +505,36 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
         if summary.removed_runs:
             emit("retention", {"removed_runs": summary.removed_runs})
     return summary
+
+
+def choose_job(pipeline: Pipeline, name: str | None) -> str:
+    """`--job NAME`, else spec.schedule.job, else the spec's first job; an undeclared name names the declared."""
+    declared = [j.name for j in pipeline.jobs]
+    if name is None:
+        return pipeline.schedule.job if pipeline.schedule else declared[0]
+    if name not in declared:
+        close = difflib.get_close_matches(name, declared, n=1)
+        raise RunError(
+            f"--job {name!r}: the spec declares no such job{f' (did you mean {close[0]!r}?)' if close else ''}; "
+            f"its jobs: {', '.join(declared)}",
+            hint=f"pass one of them, e.g. {command('run', '--job', declared[0])}",
+        )
+    return name
+
+
+def review(first: Plan, options: RunOptions, emit: EventSink) -> list[str]:
+    """Show the plan (options.review_plan) and stop before any write when it destroys something that was
+    neither allowed (--allow-destroy) nor approved; the destructive lines that may be applied."""
+    lines = destructive(first.changes)
+    approved = options.review_plan(first, lines) if options.review_plan is not None else False
+    emit("planned", {"summary": first.counts(), "destructive": lines,
+                     "changes": [c.address for c in first.changes if c.action != "no-op"]})  # fmt: skip
+    if lines and not (approved or options.allow_destroy):
+        raise ApprovalError(
+            "the run would destroy, replace or lose data; nothing was changed:\n" + "\n".join(f"  {x}" for x in lines),
+            hint=f"review it with `{command('plan')}`, then pass --allow-destroy to run (or answer yes on a terminal)",
+        )
+    return lines
 
 
 def resolve_quarter(pipeline: Pipeline, ctx: AwsContext, options: RunOptions) -> tuple[str, bool]:
@@ -550,7 +604,22 @@ class _Step:
             self.emit("step_finished", {"step": self.name, "seconds": took})
         else:
             message = exc.message if isinstance(exc, ReconcilerError) else str(exc)
-            self.emit("step_failed", {"step": self.name, "seconds": took, "error": message})
+            self.emit("step_failed", {"step": self.name, "seconds": took, "error": message, "outcome": outcome(exc)})
 
 
-__all__ = ["EVENT_FORMAT_VERSION", "AwsError", "RunOptions", "RunSummary", "run_pipeline"]
+def outcome(exc: BaseException) -> str:
+    """How a step ended that did not succeed: `interrupted` (what it waited for goes on), `stopped` (the job run
+    was stopped on an interrupt), `timed_out` (--timeout; the run stopped what it waited for) or `failed`."""
+    if isinstance(exc, RunInterrupted):
+        return "stopped" if exc.stopped else "interrupted"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, RunTimedOut):
+        return "timed_out"
+    return "failed"
+
+
+__all__ = [
+    "EVENT_FORMAT_VERSION", "AwsError", "RunOptions", "RunSummary", "driver_log_streams", "job_log_tail",
+    "run_pipeline",
+]  # fmt: skip
