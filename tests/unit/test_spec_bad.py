@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from tests.helpers import make_spec_project
 
 from reconciler.errors import Problem, SpecError
-from reconciler.spec.load import INTERNAL_ERROR, load_spec, validate_file
+from reconciler.spec.load import INTERNAL_ERROR, format_path, load_spec, validate_file
 
 BAD_SPECS = Path(__file__).parent / "bad_specs"
 BASE = (BAD_SPECS / "base.yaml").read_text(encoding="utf-8")
@@ -522,6 +522,18 @@ def test_fuzz_random_bytes(data: bytes, tmp_path: Path) -> None:
     check_survives(spec)
 
 
+#: values that reach the tool's own keys (spec/reserved.py) or load code from elsewhere, wherever they land
+RESERVED_VALUES = [
+    ".reconciler/", ".reconciler/lock.json", "prepared/_published.json", "prepared/runs/", "quicksight/manifest.json",
+    "s3://car-brands-pipeline-local/.reconciler/", "s3://car-brands-pipeline-local/", "s3://attacker/lib.py",
+    "s3://car-brands-pipeline-local/prepared/runs/x/", "s3://car-brands-pipeline-local/../evil/",
+]
+#: names and schedules that look like others or never fire
+CONFUSABLE_VALUES = [
+    "car-brands-prepar\u0435", "\uff43\uff41\uff52", "car\u200bbrands", "car-brands-gl\u043ee",
+    "cron(\u0660 0 1 * ? *)", "cron(0 0 31 2 ? *)", "cron(0 0 1 1 ? 2020)",
+]
+
 _LEAVES = (
     st.none()
     | st.booleans()
@@ -529,6 +541,7 @@ _LEAVES = (
     | st.floats()
     | st.text(max_size=30)
     | st.sampled_from(["${X}", "${X:-1}", "$${", "*", "?", "s3://", "cron(", "G.1X", "../..", "\u202e", "🚀"])
+    | st.sampled_from(RESERVED_VALUES + CONFUSABLE_VALUES)
 )
 _VALUES = st.recursive(
     _LEAVES,
@@ -571,6 +584,53 @@ def test_fuzz_mutated_example(path: tuple[Any, ...], action: str, value: Any, tm
     problems = check_survives(spec)
     if action == "add" and isinstance(parent, dict):
         assert problems, "an unknown key must always be reported"
+
+
+#: where a reserved key or a confusable name must always be refused (the document path, the values)
+HOSTILE_TARGETS: list[tuple[tuple[Any, ...], list[str]]] = [
+    # (values that do not depend on another value the fuzzer may change too: the run prefixes hang off the
+    # output path, so they are in the corpus of tests/integration/test_hostile_specs.py instead)
+    (("spec", "uploads", 1, "prefix"), [".reconciler/", ".reconciler/uploads/", ".reconciler/x/"]),
+    (("spec", "jobs", 0, "arguments", "--output_path"),
+     ["s3://car-brands-pipeline-local/.reconciler/", "s3://car-brands-pipeline-local/", "s3://attacker/prepared/",
+      "s3://car-brands-pipeline-local/raw/", "s3://car-brands-pipeline-local/scripts/",
+      "s3://car-brands-pipeline-local/../evil/", "s3://car-brands-pipeline-local/a//b/",
+      "s3://car-brands-pipeline-local/quicksight/"]),
+    (("spec", "jobs", 0, "arguments", "--extra-py-files"), ["s3://attacker/lib.py", "https://example.com/x.py"]),
+    (("spec", "jobs", 0, "arguments", "--input_path"), ["s3://attacker/raw/"]),
+    (("spec", "crawlers", 0, "targets", 0),
+     ["s3://car-brands-pipeline-local/.reconciler/", "s3://car-brands-pipeline-local/quicksight/manifest.json"]),
+    (("spec", "jobs", 0, "name"), CONFUSABLE_VALUES[:4]),
+    (("spec", "crawlers", 0, "name"), CONFUSABLE_VALUES[:4]),
+    (("spec", "schedule", "workflow"), CONFUSABLE_VALUES[:4]),
+    (("spec", "role", "managed", "name"), CONFUSABLE_VALUES[:4]),
+    (("spec", "bucket", "name"), ["car-brands-pipeline-loc\u0430l", "\uff43\uff41\uff52"]),
+    (("spec", "schedule", "cron"), CONFUSABLE_VALUES[4:]),
+]
+
+
+@HEAVY_FUZZ
+@given(data=st.data())
+def test_fuzz_hostile_values_are_always_refused_where_they_land(data: st.DataObject, tmp_path: Path) -> None:
+    """A reserved key or a confusable name at a path that must refuse it is a located problem at that path,
+    whatever else the fuzzer changed (a second hostile value elsewhere, an unknown key)."""
+    doc = yaml.safe_load(BASE)
+    chosen = data.draw(st.lists(st.sampled_from(range(len(HOSTILE_TARGETS))), min_size=1, max_size=3, unique=True))
+    expected = []
+    for index in chosen:
+        path, values = HOSTILE_TARGETS[index]
+        parent = doc
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = data.draw(st.sampled_from(values))
+        expected.append(format_path(path))
+    if data.draw(st.booleans()):
+        doc["spec"]["database"]["extra_key"] = data.draw(_VALUES)
+    spec = make_spec_project(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
+    problems = check_survives(spec)
+    where = {p.path for p in problems}
+    for text in expected:
+        assert text in where, (text, [str(p) for p in problems])
 
 
 @HEAVY_FUZZ

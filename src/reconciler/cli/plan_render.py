@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change
 from reconciler.engine.plan import Plan, mask
-from reconciler.engine.security import TIGHTENS, security_effect
+from reconciler.engine.security import ENTRY, TIGHTENS, created_entries, security_effect
 from reconciler.resources import fields_of
 from reconciler.resources.base import AttrChange
 from reconciler.resources.fields import field_at
@@ -304,6 +304,7 @@ def security_lines(changes: Iterable[Change]) -> list[Line]:
     for change in changes:
         if change.action == NOOP:
             continue
+        lines += [Line(f"! {change.address} {path}: {ENTRY}", "yellow") for path in created_entries(change)]
         for attr in change.attrs:
             effect = security_effect(change, attr)
             if effect is None:

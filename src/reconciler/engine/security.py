@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.engine.diff import ADOPT, REPLACE, UPDATE, Change
+from reconciler.engine.diff import ADOPT, CREATE, REPLACE, UPDATE, Change
 from reconciler.resources import fields_of
 from reconciler.resources.base import AttrChange
 from reconciler.resources.fields import field_at, is_security_at
@@ -26,7 +26,7 @@ WIDENS = "widens"
 TIGHTENS = "tightens"
 BOTH = "widens and tightens"
 NEITHER = "neither widens nor tightens"
-ENTRY = "changes code the job loads and runs with its role"
+ENTRY = "loads code that Glue runs with the job's role"
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,20 @@ def security_effect(change: Change, attr: AttrChange) -> SecurityEffect | None:
         tightened = not widens and bool(f.widens(keys, after, before))
     label = BOTH if widens and tightened else WIDENS if widens else TIGHTENS if tightened else NEITHER
     return SecurityEffect(label, tuple(widens), tuple(tightens), restores)
+
+
+def created_entries(change: Change) -> list[str]:
+    """The attribute paths of a resource to be created whose entries are security-relevant by their field's
+    `security_key` (e.g. `default_arguments.--extra-py-files`): a create has no attribute changes to label,
+    but what code it loads belongs in the security section all the same."""
+    if change.action != CREATE or change.desired is None:
+        return []
+    found: list[str] = []
+    for f in fields_of(change.kind):
+        value = change.desired.attrs.get(f.top) if f.security_key is not None else None
+        if isinstance(value, dict):
+            found += [f"{f.name}.{key}" for key in sorted(value) if f.security_key and f.security_key(str(key))]
+    return found
 
 
 def broadening(changes: list[Change]) -> list[str]:

@@ -479,6 +479,8 @@ def _output_shape_problems(value: str, bucket: str | None) -> tuple[str | None, 
     if key == "":
         return None, ["is an output path and must name a prefix inside the bucket, not the bucket root "
                       f"(the root holds the tool's own keys, {reserved.INTERNAL_PREFIX})"]  # fmt: skip
+    if not key.endswith("/"):
+        return None, [f"is an output path and must end with '/' (did you mean {value + '/'!r}?)"]
     problems = rules.key_prefix_problems(key)
     return (key, []) if not problems else (None, [f"is an output path whose key {p}" for p in problems])
 
