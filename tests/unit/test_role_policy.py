@@ -59,3 +59,17 @@ def test_logs_only_on_glues_own_groups(example: Pipeline) -> None:
     )
     none = replace(example, crawlers=(), jobs=())
     assert "GlueLogs" not in statements(none)
+
+
+def test_the_write_statement_is_exactly_the_output_prefixes_never_the_bucket(example: Pipeline) -> None:
+    """Issue 15: an output in another bucket used to fall back to `BUCKET/*`; the role now writes exactly the
+    output prefixes of the pipeline's bucket, and with none it writes nothing at all."""
+    bucket = f"arn:aws:s3:::{example.bucket.name}"
+    assert statements(example)["WriteJobOutputs"]["Resource"] == [f"{bucket}/prepared/*"]
+    job = example.jobs[0]
+    elsewhere = replace(example, jobs=(replace(job, arguments=tuple(
+        (k, "s3://someone-elses-bucket/out/" if k == "--output_path" else v) for k, v in job.arguments)),))  # fmt: skip
+    assert "WriteJobOutputs" not in statements(elsewhere)
+    policy = access_policy(elsewhere, ACCOUNT)
+    assert f"{bucket}/*" not in [r for s in policy["Statement"] if "s3:PutObject" in s["Action"] for r in s["Resource"]]
+    assert not any("s3:PutObject" in s["Action"] or "s3:DeleteObject" in s["Action"] for s in policy["Statement"])

@@ -640,3 +640,27 @@ def test_kms_key_arns(arn: str, fragment: str | None) -> None:
 def test_crawler_targets(uri: str, fragment: str | None) -> None:
     found = s3_uri_problems(uri, "cars")
     assert found == [] if fragment is None else any(fragment in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("rule", "name", "fragment"),
+    [
+        (glue_name_problems, "hostil\u0435-prepare", "'\u0435' (U+0435 CYRILLIC SMALL LETTER IE)"),
+        (glue_name_problems, "\uff4a\uff4f\uff42", "U+FF4A FULLWIDTH LATIN SMALL LETTER J"),
+        (glue_name_problems, "car\u200bbrands", "U+200B ZERO WIDTH SPACE"),
+        (glue_name_problems, " job", "must not start or end with a space"),
+        (glue_name_problems, "a\tb", "tab"),
+        (role_name_problems, "gl\u043ee", "U+043E CYRILLIC SMALL LETTER O"),
+        (bucket_name_problems, "b\u0435cket", "U+0435 CYRILLIC SMALL LETTER IE"),
+        (database_name_problems, "c\u0430rs", "U+0430 CYRILLIC SMALL LETTER A"),
+    ],
+)
+def test_names_are_ascii_and_the_message_names_the_character(rule: Any, name: str, fragment: str) -> None:
+    found = rule(name)
+    assert any(fragment in p for p in found), found
+    assert len([p for p in found if "U+" in p]) <= 1, found  # one message, not one per rule
+
+
+def test_ascii_names_are_still_accepted() -> None:
+    assert glue_name_problems("car-brands-prepare v2 (test)") == []
+    assert role_name_problems("car-brands+glue=1,a.b@c_d") == []
