@@ -557,12 +557,15 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
 @click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
 @click.option("--approve-broadening", is_flag=True, help="Let the reconcile step widen access.")
+@click.option("--accept-stale", is_flag=True,
+              help="Process the quarter although its ingest folder holds objects deleted from the upload source.")
 @click.option("--allow-destroy", is_flag=True, help="Let the reconcile step delete, replace or lose data.")
 @click.option("--job", "job_name", default=None, metavar="NAME", help="The job to run (default: spec.schedule.job).")
 @click.option("--logs", is_flag=True, help="Print the job run's whole driver log as it is written.")
 @pass_globals
 def run(
     g: Globals, timeout: float, skip_apply: bool, job_args: tuple[str, ...], run_quarter: str | None, as_json: bool,
+    accept_stale: bool,
     stop_on_interrupt: bool, lock_timeout: float, approve_broadening: bool, allow_destroy: bool,
     job_name: str | None, logs: bool,
 ) -> None:  # fmt: skip
@@ -598,6 +601,7 @@ def run(
 
     try:
         options = RunOptions(
+            accept_stale=accept_stale,
             timeout=timeout, skip_apply=skip_apply, job_arguments=job_arguments(job_args, run_quarter),
             lock_timeout=lock_timeout, stop_on_interrupt=ask_stop, approve_broadening=approve_broadening,
             job=job_name, allow_destroy=allow_destroy, review_plan=review_plan, follow_logs=logs or not as_json,

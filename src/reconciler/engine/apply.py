@@ -17,8 +17,10 @@ from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
 from reconciler.engine.plan import Plan
 from reconciler.errors import AwsApiError, AwsError, ConflictError, ReconcilerError
+from reconciler.invocation import command
 from reconciler.resources import ResourceKind, all_kinds
 from reconciler.resources.base import Desired, aws_error, desired_tags
+from reconciler.resources.upload import first_keys, foreign_keys
 from reconciler.spec.model import Pipeline
 
 APPLY_CONCURRENCY = 4
@@ -38,13 +40,25 @@ class ApplyResult:
         return not self.failed and not self.blocked
 
 
-def check_applicable(plan: Plan) -> None:
-    """Refuse before any write when a declared name belongs to someone else."""
+def check_applicable(plan: Plan, *, force: bool = False) -> None:
+    """Refuse before any write when a declared name belongs to someone else, or (without `force`) when an
+    upload would overwrite objects this tool did not write (resources/upload.py `foreign_keys`)."""
     if plan.conflicts:
         lines = "\n".join(f"  {c.address}: {c.reason}" for c in plan.conflicts)
         raise ConflictError(
             f"{len(plan.conflicts)} declared resource(s) exist but are not this pipeline's:\n{lines}",
             hint="rename them in the spec, or take them over with --adopt ADDRESS (or --adopt all)",
+        )
+    foreign = {
+        c.address: keys for c in plan.changes
+        if c.kind == "upload" and (keys := foreign_keys(c.attrs, plan.observed.get(c.address)))
+    }  # fmt: skip
+    if foreign and not force:
+        lines = "\n".join(f"  {address}: {first_keys(keys)}" for address, keys in foreign.items())
+        raise ConflictError(
+            f"the uploads would replace {sum(map(len, foreign.values()))} object(s) that this tool did not write "
+            f"(no sha256 metadata of ours); nothing was changed:\n{lines}",
+            hint=f"check whose they are; to replace them anyway: {command('apply', '--force')}",
         )
 
 
@@ -110,7 +124,7 @@ def execute(
     on_event: EventHook | None = None,
 ) -> ApplyResult:
     """Walk the plan level by level; stop after the first level with a failure."""
-    check_applicable(plan)
+    check_applicable(plan, force=force)
     by_kind = {k.kind: k for k in (kinds if kinds is not None else all_kinds())}
     result = ApplyResult(blocked=[c for c in plan.changes if c.action == BLOCKED])
     work = [c for c in plan.changes if c.action not in {NOOP, CONFLICT, BLOCKED}]

@@ -57,7 +57,7 @@ def locked_apply(
     bucket_change = next((c for c in approved.changes if c.address == f"bucket.{bucket}"), None)
     created_now = False
     # Nothing is written when a declared name is someone else's: not even our lock into their bucket.
-    check_applicable(approved)
+    check_applicable(approved, force=options.force)
     just_created = bucket_change is not None and bucket_change.action == CREATE
     if just_created:
         created_now = create_bucket_exclusive(ctx, pipeline)

@@ -217,6 +217,8 @@ def build_plan(
             else:
                 why = "destroy requested" if destroy else "tagged as this pipeline's but no longer declared"
                 changes.append(Change(kind.kind, name, DELETE, kind.level, reason=why))
+    for address, seen in observed.items():  # what a kind reports beside the diff (an upload's stale objects)
+        warnings += [f"{address}: {note}" for note in (seen.notes if seen is not None else ())]
     return Plan(
         pipeline=pipeline.name,
         changes=_ordered(changes),

@@ -44,6 +44,7 @@ from reconciler.invocation import command
 from reconciler.masking import mask_value
 from reconciler.quarterly import history, publish, quarters
 from reconciler.quarterly.driverlog import DriverLog, driver_log_streams, job_log_tail, log_location
+from reconciler.resources import upload
 from reconciler.spec.model import Pipeline
 
 CRAWL_PENDING = {"RUNNING", "STOPPING"}
@@ -56,6 +57,8 @@ EVENT_FORMAT_VERSION = "1"
 @dataclass(frozen=True)
 class RunOptions:
     timeout: float = 3600.0
+    #: `--accept-stale`: process a quarter whose ingest folder holds objects its upload source no longer has
+    accept_stale: bool = False
     skip_apply: bool = False
     job_arguments: tuple[tuple[str, str], ...] = ()
     lock_timeout: float = 0.0
@@ -414,6 +417,7 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     label, explicit = resolve_quarter(pipeline, ctx, options)
     refuse_second_scheduler(pipeline, ctx, explicit)
     quarters.check_ingested(ctx, pipeline, job, label, local_too=not options.skip_apply)
+    check_stale(ctx, pipeline, job, label, options, emit, explicit)
     summary.quarter = label
     emit("quarter", {"quarter": label, "explicit": explicit, "rule": quarters.rule_of(pipeline)})
     # The run record (history.py) follows the run's events: every step's end, failed or not, updates it.
@@ -535,6 +539,32 @@ def review(first: Plan, options: RunOptions, emit: EventSink) -> list[str]:
             hint=f"review it with `{command('plan')}`, then pass --allow-destroy to run (or answer yes on a terminal)",
         )
     return lines
+
+
+def check_stale(ctx: AwsContext, pipeline: Pipeline, job: str, label: str, options: RunOptions, emit: EventSink,
+                explicit: bool) -> None:  # fmt: skip
+    """Refuse, before anything is applied, started or billed, a quarter whose ingest folder in the bucket holds
+    objects that the upload source no longer has (files deleted locally): the job would read them. Objects an
+    upload with `prune: true` covers do not count unless --skip-apply (the reconcile step deletes them).
+    `--accept-stale` processes them, with a warning."""
+    location = quarters.input_location(pipeline, job)
+    if location is None or location[0] != pipeline.bucket.name:
+        return  # not uploaded by this pipeline: nobody here knows what should be there
+    prefix = location[1] + quarters.folder(label)
+    stale = upload.stale_keys(ctx, pipeline, prefix, pruned_too=options.skip_apply)
+    if not stale:
+        return
+    where = f"s3://{pipeline.bucket.name}/{prefix}"
+    what = f"{len(stale)} object(s) under {where} no longer exist in the upload source: {upload.first_keys(stale)}"
+    if options.accept_stale:
+        emit("warning", {"message": f"{what}; processing them (--accept-stale)", "stale": stale})
+        return
+    again = ["run", "--accept-stale"] + (["--quarter", label] if explicit else [])
+    raise RunError(
+        f"{what}; the job would read them, so nothing was started",
+        hint=f"delete them with prune: true on the upload (then run again), or process them anyway: "
+        f"{command(*again)}",
+    )
 
 
 def resolve_quarter(pipeline: Pipeline, ctx: AwsContext, options: RunOptions) -> tuple[str, bool]:

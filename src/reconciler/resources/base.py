@@ -36,6 +36,8 @@ class Desired:
 class Observed:
     attrs: Attrs
     tags: Mapping[str, str]
+    #: what the plan should say about the resource besides its diff, never diffed (an upload's stale objects)
+    notes: tuple[str, ...] = ()
 
     def owner(self) -> str | None:
         """The pipeline that owns this resource, or None if it carries no ownership tag."""

@@ -2,8 +2,17 @@
 
 Objects are compared by a sha256 of their content that we store in object metadata
 (`x-amz-meta-sha256`), never by mtime or ETag (ETag is no MD5 for multipart or KMS objects), so
-unchanged data is never re-sent. Objects under a prefix that the source does not have are left
-alone: data is never deleted without an explicit force (destroy --force on the bucket).
+unchanged data is never re-sent.
+
+Stale and foreign objects are never silent (issue 15):
+- *Stale*: an object under a directory upload's prefix that the source no longer has (a file deleted
+  locally). By default it is left alone and the plan says so (count and first keys, `Observed.notes`), and
+  `reconcile run` refuses a quarter whose ingest folder holds one (`stale_keys`, unless --accept-stale).
+  With `prune: true` on the upload the plan shows each as a delete and apply deletes it (DeleteObjects).
+  Keys the tool or another declaration owns are never stale: `.reconciler/`, another upload's keys, job
+  output prefixes and the manifest key.
+- *Foreign*: an object at a declared key without our sha256 metadata (someone else wrote it). Replacing
+  it is shown as such in the plan and needs `--force` on apply (`foreign_keys`, engine/locked.py).
 
 Cheap no-op plans, at any tree size:
 - Local side: content hashes are cached in `.reconciler/hash-cache.json` beside the spec, keyed by
@@ -33,10 +42,19 @@ from botocore.exceptions import ClientError as BotoClientError
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, ReconcilerError
 from reconciler.localcache import read_json_dict, write_json_atomic
-from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Desired,
+    Observed,
+    ResourceKind,
+    aws_error,
+    delete_objects_checked,
+    is_not_found,
+)
 from reconciler.resources.fields import Field
 from reconciler.spec.model import Pipeline, Upload
-from reconciler.spec.reserved import UPLOAD_INDEX_PREFIX
+from reconciler.spec.reserved import INTERNAL_PREFIX, UPLOAD_INDEX_PREFIX
 
 HASH_META = "sha256"
 # Multipart above 64 MiB in 16 MiB parts, 8 parts in flight: large raw files go up in parallel.
@@ -168,10 +186,83 @@ def upload_name(upload: Upload) -> str:
 
 def _files_of(pipeline: Pipeline, name: str) -> dict[str, Path]:
     """The local files of the upload called `name` (recomputed: kinds keep no state between calls)."""
+    upload = _upload_named(pipeline, name)
+    return local_files(upload) if upload is not None else {}
+
+
+def _upload_named(pipeline: Pipeline, name: str) -> Upload | None:
+    return next((u for u in pipeline.uploads if upload_name(u) == name), None)
+
+
+MAX_LISTED_KEYS = 5  # stale or foreign keys named in a plan note or an error; the rest are counted
+
+
+def _not_ours_to_judge(pipeline: Pipeline, name: str) -> list[str]:
+    """Key prefixes below the upload `name` that are someone else's business: the tool's internal prefix,
+    other (nested) uploads, job output prefixes in this bucket, the manifest key."""
+    bucket = f"s3://{pipeline.bucket.name}/"
+    claimed = [INTERNAL_PREFIX] + [upload_name(u) for u in pipeline.uploads if upload_name(u) != name]
+    for job in pipeline.jobs:
+        output = dict(job.arguments).get("--output_path", "")
+        if output.startswith(bucket):
+            claimed.append(output[len(bucket) :])
+    if pipeline.quicksight.manifest is not None:
+        claimed.append(pipeline.quicksight.manifest.key)
+    return [c for c in claimed if c]
+
+
+def stale_of(pipeline: Pipeline, name: str, listed_keys: list[str], wanted: set[str]) -> list[str]:
+    """Keys listed under the directory upload `name` that its source no longer has (sorted)."""
+    upload = _upload_named(pipeline, name)
+    if upload is None or not upload.is_dir:
+        return []  # a file upload's "prefix" is its one key: nothing below it is ours
+    claimed = _not_ours_to_judge(pipeline, name)
+    return sorted(k for k in listed_keys if k not in wanted and not any(k.startswith(c) for c in claimed))
+
+
+def first_keys(keys: list[str]) -> str:
+    shown = ", ".join(keys[:MAX_LISTED_KEYS])
+    return shown + (f" and {len(keys) - MAX_LISTED_KEYS} more" if len(keys) > MAX_LISTED_KEYS else "")
+
+
+def stale_note(pipeline: Pipeline, upload: Upload, stale: list[str]) -> str:
+    return (
+        f"{len(stale)} object(s) under s3://{pipeline.bucket.name}/{upload.prefix} no longer exist in "
+        f"{upload.source_text}: {first_keys(stale)}; they are left in place, and `reconcile run` refuses a quarter "
+        "whose ingest folder holds them: delete them with prune: true on this upload, or accept them with "
+        "`reconcile run --accept-stale`"
+    )
+
+
+def stale_keys(ctx: AwsContext, pipeline: Pipeline, prefix: str, *, pruned_too: bool = True) -> list[str]:
+    """Objects under the key prefix `prefix` (a quarter's ingest folder) that a directory upload covering it
+    no longer has locally; empty when no upload covers it (then we cannot know). `pruned_too=False` leaves
+    out uploads with `prune: true` (the next apply deletes theirs). One listing per covering upload
+    (ListObjectsV2, paginated)."""
+    found: set[str] = set()
     for upload in pipeline.uploads:
-        if upload_name(upload) == name:
-            return local_files(upload)
-    return {}
+        name = upload_name(upload)
+        if not upload.is_dir or not prefix.startswith(name) or (upload.prune and not pruned_too):
+            continue
+        wanted = set(local_files(upload))
+        try:
+            listed = list(UploadKind._list(ctx, pipeline.bucket.name, prefix))
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return []
+            raise aws_error("listing", f"s3://{pipeline.bucket.name}/{prefix}", exc) from exc
+        found.update(stale_of(pipeline, name, listed, wanted))
+    return sorted(found)
+
+
+def foreign_keys(changes: list[AttrChange], observed: Observed | None) -> list[str]:
+    """Declared keys that an upload change would overwrite although we did not write them: the object exists
+    and carries no sha256 metadata of ours."""
+    if observed is None:
+        return []
+    objects = observed.attrs.get("objects") or {}
+    keys = {c.keys[1] for c in changes if c.top == "objects" and len(c.keys) > 1 and c.after is not None}
+    return sorted(k for k in keys if k in objects and objects[k].get("sha256") is None)
 
 
 #: The attributes of an upload, stated once. Neither maps to one API field: see the notes.
@@ -218,10 +309,18 @@ class UploadKind(ResourceKind):
                 return None  # no bucket yet: everything is to be uploaded
             raise aws_error("listing", f"s3://{bucket}/{name}", exc) from exc
         seen = self.seen(ctx, pipeline)
+        upload = _upload_named(pipeline, name)
+        stale = stale_of(pipeline, name, list(listed), wanted)
+        notes: tuple[str, ...] = ()
+        if stale and upload is not None and upload.prune:
+            # Observed but not desired: the diff plans each as a delete (`update` deletes them).
+            objects.update({key: {"sha256": None, "size": listed[key][0]} for key in stale})
+        elif stale and upload is not None:
+            notes = (stale_note(pipeline, upload, stale),)
         index: dict[str, dict[str, Any]] | None = None  # fetched only if some object is not known locally
         for key, (size, etag) in listed.items():
             if key not in wanted:
-                continue  # not ours to judge: never deleted by an upload
+                continue  # stale (above) or not ours to judge
             sha = seen.sha256(bucket, key, size, etag)
             if sha is None:
                 index = self._read_index(ctx, bucket, name) if index is None else index
@@ -235,8 +334,14 @@ class UploadKind(ResourceKind):
                     seen.record(bucket, key, size, etag, sha)
             objects[key] = {"sha256": sha, "size": size}
         seen.save()
+        foreign = sorted(k for k, meta in objects.items() if k in wanted and meta["sha256"] is None)
+        if foreign:
+            notes += (
+                f"replaces {len(foreign)} foreign object(s), not uploaded by this tool (no sha256 metadata of ours): "
+                f"{first_keys(foreign)}; apply replaces them only with --force",
+            )
         # Uploads live inside the bucket; the bucket's ownership is what guards them.
-        return Observed({"bucket": bucket, "objects": objects}, pipeline.ownership_tags)
+        return Observed({"bucket": bucket, "objects": objects}, pipeline.ownership_tags, notes)
 
     def seen(self, ctx: AwsContext, pipeline: Pipeline) -> RemoteSeen:
         with self._lock:
@@ -287,7 +392,13 @@ class UploadKind(ResourceKind):
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         keys = sorted({c.keys[1] for c in changes if c.top == "objects" and len(c.keys) > 1 and c.after})
-        self._send(ctx, desired, keys, pipeline)
+        # Observed and not desired: a stale object of an upload with prune: true (read() reports them only then).
+        gone = sorted({c.keys[1] for c in changes if c.top == "objects" and len(c.keys) == 2 and c.after is None})
+        upload = _upload_named(pipeline, desired.name)
+        if gone and upload is not None and upload.prune:
+            delete_objects_checked(ctx, desired.attrs["bucket"], [{"Key": key} for key in gone])
+        if keys:
+            self._send(ctx, desired, keys, pipeline)
 
     def _send(self, ctx: AwsContext, desired: Desired, keys: list[str], pipeline: Pipeline) -> None:
         files = _files_of(pipeline, desired.name)

@@ -583,6 +583,7 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
             prefix=upload["prefix"],
             is_dir=resolve_local(upload["source"], project_dir).is_dir(),
             allow_outside_project=upload["allow_outside_project"],
+            prune=upload["prune"],
         )
         for upload in spec["uploads"]
     )

@@ -41,6 +41,8 @@ class Upload:
     is_dir: bool
     #: the spec allowed source (or symlinks in it) outside the project
     allow_outside_project: bool = spec_default("spec", "uploads", "allow_outside_project")
+    #: delete objects under the prefix that the source no longer has (resources/upload.py)
+    prune: bool = spec_default("spec", "uploads", "prune")
 
 
 @dataclass(frozen=True)
