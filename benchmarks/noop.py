@@ -113,21 +113,23 @@ def render(r: dict[str, Any]) -> str:
 
     parts = [
         ("the bucket: HeadBucket + one GET per setting (versioning, encryption, public access block, ownership, "
-         "policy, tags)", n(*(k for k in calls if k.startswith("s3:")))
+         "policy, tags, lifecycle)", n(*(k for k in calls if k.startswith("s3:")))
          - n("s3:ListObjectsV2", "s3:GetObject", "s3:ListBuckets")),
         ("the role: GetRole (tags included) + GetRolePolicy", n("iam:GetRole", "iam:GetRolePolicy")),
-        ("the database and the workflow: Get + GetTags each",
-         n("glue:GetDatabase", "glue:GetWorkflow", "glue:GetTags")),
-        ("crawlers, jobs, triggers: per kind one BatchGet* (per 100 names), one List* filtered by our ownership tags "
-         "(which declared names are ours; also finds removed ones) and one filtered by all declared tags (tags in "
-         "sync; skipped when the spec declares no tags of its own)",
+        ("the database and the workflow: one Get each", n("glue:GetDatabase", "glue:GetWorkflow")),
+        ("crawlers, jobs, triggers: per kind one BatchGet* (per 100 names) and one List* filtered by our one "
+         "ownership tag (which declared names are ours; also finds removed ones)",
          n(*(k for k in calls if k.startswith("glue:BatchGet")), "glue:ListCrawlers", "glue:ListJobs",
            "glue:ListTriggers")),
+        ("Glue tags: one GetTags per Glue resource, the truth for ownership and tag drift (issue 13 defect 3: a "
+         "listing filtered by several tags is an AND or an OR, AWS documents neither)", n("glue:GetTags")),
         ("uploads: one listing per prefix (+ one index GET on a machine that has not seen the objects)",
          n("s3:ListObjectsV2", "s3:GetObject")),
-        ("removed from the spec: one listing each for buckets, roles, databases, workflows (their tag reads are "
-         "shared with the reads above)",
-         n("s3:ListBuckets", "iam:ListRoles", "glue:GetDatabases", "glue:ListWorkflows")),
+        ("removed from the spec: one Resource Groups Tagging API GetResources filtered by our ownership tag "
+         "(buckets, databases, workflows: no rights on, and no calls per, foreign resources; issue 13 defect 4) "
+         "and one ListRoles",
+         n("s3:ListBuckets", "iam:ListRoles", "glue:GetDatabases", "glue:ListWorkflows",
+           "resourcegroupstaggingapi:GetResources")),
     ]  # fmt: skip
     assert sum(c for _, c in parts) == plan_total, (parts, plan_total)
     others = r["resources"] - r["uploads"]

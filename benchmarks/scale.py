@@ -99,14 +99,16 @@ def section(ep: Endpoint, repeat: int) -> str:
             "",
             f"- From {r0} to {r1} resources ({r1 / r0:.0f}x) the no-op plan took {t1 / t0:.1f}x as long: "
             f"time grows at {growth:.2f} of the resource count's rate.",
-            "- Crawlers and jobs are read in bulk: per kind one ListCrawlers/ListJobs filtered by our ownership tags "
-            "(which names are ours, and which were removed from the spec), one filtered by all declared tags (whose "
-            "tags are in sync) and one BatchGetCrawlers/BatchGetJobs per 100 names; GetTags only for a name that "
-            "is someone else's or whose tags drifted. So the calls stay nearly flat (listings page at 100 names) "
-            "and what grows is the endpoint's work per answer: serialising 400 definitions and filtering by tags "
-            "in one Python process (moto, GIL). Before this (one Get + one GetTags per resource) the same plans took "
-            "0.44 / 1.49 / 5.41 s with 66 / 226 / 828 calls. Against AWS the few calls left are what latency and "
-            "Glue's rate limits apply to.",
+            "- Crawlers and jobs are read in bulk: per kind one ListCrawlers/ListJobs filtered by our one ownership "
+            "tag (which names are ours, and which were removed from the spec) and one BatchGetCrawlers/BatchGetJobs "
+            "per 100 names, then one GetTags per resource: since issue 13 (defect 3) a resource's own tag read is "
+            "the truth for ownership and tag drift, because a listing filtered by several tags may be an AND or an "
+            "OR (AWS documents neither) and a one-tag listing cannot say whether the other tags are in sync. That "
+            "made the calls linear again (one per resource, as the table shows: 1.05 per resource at 405), the price "
+            "of being right under both semantics; before it, a second listing filtered by all declared tags kept "
+            "them flat (24 / 24 / 30 calls). Before bulk reads (one Get + one GetTags per resource) the same plans "
+            "made 66 / 226 / 828 calls. Against AWS each GetTags is one request under Glue's rate limits; the plan "
+            "sends 8 at a time.",
             "",
         ]
     )
