@@ -664,3 +664,22 @@ def test_names_are_ascii_and_the_message_names_the_character(rule: Any, name: st
 def test_ascii_names_are_still_accepted() -> None:
     assert glue_name_problems("car-brands-prepare v2 (test)") == []
     assert role_name_problems("car-brands+glue=1,a.b@c_d") == []
+
+
+def test_argument_roles_follow_name_and_value() -> None:
+    from reconciler.spec.arguments import CODE, INPUT, OTHER, OUTPUT, locations, role_of
+
+    assert role_of("--output_path", "s3://b/prepared/") == OUTPUT
+    assert role_of("--output_format", "csv") == OTHER  # a setting, not a location
+    assert role_of("--input_path", "s3://b/raw/") == INPUT
+    assert role_of("--extra-py-files", "anything") == CODE
+    assert role_of("--enable-metrics", "true") == OTHER
+    assert locations("--additional-python-modules", "pandas==2.2, s3://b/w.whl") == ["s3://b/w.whl"]
+    assert locations("--extra-jars", "s3://b/a.jar,s3://c/b.jar") == ["s3://b/a.jar", "s3://c/b.jar"]
+
+
+def test_a_setting_named_like_an_output_is_no_output(tmp_path: Path) -> None:
+    spec = make_spec_project(tmp_path)
+    metrics = '--enable-metrics: "true"'
+    spec.write_text(spec.read_text().replace(metrics, metrics + "\n        --output_format: csv"))
+    assert problems_of(spec) == []

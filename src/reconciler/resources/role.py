@@ -53,7 +53,7 @@ def output_prefixes(pipeline: Pipeline) -> list[str]:
     own = f"s3://{pipeline.bucket.name}/"
     for job in pipeline.jobs:
         for key, value in job.arguments:
-            if arguments.role_of(key) == arguments.OUTPUT and value.startswith(own) and value != own:
+            if arguments.role_of(key, value) == arguments.OUTPUT and value.startswith(own) and value != own:
                 prefixes.add(value[len(own) :])
     return sorted(prefixes)
 
@@ -64,7 +64,7 @@ def external_reads(pipeline: Pipeline) -> list[tuple[str, str, bool]]:
     found: set[tuple[str, str, bool]] = set()
     for job in pipeline.jobs:
         for key, value in job.arguments:
-            role = arguments.role_of(key)
+            role = arguments.role_of(key, value)
             if role not in (arguments.INPUT, arguments.CODE):
                 continue
             for location in arguments.locations(key, value):

@@ -1,10 +1,11 @@
 """Job arguments typed by role: what a value in `spec.jobs[].arguments` lets the job do, decided here once.
 
-- output: a name containing `output` (`--output_path`, ...). A normalised prefix of the pipeline's bucket,
+- output: a name containing `output` (`--output_path`, ...) and a value that is a location (has '/'; so
+  `--output_format: csv` is a setting, not an output). A normalised prefix of the pipeline's bucket,
   clear of the uploads, the job scripts and the tool's own keys (spec/reserved.py); the managed role may
   write exactly these prefixes (resources/role.py).
-- input: a name containing `input` (`--input_path`, ...). s3:// in the pipeline's bucket, or under an entry
-  of `spec.allow.external_inputs` (the managed role is then granted reads there).
+- input: a name containing `input` (`--input_path`, ...), a location likewise. s3:// in the pipeline's
+  bucket, or under an entry of `spec.allow.external_inputs` (the managed role is then granted reads there).
 - code: `--scriptLocation`, `--extra-py-files`, `--extra-jars`, `--extra-files`, and the s3:// entries of
   `--additional-python-modules` (its other entries are pip requirement specifiers). s3:// in the pipeline's
   bucket, not under a job output, or under an entry of `spec.allow.external_code`; shown in the plan's
@@ -45,10 +46,18 @@ CODE_ARGUMENTS: dict[str, bool] = {
 _NON_S3_ALLOWED = frozenset({"--additional-python-modules"})
 
 
-def role_of(name: str) -> str:
-    """The role of the job argument `name` (with its leading '--')."""
+def is_location(value: str) -> bool:
+    """A value that names a place (an URI or a path), not a setting: `--output_format: csv` is no output."""
+    return "://" in value or "/" in value
+
+
+def role_of(name: str, value: str | None = None) -> str:
+    """The role of the job argument `name` (with its leading '--') whose value is `value` (when known: an input
+    or output name only makes a role of a value that is a location)."""
     if name in CODE_ARGUMENTS:
         return CODE
+    if value is not None and not is_location(value):
+        return OTHER
     lowered = name.lower()
     if "output" in lowered:
         return OUTPUT

@@ -489,7 +489,7 @@ def _collect_outputs(spec: dict[str, Any], bucket: str | None) -> tuple[list[Fin
     findings: list[Finding] = []
     outputs = _Outputs({})
     for path, name, value in _job_arguments(spec):
-        if arguments.role_of(name) != arguments.OUTPUT:
+        if arguments.role_of(name, value) != arguments.OUTPUT:
             continue
         key, problems = _output_shape_problems(value, bucket)
         findings += _located(path, problems)
@@ -557,7 +557,7 @@ def _check_reads(spec: dict[str, Any], bucket: str | None, outputs: _Outputs) ->
     inputs_allowed = _allow_list(spec, "external_inputs")
     findings: list[Finding] = []
     for path, name, value in _job_arguments(spec):
-        role = arguments.role_of(name)
+        role = arguments.role_of(name, value)
         if role == arguments.INPUT:
             parts = _s3_parts(value)
             if parts is None:
