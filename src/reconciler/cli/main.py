@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -26,7 +26,7 @@ from reconciler.aws.context import AwsContext
 from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_exit_code, interrupt_of
 from reconciler.cli.progress import RunProgress, short_id
 from reconciler.cli.render import make_console, print_json, render_plan
-from reconciler.engine.apply import ApplyResult, raise_for_result
+from reconciler.engine.apply import ApplyResult, check_applicable, raise_for_result
 from reconciler.engine.diff import Change
 from reconciler.engine.locked import ApplyOptions, locked_apply, locked_destroy
 from reconciler.engine.plan import Plan, build_plan
@@ -42,6 +42,7 @@ from reconciler.errors import (
     PublishError,
     ReconcilerError,
     StalePlanError,
+    UsageError,
 )
 from reconciler.invocation import command, set_global_args
 from reconciler.masking import mask_text, mask_value
@@ -111,9 +112,23 @@ class Globals:
         from reconciler.spec.load import load_spec
 
         pipeline = load_spec(self.spec_file)
+        self.check_region(pipeline)
         for warning in pipeline.warnings:
             self.err_console.print(f"[yellow]{escape(str(warning))}[/]")
         return pipeline
+
+    def check_region(self, pipeline: Pipeline) -> None:
+        """`--region` may only repeat metadata.region: a pipeline lives in one region (its bucket, its role's
+        and Glue resources' ARNs, its lock), so a second region on the command line would move some of it and
+        not the rest. The spec's region can come from the environment instead: ${AWS_REGION:-eu-central-1}."""
+        if self.region is None or self.region == pipeline.region:
+            return
+        raise UsageError(
+            f"--region {self.region} differs from metadata.region {pipeline.region!r} of {self.spec_file}; "
+            "a pipeline lives in one region, so --region may only repeat it",
+            hint="change metadata.region (e.g. region: ${AWS_REGION:-" + pipeline.region + "} and "
+            f"AWS_REGION={self.region} in the environment), or leave --region out",
+        )
 
     def context(self, pipeline: Pipeline) -> AwsContext:
         endpoint = self.endpoint_url
@@ -155,7 +170,7 @@ def global_options(*, top: bool) -> Callable[[Callable[..., R]], Callable[..., R
                      type=click.Path(path_type=Path), help="The pipeline spec."),
         click.option("--endpoint-url", default=None, help="AWS endpoint (default: boto3's chain, AWS_ENDPOINT_URL)."),
         click.option("--local", is_flag=True, help="Use the embedded local AWS endpoint, starting it if needed."),
-        click.option("--region", default=None, help="Override metadata.region."),
+        click.option("--region", default=None, help="Must equal metadata.region (refused when it differs)."),
         click.option("--profile", default=None, help="AWS profile (default: boto3's chain)."),
         click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too)."),
         click.option("--debug", is_flag=True, help=f"Show the traceback of an error ({DEBUG_ENV}=1 too)."),
@@ -368,6 +383,8 @@ def plan(
         render_plan(g.console, the_plan)
         if out:
             g.console.print(f"Saved the plan to {out}; apply it with: {command('apply', str(out))}", markup=False)
+    if detailed_exitcode:  # a conflict is not a change to make: apply refuses it, so say so and exit 1
+        check_applicable(the_plan)
     if detailed_exitcode and the_plan.has_changes:
         sys.exit(EXIT_CHANGES)
     sys.exit(EXIT_OK)
@@ -388,12 +405,20 @@ def apply(
 ) -> None:  # fmt: skip
     """Make the live state match the spec (or apply a saved plan)."""
     saved = read_saved_plan(planfile) if planfile is not None else None  # before any AWS call
+    if planfile is not None:
+        refuse_options_with_saved_plan(planfile, target=target, adopt=adopt, force=force)
+    made = saved.get("options") if saved is not None else None
+    made = made if isinstance(made, dict) else {}
+    destroying = bool(made.get("destroy"))
+    if saved is not None:  # the saved plan's own options (an older saved plan has none: the defaults)
+        target, adopt = tuple(made.get("targets") or ()), tuple(made.get("adopt") or ())
+        force = bool(made.get("force"))
     pipeline = g.load()
     ctx = g.context(pipeline)
     warn_targeting(g, target)
     approved = _plan(
         g, pipeline, ctx, adopt=parse_adopt(adopt), force=force, observe_serial=auto_approve and planfile is None,
-        targets=frozenset(target),
+        targets=frozenset(target), destroy=destroying,
     )  # fmt: skip
     if saved is not None:
         if saved.get("spec_sha256") != pipeline.spec_sha256:
@@ -402,7 +427,8 @@ def apply(
             raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
     render_plan(g.console, approved)
     if not approved.has_changes:
-        converge_published(g, pipeline, ctx, lock_timeout)
+        if not destroying:
+            converge_published(g, pipeline, ctx, lock_timeout)
         return
     confirm_broadening(g.console, approved, auto_approve, approve_broadening)
     if planfile is None:
@@ -412,10 +438,29 @@ def apply(
         lock_timeout=lock_timeout, targets=frozenset(target), approve_broadening=approve_broadening,
         approved_broadening=frozenset(broadening(approved.changes)),  # what the person was shown and accepted
     )  # fmt: skip
+    if destroying:  # `plan --destroy --out FILE`: the saved destroy plan, checked and executed as destroy does
+        result = locked_destroy(pipeline, ctx, approved, replace(options, operation="destroy"),
+                                **_progress_hooks(g, ctx))  # fmt: skip
+        g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
+        raise_for_result(result)
+        return
     _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
     g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
     raise_for_result(result)
     converge_published(g, pipeline, ctx, lock_timeout)
+
+
+def refuse_options_with_saved_plan(planfile: Path, *, target: tuple[str, ...], adopt: tuple[str, ...],
+                                   force: bool) -> None:  # fmt: skip
+    """A saved plan is applied exactly as it was made (Terraform refuses -target with a saved plan too):
+    what to target, adopt or force belongs to the `plan` that made it."""
+    given = [f"--target {t}" for t in target] + [f"--adopt {a}" for a in adopt] + (["--force"] if force else [])
+    if given:
+        raise UsageError(
+            f"{' '.join(given)} cannot be combined with the saved plan {planfile}: a saved plan is applied exactly "
+            "as it was made; nothing was applied",
+            hint=f"make the plan with them: {command('plan', *' '.join(given).split(), '--out', str(planfile))}",
+        )
 
 
 def converge_published(g: Globals, pipeline: Pipeline, ctx: AwsContext, lock_timeout: float) -> None:

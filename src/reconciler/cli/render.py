@@ -18,11 +18,14 @@ __all__ = ["make_console", "print_json", "render_error", "render_plan", "render_
 
 
 def make_console(no_color: bool = False, stderr: bool = False) -> Console:
-    """`--no-color` or NO_COLOR (https://no-color.org): no colour and no other styling either (no bold, no
-    dim): rich's `no_color` alone keeps bold, so the colour system is switched off altogether."""
+    """`--no-color` or NO_COLOR (https://no-color.org): plain text, no escape sequence at all. rich's
+    `no_color` alone keeps bold, so the colour system is off altogether; and the console is not treated as a
+    terminal, so spinners and progress bars (which redraw with cursor escapes) print lines instead, as piped."""
     no_color = no_color or bool(os.environ.get("NO_COLOR"))
     if no_color:  # MaskingConsole: secret-looking values never reach a person (reconciler/masking.py)
-        return MaskingConsole(stderr=stderr, color_system=None, highlight=False, soft_wrap=True)
+        return MaskingConsole(
+            stderr=stderr, color_system=None, force_terminal=False, highlight=False, soft_wrap=True
+        )
     return MaskingConsole(stderr=stderr, highlight=False, soft_wrap=True)
 
 

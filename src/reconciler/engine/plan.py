@@ -20,6 +20,7 @@ from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOO
 from reconciler.errors import ReconcilerError
 from reconciler.invocation import command
 from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
+from reconciler.resources.base import AttrChange
 from reconciler.resources.bucket import PLAIN_HTTP_WARNING, tls_policy_applies
 from reconciler.spec.model import Pipeline
 
@@ -40,6 +41,8 @@ class Plan:
     serial: str | None = None
     #: what the plan could not do as the spec says, and why (e.g. no TLS-only policy on plain http)
     warnings: list[str] = field(default_factory=list)
+    #: how it was made (destroy, targets, adopt, force): `apply PLANFILE` makes its fresh plan the same way
+    options: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0}
@@ -67,6 +70,7 @@ class Plan:
             "live_state_fingerprint": self.fingerprint,
             "summary": self.counts(),
             "warnings": [masking.mask_text(w) for w in self.warnings],
+            "options": dict(self.options),
             "changes": [
                 {
                     "address": c.address,
@@ -80,12 +84,21 @@ class Plan:
                             "before": mask(c.kind, a.keys, a.before),
                             "after": mask(c.kind, a.keys, a.after),
                         }
-                        for a in c.attrs
+                        for a in attribute_changes(c)
                     ],
                 }
                 for c in self.changes
             ],
         }
+
+
+def attribute_changes(change: Change) -> list[AttrChange]:
+    """What a change sets: its attribute diff, or for a create every desired attribute and tag (from nothing),
+    so `plan --json` shows what a create will make (Terraform's `after` of a create)."""
+    if change.action != CREATE or change.desired is None:
+        return list(change.attrs)
+    created = [AttrChange((key,), None, value) for key, value in change.desired.attrs.items()]
+    return created + [AttrChange(("tags", key), None, value) for key, value in sorted(change.desired.tags.items())]
 
 
 def mask(kind: str, keys: tuple[str, ...], value: Any) -> Any:
@@ -227,4 +240,5 @@ def build_plan(
         observed=observed,
         serial=serial,
         warnings=warnings,
+        options={"destroy": destroy, "targets": sorted(targets), "adopt": sorted(adopt), "force": force},
     )
