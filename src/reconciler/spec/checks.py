@@ -508,7 +508,7 @@ def _check_output_overlaps(
     for path, prefix in outputs.by_argument.items():
         own = {reserved.pointer_key(prefix), reserved.runs_prefix(prefix)}
         for r in keys:
-            if r.tool_writes and r.key not in own and r.overlaps_prefix(prefix):
+            if r.tool_writes and (r.key not in own or r.kind == "manifest") and r.overlaps_prefix(prefix):
                 findings.append(Finding(path, f"overlaps {r.key!r}, {r.why}: the job could overwrite or delete it"))
         for script in sorted(s for s in scripts if s.startswith(prefix)):
             findings.append(Finding(path, f"contains the job script {script!r}: the job could rewrite its own code"))
@@ -785,6 +785,18 @@ def _check_schedule(spec: dict[str, Any]) -> list[Finding]:
     return findings
 
 
+def _check_manifest_key(key: str | None, keys: list[reserved.Reserved]) -> list[Finding]:
+    """The manifest key is one of the tool's own keys: it must not be (or lie below) another one."""
+    if not key or rules.object_key_problems(key):
+        return []
+    path: DocPath = ("spec", "quicksight", "manifest", "key")
+    return [
+        Finding(path, f"is {r.why} ({r.key!r}): the manifest needs a key of its own")
+        for r in keys
+        if r.kind != "manifest" and r.covers(key)
+    ]
+
+
 def _check_quicksight(spec: dict[str, Any], project_dir: Path) -> list[Finding]:
     manifest = _mapping(_mapping(spec.get("quicksight")).get("manifest"))
     base: DocPath = ("spec", "quicksight", "manifest")
@@ -845,4 +857,5 @@ def semantic_findings(doc: Any, project_dir: Path) -> list[Finding]:
         *_check_allow(spec),
         *_check_schedule(spec),
         *_check_quicksight(spec, project_dir),
+        *_check_manifest_key(manifest_key, keys),
     ]

@@ -36,6 +36,8 @@ class Reserved:
     why: str
     #: the tool rewrites it itself (the run prefixes are the job's to write)
     tool_writes: bool = True
+    #: what it is: "internal", "pointer", "runs" or "manifest"
+    kind: str = "internal"
 
     def covers(self, key: str) -> bool:
         """`key` (an object key) is this key or lies below this prefix."""
@@ -60,10 +62,13 @@ def reserved_keys(output_prefixes: Iterable[str], manifest_key: str | None) -> l
     "prepared/") and this manifest key."""
     found = [Reserved(INTERNAL_PREFIX, True, "the tool's internal prefix (lock, lock serial, upload indexes)")]
     for prefix in sorted(set(output_prefixes)):
-        found.append(Reserved(pointer_key(prefix), False, "the publish pointer of the job output " + repr(prefix)))
-        found.append(Reserved(runs_prefix(prefix), True, "the run prefixes of the job output " + repr(prefix), False))
+        why = f"the publish pointer of the job output {prefix!r}"
+        found.append(Reserved(pointer_key(prefix), False, why, kind="pointer"))
+        why = f"the run prefixes of the job output {prefix!r}"
+        found.append(Reserved(runs_prefix(prefix), True, why, tool_writes=False, kind="runs"))
     if manifest_key:
-        found.append(Reserved(manifest_key, False, "the QuickSight manifest (spec.quicksight.manifest.key)"))
+        why = "the QuickSight manifest (spec.quicksight.manifest.key)"
+        found.append(Reserved(manifest_key, False, why, kind="manifest"))
     return found
 
 
