@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve_parser.add_argument("--state-file", type=Path, help="write {url,port,pid,started_at} here once up")
+    serve_parser.add_argument("--data-file", type=Path,
+                              help="keep the endpoint's state (buckets, roles, Glue, runs) here across restarts")
     serve_parser.add_argument("--log-level", default="INFO")
     for name, text in (("up", "start in the background"), ("down", "stop the background endpoint"),
                        ("status", "show the background endpoint")):
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        return serve(args.host, args.port, args.state_file)
+        return serve(args.host, args.port, args.state_file, args.data_file)
     try:
         if args.command == "up":
             print(json.dumps(asdict(lifecycle.up(args.state_dir, args.port))))

@@ -1,10 +1,13 @@
 """Start, find and stop the local endpoint as a background process (`reconcile local up/down/status`).
 
-The background process is `python -m reconciler_local serve --state-file <state_dir>/local-endpoint.json`;
-it writes the state file once it listens and removes it when it exits on SIGTERM/SIGINT. Its output
-goes to `<state_dir>/local-endpoint.log`, job-run work directories (driver logs) to
-`<state_dir>/local-endpoint-work/` (unless RECONCILER_LOCAL_WORK_DIR says otherwise). A state file whose
-pid is dead (or no longer answers as our endpoint) is stale: `status` removes it and reports "not running".
+The background process is `python -m reconciler_local serve --state-file <state_dir>/local-endpoint.json
+--data-file <state_dir>/local-endpoint-data.pickle`; it writes the state file once it listens and removes it
+when it exits on SIGTERM/SIGINT, and keeps the endpoint's state (buckets, objects, roles, Glue resources, job
+runs, crawls) in the data file across restarts (persistence.py). Its output goes to
+`<state_dir>/local-endpoint.log`, job-run work directories (driver logs) to `<state_dir>/local-endpoint-work/`
+(unless RECONCILER_LOCAL_WORK_DIR says otherwise). A state file whose pid is dead (or no longer answers as our
+endpoint) is stale: `status` removes it and reports "not running". The CLI's state directory is the spec's
+(`<spec dir>/.reconciler/`), so every command on one spec reaches one endpoint from any working directory.
 """
 
 from __future__ import annotations
@@ -30,12 +33,22 @@ DEFAULT_STATE_DIR = Path(".reconciler")
 STATE_FILE_NAME = "local-endpoint.json"
 LOG_FILE_NAME = "local-endpoint.log"
 LOCK_FILE_NAME = "local-endpoint.lock"
+DATA_FILE_NAME = "local-endpoint-data.pickle"
 WORK_DIR_NAME = "local-endpoint-work"
 WORK_DIR_VARIABLE = "RECONCILER_LOCAL_WORK_DIR"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 
 
+class AlreadyRunningError(LocalEndpointError):
+    """`up --port P` while an endpoint already runs on another port."""
+
+    def __init__(self, state: EndpointState, hint: str | None = None) -> None:
+        super().__init__(
+            f"the local endpoint is already running at {state.url} (pid {state.pid})",
+            hint=hint or "run `reconcile local down` first to change the port",
+        )
+        self.state = state
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,10 @@ def state_file(state_dir: Path) -> Path:
 
 def log_file(state_dir: Path) -> Path:
     return state_dir / LOG_FILE_NAME
+
+
+def data_file(state_dir: Path) -> Path:
+    return state_dir / DATA_FILE_NAME
 
 
 def read_state(path: Path) -> EndpointState | None:
@@ -144,15 +161,24 @@ def _log_tail(path: Path, lines: int = 20) -> str:
 
 
 def up(state_dir: Path = DEFAULT_STATE_DIR, port: int | None = None) -> EndpointState:
-    """Start the endpoint in the background (or return the one already running) and wait until it answers."""
+    """Start the endpoint in the background (or return the one already running) and wait until it answers.
+    Raises AlreadyRunningError when one runs on another port than `port`."""
+    return start(state_dir, port)[0]
+
+
+def start(state_dir: Path = DEFAULT_STATE_DIR, port: int | None = None) -> tuple[EndpointState, bool]:
+    """`up`, also saying whether this call started the endpoint (True) or found it running (False)."""
     with _locked(state_dir):
         running = status(state_dir)
         if running is not None:
-            return running
+            if port is not None and port != running.port:
+                raise AlreadyRunningError(running)
+            return running, False
         path = state_file(state_dir)
         log_path = log_file(state_dir)
         command = [sys.executable, "-m", "reconciler_local", "serve", "--host", "127.0.0.1",
-                   "--port", str(port or 0), "--state-file", str(path.resolve())]
+                   "--port", str(port or 0), "--state-file", str(path.resolve()),
+                   "--data-file", str(data_file(state_dir).resolve())]
         environment = dict(os.environ)
         # Job runs keep their logs under the state directory, where `down` leaves them for reading.
         environment.setdefault(WORK_DIR_VARIABLE, str((state_dir / WORK_DIR_NAME).resolve()))
@@ -169,7 +195,7 @@ def up(state_dir: Path = DEFAULT_STATE_DIR, port: int | None = None) -> Endpoint
                 )
             state = read_state(path)
             if state is not None and state.pid == process.pid and health(state.url):
-                return state
+                return state, True
             time.sleep(0.1)
         process.terminate()
         raise LocalEndpointError(
@@ -198,8 +224,13 @@ def down(state_dir: Path = DEFAULT_STATE_DIR) -> bool:
 def ensure_running(state_dir: Path = DEFAULT_STATE_DIR) -> str:
     """The URL of the running endpoint, starting one if needed (what `--local` uses). A running endpoint
     is found without writing anything, so a read-only state directory only matters for starting one."""
+    return ensure_running_state(state_dir)[0].url
+
+
+def ensure_running_state(state_dir: Path = DEFAULT_STATE_DIR) -> tuple[EndpointState, bool]:
+    """`ensure_running`, with the endpoint's state and whether this call started it."""
     running = status(state_dir)
-    return running.url if running is not None else up(state_dir).url
+    return (running, False) if running is not None else start(state_dir)
 
 
 def reset(url: str, keep_roles: tuple[str, ...] | list[str] = ()) -> None:

@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -23,9 +23,13 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from reconciler_local import persistence
 from reconciler_local.admin import ADMIN_PREFIX, AdminApp, StartResponse, WSGIEnviron
 from reconciler_local.faults import FaultInjector
+from reconciler_local.glue.crawler_runtime import crawler_runtime
+from reconciler_local.glue.job_runtime import job_runtime
 from reconciler_local.install import install
+from reconciler_local.persistence import READ_ONLY_METHODS, Saver
 from reconciler_local.runtime import Runtime, get_runtime
 
 log = logging.getLogger("reconciler_local")
@@ -42,6 +46,7 @@ class EndpointApp:
     """The WSGI app: admin routes first, then moto (through the fault injector, see faults.py)."""
 
     def __init__(self, runtime: Runtime) -> None:
+        self.on_change: Callable[[], None] | None = None  # persistence.Saver.mark_dirty, with a data file
         self.faults = FaultInjector()
         runtime.register(self.faults)  # reset clears the fault mode
         self.admin = AdminApp(runtime, faults=self.faults)
@@ -49,6 +54,8 @@ class EndpointApp:
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if self.on_change is not None and environ.get("REQUEST_METHOD") not in READ_ONLY_METHODS:
+            self.on_change()  # marked before the change: the saver then runs after it
         if isinstance(path, str) and path.startswith(ADMIN_PREFIX):
             return self.admin(environ, start_response)
         return self.faults.wrap(environ, start_response, self.moto)
@@ -57,7 +64,9 @@ class EndpointApp:
 class LocalEndpoint:
     """A running endpoint in this process. Use `LocalEndpoint.start()`, then `.url`, then `.stop()`."""
 
-    def __init__(self, server: BaseWSGIServer, thread: threading.Thread, runtime: Runtime) -> None:
+    def __init__(self, server: BaseWSGIServer, thread: threading.Thread, runtime: Runtime,
+                 saver: Saver | None = None) -> None:
+        self._saver = saver
         self._server = server
         self._thread = thread
         self.runtime = runtime
@@ -69,15 +78,24 @@ class LocalEndpoint:
         return f"http://{self.host}:{self.port}"
 
     @classmethod
-    def start(cls, host: str = "127.0.0.1", port: int = 0) -> LocalEndpoint:
-        """Install our additions on moto (once), bind `host:port` (0 = a free port) and serve."""
+    def start(cls, host: str = "127.0.0.1", port: int = 0, data_file: Path | None = None) -> LocalEndpoint:
+        """Install our additions on moto (once), bind `host:port` (0 = a free port) and serve. With `data_file`,
+        the state saved there is restored before the first request and saved as it changes (persistence.py)."""
         runtime = get_runtime()
         app = EndpointApp(runtime)
         install(runtime, app.admin)
+        saver: Saver | None = None
+        if data_file is not None:
+            persistence.restore(data_file, runtime)
+            saver = Saver(data_file, runtime)
+            app.on_change = saver.mark_dirty
+            crawler_runtime().listeners.append(saver.mark_dirty)
+            job_runtime().listeners.append(saver.mark_dirty)
+            saver.start()
         server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
         thread = threading.Thread(target=server.serve_forever, name="reconciler-local-endpoint", daemon=True)
         thread.start()
-        endpoint = cls(server, thread, runtime)
+        endpoint = cls(server, thread, runtime, saver)
         runtime.endpoint_url = endpoint.url
         log.info("local endpoint listening on %s", endpoint.url)
         return endpoint
@@ -87,6 +105,8 @@ class LocalEndpoint:
         self._server.shutdown()
         self._thread.join(timeout=10)
         self._server.server_close()
+        if self._saver is not None:
+            self._saver.stop_and_save()  # every run has ended and no request comes in any more
 
     def __enter__(self) -> LocalEndpoint:
         return self
@@ -119,8 +139,10 @@ def remove_state_file(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None) -> int:
-    """Serve in the foreground until SIGTERM/SIGINT; write the state file once listening."""
+def serve(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None,
+          data_file: Path | None = None) -> int:
+    """Serve in the foreground until SIGTERM/SIGINT; write the state file once listening; with `data_file`, keep
+    the endpoint's state there across restarts (persistence.py)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -129,7 +151,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    endpoint = LocalEndpoint.start(host, port)
+    endpoint = LocalEndpoint.start(host, port, data_file)
     try:
         if state_file is not None:
             write_state_file(state_file, endpoint)

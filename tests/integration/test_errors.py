@@ -302,7 +302,7 @@ def test_local_with_an_unwritable_state_directory(project: Project, how: str) ->
         return
     assert result.returncode == EXIT_ERROR, result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("Error:") == 1, result.stderr
-    assert "cannot keep the local endpoint's state in .reconciler" in " ".join(result.stderr.split())
+    assert f"cannot keep the local endpoint's state in {state}" in " ".join(result.stderr.split())
     assert "--endpoint-url" in result.stderr
 
 

@@ -130,10 +130,21 @@ class Globals:
             f"AWS_REGION={self.region} in the environment), or leave --region out",
         )
 
+    def local_state_dir(self) -> Path:
+        """Where the spec's local endpoint lives: `<spec dir>/.reconciler/`, from whatever working directory, so
+        `-f /path/pipeline.yaml --local` always reaches /path's endpoint (and its saved state)."""
+        return self.spec_file.absolute().parent / LOCAL_STATE_DIR
+
     def context(self, pipeline: Pipeline) -> AwsContext:
         endpoint = self.endpoint_url
         if self.local and endpoint is None:
-            endpoint = local_lifecycle().ensure_running(LOCAL_STATE_DIR)
+            state_dir = self.local_state_dir()
+            state, started = local_lifecycle().ensure_running_state(state_dir)
+            endpoint = state.url
+            if started:
+                self.err_console.print(escape(
+                    f"Started the local AWS endpoint at {state.url} (pid {state.pid}, state in {state_dir}/); "
+                    f"stop it with: {command('local', 'down')}"))
         if endpoint is not None and self.local:
             # The local endpoint accepts any credentials: never send real ones to it.
             os.environ["AWS_ACCESS_KEY_ID"] = "testing"
@@ -829,9 +840,16 @@ def local() -> None:
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: a free one).")
 @pass_globals
 def local_up(g: Globals, port: int | None) -> None:
-    """Start the endpoint in the background."""
-    state = local_lifecycle().up(LOCAL_STATE_DIR, port)
-    g.console.print(f"Local AWS endpoint running at {state.url} (pid {state.pid})")
+    """Start the endpoint in the background (its state is kept in the spec's .reconciler/ across restarts)."""
+    lifecycle = local_lifecycle()
+    try:
+        state, started = lifecycle.start(g.local_state_dir(), port)
+    except lifecycle.AlreadyRunningError as error:
+        raise lifecycle.AlreadyRunningError(
+            error.state, hint=f"run `{command('local', 'down')}` first to change the port") from None
+    where = "running" if started else "already running"
+    g.console.print(f"Local AWS endpoint {where} at {state.url} (pid {state.pid}), state in "
+                    f"{escape(str(g.local_state_dir()))}/")
     g.console.print(f"Use it with: reconcile --local ...  or  export AWS_ENDPOINT_URL={state.url}")
 
 
@@ -839,7 +857,7 @@ def local_up(g: Globals, port: int | None) -> None:
 @pass_globals
 def local_down(g: Globals) -> None:
     """Stop the endpoint."""
-    stopped = local_lifecycle().down(LOCAL_STATE_DIR)
+    stopped = local_lifecycle().down(g.local_state_dir())
     g.console.print("Stopped the local AWS endpoint." if stopped else "The local AWS endpoint was not running.")
 
 
@@ -847,7 +865,7 @@ def local_down(g: Globals) -> None:
 @pass_globals
 def local_status(g: Globals) -> None:
     """Show whether the endpoint runs (exit 1 if not)."""
-    state = local_lifecycle().status(LOCAL_STATE_DIR)
+    state = local_lifecycle().status(g.local_state_dir())
     if state is None:
         g.console.print("The local AWS endpoint is not running.")
         sys.exit(EXIT_ERROR)

@@ -77,6 +77,22 @@ class CrawlRun:
     # What moto's own FakeCrawler.as_dict reads from the last crawl (we replace its LastCrawl anyway).
     log_group = "/aws-glue/crawlers"
 
+    def __getstate__(self) -> dict[str, Any]:
+        """For the endpoint's saved state (persistence.py): events are not pickled, only whether it finished."""
+        state = dict(self.__dict__)
+        state["finished"] = self.finished.is_set()
+        state["cancel"] = self.cancel.is_set()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        finished, cancel = bool(state.pop("finished", True)), bool(state.pop("cancel", False))
+        self.__dict__.update(state)
+        self.finished, self.cancel = threading.Event(), threading.Event()
+        if finished:
+            self.finished.set()
+        if cancel:
+            self.cancel.set()
+
     @property
     def log_stream(self) -> str:
         return self.crawler_name
@@ -222,6 +238,23 @@ class CrawlerRuntime:
 
     def shutdown(self) -> None:
         self.reset()
+
+    def adopt_restored(self, message: str) -> None:
+        """After the state was restored (persistence.py): a crawl saved while active has no thread any more;
+        it ends FAILED with `message`."""
+        for backend in _glue_backends():
+            for crawler in list(backend.crawlers.values()):
+                crawls: list[Any] = crawler.crawls
+                for run in crawls:
+                    if isinstance(run, CrawlRun) and run.phase != DONE:
+                        run.outcome, run.error_message, run.end_time, run.phase = FAILED, message, utc_now(), DONE
+                        run.finished.set()
+
+
+def _glue_backends() -> list[GlueBackend]:
+    from moto.glue.models import glue_backends
+
+    return [backend for regions in list(glue_backends.values()) for backend in list(regions.values())]
 
 
 _instance: CrawlerRuntime | None = None
