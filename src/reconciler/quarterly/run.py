@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
+import os
 import shlex
 import time
 from collections.abc import Callable
@@ -372,6 +374,73 @@ def _wait_job(
         backoff.sleep(deadline)
 
 
+# --- issue 13 defect 2: a role this run's apply just changed may not be usable yet --------------------
+
+#: IAM is eventually consistent: "Changes that I make are not always immediately visible" (IAM User Guide,
+#: Troubleshooting IAM, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html). A crawl or
+#: job run that starts seconds after this run's apply created or changed the Glue role can fail because Glue
+#: cannot assume the role yet, or because the role's new permissions are not visible yet. The texts, as
+#: terraform-provider-aws internal/service/glue/crawler.go retries them for CreateCrawler/UpdateCrawler (its
+#: issue 30371 shows the wording varies); a job run's ErrorMessage for this is not documented (*unverified*), so
+#: S3's and Glue's access-denied wordings count too.
+ROLE_NOT_READY_MESSAGES = (
+    "Service is unable to assume",  # "Service is unable to assume provided role. Please verify role's TrustPolicy"
+    "role's TrustPolicy",
+    "is not authorized",  # "... is not authorized to perform: glue:CreateTable on resource: ..."
+    "Insufficient Lake Formation permission",
+    "AccessDenied",  # S3: "Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)"
+    "Access Denied",
+)
+#: A failure counts as "right after the role changed" when the crawl or job run started within this many
+#: seconds of the apply's end: terraform-provider-aws's propagationTimeout (internal/service/glue/consts.go,
+#: 2 minutes) for the same consistency window.
+ROLE_CHANGE_WINDOW_SECONDS = 120.0
+
+
+def role_settle_seconds() -> float:
+    """The wait before the one retry (default 15 s; RECONCILER_ROLE_SETTLE_SECONDS for tests)."""
+    try:
+        return max(0.0, float(os.environ.get("RECONCILER_ROLE_SETTLE_SECONDS", "15")))
+    except ValueError:
+        return 15.0
+
+
+def changes_role(plan: Plan | None) -> bool:
+    """Did this apply create or change the Glue role (its trust or inline policy included)?"""
+    return plan is not None and any(c.address.startswith("role.") and c.action != "no-op" for c in plan.changes)
+
+
+def role_not_ready(error: BaseException, role_changed_at: float | None, started_at: float) -> bool:
+    """Retry once? Only a plain failure (not a timeout or an interrupt) whose text is one of
+    ROLE_NOT_READY_MESSAGES, of a crawl or job run started within ROLE_CHANGE_WINDOW_SECONDS of an apply that
+    changed the role. Pure: tested in tests/unit/test_role_retry.py."""
+    if role_changed_at is None or type(error) is not RunError:
+        return False
+    if started_at - role_changed_at > ROLE_CHANGE_WINDOW_SECONDS:
+        return False
+    text = str(error).split("\n--- driver log", 1)[0]
+    return any(message.lower() in text.lower() for message in ROLE_NOT_READY_MESSAGES)
+
+
+def once_more_if_role_not_ready(
+    attempt: Callable[[], Any], role_changed_at: float | None, what: str, emit: EventSink,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:  # fmt: skip
+    """`attempt()`; if it fails because the role this run just changed is not usable yet, wait
+    role_settle_seconds() and run it once more (bounded: one retry)."""
+    started_at = time.monotonic()
+    try:
+        return attempt()
+    except RunError as error:
+        if not role_not_ready(error, role_changed_at, started_at):
+            raise
+        wait = role_settle_seconds()
+        emit("retry", {"step": what, "reason": "the role this run changed is not usable yet (IAM propagation)",
+                       "error": str(error).splitlines()[0], "after_seconds": wait})  # fmt: skip
+        sleep(wait)
+        return attempt()
+
+
 def stop_job_run(ctx: AwsContext, job: str, run_id: str) -> None:
     with contextlib.suppress(AwsApiError):
         ctx.call("glue", "batch_stop_job_run", JobName=job, JobRunIds=[run_id])
@@ -450,9 +519,12 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
                    on_wait=lambda h: emit("lock_wait", {"holder": h.describe()}),
                    on_takeover=lambda h, why: emit("lock_taken_over", {"holder": h.describe(), "reason": why}),
                    ) as held, history.recorded(recorder, run_id, label):  # fmt: skip
+        role_changed_at: float | None = None  # monotonic end of an apply that changed the Glue role
         if first is not None:
             with step("apply"):
                 summary.plan = reconcile_under_lock(pipeline, ctx, emit, options, first, held, approved_destructive)
+            if changes_role(summary.plan):
+                role_changed_at = time.monotonic()
         if first is not None:
             quarters.check_ingested(ctx, pipeline, job, label, local_too=False)  # uploaded by the apply
         if publish.converge(ctx, pipeline, layout, warn=warn):  # repair a crash between pointer and manifest
@@ -466,16 +538,24 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
         with step("crawl"):
             held.check("starting the crawl")  # a holder that lost its lease stops before its next write
             for name in crawler_names if adopted is None else []:  # an adopted run's crawl is done
-                last = crawl(ctx, name, deadline, options, emit)
+                last = once_more_if_role_not_ready(
+                    functools.partial(crawl, ctx, name, deadline, options, emit), role_changed_at, "crawl", emit
+                )
                 summary.crawls[name] = str(last.get("Status"))
         with step("job"):
             # Ours win: where a run writes is what write-audit-publish is about.
             arguments = dict(options.job_arguments) | {"--output_path": layout.run_uri(run_id), "--run_id": run_id,
                                                        "--run_quarter": label}  # fmt: skip
             held.check("starting the job")
-            job_run_id = adopted[0]["Id"] if adopted else start_job(ctx, job, arguments, emit, layout)
-            summary.job_run_id = job_run_id
-            wait_job(ctx, job, job_run_id, deadline, options, emit)
+            def start_and_wait(first_run: str | None) -> None:
+                job_run_id = first_run or start_job(ctx, job, arguments, emit, layout)
+                summary.job_run_id = job_run_id
+                wait_job(ctx, job, job_run_id, deadline, options, emit)
+
+            if adopted:  # an adopted run was started before this run changed anything: no retry
+                start_and_wait(adopted[0]["Id"])
+            else:
+                once_more_if_role_not_ready(lambda: start_and_wait(None), role_changed_at, "job", emit)
         with step("gate"):
             report = publish.read_report(ctx, layout, run_id, written=True)  # the job run succeeded
             if report is None:
