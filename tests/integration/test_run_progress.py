@@ -95,7 +95,7 @@ def test_run_job_runs_the_named_job_and_an_unknown_name_lists_the_declared_ones(
     text = project.spec.read_text()
     at = text.index("  schedule:\n")
     other = (
-        "    - name: car-brands-other\n      script: scripts/car_brands_job.py\n      glue_version: \"5.0\"\n"
+        '    - name: car-brands-other\n      script: scripts/car_brands_job.py\n      glue_version: "5.0"\n'
         "      worker_type: G.1X\n      number_of_workers: 2\n      arguments:\n"
         f"        --input_path: s3://{BUCKET}/raw/car_brands/\n        --output_path: s3://{BUCKET}/prepared/\n\n"
     )
@@ -129,7 +129,9 @@ def test_piped_run_prints_state_changes_a_heartbeat_with_the_log_and_one_short_i
     assert job_run["Id"] not in result.stdout  # the 67-character id never appears in human output
     assert result.stdout.count(short_id(job_run["Id"])) == 1  # printed once, when the job starts
     assert f"  job car-brands-prepare run {short_id(job_run['Id'])} started" in lines
-    assert len([line for line in lines if re.fullmatch(r"  job: car-brands-prepare RUNNING \(\d+s\)", line)]) == 1
+    (running,) = [line for line in lines if re.fullmatch(r"  job: car-brands-prepare RUNNING \(\d+s\)", line)]
+    before = sum(float(m) for m in re.findall(r"^✓ (?:apply|crawl) \((\d+\.\d)s\)$", result.stdout, re.MULTILINE))
+    assert int(re.findall(r"\d+", running)[-1]) < before  # the job step's own time, not the CLI's
     beats = [line for line in lines if line.startswith("  job: car-brands-prepare still RUNNING after ")]
     assert beats and any("newest log line: tick " in line for line in beats), lines
     # the step's own time, not the time since the CLI started (the apply and the crawl came first)
@@ -174,8 +176,11 @@ def test_driver_log_follower_returns_each_line_once(project: Project, aws: Any) 
     follower = DriverLog(AwsContext(region=aws.region, endpoint_url=aws.url), "jr_1")
     assert follower.poll("5.0") == []
     now = int(time.time() * 1000)
-    logs.put_log_events(logGroupName="/aws-glue/jobs/output", logStreamName="jr_1-driver",
-                        logEvents=[{"timestamp": now, "message": "one"}, {"timestamp": now + 1, "message": "two"}])
+    logs.put_log_events(
+        logGroupName="/aws-glue/jobs/output",
+        logStreamName="jr_1-driver",
+        logEvents=[{"timestamp": now, "message": "one"}, {"timestamp": now + 1, "message": "two"}],
+    )
     assert follower.poll("5.0") == ["one", "two"]
     assert follower.poll("5.0") == []
     logs.put_log_events(logGroupName="/aws-glue/jobs/output", logStreamName="jr_1-driver",
@@ -246,7 +251,7 @@ class Terminal:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("answer", ["n", "y"])
+@pytest.mark.parametrize("answer", ["n", "y", "ctrl-c"])
 def test_ctrl_c_on_a_terminal_asks_with_the_spinner_paused_and_says_what_became_of_the_job(
     project: Project, aws: Any, answer: str
 ) -> None:
@@ -266,13 +271,13 @@ def test_ctrl_c_on_a_terminal_asks_with_the_spinner_paused_and_says_what_became_
         asked_at = len(terminal.raw)
         terminal.read(1.5)
         assert "⠋" not in terminal.raw[asked_at:].decode() and "RUNNING" not in terminal.raw[asked_at:].decode()
-        terminal.send(answer.encode() + b"\r")
+        terminal.send(b"\x03" if answer == "ctrl-c" else answer.encode() + b"\r")  # a second Ctrl-C: no answer
         code = terminal.wait()
         text = " ".join(terminal.text.split())
         (job_run,) = job_runs(glue, JOB)
         assert code == 130, text
         assert "job failed" not in text
-        if answer == "n":
+        if answer in {"n", "ctrl-c"}:
             assert "■ job interrupted" in text and "what it waited for goes on running" in text
             assert f"goes on running hint: stop it with: aws glue batch-stop-job-run --job-name {JOB} " \
                    f"--job-run-ids {job_run['Id']}" in text  # fmt: skip
@@ -280,7 +285,7 @@ def test_ctrl_c_on_a_terminal_asks_with_the_spinner_paused_and_says_what_became_
             glue.batch_stop_job_run(JobName=JOB, JobRunIds=[job_run["Id"]])
         else:
             assert "■ job interrupted" in text and "the job run was stopped" in text
-            assert f"interrupted: stopped job '{JOB}' run {job_run['Id']}" in text
+            assert f"interrupted: stopped job '{JOB}' run {short_id(job_run['Id'])}" in text
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and glue.get_job_run(JobName=JOB, RunId=job_run["Id"])["JobRun"][
                 "JobRunState"] != "STOPPED":  # fmt: skip

@@ -19,7 +19,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,9 +28,10 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.text import Text
 
-from reconciler.quarterly.run import EVENT_FORMAT_VERSION
+from reconciler.quarterly.run import EVENT_FORMAT_VERSION, SHORT_ID, short_id
 
-SHORT_ID = 12
+__all__ = ["HEARTBEAT_ENV", "HEARTBEAT_SECONDS", "SHORT_ID", "RunProgress", "elapsed_text", "short_id"]
+
 HEARTBEAT_SECONDS = 30.0
 HEARTBEAT_ENV = "RECONCILER_HEARTBEAT_SECONDS"
 TAIL_LINES = 3  # driver log lines under the live line
@@ -42,12 +42,6 @@ ENDED = {
     "interrupted": ("[yellow]■[/]", "interrupted"),
     "stopped": ("[yellow]■[/]", "interrupted"),
 }
-
-
-def short_id(value: Any) -> str:
-    """A Glue job run id cut to SHORT_ID characters for people (`jr_4f1c2a9b0` of `jr_` + 64 hex)."""
-    text = str(value)
-    return text if len(text) <= SHORT_ID else text[:SHORT_ID]
 
 
 def elapsed_text(seconds: float) -> str:
@@ -75,7 +69,7 @@ class _LiveLine:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         p = self.progress
-        frame = self.spinner.render(time.monotonic())
+        frame = self.spinner.render(p.clock())
         head = Text.assemble(frame if isinstance(frame, Text) else Text(str(frame)), " ", p.headline())
         head.no_wrap = True
         head.truncate(options.max_width, overflow="ellipsis")
@@ -227,6 +221,6 @@ class RunProgress:
 
     pause = stop
 
-    def lines(self) -> Iterator[str]:  # for tests: what the live line would show now
-        yield self.headline().plain
-        yield from self.tail
+    def live_frame(self) -> _LiveLine:
+        """What the live region shows now (tests and docs/run-transcript.md render it at a fixed width)."""
+        return _LiveLine(self)

@@ -54,6 +54,15 @@ JOB_PENDING = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
 JOB_FAILED = {"FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"}
 
 EVENT_FORMAT_VERSION = "1"
+#: Glue's job run ids (`jr_` and 64 hex digits) are cut to this many characters in messages for people; the
+#: full id is in the run's events (`job_started`), its record (`show`), and in every hint that needs it
+SHORT_ID = 12
+
+
+def short_id(value: object) -> str:
+    """A job run id for people: `jr_4f1c2a9b0` of `jr_4f1c2a9b0e7d...` (SHORT_ID characters)."""
+    text = str(value)
+    return text if len(text) <= SHORT_ID else text[:SHORT_ID]
 
 
 @dataclass(frozen=True)
@@ -319,9 +328,9 @@ def wait_job(
     except KeyboardInterrupt as interrupt:  # the error raised below keeps it as its context: exit 130 / 143
         if options.stop_on_interrupt is not None and options.stop_on_interrupt(job, run_id, interrupt):
             stop_job_run(ctx, job, run_id)
-            raise RunInterrupted(f"interrupted: stopped job {job!r} run {run_id}", stopped=True) from None
+            raise RunInterrupted(f"interrupted: stopped job {job!r} run {short_id(run_id)}", stopped=True) from None
         raise RunInterrupted(
-            f"interrupted: job {job!r} run {run_id} goes on running", stopped=False,
+            f"interrupted: job {job!r} run {short_id(run_id)} goes on running", stopped=False,
             hint=f"stop it with: {stop_command(ctx, job, run_id)}",
         ) from None  # fmt: skip
 
@@ -357,7 +366,7 @@ def _wait_job(
             message = run.get("ErrorMessage") or "no error message"
             tail = job_log_tail(ctx, run_id, glue_version=version)
             raise RunError(
-                f"job {job!r} run {run_id} ended {state}: {message}"
+                f"job {job!r} run {short_id(run_id)} ended {state}: {message}"
                 + (f"\n--- driver log (tail) ---\n{tail}" if tail else ""),
                 hint=f"the full driver log: {log_location(ctx, run_id, version)}",
             )
@@ -366,7 +375,7 @@ def _wait_job(
         if deadline.expired():
             stop_job_run(ctx, job, run_id)
             raise RunTimedOut(
-                f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {run_id} (stopped it)",
+                f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {short_id(run_id)} (stopped it)",
                 hint=f"the full driver log: {log_location(ctx, run_id, version)}; allow more with --timeout SECONDS",
             )
         emit("waiting", {"step": "job", "job": job, "job_run_id": run_id, "state": state})
