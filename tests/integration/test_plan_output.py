@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from reconciler.resources.role import INLINE_POLICY
+from reconciler_local.lifecycle import call_admin
 
 from .conftest import BUCKET, JOB, Project
 
@@ -110,8 +111,12 @@ def test_region_option_must_repeat_the_specs_region(project: Project, aws: Any) 
     assert project.cli("plan", "--region", "eu-central-1").exit_code == 0
 
 
-def test_a_misspelt_region_fails_validate_in_quickfix_format(project: Project) -> None:
+def test_a_misspelt_region_fails_validate_in_quickfix_format(project: Project, aws: Any) -> None:
     project.edit("${AWS_REGION:-eu-central-1}", "eu-centrl-1")
+    requests = int(call_admin(aws.url, "faults")["aws_requests"])
+    planned = project.cli("plan")  # once a 500 with raw HTML from the endpoint; now refused before any request
+    assert planned.exit_code == EXIT_ERROR and "did you mean 'eu-central-1'?" in planned.output
+    assert int(call_admin(aws.url, "faults")["aws_requests"]) == requests
     result = project.cli("validate")
     assert result.exit_code == EXIT_ERROR
     lines = result.output.strip().splitlines()

@@ -368,7 +368,7 @@ def _plan(g: Globals, pipeline: Pipeline, ctx: AwsContext, **kwargs: Any) -> Pla
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable plan on stdout.")
 @click.option("--out", type=click.Path(path_type=Path), help="Save the plan (with a fingerprint of the live state).")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 1 error, 2 changes.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 1 error or conflict, 2 changes.")
 @click.option("--adopt", multiple=True, metavar="ADDRESS", help="Plan taking over an unowned resource (or 'all').")
 @click.option("--destroy", "plan_destroy", is_flag=True, help="Plan the destruction of everything this pipeline owns.")
 @click.option("--force", is_flag=True, help="Plan deletes of buckets that hold objects.")
