@@ -75,3 +75,17 @@ def test_a_big_upload_renders_as_a_count_and_twenty_lines_while_json_keeps_every
     assert "+ raw/part-000.csv (1,000 bytes)" in text and 'objects["' not in text
     assert "… and 10 more (all of them: plan --json)" in text
     assert len(plan.to_json()["changes"][0]["attributes"]) == 31
+
+
+def test_plan_json_lists_a_creates_attributes_and_tags_with_secrets_masked() -> None:
+    from reconciler.resources.base import Desired
+
+    arguments = {"--db_password": "hunter2", "--input_path": "s3://b/raw/"}
+    desired = Desired("job", "j", {"number_of_workers": 2, "default_arguments": arguments}, {"team": "data"})
+    doc = Plan("p", [Change("job", "j", CREATE, 3, desired=desired)], "f", "s").to_json()
+    assert doc["changes"][0]["attributes"] == [
+        {"path": "number_of_workers", "before": None, "after": 2},
+        {"path": "default_arguments", "before": None, "after": {"--db_password": MASK, "--input_path": "s3://b/raw/"}},
+        {"path": "tags.team", "before": None, "after": "data"},
+    ]
+    assert "hunter2" not in str(doc)
