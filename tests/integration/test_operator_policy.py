@@ -6,8 +6,8 @@ The endpoint's authoriser has limits (src/reconciler_local/auth.py): IAM and Log
 against resource `*`, Glue's BatchGet* and List* too, and Condition keys have no values. `for_endpoint`
 widens exactly those statements so that the endpoint can evaluate them, and adds moto's names for
 HeadBucket's, DeleteObjects' and GetResources' actions; everything else (the actions, S3's and Glue's
-resource ARNs) is checked as printed. `run` and `promote` need Spark: their calls are covered by
-test_permissions.py's check of every call site, not here."""
+resource ARNs) is checked as printed. `run`, `show` and `promote` run as the same user in the slow Spark test
+at the end; test_permissions.py also checks every call site against the printed actions."""
 
 from __future__ import annotations
 
@@ -81,3 +81,19 @@ def test_without_one_statement_apply_fails_clearly(
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "access denied" in result.output.lower(), result.output
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_the_printed_policy_is_enough_for_run_show_and_promote(
+    project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quarterly half: run (crawl, job, gate, publish), show and promote, as the same least-privilege user."""
+    as_operator(project, aws, monkeypatch, for_endpoint(printed_policy(project)))
+    first = project.cli("run", "--json", "--quarter", "2026-Q3", "--timeout", "600")
+    assert first.exit_code == 0, first.output
+    run_id = next(json.loads(line)["run_id"] for line in first.stdout.splitlines()
+                  if line.startswith("{") and json.loads(line).get("event") == "run_finished")  # fmt: skip
+    for args in (["history"], ["show", run_id], ["promote", run_id, "--auto-approve"]):
+        result = project.cli(*args)
+        assert result.exit_code == 0, (args, result.output)
