@@ -638,9 +638,9 @@ def run(
         try:
             return click.confirm(f"\nInterrupted. Stop job {job} run {short_id(run_id)}? (no: it goes on running)",
                                  default=True)  # fmt: skip
-        except (click.Abort, KeyboardInterrupt, EOFError):  # a second Ctrl-C: leave it running, and say so
+        except (click.Abort, KeyboardInterrupt, EOFError) as again:  # a second Ctrl-C: leave it running, say so
             click.echo()
-            return False
+            return isinstance(interrupt_of(again), Terminated)  # SIGTERM while asking: stop it, as unasked
 
     def review_plan(plan: Plan, destructive: list[str]) -> bool:
         """The plan the run applies, shown first; destructive changes need --allow-destroy or a yes here."""

@@ -164,7 +164,8 @@ class RunProgress:
         mark, verb = ENDED.get(str(fields.get("outcome") or "failed"), ENDED["failed"])
         detail = {
             "timed_out": ": --timeout expired, the run stopped what it waited for",
-            "interrupted": ": what it waited for goes on running",
+            # a bare interrupt (during the apply, the gate, ...) has no message: nothing of it goes on
+            "interrupted": ": what it waited for goes on running" if fields.get("error") else "",
             "stopped": ": the job run was stopped",
         }.get(str(fields.get("outcome")), "")
         self.console.print(f"{mark} {fields['step']} {verb} ({fields['seconds']:.1f}s){detail}")
