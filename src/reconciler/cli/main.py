@@ -26,6 +26,7 @@ from reconciler.aws.context import AwsContext
 from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_exit_code, interrupt_of
 from reconciler.cli.progress import RunProgress, short_id
 from reconciler.cli.render import make_console, print_json, render_plan
+from reconciler.engine import running
 from reconciler.engine.apply import ApplyResult, check_applicable, raise_for_result
 from reconciler.engine.diff import Change
 from reconciler.engine.locked import ApplyOptions, locked_apply, locked_destroy
@@ -296,7 +297,10 @@ def summary_line(result: ApplyResult, verb: str) -> str:
     for c in result.done:
         counts[c.action] = counts.get(c.action, 0) + 1
     parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing to do"
-    return f"{verb} complete: {parts}."
+    if result.ok:
+        return f"{verb} complete: {parts}."
+    done = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing"
+    return f"{verb} incomplete: {done} done, {len(result.failed)} failed, {len(result.blocked)} refused."
 
 
 def parse_adopt(values: tuple[str, ...]) -> frozenset[str]:
@@ -529,21 +533,31 @@ def _progress_hooks(g: Globals, ctx: AwsContext) -> dict[str, Any]:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Also delete the bucket when it still holds objects (data is lost).")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@click.option("--stop-running", is_flag=True,
+              help="Stop the job runs and crawls still running in what is destroyed, and wait for them, first.")
 @pass_globals
-def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float) -> None:
-    """Delete everything this pipeline owns (tagged as its own), in reverse dependency order."""
+def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float, stop_running: bool) -> None:
+    """Delete everything this pipeline owns (tagged as its own), in reverse dependency order. A job run or
+    crawl still running in it is refused, named, unless --stop-running (engine/running.py)."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     approved = _plan(g, pipeline, ctx, force=force, destroy=True)
     render_plan(g.console, approved)
     if not approved.has_changes:
         return
+    found = running.find_running(ctx, approved)
+    if not stop_running:
+        running.refuse_running(ctx, found)  # before asking: nothing is deleted under a running job
+    for r in found:
+        g.console.print(f"Stopped first (--stop-running): {r.describe()}", markup=False)
     if any(c.action == "delete" for c in approved.changes):
         confirm(g.console, "Do you really want to destroy these resources?", auto_approve)
-    options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy")
-    result = locked_destroy(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
-    g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
-    raise_for_result(result)
+    options = ApplyOptions(auto_approve=auto_approve, force=force, lock_timeout=lock_timeout, operation="destroy",
+                           stop_running=stop_running)  # fmt: skip
+    result = locked_destroy(pipeline, ctx, approved, options, **_progress_hooks(g, ctx),
+                            on_stopping=lambda r: g.console.print(f"Stopping {r.describe()}", markup=False))
+    g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")  # the outcome is known: complete or not
+    raise_for_result(result, "destroy")
 
 
 def job_arguments(job_args: tuple[str, ...], run_quarter: str | None) -> tuple[tuple[str, str], ...]:

@@ -161,16 +161,21 @@ def execute(
     return result
 
 
-def raise_for_result(result: ApplyResult) -> None:
+def raise_for_result(result: ApplyResult, operation: str = "apply") -> None:
+    """AwsError for failed or blocked changes, its hint the command to run next: the same `operation` again
+    (after a failed destroy that is destroy, never apply, which would re-create what destroy deleted)."""
     if result.failed:
         lines = "\n".join(f"  {c.address}: {exc}" for c, exc in result.failed)
         raise AwsError(
             f"{len(result.failed)} change(s) failed:\n{lines}",
-            hint="fix the cause and run apply again: it continues from the live state",
+            hint=f"fix the cause and run {operation} again: it continues from the live state: {command(operation)}",
         )
     if result.blocked:
         lines = "\n".join(f"  {c.address}: {c.reason}" for c in result.blocked)
-        raise AwsError(f"{len(result.blocked)} delete(s) refused to protect data:\n{lines}")
+        raise AwsError(
+            f"{len(result.blocked)} delete(s) refused to protect data:\n{lines}",
+            hint=f"to delete them and the data in them: {command(operation, '--force')}",
+        )
 
 
 def create_bucket_exclusive(ctx: AwsContext, pipeline: Pipeline) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
+from reconciler.engine import running
 from reconciler.engine.apply import ApplyResult, EventHook, check_applicable, create_bucket_exclusive, execute
 from reconciler.engine.destructive import destructive
 from reconciler.engine.diff import CREATE
@@ -36,6 +37,8 @@ class ApplyOptions:
     approve_broadening: bool = False
     #: the widening changes a person approved when shown the plan (each `broadening()` line)
     approved_broadening: frozenset[str] = frozenset()
+    #: destroy: stop the job runs and crawls still running in what it deletes (else it refuses: engine/running.py)
+    stop_running: bool = False
     #: `run`: refuse deletes, replacements and data-losing updates beyond `approved_destructive` (the lines of
     #: engine.destructive a person approved, or all of them with --allow-destroy)
     refuse_destructive: bool = False
@@ -140,12 +143,25 @@ def locked_destroy(
     *,
     on_event: EventHook | None = None,
     on_wait: Callable[[lock.LockInfo], None] | None = None,
+    on_stopping: Callable[[running.Running], None] | None = None,
 ) -> ApplyResult:
-    """Destroy under the lock when the bucket exists (the lock lives in it, and goes with it)."""
+    """Destroy under the lock when the bucket exists (the lock lives in it, and goes with it). Job runs and
+    crawls still running in what it deletes are stopped first with `options.stop_running`, else refused:
+    nothing is deleted under them (engine/running.py)."""
     bucket = pipeline.bucket.name
+
+    def not_under_running_work() -> None:
+        found = running.find_running(ctx, approved)
+        if found and options.stop_running:
+            running.stop_and_wait(ctx, found, on_stopping=on_stopping)
+        else:
+            running.refuse_running(ctx, found)
+
     if approved.observed.get(f"bucket.{bucket}") is None and not any(
         c.kind == "bucket" and c.name == bucket for c in approved.changes
     ):
+        not_under_running_work()
         return execute(approved, ctx, pipeline, force=options.force, on_event=on_event)
     with lock.held(ctx, bucket, "destroy", timeout=options.lock_timeout, on_wait=on_wait) as held:
+        not_under_running_work()  # under the lock: no `reconcile run` of ours starts one meanwhile
         return apply_held(pipeline, ctx, approved, replace(options, operation="destroy"), held, on_event=on_event)[1]
