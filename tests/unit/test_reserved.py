@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.helpers import make_spec_project
 
 from reconciler.aws import lock
@@ -68,3 +70,19 @@ def test_code_loading_arguments_are_security_relevant_and_others_are_not() -> No
     assert security_effect(other, other.attrs[0]) is None
     create = _job_change(CREATE, [], {"--scriptLocation": "s3://b/s.py", "--input_path": "s3://b/raw/"})
     assert created_entries(create) == ["default_arguments.--scriptLocation"]
+
+
+_SEGMENT = st.sampled_from(["prepared", "runs", "raw", ".reconciler", "lock.json", "_published.json", "a", "qs"])
+_KEY = st.lists(_SEGMENT, min_size=0, max_size=4).map("/".join)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(outputs=st.lists(_KEY.map(lambda k: k + "/" if k else "prepared/"), max_size=5), manifest=_KEY,
+       probe=_KEY, slash=st.booleans())  # fmt: skip
+def test_the_index_answers_as_the_rules_do(outputs: list[str], manifest: str, probe: str, slash: bool) -> None:
+    """ReservedIndex (bisect over sorted keys) is only a faster way to ask Reserved.covers / overlaps_prefix."""
+    entries = reserved.reserved_keys(outputs, manifest or None)
+    index = reserved.ReservedIndex(entries)
+    key = probe + "/" if slash and probe else probe
+    assert set(index.covering(key)) == {r for r in entries if r.covers(key)}
+    assert set(index.overlapping(key)) == {r for r in entries if r.overlaps_prefix(key)}

@@ -8,6 +8,7 @@ they skip values of the wrong type, because the schema has already reported thos
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import os
 from collections.abc import Iterator, Mapping
@@ -350,16 +351,16 @@ def _check_directory_upload(
     return findings[: 2 * _MAX_REPORTED]
 
 
-def _reserved_prefix_problems(prefix: str, keys: list[reserved.Reserved]) -> list[str]:
+def _reserved_prefix_problems(prefix: str, keys: reserved.ReservedIndex) -> list[str]:
     """An upload prefix that lies inside one of the tool's reserved prefixes."""
     return [
         f"{prefix!r} lies inside {r.key!r}, {r.why}: no upload may write there (choose another prefix)"
-        for r in keys
-        if r.prefix and prefix.startswith(r.key)
+        for r in keys.covering(prefix)
+        if r.prefix
     ]
 
 
-def _check_upload_keys(listing: _UploadIndex, keys: list[reserved.Reserved], refused: set[int]) -> list[Finding]:
+def _check_upload_keys(listing: _UploadIndex, keys: reserved.ReservedIndex, refused: set[int]) -> list[Finding]:
     """Uploaded object keys that are (or lie below) one of the tool's reserved keys, at most _MAX_REPORTED per
     upload; `refused` uploads were reported at their prefix already."""
     findings: list[Finding] = []
@@ -367,7 +368,7 @@ def _check_upload_keys(listing: _UploadIndex, keys: list[reserved.Reserved], ref
     for key, index in sorted(listing.keys.items()):
         if index in refused:
             continue
-        for r in keys:
+        for r in keys.covering(key):
             if r.covers(key):
                 per_upload[index] = per_upload.get(index, 0) + 1
                 if per_upload[index] <= _MAX_REPORTED:
@@ -383,7 +384,7 @@ def _check_upload_keys(listing: _UploadIndex, keys: list[reserved.Reserved], ref
 
 
 def _check_uploads(
-    spec: dict[str, Any], project_dir: Path, keys: list[reserved.Reserved] | None = None
+    spec: dict[str, Any], project_dir: Path, keys: reserved.ReservedIndex | None = None
 ) -> tuple[list[Finding], _UploadIndex]:
     findings: list[Finding] = []
     listing = _UploadIndex({}, [])
@@ -394,7 +395,7 @@ def _check_uploads(
         prefix = "" if "prefix" not in upload else prefix
         prefix_problems = rules.key_prefix_problems(prefix) if prefix is not None else []
         if prefix is not None and not prefix_problems:
-            inside = _reserved_prefix_problems(prefix, keys or [])
+            inside = _reserved_prefix_problems(prefix, keys or reserved.ReservedIndex([]))
             findings += _located((*base, "prefix"), inside)
             if inside:
                 refused.add(i)
@@ -431,7 +432,7 @@ def _check_uploads(
         else:
             findings.append(Finding((*base, "source"), f"{source!r} does not exist (looked for {resolved})"))
             listing.unknown_prefixes.append(prefix)
-    findings += _check_upload_keys(listing, keys or [], refused)
+    findings += _check_upload_keys(listing, keys or reserved.ReservedIndex([]), refused)
     return findings, listing
 
 
@@ -499,20 +500,22 @@ def _collect_outputs(spec: dict[str, Any], bucket: str | None) -> tuple[list[Fin
 
 
 def _check_output_overlaps(
-    spec: dict[str, Any], outputs: _Outputs, keys: list[reserved.Reserved], uploads: _UploadIndex
+    spec: dict[str, Any], outputs: _Outputs, keys: reserved.ReservedIndex, uploads: _UploadIndex
 ) -> list[Finding]:
     """An output prefix clear of the tool's own keys (but its own pointer and run prefixes), of every uploaded
     key and directory upload, and so of every job's script."""
     scripts = {s for _, job in _items(spec.get("jobs")) if (s := _text(job, "script"))}
+    uploaded = sorted(uploads.keys)
     findings: list[Finding] = []
     for path, prefix in outputs.by_argument.items():
         own = {reserved.pointer_key(prefix), reserved.runs_prefix(prefix)}
-        for r in keys:
+        for r in keys.overlapping(prefix):
             if r.tool_writes and (r.key not in own or r.kind == "manifest") and r.overlaps_prefix(prefix):
                 findings.append(Finding(path, f"overlaps {r.key!r}, {r.why}: the job could overwrite or delete it"))
         for script in sorted(s for s in scripts if s.startswith(prefix)):
             findings.append(Finding(path, f"contains the job script {script!r}: the job could rewrite its own code"))
-        clashing = sorted({i for key, i in uploads.keys.items() if key.startswith(prefix) and key not in scripts})
+        below = uploaded[bisect.bisect_left(uploaded, prefix) : bisect.bisect_left(uploaded, prefix + "\U0010ffff")]
+        clashing = sorted({uploads.keys[key] for key in below if key not in scripts})
         clashing += [i for i, d in uploads.directories.items() if prefix.startswith(d) and i not in clashing]
         for i in sorted(set(clashing)):
             findings.append(
@@ -598,7 +601,7 @@ def _code_location_problems(
     return [Finding(path, f"{name} location {describe(location)} {p}") for p in problems]
 
 
-def _check_crawler_reserved(spec: dict[str, Any], bucket: str | None, keys: list[reserved.Reserved]) -> list[Finding]:
+def _check_crawler_reserved(spec: dict[str, Any], bucket: str | None, keys: reserved.ReservedIndex) -> list[Finding]:
     findings: list[Finding] = []
     for i, crawler in _items(spec.get("crawlers")):
         targets = crawler.get("targets")
@@ -606,7 +609,7 @@ def _check_crawler_reserved(spec: dict[str, Any], bucket: str | None, keys: list
             parts = _s3_parts(target) if isinstance(target, str) else None
             if parts is None or parts[0] != bucket or rules.s3_uri_problems(target, bucket):
                 continue  # reported by _check_crawlers
-            for r in keys:
+            for r in keys.overlapping(parts[1]):
                 if r.tool_writes and (r.covers(parts[1]) or r.overlaps_prefix(parts[1])):
                     findings.append(
                         Finding(("spec", "crawlers", i, "targets", t),
@@ -785,14 +788,14 @@ def _check_schedule(spec: dict[str, Any]) -> list[Finding]:
     return findings
 
 
-def _check_manifest_key(key: str | None, keys: list[reserved.Reserved]) -> list[Finding]:
+def _check_manifest_key(key: str | None, keys: reserved.ReservedIndex) -> list[Finding]:
     """The manifest key is one of the tool's own keys: it must not be (or lie below) another one."""
     if not key or rules.object_key_problems(key):
         return []
     path: DocPath = ("spec", "quicksight", "manifest", "key")
     return [
         Finding(path, f"is {r.why} ({r.key!r}): the manifest needs a key of its own")
-        for r in keys
+        for r in keys.covering(key)
         if r.kind != "manifest" and r.covers(key)
     ]
 
@@ -840,7 +843,7 @@ def semantic_findings(doc: Any, project_dir: Path) -> list[Finding]:
     bucket = _text(_mapping(spec.get("bucket")), "name")
     output_findings, outputs = _collect_outputs(spec, bucket)
     manifest_key = _text(_mapping(_mapping(spec.get("quicksight")).get("manifest")), "key")
-    keys = reserved.reserved_keys(outputs.prefixes, manifest_key)
+    keys = reserved.ReservedIndex(reserved.reserved_keys(outputs.prefixes, manifest_key))
     upload_findings, uploads = _check_uploads(spec, project_dir, keys)
     return [
         *_check_metadata(metadata),

@@ -15,6 +15,7 @@ Pure: no boto3 and no imports from the rest of the tool, so the spec layer can r
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,6 +48,43 @@ class Reserved:
         """Objects below the key prefix `prefix` can be this key (or lie below this prefix), or `prefix`
         lies below it."""
         return self.key.startswith(prefix) or (self.prefix and prefix.startswith(self.key))
+
+
+class ReservedIndex:
+    """The reserved keys sorted, so that a spec with hundreds of job outputs (a pointer and a run prefix each)
+    is checked in O(log n) per key instead of against every entry."""
+
+    def __init__(self, entries: Iterable[Reserved]) -> None:
+        self.entries = sorted(entries, key=lambda r: r.key)
+        self._keys = [r.key for r in self.entries]
+        self._prefixes: dict[str, list[Reserved]] = {}
+        for r in self.entries:
+            if r.prefix:
+                self._prefixes.setdefault(r.key, []).append(r)
+
+    def _below(self, prefix: str) -> list[Reserved]:
+        """Entries whose key starts with `prefix`."""
+        start = bisect.bisect_left(self._keys, prefix)
+        end = bisect.bisect_left(self._keys, prefix + "\U0010ffff")
+        return self.entries[start:end]
+
+    def _above(self, key: str) -> list[Reserved]:
+        """Prefix entries `key` lies strictly below (reserved prefixes end with '/')."""
+        found: list[Reserved] = []
+        for end in range(len(key)):
+            if key[end] == "/" and end + 1 < len(key):
+                found += self._prefixes.get(key[: end + 1], [])
+        return found
+
+    def covering(self, key: str) -> list[Reserved]:
+        """The entries `Reserved.covers` is true of for the object key `key`."""
+        exact = [r for r in self._below(key) if r.key == key]
+        return exact + [r for r in self._above(key) if r not in exact]
+
+    def overlapping(self, prefix: str) -> list[Reserved]:
+        """The entries `Reserved.overlaps_prefix` is true of for the key prefix `prefix`."""
+        below = self._below(prefix)
+        return below + [r for r in self._above(prefix) if r not in below]
 
 
 def pointer_key(output_prefix: str) -> str:
