@@ -144,6 +144,59 @@ def test_a_killed_endpoint_leaves_no_job_process_and_keeps_its_saved_state(state
     assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", INTERRUPTED_MESSAGE)
 
 
+SPARK_WAITING_SCRIPT = b'''
+import os, sys, time
+from pyspark.sql import SparkSession
+args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+spark = SparkSession.builder.appName("waiting").getOrCreate()
+assert spark.range(3).count() == 3
+with open(args["--pid_file"], "w") as handle:
+    handle.write(str(os.getpgrp()))
+time.sleep(300)
+'''
+
+
+def group_members(group: int) -> list[str]:
+    """The command lines of the processes in process group `group` (field 5 of /proc/<pid>/stat), zombies left
+    out."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == group:
+                members.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
+
+
+@pytest.mark.spark
+def test_a_killed_endpoint_leaves_no_spark_process(state_dir: Path, tmp_path: Path) -> None:
+    first = up(state_dir)
+    client(first, "s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    client(first, "s3").put_object(Bucket=BUCKET, Key="scripts/spark.py", Body=SPARK_WAITING_SCRIPT)
+    glue = client(first, "glue")
+    glue.create_job(Name="spark", Role="glue-role", GlueVersion="5.1",
+                    Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/scripts/spark.py"})
+    pid_file = tmp_path / "group"
+    run_id = glue.start_job_run(JobName="spark", Arguments={"--pid_file": str(pid_file)})["JobRunId"]
+    deadline = time.monotonic() + 240
+    while not pid_file.exists() or not pid_file.read_text():
+        run = glue.get_job_run(JobName="spark", RunId=run_id)["JobRun"]
+        assert run["JobRunState"] == "RUNNING", run.get("ErrorMessage")
+        assert time.monotonic() < deadline, "Spark never started"
+        time.sleep(0.5)
+    group = int(pid_file.read_text())
+    assert any("java" in member for member in group_members(group)), group_members(group)  # the JVM is there
+
+    os.kill(first.pid, signal.SIGKILL)
+
+    deadline = time.monotonic() + 15
+    while group_members(group):
+        assert time.monotonic() < deadline, f"left behind: {group_members(group)}"
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
