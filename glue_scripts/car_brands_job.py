@@ -14,8 +14,11 @@ Arguments
                       no run ever writes over published data, and any run can be gated and published
                       later with ``reconcile promote <run id>``. The job writes nothing outside that prefix.
     ``--run_id``      (optional) defaults to ``--JOB_RUN_ID`` (Glue passes it), else ``local-<UTC time>``.
-    ``--run_quarter`` (optional) ``YYYY-QN``: read only ``ingest_quarter=YYYY-QN/``; without it every
-                      ingested quarter is read.
+    ``--run_quarter`` (optional) ``YYYY-QN``: read only ``ingest_quarter=YYYY-QN/``; ``previous`` or
+                      ``current``: the quarter that rule names at the run's start (UTC): what the job's
+                      default argument says when the Glue workflow's schedule is the scheduler
+                      (``spec.schedule.in_aws``), so such a run processes one quarter as ``reconcile run``
+                      does; without it every ingested quarter is read.
     Anything else (``--JOB_NAME``, ``--JOB_ID``, ``--TempDir``, ``--enable-metrics``, ...) is tolerated.
 
 Outputs under ``--output_path``
@@ -174,10 +177,15 @@ def resolve_args(argv: Sequence[str], *, now: dt.datetime | None = None) -> JobA
     missing = [key for key in ("input_path", "output_path") if not raw.get(key)]
     if missing:
         raise JobArgumentError("missing required job argument(s): " + ", ".join(f"--{k}" for k in missing))
+    started = now or dt.datetime.now(dt.UTC)
     run_quarter = raw.get("run_quarter") or None
+    if run_quarter in QUARTER_RULES:
+        run_quarter = due_quarter(run_quarter, started)
     if run_quarter is not None and not re.match(_QUARTER_LABEL, run_quarter):
-        raise JobArgumentError(f"--run_quarter must look like 2026-Q3, got {run_quarter!r}")
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+        raise JobArgumentError(
+            f"--run_quarter must look like 2026-Q3 or be one of {', '.join(QUARTER_RULES)}, got {run_quarter!r}"
+        )
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
     run_id = re.sub(r"[^A-Za-z0-9._-]", "_", raw.get("run_id") or raw.get("JOB_RUN_ID") or f"local-{stamp}")
     # Started without our --run_id (a workflow, the console): its own run prefix, never the published data.
     output_path = raw["output_path"] if raw.get("run_id") else join_path(raw["output_path"], "runs", run_id) + "/"
@@ -189,6 +197,20 @@ def resolve_args(argv: Sequence[str], *, now: dt.datetime | None = None) -> JobA
         job_name=raw.get("JOB_NAME") or JOB_NAME,
         raw=raw,
     )
+
+
+#: `--run_quarter` rules, as spec.schedule.quarter names them (src/reconciler/quarterly/quarters.py)
+QUARTER_RULES = ("previous", "current")
+
+
+def due_quarter(rule: str, now: dt.datetime) -> str:
+    """``previous``: the last complete quarter at ``now`` (UTC; a run on 1 October processes Q3);
+    ``current``: the quarter ``now`` falls in."""
+    day = now.astimezone(dt.UTC).date() if now.tzinfo else now.date()
+    year, quarter = day.year, (day.month - 1) // 3 + 1
+    if rule == "previous":
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return f"{year}-Q{quarter}"
 
 
 def join_path(base: str, *parts: str) -> str:

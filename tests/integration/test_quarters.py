@@ -58,6 +58,7 @@ def test_one_scheduler_on_demand_unless_the_spec_chooses_the_in_aws_schedule(pro
     glue = aws.client("glue")
     start = glue.get_trigger(Name="car-brands-quarterly-start")["Trigger"]
     assert (start["Type"], start["State"], start.get("Schedule")) == ("ON_DEMAND", "CREATED", None)
+    assert "--run_quarter" not in glue.get_job(JobName=JOB)["Job"]["DefaultArguments"]  # `run` passes the quarter
     assert "in_aws" not in project.cli("validate").output
     project.edit("    in_aws: false\n", "    in_aws: true\n")
     validated = " ".join(project.cli("validate").output.split())
@@ -65,6 +66,9 @@ def test_one_scheduler_on_demand_unless_the_spec_chooses_the_in_aws_schedule(pro
     assert project.cli("apply", "--auto-approve").exit_code == 0  # the start trigger is replaced
     start = glue.get_trigger(Name="car-brands-quarterly-start")["Trigger"]
     assert (start["Type"], start["State"]) == ("SCHEDULED", "ACTIVATED")
+    # A run the schedule starts has only the job's default arguments: they name the quarter rule, so that run
+    # processes the one quarter spec.schedule.quarter names (the job resolves it), not every quarter ingested.
+    assert glue.get_job(JobName=JOB)["Job"]["DefaultArguments"]["--run_quarter"] == "previous"
     refused = project.cli("run", "--json")  # the cron line would be a second scheduler
     assert refused.exit_code == 1 and "spec.schedule.in_aws is true" in " ".join(refused.output.split())
     assert not glue.get_job_runs(JobName=JOB)["JobRuns"]

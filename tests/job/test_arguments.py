@@ -87,3 +87,23 @@ def test_hot_path_uses_built_in_functions_only() -> None:
     source = JOB_SCRIPT.read_text(encoding="utf-8")
     for banned in ("udf", "pandas_udf", ".rdd", "toPandas", "mapInPandas", "applyInPandas", "import awsglue"):
         assert banned not in source, banned
+
+
+@pytest.mark.parametrize(
+    ("rule", "now", "quarter"),
+    [
+        ("previous", dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC), "2026-Q3"),  # the schedule's firing time
+        ("previous", dt.datetime(2027, 1, 1, 0, 0, tzinfo=dt.UTC), "2026-Q4"),  # across the year
+        ("current", dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC), "2026-Q4"),
+    ],
+)
+def test_a_quarter_rule_is_resolved_at_the_run_start(job: ModuleType, rule: str, now: dt.datetime,
+                                                     quarter: str) -> None:  # fmt: skip
+    """Issue 14: a run the Glue workflow's schedule starts has only the job's default arguments; with
+    spec.schedule.in_aws they carry `--run_quarter <rule>`, and the job processes one quarter."""
+    assert job.resolve_args([*GLUE_ARGV, "--run_quarter", rule], now=now).run_quarter == quarter
+
+
+def test_an_unknown_quarter_rule_is_refused(job: ModuleType) -> None:
+    with pytest.raises(job.JobArgumentError, match="previous, current"):
+        job.resolve_args([*GLUE_ARGV, "--run_quarter", "last"])

@@ -80,8 +80,20 @@ def desired_attrs(job: Job, pipeline: Pipeline) -> Attrs:
         FIELDS, job,
         role=role_attr(pipeline),
         script_location=f"s3://{pipeline.bucket.name}/{job.script}",
-        default_arguments=dict(job.arguments),
+        default_arguments=dict(job.arguments) | scheduled_quarter(job, pipeline),
     )  # fmt: skip
+
+
+def scheduled_quarter(job: Job, pipeline: Pipeline) -> dict[str, str]:
+    """When the Glue workflow's schedule is the scheduler (spec.schedule.in_aws), the scheduled job's runs start
+    with its DefaultArguments only (AWS Glue API, StartJobRun: "Arguments ... replace the default arguments set in
+    the job definition itself"; a trigger's action passes none of ours). `--run_quarter <rule>` makes such a run
+    process the one quarter `spec.schedule.quarter` names at its start, as `reconcile run` does (issue 14); the
+    job script resolves the rule. `reconcile run` passes the quarter itself, which replaces this default."""
+    schedule = pipeline.schedule
+    if schedule is None or not schedule.in_aws or schedule.job != job.name:
+        return {}
+    return {"--run_quarter": schedule.quarter}
 
 
 class JobKind(TagListedGlueKind):
