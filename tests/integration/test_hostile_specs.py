@@ -191,3 +191,22 @@ def test_a_code_argument_added_to_a_live_job_is_in_the_security_section(project:
     security = human[human.index("Security-relevant changes") :]
     assert "! job.car-brands-prepare default_arguments.--extra-py-files: loads code" in security, security
     assert "--enable-metrics" not in security, security  # only the code-loading entry
+
+
+@pytest.mark.parametrize(
+    ("argument", "words"),
+    [
+        ("--extra-py-files=s3://attacker-bucket/x.py", "spec.allow.external_code"),
+        ("--input_path=s3://attacker-bucket/raw/", "the job's role must be able to read it"),
+        (f"--report_output=s3://{BUCKET}/.reconciler/", "outputs are declared in the spec"),
+    ],
+)
+def test_run_arguments_follow_the_same_roles(argument: str, words: str, project: Project, aws: Any) -> None:
+    """`run --arg` cannot do what the spec may not: refused (exit 64) before any request."""
+    before = aws_requests(aws.url)
+    result = project.cli("run", "--arg", argument)
+    assert result.exit_code == 64, result.output
+    output = " ".join(result.output.split())
+    assert f"--arg {argument.split('=')[0]}:" in output and words in output, output
+    assert "Traceback" not in output
+    assert aws_requests(aws.url) == before

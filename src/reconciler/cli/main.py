@@ -51,6 +51,7 @@ from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish
 from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
 from reconciler.quarterly.run import outcome as run_outcome
+from reconciler.spec.checks import run_argument_problems
 from reconciler.spec.model import Pipeline
 
 LOCAL_STATE_DIR = Path(".reconciler")
@@ -560,6 +561,20 @@ def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float, st
     raise_for_result(result, "destroy")
 
 
+def check_run_arguments(pipeline: Pipeline, given: tuple[tuple[str, str], ...]) -> None:
+    """`run --arg` follows the spec's argument roles (spec/checks.py `run_argument_problems`), before any AWS call:
+    no output, and no input or code from outside the bucket that spec.allow does not list."""
+    spec_arguments = [argument for job in pipeline.jobs for argument in job.arguments]
+    allow = pipeline.allow
+    problems = run_argument_problems(pipeline.bucket.name, spec_arguments, given, allow.external_code,
+                                     allow.external_inputs)  # fmt: skip
+    if problems:
+        name, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UsageError(f"--arg {name}: {message}{more}; nothing was started",
+                         hint="declare it in the job's arguments in the spec, where validate checks it")  # fmt: skip
+
+
 def job_arguments(job_args: tuple[str, ...], run_quarter: str | None) -> tuple[tuple[str, str], ...]:
     """`--arg KEY=VALUE` (repeatable) and `--run-quarter` as the job run's arguments, sorted."""
     arguments: dict[str, str] = {}
@@ -677,6 +692,7 @@ def run(
             job=job_name, allow_destroy=allow_destroy, review_plan=review_plan, follow_logs=logs or not as_json,
         )  # fmt: skip
         pipeline = g.load()
+        check_run_arguments(pipeline, options.job_arguments)
         ctx = g.context(pipeline)
         summary = run_pipeline(pipeline, ctx, options, reporter)
     except BaseException as err:  # every failure gets its event; the error boundary then reports it

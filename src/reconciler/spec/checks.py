@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -599,6 +599,27 @@ def _code_location_problems(
     if under:
         problems.append(f"lies under the job output {under[0]!r}: the job could write the code it then loads")
     return [Finding(path, f"{name} location {describe(location)} {p}") for p in problems]
+
+
+def run_argument_problems(
+    bucket: str, spec_arguments: Iterable[tuple[str, str]], run_arguments: Iterable[tuple[str, str]],
+    external_code: Iterable[str], external_inputs: Iterable[str],
+) -> list[tuple[str, str]]:
+    """(argument, message) for every job argument given at run time (`reconcile run --arg`) that the spec could
+    not declare either: the same role rules, against the spec's bucket, output prefixes and allow-list. An output
+    cannot be given at run time at all: `run` sets the run's own output, and the role writes only the spec's."""
+    own = f"s3://{bucket}/"
+    outputs = _Outputs({("spec", n): v[len(own) :] for n, v in spec_arguments
+                        if arguments.role_of(n, v) == arguments.OUTPUT and v.startswith(own) and v != own})  # fmt: skip
+    given = dict(run_arguments)
+    found = [(name, "is an output path: outputs are declared in the spec (the job's role writes only those), and "
+                    "`run` gives each run its own") for name, value in given.items()
+             if arguments.role_of(name, value) == arguments.OUTPUT]  # fmt: skip
+    doc = {"jobs": [{"arguments": given}],
+           "allow": {"external_code": list(external_code), "external_inputs": list(external_inputs)}}  # fmt: skip
+    for finding in _check_reads(doc, bucket, outputs):
+        found.append((str(finding.path[-1]), finding.message))
+    return found
 
 
 def _check_crawler_reserved(spec: dict[str, Any], bucket: str | None, keys: reserved.ReservedIndex) -> list[Finding]:
