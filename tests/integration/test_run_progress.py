@@ -168,24 +168,29 @@ def test_timeout_is_labelled_timed_out_and_a_failure_ends_with_its_log(project: 
                     f"(this endpoint: {aws.url}/_reconciler/job-runs/{newest}/log)")  # fmt: skip
 
 
-def test_driver_log_follower_returns_each_line_once(project: Project, aws: Any) -> None:
-    """CloudWatch Logs through the endpoint's real GetLogEvents: from the head, then only what is new."""
+def test_driver_log_follower_returns_each_line_once_from_both_glue5_driver_streams(project: Project, aws: Any) -> None:
+    """CloudWatch Logs through the endpoint's real GetLogEvents: from the head, then only what is new, the user's
+    output (/aws-glue/jobs/output) and Spark's log (/aws-glue/jobs/error) merged by time."""
     logs = aws.client("logs")
-    logs.create_log_group(logGroupName="/aws-glue/jobs/output")
-    logs.create_log_stream(logGroupName="/aws-glue/jobs/output", logStreamName="jr_1-driver")
+    for group in ("/aws-glue/jobs/output", "/aws-glue/jobs/error"):
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="jr_1-driver")
     follower = DriverLog(AwsContext(region=aws.region, endpoint_url=aws.url), "jr_1")
     assert follower.poll("5.0") == []
     now = int(time.time() * 1000)
-    logs.put_log_events(
-        logGroupName="/aws-glue/jobs/output",
-        logStreamName="jr_1-driver",
-        logEvents=[{"timestamp": now, "message": "one"}, {"timestamp": now + 1, "message": "two"}],
-    )
-    assert follower.poll("5.0") == ["one", "two"]
+
+    def put(group: str, *messages: tuple[int, str]) -> None:
+        events = [{"timestamp": now + at, "message": text} for at, text in messages]
+        logs.put_log_events(logGroupName=f"/aws-glue/jobs/{group}", logStreamName="jr_1-driver", logEvents=events)
+
+    put("output", (0, "one"), (2, "three"))
+    put("error", (1, "INFO Stage 0 finished"))
+    assert follower.poll("5.0") == ["one", "INFO Stage 0 finished", "three"]
     assert follower.poll("5.0") == []
-    logs.put_log_events(logGroupName="/aws-glue/jobs/output", logStreamName="jr_1-driver",
-                        logEvents=[{"timestamp": now + 2, "message": "three"}])  # fmt: skip
-    assert follower.poll("5.0") == ["three"]
+    put("output", (3, "four"))
+    assert follower.poll("5.0") == ["four"]
+    put("error", (4, "INFO Stage 1 finished"))
+    assert follower.poll("5.0") == ["INFO Stage 1 finished"]
 
 
 # --- on a terminal (pty) ---------------------------------------------------------------------------------------

@@ -80,18 +80,19 @@ def log_location(ctx: AwsContext, run_id: str, glue_version: str | None) -> str:
 class DriverLog:
     """Follows one job run's driver log: each `poll()` returns the lines written since the last one.
 
-    CloudWatch Logs: GetLogEvents from the head (`startFromHead=True`), then with the `nextForwardToken` of
-    the previous answer ("If the value is the same as the token you passed, you have reached the end of the
-    stream", CloudWatch Logs API reference, GetLogEvents), on the run's most useful stream. The local
-    endpoint's admin route: the whole text, of which only complete lines not seen yet are returned. A
-    failed read returns nothing: the log is a convenience, never what fails a run."""
+    CloudWatch Logs: both driver streams of the run's Glue version (driver_log_streams: from 5.0 the user's
+    stdout and stderr in `/aws-glue/jobs/output`, Spark's and the system's log in `/aws-glue/jobs/error`),
+    each read with GetLogEvents from the head (`startFromHead=True`), then with the `nextForwardToken` of its
+    previous answer ("If the value is the same as the token you passed, you have reached the end of the
+    stream", CloudWatch Logs API reference, GetLogEvents), merged by timestamp. The local endpoint's admin
+    route: the whole text, of which only complete lines not seen yet are returned. A failed read returns
+    nothing: the log is a convenience, never what fails a run."""
 
     def __init__(self, ctx: AwsContext, run_id: str) -> None:
         self.ctx = ctx
         self.run_id = run_id
         self.source: str | None = None  # "cloudwatch" or "admin" once one of them had lines
-        self.stream: tuple[str, str] | None = None
-        self.token: str | None = None
+        self.tokens: dict[tuple[str, str], str] = {}  # per stream that had events: where to go on from
         self.seen = 0  # complete lines already returned from the admin route
 
     def poll(self, glue_version: str | None = None) -> list[str]:
@@ -104,21 +105,21 @@ class DriverLog:
         return []
 
     def _cloudwatch(self, glue_version: str | None) -> list[str]:
-        candidates = [self.stream] if self.stream else driver_log_streams(self.run_id, glue_version)[:1]
-        for group, stream in candidates:
-            extra = {"nextToken": self.token} if self.token else {}
+        events: list[tuple[int, int, str]] = []
+        for order, (group, stream) in enumerate(driver_log_streams(self.run_id, glue_version)[:2]):
+            token = self.tokens.get((group, stream))
+            extra = {"nextToken": token} if token else {}
             try:
                 answer = self.ctx.call("logs", "get_log_events", logGroupName=group, logStreamName=stream,
                                        startFromHead=True, **extra)  # fmt: skip
             except AwsError:
                 continue
-            events = answer.get("events") or []
-            if events:
-                self.source, self.stream = "cloudwatch", (group, stream)
-            if self.stream == (group, stream):
-                self.token = answer.get("nextForwardToken") or self.token
-            return [str(e["message"]).rstrip("\n") for e in events]
-        return []
+            got = answer.get("events") or []
+            if got:
+                self.source = "cloudwatch"
+                self.tokens[(group, stream)] = str(answer.get("nextForwardToken") or token or "")
+            events += [(int(e.get("timestamp") or 0), order, str(e["message"]).rstrip("\n")) for e in got]
+        return [message for _, _, message in sorted(events, key=lambda e: (e[0], e[1]))]
 
     def _admin(self) -> list[str]:
         text = _admin_text(self.ctx, self.run_id)
