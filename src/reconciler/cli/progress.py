@@ -99,7 +99,7 @@ class RunProgress:
         self.last_line_at = clock()
         self.tail: list[str] = []
         self.last_log: str | None = None
-        self.reviewed: str | None = None  # fingerprint of the plan shown before the lock
+        self.frame = _LiveLine(self)  # one for the whole run: its spinner turns with the clock
 
     # --- the sink -------------------------------------------------------------------------------------------
 
@@ -210,8 +210,8 @@ class RunProgress:
     def _start_live(self) -> None:
         if not self.live_mode or self.live is not None:
             return
-        self.live = Live(console=self.console, get_renderable=lambda: _LiveLine(self), refresh_per_second=8,
-                         transient=True, redirect_stdout=False, redirect_stderr=False)  # fmt: skip
+        self.live = Live(self.frame, console=self.console, refresh_per_second=8, transient=True,
+                         redirect_stdout=False, redirect_stderr=False)  # fmt: skip
         self.live.start()
 
     def stop(self) -> None:
@@ -224,4 +224,4 @@ class RunProgress:
 
     def live_frame(self) -> _LiveLine:
         """What the live region shows now (tests and docs/run-transcript.md render it at a fixed width)."""
-        return _LiveLine(self)
+        return self.frame
