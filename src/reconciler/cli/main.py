@@ -861,6 +861,25 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
         line(f"logs      {place}")
 
 
+@cli.command()
+@click.argument("run_id", required=False)
+@click.option("--all", "every_object", is_flag=True, help="List every object, not a summary per folder.")
+@click.option("--json", "as_json", is_flag=True, help="Every object with its s3:// URI and size, as JSON.")
+@pass_globals
+def outputs(g: Globals, run_id: str | None, every_object: bool, as_json: bool) -> None:
+    """What a run wrote: RUN_ID's objects, or without it those of every published quarter's run, with sizes
+    and s3:// URIs (per folder; every object with --all)."""
+    from reconciler.quarterly import outputs as run_outputs
+
+    pipeline = g.load()
+    found = run_outputs.outputs(g.context(pipeline), publish.Layout.of(pipeline), run_id)
+    if as_json:
+        print_json({"format_version": "1", "pipeline": pipeline.name, "runs": [r.as_json() for r in found]})
+        return
+    for text in run_outputs.render(found, every_object=every_object):
+        click.echo(mask_text(text))  # never wrapped or cut: URIs are pasted from here
+
+
 @cli.group()
 def local() -> None:
     """The embedded local AWS endpoint (moto plus our Glue runtime)."""
