@@ -458,7 +458,7 @@ def apply(
         result = locked_destroy(pipeline, ctx, approved, replace(options, operation="destroy"),
                                 **_progress_hooks(g, ctx))  # fmt: skip
         g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
-        raise_for_result(result)
+        raise_for_result(result, "destroy")  # after a failed destroy: destroy again, never apply
         return
     _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
     g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
