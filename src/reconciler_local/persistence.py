@@ -19,8 +19,8 @@ seconds, atomically (temporary file + rename); and once more after shutdown has 
 SIGKILLed endpoint therefore loses at most the last interval. On restore, a run or crawl that was still
 active when the state was saved (the endpoint died under it) ends FAILED with `INTERRUPTED_MESSAGE`.
 
-Not kept: the runtime settings and the schedule clock (they come from the environment at start-up), the
-fault mode, IAM propagation ages (restored roles count as propagated). A file written by another moto
+Not kept: the runtime settings and the schedule clock (they come from the environment at start-up) and the
+fault mode. A file written by another moto
 version, or one that cannot be read, is moved aside (`<file>.unreadable`) with a warning in the endpoint's
 log, and the endpoint starts empty: pickles are not portable across moto versions. The file is the
 user's own (under their `.reconciler/`); like any pickle it must not come from someone else.

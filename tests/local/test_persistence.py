@@ -144,6 +144,18 @@ def test_a_killed_endpoint_leaves_no_job_process_and_keeps_its_saved_state(state
     assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", INTERRUPTED_MESSAGE)
 
 
+def test_an_unreadable_state_file_is_set_aside_and_the_endpoint_starts_empty(state_dir: Path) -> None:
+    state_dir.mkdir()
+    data = state_dir / "local-endpoint-data.pickle"
+    data.write_bytes(b"not a pickle")
+
+    started = up(state_dir)
+
+    assert client(started, "s3").list_buckets()["Buckets"] == []
+    assert (state_dir / "local-endpoint-data.pickle.unreadable").read_bytes() == b"not a pickle"
+    assert "cannot restore the endpoint's state" in (state_dir / "local-endpoint.log").read_text()
+
+
 SPARK_WAITING_SCRIPT = b'''
 import os, sys, time
 from pyspark.sql import SparkSession
