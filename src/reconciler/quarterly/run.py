@@ -44,7 +44,7 @@ from reconciler.errors import (
 )
 from reconciler.invocation import command
 from reconciler.masking import mask_value
-from reconciler.quarterly import history, publish, quarters
+from reconciler.quarterly import history, notify, publish, quarters
 from reconciler.quarterly.driverlog import DriverLog, driver_log_streams, job_log_tail, log_location
 from reconciler.resources import upload
 from reconciler.spec.model import Pipeline
@@ -479,11 +479,18 @@ def run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit:
     """The whole quarterly run. Raises RunError (or another ReconcilerError) on failure.
 
     Write-audit-publish (publish.py): the job writes under <output_path>runs/<run_id>/, the quality
-    gate checks its report, and only a passing run is promoted to the published data."""
+    gate checks its report, and only a passing run is promoted to the published data. spec.notify is told
+    how it ended (notify.py), which never changes how it ended."""
+    summary = RunSummary()
+    with notify.notifying(pipeline, ctx, summary, masked_events(emit)) as told:
+        return _run_pipeline(pipeline, ctx, options, told, summary)
+
+
+def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit: EventSink,
+                  summary: RunSummary) -> RunSummary:  # fmt: skip
     emit = masked_events(emit)
     if not pipeline.crawlers or not pipeline.jobs:
         raise RunError("the spec declares no crawler or no job: nothing to run")
-    summary = RunSummary()
     deadline = Deadline(options.timeout)
     crawler_names = [pipeline.schedule.crawler] if pipeline.schedule else [c.name for c in pipeline.crawlers]
     job = choose_job(pipeline, options.job)

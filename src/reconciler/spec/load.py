@@ -34,6 +34,7 @@ from reconciler.spec.checks import (
     semantic_findings,
 )
 from reconciler.spec.literal_secrets import literal_secret_findings
+from reconciler.spec.notify_checks import notify_env_findings, notify_model
 from reconciler.spec.schemas import fill_defaults
 
 if TYPE_CHECKING:
@@ -648,6 +649,7 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
             external_code=tuple(spec["allow"]["external_code"]),
             external_inputs=tuple(spec["allow"]["external_inputs"]),
         ),
+        notify=notify_model(spec.get("notify")),
     )
 
 
@@ -712,7 +714,8 @@ def _load(path: Path, file: str, env: Mapping[str, str]) -> model.Pipeline:
         unique = list(dict.fromkeys(problems))
         raise SpecError(sorted(unique, key=lambda p: (p.line, p.column, p.path, p.message)))
     pipeline = _build(doc.value, path.absolute().resolve(), project_dir, _canonical_sha256(doc.value))
-    warnings = [_locate(doc, Finding(p, message), file) for p, message in literal_secret_findings(doc.value, doc.raw)]
+    found = [*literal_secret_findings(doc.value, doc.raw), *notify_env_findings(doc.value, env)]
+    warnings = [_locate(doc, Finding(p, message), file) for p, message in found]
     return dataclasses.replace(pipeline, warnings=tuple(warnings)) if warnings else pipeline
 
 

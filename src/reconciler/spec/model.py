@@ -140,6 +140,21 @@ class Publish:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    url_env: str  # the environment variable holding the URL at run time; the URL is never in the spec
+
+
+@dataclass(frozen=True)
+class Notify:
+    """spec.notify: who `reconcile run` tells (quarterly/notify.py)."""
+
+    webhooks: tuple[Webhook, ...] = ()
+    sns_topic_arn: str | None = None
+    events: tuple[str, ...] = field(default_factory=lambda: tuple(spec_default("spec", "notify", "events")))
+    slow_after_minutes: float | None = None
+
+
+@dataclass(frozen=True)
 class Allow:
     """S3 prefixes outside the pipeline's bucket that job arguments may read code or input from."""
 
@@ -169,6 +184,8 @@ class Pipeline:
     quality: Quality = field(default_factory=Quality)
     publish: Publish = field(default_factory=Publish)
     allow: Allow = field(default_factory=Allow)
+    #: None: nobody is told (spec.notify)
+    notify: Notify | None = None
 
     @property
     def ownership_tags(self) -> dict[str, str]:

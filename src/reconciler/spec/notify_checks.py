@@ -1,0 +1,78 @@
+"""spec.notify: the checks a schema cannot state, the validate warnings, and the model build.
+
+The schema (schema/pipeline.v1.json, spec.notify) states the shape; here: a notify section must name someone
+to tell, `slow` and `slow_after_minutes` go together, and a webhook whose environment variable is not set is
+a *warning* (the URL is read at run time, where the same missing variable is a warning of the run), never an
+error: a machine that only plans or validates need not hold the webhook's secret URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.spec import model
+
+DocPath = tuple[str | int, ...]
+
+__all__ = ["notify_env_findings", "notify_findings", "notify_model"]
+
+
+def _notify(doc: Any) -> dict[str, Any] | None:
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    notify = spec.get("notify") if isinstance(spec, dict) else None
+    return notify if isinstance(notify, dict) else None
+
+
+def _url_envs(notify: Mapping[str, Any]) -> list[tuple[int, str]]:
+    hooks = notify.get("webhooks")
+    return [
+        (i, hook["url_env"])
+        for i, hook in enumerate(hooks if isinstance(hooks, list) else [])
+        if isinstance(hook, dict) and isinstance(hook.get("url_env"), str)
+    ]
+
+
+def notify_findings(doc: Any) -> list[tuple[DocPath, str]]:
+    """Semantic problems of spec.notify, as (path, message)."""
+    notify = _notify(doc)
+    if notify is None:
+        return []
+    found: list[tuple[DocPath, str]] = []
+    base: DocPath = ("spec", "notify")
+    if not notify.get("webhooks") and not notify.get("sns_topic_arn"):
+        found.append((base, "names nobody to tell: add webhooks (url_env: NAME) or sns_topic_arn, or remove it"))
+    events = notify.get("events")
+    events = events if isinstance(events, list) else []
+    slow_after = notify.get("slow_after_minutes")
+    if "slow" in events and slow_after is None:
+        found.append(((*base, "events"), "lists slow but spec.notify.slow_after_minutes is not set"))
+    if slow_after is not None and "slow" not in events:
+        found.append(((*base, "slow_after_minutes"), "is set but spec.notify.events does not list slow"))
+    return found
+
+
+def notify_env_findings(doc: Any, env: Mapping[str, str]) -> list[tuple[DocPath, str]]:
+    """Validate *warnings*: a webhook whose environment variable is not set here."""
+    notify = _notify(doc)
+    if notify is None:
+        return []
+    return [
+        (("spec", "notify", "webhooks", i, "url_env"),
+         f"environment variable {name} is not set here: `reconcile run` would skip this webhook with a warning")
+        for i, name in _url_envs(notify)
+        if not env.get(name)
+    ]  # fmt: skip
+
+
+def notify_model(raw: Mapping[str, Any] | None) -> model.Notify | None:
+    """The validated spec.notify (schema defaults filled in) as `model.Notify`; None when absent."""
+    if raw is None:
+        return None
+    slow_after = raw.get("slow_after_minutes")
+    return model.Notify(
+        webhooks=tuple(model.Webhook(url_env=name) for _, name in _url_envs(raw)),
+        sns_topic_arn=raw.get("sns_topic_arn"),
+        events=tuple(raw["events"]),
+        slow_after_minutes=None if slow_after is None else float(slow_after),
+    )
