@@ -43,7 +43,9 @@ from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.errors import AwsApiError, AwsError, LockError, NotFoundError, ReconcilerError
 from reconciler.invocation import command
-from reconciler.spec.reserved import LOCK_FAMILY, LOCK_KEY, SERIAL_KEY
+from reconciler.spec.reserved import LOCK_FAMILY
+from reconciler.spec.reserved import LOCK_KEY as LOCK_KEY  # re-exported: the tests and tools import it from here
+from reconciler.spec.reserved import SERIAL_KEY as SERIAL_KEY
 
 # LOCK_KEY, SERIAL_KEY, INTERNAL_PREFIX: stated once in spec/reserved.py, which validation reads to keep
 # uploads, job outputs and crawlers off them.
