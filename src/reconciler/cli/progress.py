@@ -154,6 +154,7 @@ class RunProgress:
         if self.logs:
             for line in lines:
                 self.console.print(f"  | {line}", markup=False, highlight=False)
+            self.last_line_at = self.clock()  # lines are flowing: no heartbeat needed
 
     def _on_step_finished(self, fields: dict[str, Any]) -> None:
         self.stop()
