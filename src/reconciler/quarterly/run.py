@@ -186,8 +186,9 @@ def crawl(ctx: AwsContext, name: str, deadline: Deadline, options: RunOptions, e
             status = str(last["Status"])
             if status != "SUCCEEDED":
                 message = last.get("ErrorMessage") or "no error message"
-                # A crawler logs to /aws-glue/crawlers, one stream per crawler name (AWS Glue Developer Guide,
-                # "Viewing crawler logs"); the crawl's own LogGroup/LogStream say so when Glue reports them.
+                # GetCrawler's LastCrawl (LastCrawlInfo, AWS Glue API reference) names the crawl's LogGroup and
+                # LogStream; without them, Glue's default group /aws-glue/crawlers and a stream named after the
+                # crawler (AWS Glue Developer Guide, "Viewing crawler logs").
                 where = f"CloudWatch Logs {last.get('LogGroup') or '/aws-glue/crawlers'}, stream " \
                         f"{last.get('LogStream') or name}"  # fmt: skip
                 raise RunError(f"crawler {name!r} ended {status}: {message}",
