@@ -178,7 +178,7 @@ def test_allowed_external_code_and_inputs_are_accepted_granted_and_shown(project
     ]
     assert by_sid["ListAllowedExternal1"]["Resource"] == ["arn:aws:s3:::shared-data-bucket"]
     assert by_sid["ListAllowedExternal1"]["Condition"] == {"StringLike": {"s3:prefix": ["cars/raw/*"]}}
-    assert by_sid["WriteJobOutputs"]["Resource"] == [f"arn:aws:s3:::{BUCKET}/prepared/*"]
+    assert by_sid["WriteJobOutputs"]["Resource"] == [f"arn:aws:s3:::{BUCKET}/prepared/runs/*"]
     human = " ".join(project.cli("plan").output.split())
     security = human[human.index("Security-relevant changes") :]
     assert "! job.car-brands-prepare default_arguments.--extra-py-files: loads code" in security, security

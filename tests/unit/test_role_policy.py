@@ -65,7 +65,10 @@ def test_the_write_statement_is_exactly_the_output_prefixes_never_the_bucket(exa
     """Issue 15: an output in another bucket used to fall back to `BUCKET/*`; the role now writes exactly the
     output prefixes of the pipeline's bucket, and with none it writes nothing at all."""
     bucket = f"arn:aws:s3:::{example.bucket.name}"
-    assert statements(example)["WriteJobOutputs"]["Resource"] == [f"{bucket}/prepared/*"]
+    assert statements(example)["WriteJobOutputs"]["Resource"] == [f"{bucket}/prepared/runs/*"]
+    # Only the run prefixes: the job cannot write the pointer that selects what consumers read.
+    writable = [r.removesuffix("*") for r in statements(example)["WriteJobOutputs"]["Resource"]]
+    assert not any(f"{bucket}/prepared/_published.json".startswith(prefix) for prefix in writable)
     job = example.jobs[0]
     elsewhere = replace(example, jobs=(replace(job, arguments=tuple(
         (k, "s3://someone-elses-bucket/out/" if k == "--output_path" else v) for k, v in job.arguments)),))  # fmt: skip

@@ -56,7 +56,7 @@ def test_managed_role_policy_is_least_privilege(pipeline: Pipeline) -> None:
             assert resource.startswith((bucket, "arn:aws:glue:eu-central-1:123456789012:",
                                         "arn:aws:logs:eu-central-1:123456789012:log-group:/aws-glue/"))  # fmt: skip
     # Writes only under the job's output prefix, not the raw data or the script.
-    assert by_sid["WriteJobOutputs"]["Resource"] == [f"{bucket}/prepared/*"]
+    assert by_sid["WriteJobOutputs"]["Resource"] == [f"{bucket}/prepared/runs/*"]
     assert by_sid["ReadPipelineObjects"]["Action"] == ["s3:GetObject"]
     assert set(by_sid["PipelineCatalog"]["Resource"]) == {
         "arn:aws:glue:eu-central-1:123456789012:catalog",

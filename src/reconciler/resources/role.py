@@ -28,7 +28,7 @@ from reconciler.resources.base import (
 from reconciler.resources.bucket import normalise_policy
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import policy_document
-from reconciler.spec import arguments
+from reconciler.spec import arguments, reserved
 from reconciler.spec.model import Pipeline
 
 INLINE_POLICY = "pipeline-access"
@@ -91,7 +91,7 @@ def glue_log_groups(pipeline: Pipeline) -> list[str]:
 
 def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
     bucket_arn = f"arn:{account.partition}:s3:::{pipeline.bucket.name}"
-    # Exactly the output prefixes, never the whole bucket: with none, the role writes nothing.
+    # Exactly the output prefixes' run prefixes, never the whole bucket: with none, the role writes nothing.
     writes = output_prefixes(pipeline)
     db = pipeline.database.name
     glue = account.arn
@@ -135,7 +135,10 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
             "Sid": "WriteJobOutputs",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject", "s3:PutObject"],
-            "Resource": sorted(f"{bucket_arn}/{p}*" for p in writes),
+            # Only the run prefixes: every job run writes under <output>runs/<run id>/ (write-audit-publish,
+            # quarterly/publish.py), never beside them, so the job cannot write the published pointer
+            # <output>_published.json that selects what consumers read (issue 15).
+            "Resource": sorted(f"{bucket_arn}/{reserved.runs_prefix(p)}*" for p in writes),
         })  # fmt: skip
     external = external_reads(pipeline)
     if external:
