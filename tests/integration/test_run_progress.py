@@ -151,11 +151,16 @@ def test_piped_run_prints_state_changes_a_heartbeat_with_the_log_and_one_short_i
 def test_timeout_is_labelled_timed_out_and_a_failure_ends_with_its_log(project: Project, aws: Any) -> None:
     ticking_project(project)
     assert project.cli("apply", "--auto-approve").exit_code == 0
-    timed_out = project.cli("run", "--run-quarter", QUARTER, "--timeout", "10", "--arg", "ticks=100", "--json")
+    timed_out = project.cli(
+        "run", "--run-quarter", QUARTER, "--timeout", "10", "--arg", "ticks=100", "--json", "--logs"
+    )  # fmt: skip
     assert timed_out.exit_code == 1
     events = [json.loads(line) for line in timed_out.stdout.splitlines()]
     failed_step = next(e for e in events if e["event"] == "step_failed")
     assert failed_step["outcome"] == "timed_out" and failed_step["step"] in {"crawl", "job"}  # job, unless loaded
+    if failed_step["step"] == "job":  # --logs with --json: the driver log as `log` events, with the full id
+        logged = [line for e in events if e["event"] == "log" for line in e["lines"]]
+        assert "tick 0" in logged and all(len(e["job_run_id"]) > 12 for e in events if e["event"] == "log")
     assert events[-1]["event"] == "run_failed" and events[-1]["outcome"] == "timed_out"
 
     (project.root / "glue_scripts" / "car_brands_job.py").write_text("print('preparing')\nraise ValueError('boom')\n")
