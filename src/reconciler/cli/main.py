@@ -49,6 +49,7 @@ from reconciler.invocation import command, set_global_args
 from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish
+from reconciler.quarterly.estimate import cost_estimate, estimate_lines
 from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
 from reconciler.quarterly.run import outcome as run_outcome
 from reconciler.spec.checks import run_argument_problems
@@ -393,10 +394,13 @@ def plan(
     document = the_plan.to_json()
     if out:
         out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    estimate = None if plan_destroy else cost_estimate(pipeline, ctx)  # never fails the plan
     if as_json:
-        print_json(document)
+        print_json(document if estimate is None else {**document, "cost_estimate": estimate})
     else:
         render_plan(g.console, the_plan)
+        for line in estimate_lines(estimate) if estimate is not None else []:
+            g.console.print(line, markup=False)
         if out:
             g.console.print(f"Saved the plan to {out}; apply it with: {command('apply', str(out))}", markup=False)
     if detailed_exitcode:  # a conflict is not a change to make: apply refuses it, so say so and exit 1
