@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 
+from reconciler import invocation
 from reconciler.cli.main import print_run_summary
 from reconciler.cli.progress import RunProgress, elapsed_text, short_id
 from reconciler.cli.render import render_error
@@ -172,7 +174,10 @@ def transcript() -> str:
     return "\n".join(parts)
 
 
-def test_docs_run_transcript_is_what_the_code_prints() -> None:
+def test_docs_run_transcript_is_what_the_code_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pasteable commands repeat the global options in force (reconciler.invocation); a CLI test earlier in the
+    # same process leaves its `-f ... --endpoint-url ...` there. The transcript is of a plain `reconcile run`.
+    monkeypatch.setattr(invocation, "_global_args", ())
     text = transcript()
     if os.environ.get("RECONCILER_WRITE_TRANSCRIPT"):
         TRANSCRIPT.write_text(text, encoding="utf-8")
