@@ -76,6 +76,7 @@ def estimate_calls(project: Project, aws: Any) -> dict[str, int]:
     before = dict(ctx.counter.calls)
     assert cost_estimate(pipeline, ctx)["available"]
     after = dict(ctx.counter.calls)
+    print(f"\nplan alone: {sum(before.values())} calls; plan with the estimate: {sum(after.values())}")
     return {op: n - before.get(op, 0) for op, n in after.items() if n != before.get(op, 0)}
 
 
