@@ -136,7 +136,8 @@ def transcript() -> str:
     _job_events(progress, clock, frames, "published")
     summary = RunSummary(steps={"apply": 1.4, "crawl": 38.2, "job": 184.1, "gate": 0.2, "publish": 0.2},
                          job_run_id=JOB_RUN, job_name=JOB, run_id=RUN_ID, quarter="2026-Q3", published=True,
-                         report={"rows_read": 1_000_000, "rows_valid": 998_012, "rows_rejected": 1_988},
+                         report={"rows_read": 1_000_000, "rows_valid": 998_012, "rows_rejected": 1_988,
+                                 "duplicates_dropped": 0},
                          manifest_uri="s3://car-brands-pipeline/quicksight/manifest.json",
                          manifest_path="quicksight/manifest.json")  # fmt: skip
     print_run_summary(progress.console, summary)

@@ -616,6 +616,17 @@ def _run_failure(err: BaseException) -> dict[str, Any]:
             "kind": type(err).__name__, "exit_code": EXIT_ERROR}  # fmt: skip
 
 
+def rows_text(report: dict[str, Any]) -> str:
+    """A report's row counts in the one vocabulary of history, show and run: read, valid, quarantined (the job's
+    `rows_rejected`: the lines it wrote to quarantine/), duplicates; numbers with thousands separators."""
+    def count(key: str) -> str:
+        value = report.get(key)
+        return f"{value:,}" if isinstance(value, int) else "-"
+
+    return (f"read {count('rows_read')}, valid {count('rows_valid')}, quarantined {count('rows_rejected')}, "
+            f"duplicates {count('duplicates_dropped')}")  # fmt: skip
+
+
 def print_run_summary(console: Console, summary: RunSummary) -> None:
     console.print("[bold]Run summary[/]")
     for step, seconds in summary.steps.items():
@@ -625,10 +636,7 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
     console.print(f"  quarter   {summary.quarter}")
     report = summary.report or {}
     if report:
-        counts = {
-            k: report[k] for k in ("rows_read", "rows_valid", "rows_rejected", "duplicates_dropped") if k in report
-        }
-        console.print(f"  rows      {', '.join(f'{k}={v:,}' for k, v in counts.items())}")
+        console.print(f"  rows      {rows_text(report)}")
     if summary.manifest_uri:
         copy = "not written, see the warning" if summary.warnings else summary.manifest_path
         console.print(f"  manifest  {summary.manifest_uri} (local copy: {copy})")
@@ -841,8 +849,7 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
         line(f"cost      ${cost.get('total_usd', 0):.4f}: job ${cost.get('job_usd', 0):.4f}, crawl "
              f"${cost.get('crawl_usd', 0):.4f}; {cost.get('region')}{priced}, prices of {cost.get('prices_as_of')}")
     if report:
-        line(f"rows      read {report.get('rows_read'):,}, valid {report.get('rows_valid'):,}, quarantined "
-             f"{report.get('rows_rejected'):,}, duplicates {report.get('duplicates_dropped') or 0:,}")
+        line(f"rows      {rows_text(report)}")
         rejects = report.get("rejected_by_reason") or {}
         if rejects:
             line("rejects   " + ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejects.items())))
