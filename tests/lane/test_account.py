@@ -39,6 +39,10 @@ def test_lifecycle_and_one_run_then_nothing_left(lane: Lane) -> None:
         s3.get_object(Bucket=lane.bucket, Key=f"prepared/runs/{run_id}/reports/run_report.json")["Body"].read()
     )
     assert report["rows_read"] == 2000, report
+    # The report names where the run read and wrote as S3 locations (the endpoint's staging folders used to
+    # leak into it locally: issue 16)
+    assert report["input_path"] == f"s3://{lane.bucket}/raw/car_brands/", report
+    assert report["output_path"] == f"s3://{lane.bucket}/prepared/runs/{run_id}/", report
     manifest = json.loads(s3.get_object(Bucket=lane.bucket, Key="quicksight/manifest.json")["Body"].read())
     assert manifest["fileLocations"][0]["URIPrefixes"] == [
         f"s3://{lane.bucket}/prepared/runs/{run_id}/aggregated/csv/"

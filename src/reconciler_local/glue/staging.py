@@ -22,6 +22,9 @@ from pathlib import Path
 from reconciler_local.roles import Check, no_check, s3_arn
 from reconciler_local.s3store import S3Store, split_uri
 
+#: JSON files up to this size are checked for staged local paths (the job's reports are a few KiB)
+JSON_REWRITE_LIMIT = 1 << 20
+
 
 @dataclass
 class StagedPrefix:
@@ -102,6 +105,21 @@ class Stager:
                 digest.update(chunk)
         staged.downloaded[relative] = digest.hexdigest()
 
+    def _as_written_on_s3(self, path: Path) -> bytes:
+        """A file's bytes for S3. In a small JSON file (the job's report) a staged local path is written back as
+        the s3:// URI it stands for: on Glue the job sees s3:// arguments and reports them as such, and a report
+        naming this endpoint's staging folders (gone after the run) would send a reader nowhere (issue 16)."""
+        data = path.read_bytes()
+        if path.suffix != ".json" or len(data) > JSON_REWRITE_LIMIT:
+            return data
+        text = data.decode("utf-8", errors="surrogateescape")
+        for staged in sorted(self.staged, key=lambda s: len(str(s.local)), reverse=True):  # the longest first
+            local = str(staged.local) + ("" if staged.is_file else "/")
+            text = text.replace(local, f"s3://{staged.bucket}/{staged.prefix}")
+            if not staged.is_file:  # the folder named without its trailing slash
+                text = text.replace(f'"{staged.local}"', f'"s3://{staged.bucket}/{staged.prefix.rstrip("/")}"')
+        return text.encode("utf-8", errors="surrogateescape")
+
     def mirror_back(self) -> MirrorResult:
         """Upload new and changed files of every staged folder; delete objects whose file was removed."""
         result = MirrorResult()
@@ -125,7 +143,7 @@ class Stager:
                 if staged.downloaded.get(relative) == _sha256(path):
                     continue
                 self.check("s3:PutObject", s3_arn(staged.bucket, key))
-                self.store.put(staged.bucket, key, path.read_bytes())
+                self.store.put(staged.bucket, key, self._as_written_on_s3(path))
                 result.uploaded.append(f"s3://{staged.bucket}/{key}")
             for relative in sorted(set(staged.downloaded) - set(present)):
                 key = staged.prefix + relative
