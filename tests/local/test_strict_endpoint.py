@@ -418,7 +418,8 @@ def test_with_enforce_iam_the_script_calls_aws_as_its_role(aws: Any) -> None:
 
 def test_configuration_calls_answer_no_such_bucket_right_after_create_bucket(aws: Any) -> None:
     settings(aws, new_bucket_seconds=WINDOW)
-    s3 = make_bucket(aws, BUCKET)
+    s3 = aws.client("s3", wait_for_new_buckets=False)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws.region})
 
     s3.head_bucket(Bucket=BUCKET)
     assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
