@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from reconciler_local import reset
 from tests.helpers import (
@@ -165,13 +166,16 @@ class Aws:
 
 
 def _wait_for_new_bucket(s3: Any, bucket: str) -> None:
-    """Poll a configuration read of a bucket just created until it stops answering NoSuchBucket."""
+    """Poll a configuration read of a bucket just created until it stops answering NoSuchBucket (any other answer,
+    an AccessDenied included, ends the wait: it is the test's business)."""
     deadline = time.monotonic() + NEW_BUCKET_WAIT_LIMIT
     while True:
         try:
             s3.get_bucket_versioning(Bucket=bucket)
             return
-        except s3.exceptions.NoSuchBucket:
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchBucket":
+                return
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
