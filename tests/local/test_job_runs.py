@@ -85,7 +85,9 @@ def test_script_gets_glue_argv_and_s3_paths_are_staged_and_mirrored(aws: Any) ->
     pairs = dict(zip(argv[4::2], argv[5::2], strict=True))
     assert list(pairs) == ["--input_path", "--output_path", "--mode", "--locked", "--extra"]
     assert pairs["--mode"] == "run" and pairs["--locked"] == "fixed" and pairs["--extra"] == "x"
-    assert pairs["--input_path"].endswith(f"/{BUCKET}/raw/") and not pairs["--input_path"].startswith("s3://")
+    # The script was given a local staged copy (it listed it: `inputs`); a JSON file it writes names staged paths
+    # as the s3:// locations they stand for, as on Glue (staging.py), so its argv reads back as s3:// URIs.
+    assert pairs["--input_path"] == f"s3://{BUCKET}/raw/" and pairs["--output_path"] == f"s3://{BUCKET}/out/"
     assert recorded["inputs"] == ["a.csv", "sub"]
     keys = {obj["Key"] for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix="out/")["Contents"]}
     assert keys == {"out/argv.json"}  # stale.txt was removed by the script, so it is gone from S3 too
