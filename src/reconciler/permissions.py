@@ -158,6 +158,17 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
         out.append(Statement("GlueLogs", ("logs:GetLogEvents",),
                              tuple(account.arn("logs", f"log-group:{g}{tail}") for g in groups for tail in ("", ":*")),
                              "run prints the tail of a failed job's or crawl's log"))  # fmt: skip
+    notify = pipeline.notify
+    if notify is not None and notify.sns_topic_arn:
+        out.append(Statement("NotifyTopic", ("sns:Publish",), (notify.sns_topic_arn,),
+                             "run tells spec.notify's topic how the run ended (docs/notify.md)"))  # fmt: skip
+    if notify is not None and notify.managed_topic is not None:
+        # Amazon SNS actions (Service Authorization Reference, "Actions defined by Amazon SNS"); the topic's
+        # tags are read and written with sns:ListTagsForResource / sns:TagResource / sns:UntagResource.
+        out.append(Statement("NotifyManagedTopic", (
+            "sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:Publish",
+            "sns:ListTagsForResource", "sns:TagResource", "sns:UntagResource",
+        ), (account.arn("sns", notify.managed_topic.name),), "the notification topic this pipeline owns"))  # fmt: skip
     enc = pipeline.bucket.encryption
     if enc.type == "SSE-KMS" and enc.kms_key_arn:
         # Reading and writing SSE-KMS objects (Amazon S3 User Guide, "Using server-side encryption with AWS KMS

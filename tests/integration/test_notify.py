@@ -154,3 +154,60 @@ def test_a_refused_webhook_is_a_warning_and_the_exit_code_stays(
 
     project.edit("    min_rows_read: 1\n", "    min_rows_read: 1000\n")
     assert run(project).exit_code == 4  # a gate failure stays 4 with every notification failing
+
+
+MANAGED = "car-brands-managed-alerts"
+
+
+def topic_arn_of(aws: Any) -> str:
+    account = aws.client("sts").get_caller_identity()["Account"]
+    return f"arn:aws:sns:{aws.region}:{account}:{MANAGED}"
+
+
+def topic_tags(aws: Any) -> dict[str, str]:
+    listed = aws.client("sns").list_tags_for_resource(ResourceArn=topic_arn_of(aws))["Tags"]
+    return {t["Key"]: t["Value"] for t in listed}
+
+
+def test_a_managed_topic_is_owned_planned_updated_published_to_and_destroyed(project: Project, aws: Any) -> None:
+    reporting_project(project)
+    add_notify(project, f"    sns_topic:\n      managed:\n        name: {MANAGED}\n        display_name: Car brands\n"
+                        "    events: [published]\n")  # fmt: skip
+    assert project.changes()[f"topic.{MANAGED}"]["action"] == "create"
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    arn = topic_arn_of(aws)
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "Car brands"
+    tags = topic_tags(aws)
+    assert tags["reconciler:pipeline"] == "car-brands" and tags["reconciler:managed"] == "true"
+    clean = project.cli("plan", "--detailed-exitcode")
+    assert clean.exit_code == 0, clean.output  # clean after apply
+
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="changed by hand")
+    change = project.changes()[f"topic.{MANAGED}"]
+    assert change["action"] == "update"
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "Car brands"
+
+    queue_url = sqs.create_queue(QueueName="managed-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+    assert run(project).exit_code == 0
+    assert [m["Subject"] for m in sqs_messages(sqs, queue_url)] == [f"car-brands {QUARTER}: published"]
+
+    text = project.spec.read_text()
+    at, end = text.index("  notify:\n"), text.index("  publish:")
+    project.spec.write_text(text[:at] + text[end:])  # the spec no longer declares it: planned as a delete
+    assert project.changes()[f"topic.{MANAGED}"]["action"] == "delete"
+    assert project.cli("destroy", "--auto-approve", "--force").exit_code == 0
+    assert arn not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+
+
+def test_a_topic_someone_else_made_under_the_name_is_a_conflict(project: Project, aws: Any) -> None:
+    aws.client("sns").create_topic(Name=MANAGED)  # untagged: not ours
+    reporting_project(project)
+    add_notify(project, f"    sns_topic:\n      managed:\n        name: {MANAGED}\n")
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 1
+    assert f"topic.{MANAGED}" in " ".join(result.output.split())
+    assert "reconciler:pipeline" not in topic_tags(aws)

@@ -95,3 +95,14 @@ def test_which_events_a_run_sends() -> None:
     assert events_of(every, GateError("gate"), 1) == ["gate_failed"]
     assert events_of(every, RunError("x"), 1) == ["run_failed"]
     assert events_of(model.Notify(sns_topic_arn=ARN), None, 10_000) == []
+
+
+def test_a_managed_topic_loads_and_excludes_an_arn(tmp_path: Path) -> None:
+    managed = "    sns_topic:\n      managed:\n        name: car-brands-alerts\n"
+    pipeline = load_spec(write(tmp_path, managed), {})
+    assert pipeline.notify is not None
+    assert pipeline.notify.managed_topic == model.ManagedTopic(name="car-brands-alerts", display_name="")
+    found = messages(write(tmp_path, managed + f"    sns_topic_arn: {ARN}\n"))
+    assert any(m.startswith("15:spec.notify.sns_topic: and sns_topic_arn exclude each other") for m in found), found
+    bad = messages(write(tmp_path, "    sns_topic:\n      managed:\n        name: not/a/name\n"))
+    assert any(m.startswith("16:spec.notify.sns_topic.managed.name:") for m in bad), bad

@@ -3,7 +3,9 @@
 Sources for the codes below:
 - Not found: Glue `EntityNotFoundException`, IAM `NoSuchEntity`, S3 `NoSuchBucket` / `NoSuchKey` /
   `NoSuchTagSet` and a bare `404` / `NotFound` for HEAD requests (S3 API reference, "Error responses"),
-  `ResourceNotFoundException` (QuickSight, CloudWatch Logs, Resource Groups Tagging).
+  `ResourceNotFoundException` (QuickSight, CloudWatch Logs, Resource Groups Tagging), SNS `NotFound`
+  (GetTopicAttributes) and `ResourceNotFound` (ListTagsForResource: botocore's sns model,
+  ResourceNotFoundException, code "ResourceNotFound").
 - Access denied: S3 `AccessDenied`, Glue/QuickSight/Logs `AccessDeniedException`, IAM/STS `AccessDenied`,
   EC2-style `UnauthorizedOperation` (each service's "Common errors" page).
 - Credentials: `InvalidClientTokenId`, `UnrecognizedClientException`, `SignatureDoesNotMatch`,
@@ -42,6 +44,7 @@ NOT_FOUND_CODES = frozenset(
     {
         "EntityNotFoundException", "NoSuchEntity", "NoSuchBucket", "404", "NotFound", "NoSuchKey",
         "NoSuchTagSet", "NoSuchTagSetError", "ResourceNotFoundException", "NoSuchBucketPolicy",
+        "ResourceNotFound",
     }
 )  # fmt: skip
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"})

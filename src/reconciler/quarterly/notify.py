@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import GateError, ReconcilerError
 from reconciler.invocation import command
 from reconciler.masking import mask_text, mask_value
+from reconciler.resources.topic import topic_arn
 from reconciler.spec.model import Notify, Pipeline
 
 if TYPE_CHECKING:
@@ -170,13 +171,17 @@ class Sender:
             except Exception as exc:  # any failure is a warning: never the run's outcome
                 self.warn(f"notify: webhook ${hook.url_env} failed ({mask_text(_reason_of(exc))}); "
                           f"{message.event} was not sent there")  # fmt: skip
-        if self.notify.sns_topic_arn:
+        managed = self.notify.managed_topic
+        if self.notify.sns_topic_arn or managed is not None:
             text = message.text()
+            topic = self.notify.sns_topic_arn or (managed.name if managed is not None else "")
             try:
-                self.ctx.call_once("sns", "publish", TopicArn=self.notify.sns_topic_arn, Subject=sns_subject(message),
+                if managed is not None and not self.notify.sns_topic_arn:
+                    topic = topic_arn(self.ctx, managed.name)  # the account id: one STS call, once
+                self.ctx.call_once("sns", "publish", TopicArn=topic, Subject=sns_subject(message),
                                    Message=text.encode("utf-8")[:MESSAGE_LIMIT].decode("utf-8", "ignore"))  # fmt: skip
             except Exception as exc:
-                self.warn(f"notify: SNS topic {self.notify.sns_topic_arn} failed ({mask_text(_reason_of(exc))}); "
+                self.warn(f"notify: SNS topic {topic} failed ({mask_text(_reason_of(exc))}); "
                           f"{message.event} was not sent there")  # fmt: skip
 
 

@@ -10,12 +10,13 @@ from reconciler.resources.database import DatabaseKind
 from reconciler.resources.fields import Field
 from reconciler.resources.job import JobKind
 from reconciler.resources.role import RoleKind
+from reconciler.resources.topic import TopicKind
 from reconciler.resources.trigger import TriggerKind
 from reconciler.resources.upload import UploadKind
 from reconciler.resources.workflow import WorkflowKind
 
 KINDS: tuple[type[ResourceKind], ...] = (
-    BucketKind, UploadKind, RoleKind, DatabaseKind, CrawlerKind, JobKind, WorkflowKind, TriggerKind,
+    BucketKind, UploadKind, RoleKind, DatabaseKind, CrawlerKind, JobKind, WorkflowKind, TriggerKind, TopicKind,
 )  # fmt: skip
 
 

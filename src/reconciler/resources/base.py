@@ -174,8 +174,8 @@ def is_not_found(exc: BaseException) -> bool:
 
 #: The kinds found through the Resource Groups Tagging API, by its resource type names (GetResources
 #: ResourceTypeFilters, "service[:resourceType]", Resource Groups Tagging API reference). One request for all
-#: three, so that within a plan (AwsContext.shared_reads) it is sent once.
-TAGGING_TYPES = ("glue:database", "glue:workflow", "s3:bucket")
+#: of them ("sns": topics, resources/topic.py), so that within a plan (AwsContext.shared_reads) it is sent once.
+TAGGING_TYPES = ("glue:database", "glue:workflow", "s3:bucket", "sns")
 
 
 def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> list[str]:
@@ -198,7 +198,9 @@ def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> l
             service, resource = (arn.split(":", 5) + [""] * 6)[2], arn.split(":", 5)[-1]
             if resource_type == "s3:bucket" and service == "s3" and "/" not in resource:
                 names.append(resource)  # arn:aws:s3:::name
-            elif service == "glue" and resource.startswith(resource_type.split(":", 1)[1] + "/"):
+            elif resource_type == "sns" and service == "sns" and ":" not in resource:
+                names.append(resource)  # arn:aws:sns:region:account:name (a topic; subscriptions add ":id")
+            elif service == "glue" and resource.startswith(resource_type.partition(":")[2] + "/"):
                 names.append(resource.split("/", 1)[1])  # arn:aws:glue:region:account:database/name
         token = str(page.get("PaginationToken") or "")
         if not token:

@@ -145,6 +145,14 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class ManagedTopic:
+    """spec.notify.sns_topic.managed: an SNS topic we create and own (resources/topic.py)."""
+
+    name: str
+    display_name: str = spec_default("spec", "notify", "sns_topic", "managed", "display_name")
+
+
+@dataclass(frozen=True)
 class Notify:
     """spec.notify: who `reconcile run` tells (quarterly/notify.py)."""
 
@@ -152,6 +160,7 @@ class Notify:
     sns_topic_arn: str | None = None
     events: tuple[str, ...] = field(default_factory=lambda: tuple(spec_default("spec", "notify", "events")))
     slow_after_minutes: float | None = None
+    managed_topic: ManagedTopic | None = None
 
 
 @dataclass(frozen=True)

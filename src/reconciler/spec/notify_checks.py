@@ -40,8 +40,12 @@ def notify_findings(doc: Any) -> list[tuple[DocPath, str]]:
         return []
     found: list[tuple[DocPath, str]] = []
     base: DocPath = ("spec", "notify")
-    if not notify.get("webhooks") and not notify.get("sns_topic_arn"):
-        found.append((base, "names nobody to tell: add webhooks (url_env: NAME) or sns_topic_arn, or remove it"))
+    if not notify.get("webhooks") and not notify.get("sns_topic_arn") and not notify.get("sns_topic"):
+        found.append((base, "names nobody to tell: add webhooks (url_env: NAME), sns_topic_arn or sns_topic, "
+                            "or remove it"))  # fmt: skip
+    if notify.get("sns_topic_arn") and notify.get("sns_topic"):
+        found.append(((*base, "sns_topic"), "and sns_topic_arn exclude each other: name an existing topic by its "
+                                            "ARN, or let the pipeline manage one"))  # fmt: skip
     events = notify.get("events")
     events = events if isinstance(events, list) else []
     slow_after = notify.get("slow_after_minutes")
@@ -75,4 +79,12 @@ def notify_model(raw: Mapping[str, Any] | None) -> model.Notify | None:
         sns_topic_arn=raw.get("sns_topic_arn"),
         events=tuple(raw["events"]),
         slow_after_minutes=None if slow_after is None else float(slow_after),
+        managed_topic=_managed_topic(raw.get("sns_topic")),
     )
+
+
+def _managed_topic(raw: Any) -> model.ManagedTopic | None:
+    managed = raw.get("managed") if isinstance(raw, dict) else None
+    if not isinstance(managed, dict):
+        return None
+    return model.ManagedTopic(name=managed["name"], display_name=managed["display_name"])

@@ -1,0 +1,118 @@
+"""SNS topic the pipeline creates and owns for its notifications (spec.notify.sns_topic.managed).
+
+API (Amazon SNS API reference): CreateTopic (Name, Attributes, Tags; "This action is idempotent, so if the
+requester already owns a topic with the specified name, that topic's ARN is returned without creating a new
+topic"), GetTopicAttributes (error `NotFound` when absent), SetTopicAttributes (one attribute per call),
+ListTagsForResource / TagResource / UntagResource, DeleteTopic ("Deleting a topic that does not exist does not
+result in an error"). Topic names: up to 256 letters, digits, hyphens and underscores (CreateTopic Name).
+Because CreateTopic answers 200 for an existing topic, ownership is decided by the plan's read (our tags),
+as for every kind: a topic under the declared name without our tags is a conflict, never silently ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources import fields
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Attrs,
+    Desired,
+    Observed,
+    ResourceKind,
+    aws_error,
+    desired_tags,
+    is_not_found,
+    tagged_as_ours,
+    tags_to_remove,
+)
+from reconciler.resources.fields import Field
+from reconciler.resources.glue_common import observed_owner_is
+from reconciler.spec.model import Pipeline
+
+#: Every attribute of a topic, stated once (SNS API reference: CreateTopic Attributes, GetTopicAttributes).
+FIELDS: tuple[Field, ...] = (
+    Field("display_name", "Attributes.DisplayName", spec="display_name", default="", sample="Car brands alerts"),
+)
+
+
+def topic_arn(ctx: AwsContext, name: str) -> str:
+    """arn:aws:sns:REGION:ACCOUNT:NAME (SNS topic ARN format, the ARN CreateTopic returns)."""
+    return f"arn:{ctx.partition}:sns:{ctx.region}:{ctx.account_id}:{name}"
+
+
+def get_topic_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
+    try:
+        listed = ctx.call("sns", "list_tags_for_resource", ResourceArn=arn).get("Tags", [])
+    except AwsApiError as exc:
+        if is_not_found(exc):
+            return {}
+        raise
+    return {str(t["Key"]): str(t["Value"]) for t in listed}
+
+
+class TopicKind(ResourceKind):
+    kind: ClassVar[str] = "topic"
+    level: ClassVar[int] = 0
+    fields: ClassVar[tuple[Field, ...]] = FIELDS
+
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        topic = pipeline.notify.managed_topic if pipeline.notify is not None else None
+        if topic is None:
+            return []
+        return [Desired(self.kind, topic.name, fields.desired(FIELDS, topic), desired_tags(pipeline))]
+
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        arn = topic_arn(ctx, name)
+        try:
+            attributes = ctx.call("sns", "get_topic_attributes", TopicArn=arn)
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("reading", f"SNS topic {name!r}", exc) from exc
+        return Observed(fields.flatten(FIELDS, attributes), get_topic_tags(ctx, arn))
+
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        """The declared topic and those the Tagging API lists under our owner tag (the request every kind
+        found that way shares: base.TAGGING_TYPES), each confirmed by its own tags."""
+        declared = [d.name for d in self.desired(pipeline, Account("", ctx.region))]
+        candidates = {*declared, *tagged_as_ours(ctx, pipeline, "sns")}
+        return sorted(n for n in candidates if observed_owner_is(get_topic_tags(ctx, topic_arn(ctx, n)), pipeline))
+
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
+        attributes: dict[str, Any] = fields.expand(FIELDS, desired.attrs).get("Attributes", {})
+        try:
+            ctx.call(
+                "sns", "create_topic", Name=desired.name,
+                Attributes={k: v for k, v in attributes.items() if v != ""},
+                Tags=[{"Key": k, "Value": v} for k, v in sorted(dict(desired.tags).items())],
+            )  # fmt: skip
+        except AwsApiError as exc:
+            raise aws_error("creating", f"SNS topic {desired.name!r}", exc) from exc
+
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
+        arn = topic_arn(ctx, desired.name)
+        attrs: Attrs = desired.attrs
+        if any(c.top == "display_name" for c in changes):
+            ctx.call("sns", "set_topic_attributes", TopicArn=arn, AttributeName="DisplayName",
+                     AttributeValue=str(attrs.get("display_name", "")))  # fmt: skip
+        if any(c.top == "tags" for c in changes):
+            wanted = dict(desired.tags)
+            current = get_topic_tags(ctx, arn)
+            to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
+            to_unset = tags_to_remove(current, wanted)
+            if to_set:
+                ctx.call("sns", "tag_resource", ResourceArn=arn,
+                         Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])  # fmt: skip
+            if to_unset:
+                ctx.call("sns", "untag_resource", ResourceArn=arn, TagKeys=to_unset)
+
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
+        try:
+            ctx.call("sns", "delete_topic", TopicArn=topic_arn(ctx, name))
+        except AwsApiError as exc:
+            if not is_not_found(exc):
+                raise aws_error("deleting", f"SNS topic {name!r}", exc) from exc
