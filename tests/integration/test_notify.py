@@ -203,7 +203,7 @@ def test_a_managed_topic_is_owned_planned_updated_published_to_and_destroyed(pro
     assert arn not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
 
 
-def test_a_topic_someone_else_made_under_the_name_is_a_conflict(project: Project, aws: Any) -> None:
+def test_a_topic_someone_else_made_under_the_name_is_a_conflict_until_adopted(project: Project, aws: Any) -> None:
     aws.client("sns").create_topic(Name=MANAGED)  # untagged: not ours
     reporting_project(project)
     add_notify(project, f"    sns_topic:\n      managed:\n        name: {MANAGED}\n")
@@ -211,3 +211,7 @@ def test_a_topic_someone_else_made_under_the_name_is_a_conflict(project: Project
     assert result.exit_code == 1
     assert f"topic.{MANAGED}" in " ".join(result.output.split())
     assert "reconciler:pipeline" not in topic_tags(aws)
+    adopted = project.cli("apply", "--auto-approve", "--adopt", f"topic.{MANAGED}")
+    assert adopted.exit_code == 0, adopted.output
+    assert topic_tags(aws)["reconciler:pipeline"] == "car-brands"
+    assert project.cli("plan", "--detailed-exitcode").exit_code == 0
