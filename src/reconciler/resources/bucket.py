@@ -237,6 +237,14 @@ class BucketKind(ResourceKind):
         return [Desired(self.kind, b.name, attrs, desired_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        """The bucket's settings, or None when HeadBucket says it does not exist. A configuration read that
+        answers NoSuchBucket after HeadBucket found the bucket means the bucket is moments old (S3's new-bucket
+        window, aws/retry.py while_bucket_is_new; terraform-provider-aws internal/service/s3/bucket.go retries
+        its reads after CreateBucket too): the whole read is made again, bounded, never taken as "not set"
+        (which would plan a conflict or a wrong diff against a bucket another apply just created)."""
+        return while_bucket_is_new(lambda: self._read(ctx, name))
+
+    def _read(self, ctx: AwsContext, name: str) -> Observed | None:
         try:
             head = ctx.call("s3", "head_bucket", Bucket=name)
         except AwsApiError as exc:
@@ -278,6 +286,8 @@ class BucketKind(ResourceKind):
             return pick(ctx.call("s3", op, Bucket=bucket))
         except AwsApiError as exc:
             code = error_code(exc)
+            if code == "NoSuchBucket":
+                raise  # the bucket, not the setting, is missing: read() decides (the new-bucket window)
             if code.startswith("NoSuch") or code.endswith("NotFoundError") or code in {"NoSuchTagSet"}:
                 return None
             raise aws_error("reading", f"bucket {bucket!r} ({op})", exc) from exc
