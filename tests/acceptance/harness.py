@@ -52,6 +52,8 @@ RESOURCES: dict[str, tuple[str, frozenset[str], tuple[str | int, ...]]] = {
     "job": ("car-brands-prepare", frozenset({"job.car-brands-prepare"}), ("spec", "jobs", 0)),
     "workflow": ("car-brands-quarterly", frozenset({"workflow.car-brands-quarterly"}), ("spec", "schedule")),
     "trigger": (START, frozenset({f"trigger.{START}", f"trigger.{AFTER}"}), ("spec", "schedule")),
+    # declared by every_attribute_of (the example's notify section is commented out)
+    "topic": ("car-brands-alerts", frozenset({"topic.car-brands-alerts"}), ("spec", "notify", "sns_topic", "managed")),
 }
 #: the trigger a field is changed on behind our back (a predicate exists on the after-crawl trigger only)
 TRIGGER_OF = {"predicate": AFTER}
@@ -208,6 +210,9 @@ IRREGULAR_DRIFT: dict[tuple[str, str], Callable[[Any, str, Any], None]] = {
     ("role", "access_policy"): lambda aws, name, value: aws.client("iam").delete_role_policy(
         RoleName=name, PolicyName="pipeline-access"
     ),
+    ("topic", "display_name"): lambda aws, name, value: aws.client("sns").set_topic_attributes(
+        TopicArn=_topic_arn(aws, name), AttributeName="DisplayName", AttributeValue=value
+    ),
 }
 #: fields with no sample that are still changed behind our back: removed (the drift functions above)
 REMOVED = {("bucket", "policy"), ("bucket", "lifecycle"), ("role", "access_policy")}
@@ -219,6 +224,11 @@ def drift(aws: Any, kind: str, name: str, f: Field, value: Any) -> None:
         irregular(aws, name, value)
     else:
         glue_drift(aws, kind, name, f, value)
+
+
+def _topic_arn(aws: Any, name: str) -> str:
+    account = aws.client("sts").get_caller_identity()["Account"]
+    return f"arn:aws:sns:{aws.region}:{account}:{name}"
 
 
 def delete_behind_our_back(aws: Any, kind: str, name: str) -> None:
@@ -240,6 +250,7 @@ def delete_behind_our_back(aws: Any, kind: str, name: str) -> None:
             "job": lambda: glue.delete_job(JobName=name),
             "workflow": lambda: glue.delete_workflow(Name=name),
             "trigger": lambda: glue.delete_trigger(Name=name),
+            "topic": lambda: aws.client("sns").delete_topic(TopicArn=_topic_arn(aws, name)),
         }[kind]()
 
 
@@ -253,12 +264,13 @@ def exists(aws: Any, kind: str, name: str) -> bool:
         "job": lambda: glue.get_job(JobName=name),
         "workflow": lambda: glue.get_workflow(Name=name),
         "trigger": lambda: glue.get_trigger(Name=name),
+        "topic": lambda: aws.client("sns").get_topic_attributes(TopicArn=_topic_arn(aws, name)),
     }[kind]
     try:
         read()
     except Exception as exc:  # botocore's ClientError of each service: a 404 / NotFound / NoSuchEntity
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-        assert code in {"404", "NoSuchBucket", "NoSuchEntity", "EntityNotFoundException"}, exc
+        assert code in {"404", "NoSuchBucket", "NoSuchEntity", "EntityNotFoundException", "NotFound"}, exc
         return False
     return True
 
@@ -280,6 +292,8 @@ def every_attribute_of(kind: str, project: Project, aws: Any) -> None:
     h = Harness(project, aws)
     if kind == "trigger":  # a cron and an active state exist on the SCHEDULED start trigger only (in_aws)
         h.set_spec(("spec", "schedule", "in_aws"), True)
+    if kind == "topic":
+        h.set_spec(("spec", "notify"), {"sns_topic": {"managed": {"name": name}}})
     h.apply("first apply", full=True)
     h.kind = kind
     steps = 0
