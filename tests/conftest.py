@@ -26,6 +26,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from reconciler.invocation import set_global_args
 from reconciler_local import reset
 from tests.helpers import (
     IAM_PROPAGATION_SECONDS,
@@ -65,6 +66,15 @@ def _aws_test_environment() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_global_options_left_over() -> Iterator[None]:
+    """Suggested commands repeat the global options of the CLI call in force (reconciler.invocation); a CLI test
+    leaves its `-f ... --endpoint-url ...` behind in the process. Every test starts without them."""
+    set_global_args(())
+    yield
+    set_global_args(())
+
+
 @dataclass
 class RunningEndpoint:
     url: str
@@ -80,13 +90,12 @@ ENDPOINT_ENVIRONMENT = {
     "RECONCILER_LOCAL_CRAWL_STOPPING_SECONDS": "0.05",
     # What AWS enforces (issue 13; src/reconciler_local/README.md "Strict settings"), on for the whole suite:
     # role resolution (a crawler's or job's Role must exist and trust Glue: tests that give Glue a role use the
-    # `glue_role_arn` fixture or create one), IAM propagation (2 s) and the Glue role's policies. Off suite-wide:
-    # new_bucket_seconds (the tests' own CreateBucket calls wait out the window, see Aws.client, and tests/local
-    # pass with 0.5 s; but two product paths do not cope yet: a second first apply reads the bucket the other just
-    # created and meets NoSuchBucket on GetBucketVersioning (test_concurrency), and test_lease's killed apply
-    # fails differently), enforce_iam (the suite's dummy keys are no IAM user; the operator test turns it on with
-    # a real user's keys).
+    # `glue_role_arn` fixture or create one), IAM propagation (2 s), the Glue role's policies and the new-bucket
+    # window (0.5 s of NoSuchBucket for configuration calls after CreateBucket; the tests' own CreateBucket calls
+    # wait it out, see Aws.client). Off suite-wide: enforce_iam (the suite's dummy keys are no IAM user; the
+    # operator test turns it on with a real user's keys).
     "RECONCILER_LOCAL_ROLE_RESOLUTION": "true",
+    "RECONCILER_LOCAL_NEW_BUCKET_SECONDS": "0.5",
     "RECONCILER_LOCAL_IAM_PROPAGATION_SECONDS": str(IAM_PROPAGATION_SECONDS),
     "RECONCILER_LOCAL_ENFORCE_ROLE_POLICIES": "true",
 }

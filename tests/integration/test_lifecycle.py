@@ -132,7 +132,7 @@ def test_full_lifecycle(project: Project, aws: Any) -> None:
     # The new output prefix widens the role's write access: that needs its own approval.
     refused = project.cli("apply", "--auto-approve")
     assert refused.exit_code == 1
-    assert "widens access" in refused.output and "prepared_v2/*" in refused.output
+    assert "widens access" in refused.output and "prepared_v2/runs/*" in refused.output
     assert glue.get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"] == 2  # nothing applied
     assert project.cli("apply", "--auto-approve", "--approve-broadening").exit_code == 0
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
@@ -141,7 +141,7 @@ def test_full_lifecycle(project: Project, aws: Any) -> None:
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Suspended"
     policy = iam.get_role_policy(RoleName="car-brands-glue", PolicyName="pipeline-access")["PolicyDocument"]
     policy_text = policy if isinstance(policy, str) else json.dumps(policy)
-    assert "prepared_v2/*" in policy_text
+    assert "prepared_v2/runs/*" in policy_text
 
     # Remove the extra crawler from the spec: it is tagged as ours, so it is planned as a delete.
     project.edit(
