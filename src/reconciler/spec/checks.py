@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.spec import arguments, reserved, rules
 from reconciler.spec.notify_checks import notify_findings
-from reconciler.spec.schemas import load_schema
+from reconciler.spec.schemas import default_at, load_schema
 
 if TYPE_CHECKING:  # jsonschema is imported when a spec is first checked (spec.py skips known-valid ones)
     from jsonschema import ValidationError
@@ -762,6 +762,11 @@ def _check_jobs(spec: dict[str, Any], uploads: _UploadIndex) -> list[Finding]:
         worker_type = job.get("worker_type")
         if isinstance(worker_type, str) and worker_type in rules.WORKER_TYPE_REFUSALS:
             findings.append(Finding((*base, "worker_type"), rules.WORKER_TYPE_REFUSALS[worker_type]))
+        version = job.get("glue_version", default_at("spec", "jobs", "glue_version"))
+        if isinstance(worker_type, str) and isinstance(version, str):
+            problem = rules.worker_type_version_problem(worker_type, version)
+            if problem:
+                findings.append(Finding((*base, "worker_type"), problem))
         for key in _mapping(job.get("arguments")):
             if not key.startswith("--") or len(key) < 3:
                 hint = f" (did you mean {'--' + key.lstrip('-')!r}?)" if key.strip("-") else ""
