@@ -13,6 +13,7 @@ from typing import TypeVar
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
 )
@@ -69,10 +70,11 @@ def error_code(exc: BaseException) -> str:
 
 def is_transient(exc: BaseException) -> bool:
     """Worth another attempt: throttling, 5xx, concurrent modification, a dropped or timed-out connection
-    (botocore's ConnectTimeoutError is an EndpointConnectionError). Our mapped errors keep the verdict."""
+    (botocore's ConnectTimeoutError is not an EndpointConnectionError: both are botocore ConnectionErrors, so it is
+    named here). Our mapped errors keep the verdict."""
     if isinstance(exc, ThrottledError | EndpointUnreachableError):
         return True
-    if isinstance(exc, ConnectionClosedError | EndpointConnectionError | ReadTimeoutError):
+    if isinstance(exc, ConnectionClosedError | ConnectTimeoutError | EndpointConnectionError | ReadTimeoutError):
         return True
     if isinstance(exc, ClientError):
         if error_code(exc) in TRANSIENT_CODES:
