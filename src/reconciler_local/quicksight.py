@@ -1,0 +1,221 @@
+"""QuickSight operations moto 5.2.5 lacks, grafted onto its classes (docs/quicksight.md lists what moto has).
+
+Each models the QuickSight API reference, https://docs.aws.amazon.com/quicksight/latest/APIReference/:
+- DescribeDataSourcePermissions / UpdateDataSourcePermissions (API_UpdateDataSourcePermissions.html:
+  GrantPermissions and RevokePermissions, each a list of {Principal, Actions}).
+- CreateDataSet kept whole (API_CreateDataSet.html: Name, PhysicalTableMap, ImportMode, Permissions),
+  DescribeDataSet (API_DescribeDataSet.html), UpdateDataSet (API_UpdateDataSet.html), DeleteDataSet
+  (API_DeleteDataSet.html), Describe/UpdateDataSetPermissions (API_UpdateDataSetPermissions.html).
+- CreateIngestion (API_CreateIngestion.html; answers IngestionStatus INITIALIZED) and DescribeIngestion
+  (API_DescribeIngestion.html, API_Ingestion.html: IngestionStatus, ErrorInfo {Type, Message},
+  RowInfo {RowsIngested, RowsDropped}). The ingestion runs at once: it reads the data set's data source's
+  manifest from the endpoint's S3 (S3Parameters.ManifestFileLocation, API_S3Parameters.html), then every
+  object its fileLocations name (URIs, or URIPrefixes: the objects directly under the prefix), and counts
+  CSV rows (less one per file when globalUploadSettings.containsHeader is "true", the default;
+  https://docs.aws.amazon.com/quicksight/latest/user/supported-manifest-file-format.html). A missing or
+  unreadable manifest or object, or a manifest naming no object, ends it FAILED with ErrorInfo, as
+  QuickSight reports a failed import (ErrorInfo.Type values from API_ErrorInfo.html: S3_MANIFEST_ERROR,
+  S3_FILE_INACCESSIBLE, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import moto.quicksight.urls as qs_urls
+from moto.quicksight.data_models import QuicksightDataSet, QuickSightDataSource
+from moto.quicksight.exceptions import ResourceNotFoundException
+from moto.quicksight.models import QuickSightBackend
+from moto.quicksight.responses import QuickSightResponse
+
+from reconciler_local.patching import graft, original
+from reconciler_local.s3store import S3Error, S3Store, split_uri
+
+# The routes moto's urls.py lacks (botocore quicksight model requestUri of each operation).
+EXTRA_PATHS = (
+    r"{0}/accounts/(?P<account_id>[\d]+)/data-sets/(?P<datasetid>[^/.]+)$",
+    r"{0}/accounts/(?P<account_id>[\d]+)/data-sets/(?P<datasetid>[^/.]+)/permissions$",
+    r"{0}/accounts/(?P<account_id>[\d]+)/data-sources/(?P<datasourceid>[^/.]+)/permissions$",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _apply_permissions(
+    current: list[dict[str, Any]], grant: list[dict[str, Any]] | None, revoke: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Grant adds actions to a principal, revoke removes them; a principal left with none is dropped."""
+    by_principal: dict[str, set[str]] = {p["Principal"]: set(p.get("Actions", [])) for p in current}
+    for p in grant or []:
+        by_principal.setdefault(p["Principal"], set()).update(p.get("Actions", []))
+    for p in revoke or []:
+        by_principal.get(p["Principal"], set()).difference_update(p.get("Actions", []))
+    return [{"Principal": k, "Actions": sorted(v)} for k, v in sorted(by_principal.items()) if v]
+
+
+def _count_rows(store: S3Store, manifest_uri: str) -> tuple[int, dict[str, str] | None]:
+    """(rows, None) or (0, ErrorInfo) for the manifest at `manifest_uri`."""
+    try:
+        bucket, key = split_uri(manifest_uri)
+        document = json.loads(store.read(bucket, key))
+    except (S3Error, ValueError, Exception) as exc:
+        return 0, {"Type": "S3_MANIFEST_ERROR", "Message": f"Unable to read the manifest {manifest_uri}: {exc}"}
+    if not isinstance(document, dict):
+        return 0, {"Type": "S3_MANIFEST_ERROR", "Message": "The manifest is not a JSON object."}
+    settings = document.get("globalUploadSettings") or {}
+    header = str(settings.get("containsHeader", "true")).lower() == "true"
+    objects: list[tuple[str, str]] = []
+    try:
+        for location in document.get("fileLocations") or []:
+            for uri in location.get("URIs", []):
+                objects.append(split_uri(uri))
+            for prefix in location.get("URIPrefixes", []):
+                b, p = split_uri(prefix)
+                # URIPrefixes do not recurse: only the objects directly under the prefix.
+                objects.extend((b, o.key) for o in store.list(b, p) if "/" not in o.key[len(p) :])
+    except (S3Error, AttributeError, TypeError) as exc:
+        return 0, {"Type": "S3_FILE_INACCESSIBLE", "Message": f"Unable to list the manifest's files: {exc}"}
+    objects = [(b, k) for b, k in objects if not k.endswith("/")]
+    if not objects:
+        return 0, {"Type": "S3_MANIFEST_ERROR", "Message": "The manifest's fileLocations name no S3 object."}
+    rows = 0
+    for b, k in objects:
+        try:
+            lines = [line for line in store.read(b, k).decode("utf-8").splitlines() if line.strip()]
+        except (S3Error, UnicodeDecodeError, Exception) as exc:
+            return 0, {"Type": "S3_FILE_INACCESSIBLE", "Message": f"Unable to read s3://{b}/{k}: {exc}"}
+        rows += max(0, len(lines) - (1 if header else 0))
+    return rows, None
+
+
+class BackendAdditions(QuickSightBackend):
+    def _data_set(self, data_set_id: str) -> QuicksightDataSet:
+        found = self.data_sets.get(data_set_id)
+        if found is None:
+            raise ResourceNotFoundException(f"DataSet {data_set_id} Not Found")
+        return found
+
+    def _data_source(self, data_source_id: str) -> QuickSightDataSource:
+        found = self.data_sources.get(data_source_id)
+        if found is None:
+            raise ResourceNotFoundException(f"DataSource {data_source_id} Not Found")
+        return found
+
+    def run_ingestion(self, data_set_id: str, ingestion_id: str) -> dict[str, Any]:
+        data_set = self._data_set(data_set_id)
+        created = _now()
+        ingestion: dict[str, Any] = {
+            "Arn": f"{data_set.arn}/ingestion/{ingestion_id}", "IngestionId": ingestion_id,
+            "CreatedTime": created, "RequestSource": "MANUAL", "RequestType": "FULL_REFRESH",
+        }  # fmt: skip
+        source_arn = ""
+        for table in (getattr(data_set, "physical_table_map", None) or {}).values():
+            source_arn = (table.get("S3Source") or {}).get("DataSourceArn", "") or source_arn
+        source = next((s for s in self.data_sources.values() if s.arn == source_arn), None)
+        error: dict[str, str] | None
+        if source is None:
+            rows, error = 0, {"Type": "DATA_SOURCE_NOT_FOUND", "Message": f"No data source {source_arn or '(none)'}"}
+        else:
+            params = (source.data_source_parameters or {}).get("S3Parameters") or {}
+            location = params.get("ManifestFileLocation") or {}
+            uri = f"s3://{location.get('Bucket', '')}/{location.get('Key', '')}"
+            rows, error = _count_rows(S3Store(self.account_id), uri)
+        if error is None:
+            ingestion.update(IngestionStatus="COMPLETED", RowInfo={"RowsIngested": rows, "RowsDropped": 0})
+        else:
+            ingestion.update(IngestionStatus="FAILED", ErrorInfo=error)
+        ingestions: dict[str, dict[str, Any]] = getattr(data_set, "ingestions", None) or {}
+        ingestions[ingestion_id] = ingestion
+        data_set.ingestions = ingestions  # type: ignore[attr-defined]
+        return ingestion
+
+
+class ResponseAdditions(QuickSightResponse):
+    def _ok(self, **body: Any) -> str:
+        return json.dumps({**body, "RequestId": "request_id", "Status": 200}, default=str)
+
+    # Data sets, kept whole.
+    def create_data_set(self) -> str:
+        params = json.loads(self.body)
+        data_set = self.quicksight_backend.create_data_set(params["DataSetId"], params["Name"], params.get("Tags"))
+        data_set.import_mode = params.get("ImportMode", "SPICE")  # type: ignore[attr-defined]
+        data_set.physical_table_map = params.get("PhysicalTableMap", {})  # type: ignore[attr-defined]
+        data_set.permissions = _apply_permissions([], params.get("Permissions"), None)  # type: ignore[attr-defined]
+        data_set.created = _now()  # type: ignore[attr-defined]
+        return self._ok(Arn=data_set.arn, DataSetId=data_set._id)
+
+    def describe_data_set(self) -> str:
+        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        body = {
+            "Arn": ds.arn, "DataSetId": ds._id, "Name": ds.name, "ImportMode": getattr(ds, "import_mode", "SPICE"),
+            "PhysicalTableMap": getattr(ds, "physical_table_map", {}), "CreatedTime": getattr(ds, "created", None),
+        }  # fmt: skip
+        return self._ok(DataSet=body)
+
+    def update_data_set(self) -> str:
+        params = json.loads(self.body)
+        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ds.name = params.get("Name", ds.name)
+        ds.import_mode = params.get("ImportMode", getattr(ds, "import_mode", "SPICE"))
+        ds.physical_table_map = params.get("PhysicalTableMap", getattr(ds, "physical_table_map", {}))
+        return self._ok(Arn=ds.arn, DataSetId=ds._id)
+
+    def delete_data_set(self) -> str:
+        data_set_id = self._get_param("DataSetId")
+        ds = self.quicksight_backend._data_set(data_set_id)  # type: ignore[attr-defined]
+        del self.quicksight_backend.data_sets[data_set_id]
+        return self._ok(Arn=ds.arn, DataSetId=data_set_id)
+
+    def describe_data_set_permissions(self) -> str:
+        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        return self._ok(DataSetArn=ds.arn, DataSetId=ds._id, Permissions=getattr(ds, "permissions", []))
+
+    def update_data_set_permissions(self) -> str:
+        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ds.permissions = _apply_permissions(getattr(ds, "permissions", []), self._get_param("GrantPermissions"),
+                                            self._get_param("RevokePermissions"))  # fmt: skip
+        return self._ok(DataSetArn=ds.arn, DataSetId=ds._id)
+
+    # Data source permissions.
+    def create_data_source(self) -> str:
+        answer: str = original(QuickSightResponse, "create_data_source")(self)
+        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        source.permissions = _apply_permissions([], self._get_param("Permissions"), None)
+        return answer
+
+    def describe_data_source_permissions(self) -> str:
+        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        return self._ok(DataSourceArn=source.arn, DataSourceId=source.data_source_id,
+                        Permissions=getattr(source, "permissions", []))  # fmt: skip
+
+    def update_data_source_permissions(self) -> str:
+        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        grant, revoke = self._get_param("GrantPermissions"), self._get_param("RevokePermissions")
+        source.permissions = _apply_permissions(getattr(source, "permissions", []), grant, revoke)
+        return self._ok(DataSourceArn=source.arn, DataSourceId=source.data_source_id)
+
+    # Ingestions.
+    def create_ingestion(self) -> str:
+        ingestion = self.quicksight_backend.run_ingestion(  # type: ignore[attr-defined]
+            self._get_param("DataSetId"), self._get_param("IngestionId")
+        )
+        return self._ok(Arn=ingestion["Arn"], IngestionId=ingestion["IngestionId"], IngestionStatus="INITIALIZED")
+
+    def describe_ingestion(self) -> str:
+        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ingestion_id = self._get_param("IngestionId")
+        found = (getattr(ds, "ingestions", None) or {}).get(ingestion_id)
+        if found is None:
+            raise ResourceNotFoundException(f"Ingestion {ingestion_id} Not Found")
+        return self._ok(Ingestion=found)
+
+
+def install() -> None:
+    for path in EXTRA_PATHS:
+        qs_urls.url_paths.setdefault(path, QuickSightResponse.dispatch)
+    graft(QuickSightBackend, BackendAdditions)
+    graft(QuickSightResponse, ResponseAdditions)

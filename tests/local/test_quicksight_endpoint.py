@@ -1,0 +1,97 @@
+"""The endpoint's QuickSight additions (src/reconciler_local/quicksight.py, docs/quicksight.md): data sets kept
+whole, permissions of data sources and data sets, and ingestions that read the manifest's objects."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tests.conftest import Aws
+
+BUCKET = "qs-endpoint-test"
+
+
+def _account(aws: Aws) -> str:
+    account: str = aws.client("sts").get_caller_identity()["Account"]
+    return account
+
+
+def _setup(aws: Aws, manifest: bytes | None) -> tuple[Any, str]:
+    s3, qs, account = aws.client("s3"), aws.client("quicksight"), _account(aws)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws.region})
+    s3.put_object(Bucket=BUCKET, Key="data/part-00000.csv", Body=b"brand,events\nAudi,3\nBMW,4\n")
+    s3.put_object(Bucket=BUCKET, Key="data/nested/other.csv", Body=b"brand,events\nX,1\n")  # not under URIPrefixes
+    if manifest is not None:
+        s3.put_object(Bucket=BUCKET, Key="manifest.json", Body=manifest)
+    source = qs.create_data_source(
+        AwsAccountId=account, DataSourceId="src", Name="src", Type="S3",
+        DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {"Bucket": BUCKET, "Key": "manifest.json"}}},
+    )  # fmt: skip
+    qs.create_data_set(
+        AwsAccountId=account, DataSetId="ds", Name="ds", ImportMode="SPICE",
+        PhysicalTableMap={"t": {"S3Source": {"DataSourceArn": source["Arn"], "InputColumns": [
+            {"Name": "brand", "Type": "STRING"}, {"Name": "events", "Type": "INTEGER"}]}}},
+    )  # fmt: skip
+    return qs, account
+
+
+def _ingest(qs: Any, account: str, ingestion_id: str) -> dict[str, Any]:
+    started = qs.create_ingestion(AwsAccountId=account, DataSetId="ds", IngestionId=ingestion_id)
+    assert started["IngestionStatus"] == "INITIALIZED"
+    for _ in range(20):
+        found: dict[str, Any] = qs.describe_ingestion(AwsAccountId=account, DataSetId="ds", IngestionId=ingestion_id)[
+            "Ingestion"
+        ]
+        if found["IngestionStatus"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            return found
+        time.sleep(0.1)
+    raise AssertionError("ingestion never ended")
+
+
+def test_an_ingestion_counts_the_rows_of_the_objects_directly_under_the_manifests_prefixes(aws: Aws) -> None:
+    manifest = {"fileLocations": [{"URIPrefixes": [f"s3://{BUCKET}/data/"]}],
+                "globalUploadSettings": {"format": "CSV", "containsHeader": "true"}}  # fmt: skip
+    qs, account = _setup(aws, json.dumps(manifest).encode())
+    done = _ingest(qs, account, "i1")
+    assert done["IngestionStatus"] == "COMPLETED"
+    assert done["RowInfo"]["RowsIngested"] == 2  # two data rows; the header and the nested object not counted
+    described = qs.describe_data_set(AwsAccountId=account, DataSetId="ds")["DataSet"]
+    assert described["ImportMode"] == "SPICE"
+    assert described["PhysicalTableMap"]["t"]["S3Source"]["InputColumns"][1] == {"Name": "events", "Type": "INTEGER"}
+
+
+def test_a_broken_manifest_fails_the_ingestion_with_quicksights_error(aws: Aws) -> None:
+    qs, account = _setup(aws, b"not json")
+    failed = _ingest(qs, account, "bad")
+    assert failed["IngestionStatus"] == "FAILED"
+    assert failed["ErrorInfo"]["Type"] == "S3_MANIFEST_ERROR"
+    empty = {"fileLocations": [{"URIPrefixes": [f"s3://{BUCKET}/nothing-here/"]}]}
+    aws.client("s3").put_object(Bucket=BUCKET, Key="manifest.json", Body=json.dumps(empty).encode())
+    no_objects = _ingest(qs, account, "empty")
+    assert no_objects["IngestionStatus"] == "FAILED" and "name no S3 object" in no_objects["ErrorInfo"]["Message"]
+
+
+def test_permissions_of_data_sources_and_data_sets_are_granted_and_revoked(aws: Aws) -> None:
+    qs, account = _setup(aws, None)
+    user = f"arn:aws:quicksight:eu-central-1:{account}:user/default/alice"
+    grant = [{"Principal": user, "Actions": ["quicksight:DescribeDataSource"]}]
+    qs.update_data_source_permissions(AwsAccountId=account, DataSourceId="src", GrantPermissions=grant)
+    assert qs.describe_data_source_permissions(AwsAccountId=account, DataSourceId="src")["Permissions"] == [
+        {"Principal": user, "Actions": ["quicksight:DescribeDataSource"]}
+    ]
+    actions = ["quicksight:DescribeDataSet", "quicksight:CreateIngestion"]
+    qs.update_data_set_permissions(AwsAccountId=account, DataSetId="ds",
+                                   GrantPermissions=[{"Principal": user, "Actions": actions}])  # fmt: skip
+    revoke = [{"Principal": user, "Actions": ["quicksight:CreateIngestion"]}]
+    qs.update_data_set_permissions(AwsAccountId=account, DataSetId="ds", RevokePermissions=revoke)
+    assert qs.describe_data_set_permissions(AwsAccountId=account, DataSetId="ds")["Permissions"] == [
+        {"Principal": user, "Actions": ["quicksight:DescribeDataSet"]}
+    ]
+    qs.delete_data_set(AwsAccountId=account, DataSetId="ds")
+    try:
+        qs.describe_data_set(AwsAccountId=account, DataSetId="ds")
+    except qs.exceptions.ResourceNotFoundException:
+        pass
+    else:
+        raise AssertionError("the deleted data set is still described")
