@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.spec import arguments, reserved, rules
 from reconciler.spec.notify_checks import notify_findings
+from reconciler.spec.quicksight_checks import dataset_findings
 from reconciler.spec.schemas import default_at, load_schema
 
 if TYPE_CHECKING:  # jsonschema is imported when a spec is first checked (spec.py skips known-valid ones)
@@ -889,4 +890,5 @@ def semantic_findings(doc: Any, project_dir: Path) -> list[Finding]:
         *_check_quicksight(spec, project_dir),
         *_check_manifest_key(manifest_key, keys),
         *(Finding(path, message) for path, message in notify_findings(doc)),
+        *(Finding(path, message) for path, message in dataset_findings(doc)),
     ]

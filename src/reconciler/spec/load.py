@@ -35,6 +35,7 @@ from reconciler.spec.checks import (
 )
 from reconciler.spec.literal_secrets import literal_secret_findings
 from reconciler.spec.notify_checks import notify_env_findings, notify_model
+from reconciler.spec.quicksight_checks import dataset_model
 from reconciler.spec.schemas import fill_defaults
 
 if TYPE_CHECKING:
@@ -640,7 +641,9 @@ def _build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: st
         crawlers=crawlers,
         jobs=jobs,
         schedule=schedule,
-        quicksight=model.QuickSight(manifest=manifest),
+        quicksight=model.QuickSight(
+            manifest=manifest, dataset=dataset_model(spec.get("quicksight", {}).get("dataset"))
+        ),
         spec_file=spec_file,
         spec_sha256=digest,
         quality=_quality(spec.get("quality", {})),

@@ -118,8 +118,19 @@ class Manifest:
 
 
 @dataclass(frozen=True)
+class QuickSightDataset:
+    """spec.quicksight.dataset (resources/quicksight.py, docs/quicksight.md)."""
+
+    data_source: str  # DataSourceId and name
+    data_set: str  # DataSetId and name
+    columns: tuple[tuple[str, str], ...]  # (name, InputColumn Type), in CSV order
+    principals: tuple[tuple[str, str], ...]  # (user or group ARN, "owner" | "viewer"), sorted
+
+
+@dataclass(frozen=True)
 class QuickSight:
     manifest: Manifest | None = None
+    dataset: QuickSightDataset | None = None
 
 
 @dataclass(frozen=True)

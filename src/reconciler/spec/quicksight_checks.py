@@ -1,0 +1,71 @@
+"""spec.quicksight.dataset: the checks a schema cannot state, and the model build.
+
+The schema (schema/pipeline.v1.json, spec.quicksight.dataset) states the shape; here: the data source points
+at the uploaded manifest, so spec.quicksight.manifest must be declared; column names and principals are
+unique (QuickSight's InputColumn names are the data set's field names; one permission entry per principal,
+UpdateDataSetPermissions, https://docs.aws.amazon.com/quicksight/latest/APIReference/API_UpdateDataSetPermissions.html).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.spec import model
+
+DocPath = tuple[str | int, ...]
+
+#: The header of the job's aggregated CSV (glue_scripts/car_brands_job.py, daily_counts: year_quarter,
+#: event_date, month, day_of_week, day_name, brand, events, year, quarter), typed for QuickSight: dates as
+#: DATETIME, counts and calendar numbers as INTEGER, the rest STRING (InputColumn Type,
+#: https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html).
+DEFAULT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("year_quarter", "STRING"), ("event_date", "DATETIME"), ("month", "INTEGER"), ("day_of_week", "INTEGER"),
+    ("day_name", "STRING"), ("brand", "STRING"), ("events", "INTEGER"), ("year", "INTEGER"), ("quarter", "INTEGER"),
+)  # fmt: skip
+
+__all__ = ["DEFAULT_COLUMNS", "dataset_findings", "dataset_model"]
+
+
+def _dataset(doc: Any) -> dict[str, Any] | None:
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    quicksight = spec.get("quicksight") if isinstance(spec, dict) else None
+    dataset = quicksight.get("dataset") if isinstance(quicksight, dict) else None
+    return dataset if isinstance(dataset, dict) else None
+
+
+def dataset_findings(doc: Any) -> list[tuple[DocPath, str]]:
+    """Semantic problems of spec.quicksight.dataset, as (path, message)."""
+    dataset = _dataset(doc)
+    if dataset is None:
+        return []
+    base: DocPath = ("spec", "quicksight", "dataset")
+    found: list[tuple[DocPath, str]] = []
+    if not isinstance(doc["spec"]["quicksight"].get("manifest"), dict):
+        found.append((base, "needs spec.quicksight.manifest: the data source reads the uploaded manifest"))
+    columns = dataset.get("columns")
+    seen: set[str] = set()
+    for i, column in enumerate(columns if isinstance(columns, list) else []):
+        name = column.get("name") if isinstance(column, dict) else None
+        if isinstance(name, str):
+            if name in seen:
+                found.append(((*base, "columns", i, "name"), f"{name!r} is listed twice"))
+            seen.add(name)
+    principals = dataset.get("principals")
+    arns: set[str] = set()
+    for i, principal in enumerate(principals if isinstance(principals, list) else []):
+        arn = principal.get("arn") if isinstance(principal, dict) else None
+        if isinstance(arn, str):
+            if arn in arns:
+                found.append(((*base, "principals", i, "arn"), "is listed twice: give each principal one access"))
+            arns.add(arn)
+    return found
+
+
+def dataset_model(raw: Any) -> model.QuickSightDataset | None:
+    if not isinstance(raw, dict):
+        return None
+    columns = tuple((str(c["name"]), str(c["type"])) for c in raw.get("columns") or []) or DEFAULT_COLUMNS
+    principals = tuple(sorted((str(p["arn"]), str(p.get("access", "viewer"))) for p in raw.get("principals") or []))
+    return model.QuickSightDataset(
+        data_source=str(raw["data_source"]), data_set=str(raw["data_set"]), columns=columns, principals=principals
+    )

@@ -1,0 +1,56 @@
+"""spec.quicksight.dataset: the schema, the semantic checks (file, line and field) and the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.unit.test_spec import MINIMAL
+
+from reconciler.spec import model
+from reconciler.spec.load import load_spec, validate_file
+from reconciler.spec.quicksight_checks import DEFAULT_COLUMNS
+
+MANIFEST = "  quicksight:\n    manifest:\n      template: t.json\n      output: out.json\n      key: m.json\n      data_prefix: csv/\n"
+USER = "arn:aws:quicksight:eu-west-1:123456789012:user/default/alice"
+
+
+def write(tmp_path: Path, dataset: str, manifest: bool = True) -> Path:
+    (tmp_path / "t.json").write_text("{}")
+    spec = tmp_path / "pipeline.yaml"
+    head = MANIFEST if manifest else "  quicksight:\n"
+    spec.write_text(MINIMAL + head + "    dataset:\n" + dataset)
+    return spec
+
+
+def located(spec: Path) -> list[str]:
+    return [f"{p.line}:{p.path}: {p.message}" for p in validate_file(spec, {})]
+
+
+def test_a_dataset_loads_with_the_jobs_csv_header_as_its_default_columns(tmp_path: Path) -> None:
+    spec = write(tmp_path, f"      data_source: car-brands-src\n      data_set: car-brands\n"
+                           f"      principals:\n        - arn: {USER}\n          access: owner\n")  # fmt: skip
+    dataset = load_spec(spec, {}).quicksight.dataset
+    assert dataset == model.QuickSightDataset("car-brands-src", "car-brands", DEFAULT_COLUMNS, ((USER, "owner"),))
+    assert ("event_date", "DATETIME") in dataset.columns and ("events", "INTEGER") in dataset.columns
+    columns = "      columns:\n        - {name: brand, type: STRING}\n"
+    typed = load_spec(write(tmp_path, "      data_source: s\n      data_set: d\n" + columns), {}).quicksight.dataset
+    assert typed is not None and typed.columns == (("brand", "STRING"),) and typed.principals == ()
+
+
+def test_dataset_mistakes_name_the_file_line_and_field(tmp_path: Path) -> None:
+    no_manifest = write(tmp_path, "      data_source: s\n      data_set: d\n", manifest=False)
+    assert any("spec.quicksight.dataset: needs spec.quicksight.manifest" in m for m in located(no_manifest))
+    twice = write(tmp_path, "      data_source: s\n      data_set: d\n      columns:\n"
+                            "        - {name: brand, type: STRING}\n        - {name: brand, type: INTEGER}\n")  # fmt: skip
+    assert located(twice) == ["24:spec.quicksight.dataset.columns[1].name: 'brand' is listed twice"]
+    bad_type = write(
+        tmp_path, "      data_source: s\n      data_set: d\n      columns:\n        - {name: day, type: DATE}\n"
+    )
+    (problem,) = validate_file(bad_type, {})
+    assert (problem.line, problem.path) == (23, "spec.quicksight.dataset.columns[0].type")
+    bad_arn = write(tmp_path, "      data_source: s\n      data_set: d\n      principals:\n        - arn: alice\n")
+    (problem,) = validate_file(bad_arn, {})
+    assert (problem.line, problem.path) == (23, "spec.quicksight.dataset.principals[0].arn")
+    bad_id = write(tmp_path, "      data_source: has.dot\n      data_set: d\n")
+    (problem,) = validate_file(bad_id, {})
+    assert (problem.line, problem.path) == (20, "spec.quicksight.dataset.data_source")
