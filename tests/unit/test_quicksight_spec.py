@@ -10,7 +10,10 @@ from reconciler.spec import model
 from reconciler.spec.load import load_spec, validate_file
 from reconciler.spec.quicksight_checks import DEFAULT_COLUMNS
 
-MANIFEST = "  quicksight:\n    manifest:\n      template: t.json\n      output: out.json\n      key: m.json\n      data_prefix: csv/\n"
+MANIFEST = (
+    "  quicksight:\n    manifest:\n      template: t.json\n      output: out.json\n"
+    "      key: m.json\n      data_prefix: csv/\n"
+)
 USER = "arn:aws:quicksight:eu-west-1:123456789012:user/default/alice"
 
 
@@ -40,8 +43,8 @@ def test_a_dataset_loads_with_the_jobs_csv_header_as_its_default_columns(tmp_pat
 def test_dataset_mistakes_name_the_file_line_and_field(tmp_path: Path) -> None:
     no_manifest = write(tmp_path, "      data_source: s\n      data_set: d\n", manifest=False)
     assert any("spec.quicksight.dataset: needs spec.quicksight.manifest" in m for m in located(no_manifest))
-    twice = write(tmp_path, "      data_source: s\n      data_set: d\n      columns:\n"
-                            "        - {name: brand, type: STRING}\n        - {name: brand, type: INTEGER}\n")  # fmt: skip
+    columns = "        - {name: brand, type: STRING}\n        - {name: brand, type: INTEGER}\n"
+    twice = write(tmp_path, "      data_source: s\n      data_set: d\n      columns:\n" + columns)
     assert located(twice) == ["24:spec.quicksight.dataset.columns[1].name: 'brand' is listed twice"]
     bad_type = write(
         tmp_path, "      data_source: s\n      data_set: d\n      columns:\n        - {name: day, type: DATE}\n"
