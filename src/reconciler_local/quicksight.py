@@ -5,7 +5,8 @@ Each models the QuickSight API reference, https://docs.aws.amazon.com/quicksight
   GrantPermissions and RevokePermissions, each a list of {Principal, Actions}).
 - CreateDataSet kept whole (API_CreateDataSet.html: Name, PhysicalTableMap, ImportMode, Permissions),
   DescribeDataSet (API_DescribeDataSet.html), UpdateDataSet (API_UpdateDataSet.html), DeleteDataSet
-  (API_DeleteDataSet.html), Describe/UpdateDataSetPermissions (API_UpdateDataSetPermissions.html).
+  (API_DeleteDataSet.html), ListDataSets (API_ListDataSets.html), Describe/UpdateDataSetPermissions
+  (API_UpdateDataSetPermissions.html).
 - CreateIngestion (API_CreateIngestion.html; answers IngestionStatus INITIALIZED) and DescribeIngestion
   (API_DescribeIngestion.html, API_Ingestion.html: IngestionStatus, ErrorInfo {Type, Message},
   RowInfo {RowsIngested, RowsDropped}). The ingestion runs at once: it reads the data set's data source's
@@ -141,7 +142,14 @@ class ResponseAdditions(QuickSightResponse):
     # Data sets, kept whole.
     def create_data_set(self) -> str:
         params = json.loads(self.body)
-        data_set = self.quicksight_backend.create_data_set(params["DataSetId"], params["Name"], params.get("Tags"))
+        backend = self.quicksight_backend
+        data_set = QuicksightDataSet(backend.account_id, backend.region_name, params["DataSetId"], name=params["Name"])
+        # AWS's data set ARN is ...:dataset/ID (API_DataSet.html Arn; IAM "Resource types defined by Amazon
+        # QuickSight": dataset); moto writes data-set/ID.
+        data_set.arn = data_set.arn.replace(":data-set/", ":dataset/")
+        if params.get("Tags"):
+            backend.tagger.tag_resource(data_set.arn, params["Tags"])
+        backend.data_sets[data_set._id] = data_set
         data_set.import_mode = params.get("ImportMode", "SPICE")  # type: ignore[attr-defined]
         data_set.physical_table_map = params.get("PhysicalTableMap", {})  # type: ignore[attr-defined]
         data_set.permissions = _apply_permissions([], params.get("Permissions"), None)  # type: ignore[attr-defined]
@@ -156,6 +164,14 @@ class ResponseAdditions(QuickSightResponse):
         }  # fmt: skip
         return self._ok(DataSet=body)
 
+    def list_data_sets(self) -> str:
+        """ListDataSets (API_ListDataSets.html): DataSetSummaries, one page."""
+        summaries = [
+            {"Arn": ds.arn, "DataSetId": ds._id, "Name": ds.name, "ImportMode": getattr(ds, "import_mode", "SPICE")}
+            for ds in self.quicksight_backend.data_sets.values()
+        ]
+        return self._ok(DataSetSummaries=summaries)
+
     def update_data_set(self) -> str:
         params = json.loads(self.body)
         ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
@@ -168,6 +184,7 @@ class ResponseAdditions(QuickSightResponse):
         data_set_id = self._get_param("DataSetId")
         ds = self.quicksight_backend._data_set(data_set_id)  # type: ignore[attr-defined]
         del self.quicksight_backend.data_sets[data_set_id]
+        self.quicksight_backend.tagger.delete_all_tags_for_resource(ds.arn)
         return self._ok(Arn=ds.arn, DataSetId=data_set_id)
 
     def describe_data_set_permissions(self) -> str:
@@ -185,6 +202,13 @@ class ResponseAdditions(QuickSightResponse):
         answer: str = original(QuickSightResponse, "create_data_source")(self)
         source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
         source.permissions = _apply_permissions([], self._get_param("Permissions"), None)
+        return answer
+
+    def delete_data_source(self) -> str:
+        """moto keeps a deleted data source's tags; AWS deletes them with it (a new one under the id is bare)."""
+        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        answer: str = original(QuickSightResponse, "delete_data_source")(self)
+        self.quicksight_backend.tagger.delete_all_tags_for_resource(source.arn)
         return answer
 
     def describe_data_source_permissions(self) -> str:

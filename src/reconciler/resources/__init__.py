@@ -9,6 +9,7 @@ from reconciler.resources.crawler import CrawlerKind
 from reconciler.resources.database import DatabaseKind
 from reconciler.resources.fields import Field
 from reconciler.resources.job import JobKind
+from reconciler.resources.quicksight import DataSetKind, DataSourceKind
 from reconciler.resources.role import RoleKind
 from reconciler.resources.topic import TopicKind
 from reconciler.resources.trigger import TriggerKind
@@ -17,6 +18,7 @@ from reconciler.resources.workflow import WorkflowKind
 
 KINDS: tuple[type[ResourceKind], ...] = (
     BucketKind, UploadKind, RoleKind, DatabaseKind, CrawlerKind, JobKind, WorkflowKind, TriggerKind, TopicKind,
+    DataSourceKind, DataSetKind,
 )  # fmt: skip
 
 

@@ -1,0 +1,300 @@
+"""QuickSight S3 data source on the uploaded manifest and the SPICE data set on it (spec.quicksight.dataset).
+
+API (Amazon QuickSight API reference, https://docs.aws.amazon.com/quicksight/latest/APIReference/):
+- CreateDataSource / DescribeDataSource / UpdateDataSource / DeleteDataSource / ListDataSources
+  (API_CreateDataSource.html: AwsAccountId, DataSourceId, Name, Type "S3", DataSourceParameters.S3Parameters.
+  ManifestFileLocation {Bucket, Key}; API_S3Parameters.html). An S3 data source reads the bucket with the
+  account's QuickSight service role (aws-quicksight-service-role-v0), so that role must be allowed to read it
+  (https://docs.aws.amazon.com/quicksight/latest/user/troubleshoot-connect-S3.html): `reconcile permissions`
+  and the plan say so (engine: quicksight_role_note).
+- CreateDataSet / DescribeDataSet / UpdateDataSet / DeleteDataSet / ListDataSets (API_CreateDataSet.html:
+  ImportMode SPICE, PhysicalTableMap {id: {S3Source: {DataSourceArn, InputColumns, UploadSettings}}};
+  API_S3Source.html, API_InputColumn.html, API_UploadSettings.html).
+- Principals: UpdateDataSourcePermissions / UpdateDataSetPermissions (GrantPermissions, RevokePermissions:
+  lists of ResourcePermission {Principal, Actions}, API_ResourcePermission.html) and their Describe*; the
+  action sets are the console's "owner" and "viewer" sets (the ones terraform-provider-aws documents for
+  aws_quicksight_data_source / aws_quicksight_data_set permission blocks).
+- Ownership tags: TagResource / UntagResource / ListTagsForResource on the resource ARN (API_TagResource.html).
+Every call takes AwsAccountId (ctx.account_id: STS GetCallerIdentity).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from reconciler.aws.context import AwsContext
+from reconciler.errors import AwsApiError
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Desired,
+    Observed,
+    ResourceKind,
+    aws_error,
+    desired_tags,
+    is_not_found,
+    tags_to_remove,
+)
+from reconciler.resources.fields import Field
+from reconciler.resources.glue_common import observed_owner_is
+from reconciler.spec.model import Pipeline
+
+#: ResourcePermission Actions per access (API_ResourcePermission.html; the console's sharing levels).
+_SOURCE_VIEW = (
+    "quicksight:DescribeDataSource",
+    "quicksight:DescribeDataSourcePermissions",
+    "quicksight:PassDataSource",
+)
+SOURCE_ACTIONS = {
+    "viewer": _SOURCE_VIEW,
+    "owner": (*_SOURCE_VIEW, "quicksight:DeleteDataSource", "quicksight:UpdateDataSource",
+              "quicksight:UpdateDataSourcePermissions"),
+}  # fmt: skip
+SET_ACTIONS = {
+    "viewer": ("quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:DescribeIngestion",
+               "quicksight:ListIngestions", "quicksight:PassDataSet"),
+    "owner": ("quicksight:CancelIngestion", "quicksight:CreateIngestion", "quicksight:DeleteDataSet",
+              "quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:DescribeIngestion",
+              "quicksight:ListIngestions", "quicksight:PassDataSet", "quicksight:UpdateDataSet",
+              "quicksight:UpdateDataSetPermissions"),
+}  # fmt: skip
+
+#: The physical table's id in PhysicalTableMap (one table: the manifest's CSV).
+TABLE_ID = "manifest"
+
+SOURCE_FIELDS: tuple[Field, ...] = (
+    Field("manifest", note="DataSourceParameters.S3Parameters.ManifestFileLocation {bucket, key}"),
+    Field("permissions", note="Describe/UpdateDataSourcePermissions: principal ARN -> sorted actions"),
+)
+SET_FIELDS: tuple[Field, ...] = (
+    Field("import_mode", "ImportMode", default="SPICE", note="always SPICE (the spec has no choice); no sample"),
+    Field("data_source", note="PhysicalTableMap.manifest.S3Source.DataSourceArn"),
+    Field("columns", note="PhysicalTableMap.manifest.S3Source.InputColumns as [name, type] pairs"),
+    Field("upload_settings", note="PhysicalTableMap.manifest.S3Source.UploadSettings (from the manifest section)"),
+    Field("permissions", note="Describe/UpdateDataSetPermissions: principal ARN -> sorted actions"),
+)
+
+
+def resource_arn(ctx: AwsContext | Account, resource: str, name: str) -> str:
+    """arn:aws:quicksight:REGION:ACCOUNT:datasource/ID or .../dataset/ID (the ARN Create* returns)."""
+    return f"arn:{ctx.partition}:quicksight:{ctx.region}:{ctx.account_id}:{resource}/{name}"
+
+
+def _permissions(principals: tuple[tuple[str, str], ...], actions: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    return {arn: sorted(actions[access]) for arn, access in principals}
+
+
+def _observed_permissions(listed: list[dict[str, Any]]) -> dict[str, list[str]]:
+    return {str(p["Principal"]): sorted(p.get("Actions", [])) for p in listed}
+
+
+def _permission_changes(current: dict[str, list[str]], wanted: dict[str, list[str]]) -> dict[str, Any]:
+    """GrantPermissions / RevokePermissions turning `current` into `wanted`."""
+    grant = [{"Principal": a, "Actions": sorted(set(acts) - set(current.get(a, [])))} for a, acts in wanted.items()]
+    revoke = [{"Principal": a, "Actions": sorted(set(acts) - set(wanted.get(a, [])))} for a, acts in current.items()]
+    out: dict[str, Any] = {}
+    if grant := [g for g in grant if g["Actions"]]:
+        out["GrantPermissions"] = grant
+    if revoke := [r for r in revoke if r["Actions"]]:
+        out["RevokePermissions"] = revoke
+    return out
+
+
+def get_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
+    try:
+        listed = ctx.call("quicksight", "list_tags_for_resource", ResourceArn=arn).get("Tags", [])
+    except AwsApiError as exc:
+        if is_not_found(exc):
+            return {}
+        raise
+    return {str(t["Key"]): str(t["Value"]) for t in listed}
+
+
+def _sync_tags(ctx: AwsContext, arn: str, wanted: dict[str, str]) -> None:
+    current = get_tags(ctx, arn)
+    to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
+    to_unset = tags_to_remove(current, wanted)
+    if to_set:
+        ctx.call("quicksight", "tag_resource", ResourceArn=arn,
+                 Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])  # fmt: skip
+    if to_unset:
+        ctx.call("quicksight", "untag_resource", ResourceArn=arn, TagKeys=to_unset)
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+class DataSourceKind(ResourceKind):
+    kind: ClassVar[str] = "quicksight_data_source"
+    level: ClassVar[int] = 2  # after the bucket and the manifest upload it points at
+    fields: ClassVar[tuple[Field, ...]] = SOURCE_FIELDS
+    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "upload"})
+
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        dataset, manifest = pipeline.quicksight.dataset, pipeline.quicksight.manifest
+        if dataset is None or manifest is None:
+            return []
+        attrs = {
+            "manifest": {"bucket": pipeline.bucket.name, "key": manifest.key},
+            "permissions": _permissions(dataset.principals, SOURCE_ACTIONS),
+        }
+        return [Desired(self.kind, dataset.data_source, attrs, desired_tags(pipeline))]
+
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        try:
+            found = ctx.call("quicksight", "describe_data_source", AwsAccountId=ctx.account_id, DataSourceId=name)
+            perms = ctx.call("quicksight", "describe_data_source_permissions", AwsAccountId=ctx.account_id,
+                             DataSourceId=name).get("Permissions") or []  # fmt: skip
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("reading", f"QuickSight data source {name!r}", exc) from exc
+        source = found["DataSource"]
+        location = ((source.get("DataSourceParameters") or {}).get("S3Parameters") or {}).get("ManifestFileLocation")
+        attrs = {
+            "manifest": {"bucket": (location or {}).get("Bucket", ""), "key": (location or {}).get("Key", "")},
+            "permissions": _observed_permissions(perms),
+        }
+        return Observed(attrs, get_tags(ctx, resource_arn(ctx, "datasource", name)))
+
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        """Every data source ListDataSources shows whose own tags name this pipeline."""
+        listed = ctx.call("quicksight", "list_data_sources", AwsAccountId=ctx.account_id).get("DataSources") or []
+        ids = [str(s["DataSourceId"]) for s in listed]
+        return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "datasource", i)), pipeline))
+
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
+        manifest = desired.attrs["manifest"]
+        try:
+            ctx.call(
+                "quicksight", "create_data_source", AwsAccountId=ctx.account_id, DataSourceId=desired.name,
+                Name=desired.name, Type="S3", Tags=_tag_list(dict(desired.tags)),
+                DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {
+                    "Bucket": manifest["bucket"], "Key": manifest["key"]}}},
+            )  # fmt: skip
+            if changes := _permission_changes({}, desired.attrs["permissions"]):
+                ctx.call("quicksight", "update_data_source_permissions", AwsAccountId=ctx.account_id,
+                         DataSourceId=desired.name, **changes)  # fmt: skip
+        except AwsApiError as exc:
+            raise aws_error("creating", f"QuickSight data source {desired.name!r}", exc) from exc
+
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
+        tops = {c.top for c in changes}
+        if "manifest" in tops:
+            manifest = desired.attrs["manifest"]
+            ctx.call("quicksight", "update_data_source", AwsAccountId=ctx.account_id, DataSourceId=desired.name,
+                     Name=desired.name, DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {
+                         "Bucket": manifest["bucket"], "Key": manifest["key"]}}})  # fmt: skip
+        if "permissions" in tops:
+            observed = self.read(ctx, desired.name, pipeline)
+            current = dict(observed.attrs["permissions"]) if observed else {}
+            if grants := _permission_changes(current, desired.attrs["permissions"]):
+                ctx.call("quicksight", "update_data_source_permissions", AwsAccountId=ctx.account_id,
+                         DataSourceId=desired.name, **grants)  # fmt: skip
+        if "tags" in tops:
+            _sync_tags(ctx, resource_arn(ctx, "datasource", desired.name), dict(desired.tags))
+
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
+        try:
+            ctx.call("quicksight", "delete_data_source", AwsAccountId=ctx.account_id, DataSourceId=name)
+        except AwsApiError as exc:
+            if not is_not_found(exc):
+                raise aws_error("deleting", f"QuickSight data source {name!r}", exc) from exc
+
+
+def _upload_settings(pipeline: Pipeline) -> dict[str, Any]:
+    """UploadSettings of the S3Source (API_UploadSettings.html) from spec.quicksight.manifest."""
+    manifest = pipeline.quicksight.manifest
+    if manifest is None:
+        return {}
+    return {"Format": manifest.format, "ContainsHeader": manifest.contains_header, "Delimiter": manifest.delimiter}
+
+
+class DataSetKind(ResourceKind):
+    kind: ClassVar[str] = "quicksight_data_set"
+    level: ClassVar[int] = 3  # after its data source (deleted before it)
+    fields: ClassVar[tuple[Field, ...]] = SET_FIELDS
+    depends_on: ClassVar[frozenset[str]] = frozenset({"quicksight_data_source"})
+
+    def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
+        dataset = pipeline.quicksight.dataset
+        if dataset is None or pipeline.quicksight.manifest is None:
+            return []
+        attrs = {
+            "import_mode": "SPICE",
+            "data_source": resource_arn(account, "datasource", dataset.data_source),
+            "columns": [[name, kind] for name, kind in dataset.columns],
+            "upload_settings": _upload_settings(pipeline),
+            "permissions": _permissions(dataset.principals, SET_ACTIONS),
+        }
+        return [Desired(self.kind, dataset.data_set, attrs, desired_tags(pipeline))]
+
+    def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
+        try:
+            found = ctx.call("quicksight", "describe_data_set", AwsAccountId=ctx.account_id, DataSetId=name)
+            perms = ctx.call("quicksight", "describe_data_set_permissions", AwsAccountId=ctx.account_id,
+                             DataSetId=name).get("Permissions") or []  # fmt: skip
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return None
+            raise aws_error("reading", f"QuickSight data set {name!r}", exc) from exc
+        data_set = found["DataSet"]
+        tables = data_set.get("PhysicalTableMap") or {}
+        table: dict[str, Any] = tables.get(TABLE_ID) or next(iter(tables.values()), {})
+        source: dict[str, Any] = table.get("S3Source") or {}
+        settings: dict[str, Any] = source.get("UploadSettings") or {}
+        attrs = {
+            "import_mode": data_set.get("ImportMode", "SPICE"),
+            "data_source": source.get("DataSourceArn", ""),
+            "columns": [[c["Name"], c["Type"]] for c in source.get("InputColumns", [])],
+            "upload_settings": {k: v for k, v in settings.items() if k in ("Format", "ContainsHeader", "Delimiter")},
+            "permissions": _observed_permissions(perms),
+        }
+        return Observed(attrs, get_tags(ctx, resource_arn(ctx, "dataset", name)))
+
+    def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
+        """Every data set ListDataSets shows whose own tags name this pipeline."""
+        listed = ctx.call("quicksight", "list_data_sets", AwsAccountId=ctx.account_id).get("DataSetSummaries") or []
+        ids = [str(s["DataSetId"]) for s in listed]
+        return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "dataset", i)), pipeline))
+
+    def _table(self, desired: Desired) -> dict[str, Any]:
+        attrs = desired.attrs
+        return {TABLE_ID: {"S3Source": {
+            "DataSourceArn": attrs["data_source"], "UploadSettings": attrs["upload_settings"],
+            "InputColumns": [{"Name": n, "Type": t} for n, t in attrs["columns"]],
+        }}}  # fmt: skip
+
+    def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
+        try:
+            ctx.call("quicksight", "create_data_set", AwsAccountId=ctx.account_id, DataSetId=desired.name,
+                     Name=desired.name, ImportMode=desired.attrs["import_mode"], PhysicalTableMap=self._table(desired),
+                     Tags=_tag_list(dict(desired.tags)))  # fmt: skip
+            if changes := _permission_changes({}, desired.attrs["permissions"]):
+                ctx.call("quicksight", "update_data_set_permissions", AwsAccountId=ctx.account_id,
+                         DataSetId=desired.name, **changes)  # fmt: skip
+        except AwsApiError as exc:
+            raise aws_error("creating", f"QuickSight data set {desired.name!r}", exc) from exc
+
+    def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
+        tops = {c.top for c in changes}
+        if tops & {"import_mode", "data_source", "columns", "upload_settings"}:
+            ctx.call("quicksight", "update_data_set", AwsAccountId=ctx.account_id, DataSetId=desired.name,
+                     Name=desired.name, ImportMode=desired.attrs["import_mode"],
+                     PhysicalTableMap=self._table(desired))  # fmt: skip
+        if "permissions" in tops:
+            observed = self.read(ctx, desired.name, pipeline)
+            current = dict(observed.attrs["permissions"]) if observed else {}
+            if grants := _permission_changes(current, desired.attrs["permissions"]):
+                ctx.call("quicksight", "update_data_set_permissions", AwsAccountId=ctx.account_id,
+                         DataSetId=desired.name, **grants)  # fmt: skip
+        if "tags" in tops:
+            _sync_tags(ctx, resource_arn(ctx, "dataset", desired.name), dict(desired.tags))
+
+    def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
+        try:
+            ctx.call("quicksight", "delete_data_set", AwsAccountId=ctx.account_id, DataSetId=name)
+        except AwsApiError as exc:
+            if not is_not_found(exc):
+                raise aws_error("deleting", f"QuickSight data set {name!r}", exc) from exc

@@ -1,0 +1,88 @@
+"""spec.quicksight.dataset as resource kinds on the local endpoint: create with ownership tags and
+principals, drift (behind our back) planned back, a foreign data source is a conflict, destroy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import BUCKET, Project
+
+DATASET = """      format: CSV
+    dataset:
+      data_source: car-brands-src
+      data_set: car-brands
+      principals:
+        - arn: {alice}
+          access: owner
+"""
+
+
+def with_dataset(project: Project, aws: Any) -> tuple[Any, str, str]:
+    account: str = aws.client("sts").get_caller_identity()["Account"]
+    alice = f"arn:aws:quicksight:{aws.region}:{account}:user/default/alice"
+    project.edit("      format: CSV\n", DATASET.format(alice=alice))
+    return aws.client("quicksight"), account, alice
+
+
+def test_apply_creates_the_data_source_and_spice_data_set_tagged_with_principals(project: Project, aws: Any) -> None:
+    qs, account, alice = with_dataset(project, aws)
+    changes = project.changes()
+    assert changes["quicksight_data_source.car-brands-src"]["action"] == "create"
+    assert changes["quicksight_data_set.car-brands"]["action"] == "create"
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    source = qs.describe_data_source(AwsAccountId=account, DataSourceId="car-brands-src")["DataSource"]
+    assert source["Type"] == "S3"
+    assert source["DataSourceParameters"]["S3Parameters"]["ManifestFileLocation"] == {
+        "Bucket": BUCKET, "Key": "quicksight/manifest.json"}  # fmt: skip
+    data_set = qs.describe_data_set(AwsAccountId=account, DataSetId="car-brands")["DataSet"]
+    assert data_set["ImportMode"] == "SPICE"
+    s3_source = data_set["PhysicalTableMap"]["manifest"]["S3Source"]
+    assert s3_source["DataSourceArn"] == source["Arn"]
+    assert {"Name": "event_date", "Type": "DATETIME"} in s3_source["InputColumns"]
+    assert {"Name": "events", "Type": "INTEGER"} in s3_source["InputColumns"]
+    tags = {t["Key"]: t["Value"] for t in qs.list_tags_for_resource(ResourceArn=data_set["Arn"])["Tags"]}
+    assert tags["reconciler:pipeline"] == "car-brands" and tags["reconciler:managed"] == "true"
+    perms = qs.describe_data_set_permissions(AwsAccountId=account, DataSetId="car-brands")["Permissions"]
+    assert [p["Principal"] for p in perms] == [alice] and "quicksight:UpdateDataSet" in perms[0]["Actions"]
+    source_perms = qs.describe_data_source_permissions(AwsAccountId=account, DataSourceId="car-brands-src")
+    assert "quicksight:PassDataSource" in source_perms["Permissions"][0]["Actions"]
+    assert project.changes() == {}  # converged
+
+    # Drift behind our back: a principal revoked, the import mode changed; the plan puts both back.
+    revoke = [{"Principal": alice, "Actions": ["quicksight:UpdateDataSet"]}]
+    qs.update_data_set_permissions(AwsAccountId=account, DataSetId="car-brands", RevokePermissions=revoke)
+    qs.update_data_set(AwsAccountId=account, DataSetId="car-brands", Name="car-brands", ImportMode="DIRECT_QUERY",
+                       PhysicalTableMap=data_set["PhysicalTableMap"])  # fmt: skip
+    drift = project.changes()
+    assert (
+        list(drift) == ["quicksight_data_set.car-brands"]
+        and drift["quicksight_data_set.car-brands"]["action"] == "update"
+    )
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert qs.describe_data_set(AwsAccountId=account, DataSetId="car-brands")["DataSet"]["ImportMode"] == "SPICE"
+    perms = qs.describe_data_set_permissions(AwsAccountId=account, DataSetId="car-brands")["Permissions"]
+    assert "quicksight:UpdateDataSet" in perms[0]["Actions"]
+    assert project.changes() == {}
+
+    # Removing the section deletes both (they are ours); destroy would too.
+    project.edit("    dataset:\n", "    unused_dataset:\n")
+    text = project.spec.read_text()
+    project.spec.write_text(text[: text.index("    unused_dataset:\n")])
+    gone = project.changes()
+    assert gone["quicksight_data_set.car-brands"]["action"] == "delete"
+    assert gone["quicksight_data_source.car-brands-src"]["action"] == "delete"
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert qs.list_data_sources(AwsAccountId=account)["DataSources"] == []
+    assert qs.list_data_sets(AwsAccountId=account)["DataSetSummaries"] == []
+
+
+def test_a_data_source_someone_else_made_under_the_declared_id_is_not_taken_over(project: Project, aws: Any) -> None:
+    qs, account, _ = with_dataset(project, aws)
+    params = {"S3Parameters": {"ManifestFileLocation": {"Bucket": "x", "Key": "m"}}}
+    qs.create_data_source(AwsAccountId=account, DataSourceId="car-brands-src", Name="theirs", Type="S3",
+                          DataSourceParameters=params)  # fmt: skip
+    assert project.changes()["quicksight_data_source.car-brands-src"]["action"] == "conflict"
+    assert project.cli("apply", "--auto-approve").exit_code != 0
+    source = qs.describe_data_source(AwsAccountId=account, DataSourceId="car-brands-src")["DataSource"]
+    assert source["Name"] == "theirs"  # untouched
