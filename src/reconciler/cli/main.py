@@ -138,7 +138,8 @@ class Globals:
         `-f /path/pipeline.yaml --local` always reaches /path's endpoint (and its saved state)."""
         return self.spec_file.absolute().parent / LOCAL_STATE_DIR
 
-    def context(self, pipeline: Pipeline) -> AwsContext:
+    def context(self, pipeline: Pipeline | None, region: str | None = None) -> AwsContext:
+        """`region` stands in for metadata.region when there is no spec yet (`reconcile import`)."""
         endpoint = self.endpoint_url
         if self.local and endpoint is None:
             state_dir = self.local_state_dir()
@@ -153,7 +154,8 @@ class Globals:
             os.environ["AWS_ACCESS_KEY_ID"] = "testing"
             os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
             os.environ.pop("AWS_SESSION_TOKEN", None)
-        return context_factory(region=self.region or pipeline.region, endpoint_url=endpoint, profile=self.profile)
+        region = self.region or (pipeline.region if pipeline is not None else region)
+        return context_factory(region=region or "", endpoint_url=endpoint, profile=self.profile)
 
 
 def local_lifecycle() -> ModuleType:
@@ -986,6 +988,39 @@ def permissions(g: Globals, as_json: bool, account_id: str | None) -> None:
     for statement in statements(pipeline, account):
         g.console.print(f"[bold]{statement.sid}[/]: {statement.why}", highlight=False)
     click.echo(json.dumps(operator_policy(pipeline, account), indent=2))
+
+
+@cli.command("import")
+@click.option("--bucket", required=True, help="The bucket the pipeline keeps its data and script in.")
+@click.option("--crawler", required=True, help="The Glue crawler.")
+@click.option("--job", required=True, help="The Glue job.")
+@click.option("--database", default=None, help="The Glue database (default: the crawler's).")
+@click.option("--workflow", default=None, help="The Glue workflow, if any.")
+@click.option("--trigger", default=None, help="The workflow's start trigger, if any.")
+@click.option("--role", default=None, help="The Glue role, ARN or name (default: the job's).")
+@click.option("--name", default=None, help="metadata.name (default: the job's name).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="The spec to write (default: -f's).")
+@click.option("--force", is_flag=True, help="Overwrite an existing spec file and script copy.")
+@pass_globals
+def import_pipeline(
+    g: Globals, bucket: str, crawler: str, job: str, database: str | None, workflow: str | None,
+    trigger: str | None, role: str | None, name: str | None, out: Path | None, force: bool,
+) -> None:  # fmt: skip
+    """Write a pipeline.yaml for a pipeline built by hand, with read-only calls (docs/import.md)."""
+    from reconciler.adopt import importer
+
+    out = out if out is not None else g.spec_file
+    importer.check_writable(out, force=force)  # before any AWS request
+    region = g.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise UsageError("no region: the pipeline's region is needed", hint="give --region REGION, or set AWS_REGION")
+    ctx = g.context(None, region=region)
+    found = importer.read_found(ctx, bucket=bucket, crawler=crawler, job=job, database=database,
+                                workflow=workflow, trigger=trigger, role=role)  # fmt: skip
+    written = importer.write_import(found, out, name=name, force=force)
+    spec = [] if out == g.spec_file else ["-f", str(out)]
+    g.console.print(f"Wrote {', '.join(map(str, written))}. Next: {command(*spec, 'plan', '--adopt', 'all')}",
+                    markup=False)  # fmt: skip
 
 
 def main() -> None:

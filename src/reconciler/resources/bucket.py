@@ -118,6 +118,14 @@ def expand_encryption(enc: dict[str, Any]) -> dict[str, Any]:
     return {"Rules": [{"ApplyServerSideEncryptionByDefault": rule, "BucketKeyEnabled": enc["algorithm"] == "aws:kms"}]}
 
 
+def tag_set_dict(tag_set: list[dict[str, Any]]) -> dict[str, str]:
+    """GetBucketTagging's TagSet as a dict. An empty value (our reconciler:keys when metadata.tags is empty) is
+    valid ("Value ... Minimum length of 0", Amazon S3 API reference, Tag); moto 5.2.5's PutBucketTagging stores it
+    as None (xmltodict reads <Value></Value> as None, moto/s3/responses.py) and GetBucketTagging then answers a
+    Tag without Value: read as "" either way."""
+    return {str(t["Key"]): str(t.get("Value") or "") for t in tag_set}
+
+
 def flatten_encryption(config: dict[str, Any]) -> dict[str, Any]:
     rules = config.get("Rules") or [{}]
     default = rules[0].get("ApplyServerSideEncryptionByDefault", {})
@@ -276,7 +284,7 @@ class BucketKind(ResourceKind):
         attrs["lifecycle"] = self._optional(
             ctx, "get_bucket_lifecycle_configuration", name, lambda r: flatten_rules(r.get("Rules", []))
         )
-        tags = self._optional(ctx, "get_bucket_tagging", name, lambda r: {t["Key"]: t["Value"] for t in r["TagSet"]})
+        tags = self._optional(ctx, "get_bucket_tagging", name, lambda r: tag_set_dict(r["TagSet"]))
         return Observed(attrs, tags or {})
 
     @staticmethod
@@ -303,7 +311,7 @@ class BucketKind(ResourceKind):
                 if is_not_found(exc) or error_code(exc) == "NoSuchTagSet":
                     continue  # gone, or untagged: not ours
                 raise aws_error("reading", f"bucket {name!r} (get_bucket_tagging)", exc) from exc
-            tags = {t["Key"]: t["Value"] for t in tag_set}
+            tags = tag_set_dict(tag_set)
             if Observed({}, tags).owner() == pipeline.name:
                 owned.append(name)
         return owned
@@ -342,7 +350,7 @@ class BucketKind(ResourceKind):
         # added, drop only the keys we recorded (KEYS_TAG) and no longer declare.
         current = (
             self._optional(
-                ctx, "get_bucket_tagging", desired.name, lambda r: {t["Key"]: t["Value"] for t in r["TagSet"]}
+                ctx, "get_bucket_tagging", desired.name, lambda r: tag_set_dict(r["TagSet"])
             )
             or {}
         )

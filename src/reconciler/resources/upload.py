@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -255,6 +256,24 @@ def stale_keys(ctx: AwsContext, pipeline: Pipeline, prefix: str, *, pruned_too: 
     return sorted(found)
 
 
+def same_content_sha(cache: HashCache | None, path: Path, etag: str) -> str | None:
+    """The local file's sha256 when the object provably holds the same bytes though it has no sha256 metadata of
+    ours (written by hand, e.g. a console-built job script that `reconcile import` declared an upload for): its
+    ETag is the local file's MD5. S3 gives "Objects created by the PUT Object, POST Object, or Copy operation, or
+    through the AWS Management Console, and are encrypted by SSE-S3 or plaintext, ETags that are an MD5 digest of
+    their object data" (Amazon S3 API reference, Object, ETag); a multipart, SSE-KMS or SSE-C ETag is no MD5 and
+    simply does not match, so such an object stays foreign. Equal bytes are not foreign: replacing them would
+    change nothing (issue 17 part 3, docs/import.md)."""
+    digest = etag.strip('"')
+    if not re.fullmatch(r"[0-9a-f]{32}", digest) or cache is None:
+        return None
+    md5 = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            md5.update(block)
+    return cache.sha256(path) if md5.hexdigest() == digest else None
+
+
 def foreign_keys(changes: list[AttrChange], observed: Observed | None) -> list[str]:
     """Declared keys that an upload change would overwrite although we did not write them: the object exists
     and carries no sha256 metadata of ours."""
@@ -300,7 +319,8 @@ class UploadKind(ResourceKind):
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         bucket = pipeline.bucket.name
-        wanted = set(_files_of(pipeline, name))
+        files = _files_of(pipeline, name)
+        wanted = set(files)
         objects: dict[str, Any] = {}
         try:
             listed = self._list(ctx, bucket, name)
@@ -329,7 +349,7 @@ class UploadKind(ResourceKind):
                     sha = str(known["sha256"])
                 else:
                     head = ctx.call("s3", "head_object", Bucket=bucket, Key=key)
-                    sha = head.get("Metadata", {}).get(HASH_META)
+                    sha = head.get("Metadata", {}).get(HASH_META) or same_content_sha(self.cache, files[key], etag)
                 if sha is not None:
                     seen.record(bucket, key, size, etag, sha)
             objects[key] = {"sha256": sha, "size": size}
