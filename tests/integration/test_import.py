@@ -102,3 +102,43 @@ def test_import_then_adopt_changes_only_ownership_and_guards(aws: Any, glue_role
     assert changes(root, aws.url) == {}
     assert raw_state(aws) == before
     assert "sha256" not in aws.client("s3").head_object(Bucket=BUCKET, Key=SCRIPT_KEY)["Metadata"]  # not rewritten
+
+
+WORKFLOW = "events-quarterly"
+
+
+def test_import_with_a_workflow_declares_the_schedule_and_plans_the_missing_job_trigger(
+    aws: Any, glue_role_arn: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A console workflow with a scheduled start trigger under our start trigger's name: the import declares the
+    schedule (in_aws, its cron); the plan adopts workflow and trigger (tags, and our descriptions of them) and
+    creates the conditional job trigger a console workflow often lacks."""
+    monkeypatch.setenv("AWS_REGION", aws.region)
+    console_pipeline(aws, glue_role_arn)
+    glue = aws.client("glue")
+    glue.create_workflow(Name=WORKFLOW)
+    glue.create_trigger(Name=f"{WORKFLOW}-start", WorkflowName=WORKFLOW, Type="SCHEDULED",
+                        Schedule="cron(0 0 1 */3 ? *)", Actions=[{"CrawlerName": CRAWLER}])  # fmt: skip
+    root = tmp_path / "adopted"
+    root.mkdir()
+    result = run(root, aws.url, "import", "--bucket", BUCKET, "--crawler", CRAWLER, "--job", JOB,
+                 "--workflow", WORKFLOW, "--trigger", f"{WORKFLOW}-start")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = (root / "pipeline.yaml").read_text()
+    assert f'workflow: "{WORKFLOW}"' in text and 'cron: "cron(0 0 1 */3 ? *)"' in text and "in_aws: true" in text
+    assert "enabled: false" in text  # created without StartOnCreation: it never fired, and adopting keeps it so
+    planned = changes(root, aws.url, "--adopt", "all")
+    paths = {a: {x["path"] for x in c["attributes"] if not x["path"].startswith("tags.")} for a, c in planned.items()}
+    assert {a: c["action"] for a, c in planned.items()} == {
+        f"bucket.{BUCKET}": "adopt", f"database.{DATABASE}": "adopt", f"crawler.{CRAWLER}": "adopt",
+        f"job.{JOB}": "adopt", f"workflow.{WORKFLOW}": "adopt", f"trigger.{WORKFLOW}-start": "adopt",
+        f"trigger.{WORKFLOW}-after-crawl": "create",
+    }  # fmt: skip
+    assert paths[f"workflow.{WORKFLOW}"] == {"description"} and paths[f"trigger.{WORKFLOW}-start"] == {"description"}
+    assert paths[f"job.{JOB}"] == {"default_arguments.--run_quarter"}  # what a run started by the schedule needs
+    assert paths[f"crawler.{CRAWLER}"] == set()
+
+    result = run(root, aws.url, "apply", "--adopt", "all", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert changes(root, aws.url) == {}
+    assert glue.get_trigger(Name=f"{WORKFLOW}-start")["Trigger"]["State"] != "ACTIVATED"

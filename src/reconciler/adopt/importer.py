@@ -326,16 +326,23 @@ def _schedule_lines(found: Found) -> list[str]:
         if t
         else f"no trigger given: the plan creates {', '.join(sorted(ours))}"
     )
-    return [
-        f"  # Workflow found; {trigger_note}.",
+    # A scheduled trigger left CREATED or DEACTIVATED (the console's default without "Start after creation") does
+    # not fire; the spec's default is enabled, so adopting would start the schedule: keep it off explicitly.
+    # Trigger State values: AWS Glue API reference, Trigger.
+    off = scheduled and t.get("State") not in {"ACTIVATED", "ACTIVATING"}
+    out = [
+        f"  # Workflow found; {trigger_note}."
+        + (" With in_aws the job gets --run_quarter (resources/job.py): the plan adds it." if scheduled else ""),
         "  schedule:",
         f"    workflow: {q(wf)}",
         f"    cron: {q(cron)}",
         f"    crawler: {q(found.crawler['Name'])}",
         f"    job: {q(found.job['Name'])}",
         f"    in_aws: {q(scheduled)}",
-        "",
     ]
+    if off:
+        out.append(f"    enabled: false  # trigger found {t.get('State')}: not firing")
+    return [*out, ""]
 
 
 # --- writing ------------------------------------------------------------------------------------------------------
