@@ -142,3 +142,13 @@ def test_import_with_a_workflow_declares_the_schedule_and_plans_the_missing_job_
     assert result.exit_code == 0, result.output
     assert changes(root, aws.url) == {}
     assert glue.get_trigger(Name=f"{WORKFLOW}-start")["Trigger"]["State"] != "ACTIVATED"
+
+
+def test_a_missing_resource_is_one_error_line_and_nothing_is_written(aws: Any, glue_role_arn: str, tmp_path: Path,
+                                                                     monkeypatch: Any) -> None:  # fmt: skip
+    monkeypatch.setenv("AWS_REGION", aws.region)
+    console_pipeline(aws, glue_role_arn)
+    result = run(tmp_path, aws.url, "import", "--bucket", BUCKET, "--crawler", "no-such-crawler", "--job", JOB)
+    assert result.exit_code == 1, result.output
+    assert "Glue crawler 'no-such-crawler' does not exist" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "pipeline.yaml").exists() and not (tmp_path / "glue_scripts").exists()

@@ -87,3 +87,9 @@ def test_an_existing_file_is_not_overwritten_without_force(tmp_path: Path) -> No
     assert out.read_text() == "mine\n" and not (tmp_path / "glue_scripts").exists()
     write_import(found(), out, force=True)
     assert "apiVersion: reconciler/v1" in out.read_text()
+
+
+def test_a_crawler_under_another_role_is_said_to_change() -> None:
+    text = render_spec(found(crawler={"Role": "other-crawler-role"}))
+    assert "runs as role 'other-crawler-role'" in text and "the plan changes the crawler's role" in text
+    assert "runs as role" not in render_spec(found())  # the same role by path/name and by ARN

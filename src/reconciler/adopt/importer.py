@@ -31,6 +31,7 @@ from reconciler.resources import fields
 from reconciler.resources import job as job_kind
 from reconciler.resources.base import aws_error, is_not_found
 from reconciler.resources.bucket import BucketKind, flatten_encryption, tag_set_dict
+from reconciler.resources.glue_common import role_name
 from reconciler.resources.trigger import job_trigger_name, start_trigger_name
 from reconciler.spec.schemas import default_at
 
@@ -280,6 +281,9 @@ def _crawler_lines(found: Found) -> list[str]:
     targets = sorted(t["Path"] for t in c.get("Targets", {}).get("S3Targets", []))
     other = sorted(k for k in c.get("Targets", {}) if k != "S3Targets" and c["Targets"][k])
     note = f"; its other targets ({', '.join(other)}) are not expressible here and are dropped" if other else ""
+    if c.get("Role") and role_name(str(c["Role"])) != role_name(found.role_arn):
+        note += (f"; it runs as role {c['Role']!r}, but a spec has one role ({role_name(found.role_arn)!r}):"
+                 " the plan changes the crawler's role")  # fmt: skip
     out = [f"  # Crawler found: {len(targets)} S3 target(s), state {c.get('State', '?')}{note}.", "  crawlers:",
            f"    - name: {q(c['Name'])}", "      targets:"]  # fmt: skip
     out += [f"        - {q(t)}" for t in targets]
@@ -296,9 +300,12 @@ def _job_lines(found: Found) -> list[str]:
     j = found.job
     values = differing(job_kind.FIELDS, j, "jobs")
     arguments = values.pop("arguments", None) or {}
+    kind = str(j.get("Command", {}).get("Name", "glueetl"))
+    unlike = "" if kind == "glueetl" else f"  # Its command is {kind!r}; this tool declares Spark jobs (glueetl) only."
     out = [
         f"  # Job found: Glue {j.get('GlueVersion', '?')}, {j.get('WorkerType', '?')} x {j.get('NumberOfWorkers', '?')}"
         f", timeout {j.get('Timeout', 'default')} min.",
+        *([unlike] if unlike else []),
         "  jobs:",
         f"    - name: {q(j['Name'])}",
         f"      script: {q(found.script_key)}",
