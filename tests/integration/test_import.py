@@ -81,7 +81,7 @@ def test_import_then_adopt_changes_only_ownership_and_guards(aws: Any, glue_role
     assert run(root, aws.url, "validate").exit_code == 0
 
     again = run(root, aws.url, "import", "--bucket", BUCKET, "--crawler", CRAWLER, "--job", JOB)
-    assert again.exit_code != 0 and "exists; not overwritten" in again.output
+    assert again.exit_code == 64 and "exists; not overwritten" in again.output
 
     planned = changes(root, aws.url, "--adopt", "all")
     shown = " ".join(run(root, aws.url, "plan", "--adopt", "all").output.split())

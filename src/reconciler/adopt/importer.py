@@ -121,7 +121,7 @@ def read_found(
                     raw_keys.append(str(obj["Key"]))
     script_bucket, script_key = split_s3(str(job_item.get("Command", {}).get("ScriptLocation", "")))
     if script_bucket != bucket:
-        raise UsageError(
+        raise ReconcilerError(
             f"job {job!r} runs s3://{script_bucket}/{script_key}, outside bucket {bucket!r}",
             hint="a pipeline's job script lives in its bucket: copy the script into it, or import that bucket",
         )
