@@ -1,11 +1,14 @@
 """spec.quicksight.dataset as resource kinds on the local endpoint: create with ownership tags and
-principals, drift (behind our back) planned back, a foreign data source is a conflict, destroy."""
+principals, drift (behind our back) planned back, a foreign data source is a conflict, delete; and the SPICE
+ingestion after a promote (runs written with plain boto3, test_quarters.fake_run), recorded per run."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .conftest import BUCKET, Project
+from .test_quarters import fake_run
 
 DATASET = """      format: CSV
     dataset:
@@ -86,3 +89,42 @@ def test_a_data_source_someone_else_made_under_the_declared_id_is_not_taken_over
     assert project.cli("apply", "--auto-approve").exit_code != 0
     source = qs.describe_data_source(AwsAccountId=account, DataSourceId="car-brands-src")["DataSource"]
     assert source["Name"] == "theirs"  # untouched
+
+
+def history_of(project: Project) -> dict[str, Any]:
+    result = project.cli("history", "--json")
+    assert result.exit_code == 0, result.output
+    return {row["run_id"]: row for row in json.loads(result.stdout)["runs"]}
+
+
+def test_promote_refreshes_spice_and_the_run_record_keeps_the_ingestion(project: Project, aws: Any) -> None:
+    with_dataset(project, aws)
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    fake_run(aws, "20261001T060000Z-aaaaaa", "2026-Q3", "2026-10-01T06:00:00Z")
+    fake_run(aws, "20270101T060000Z-bbbbbb", "2026-Q4", "2027-01-01T06:00:00Z")
+    assert project.cli("promote", "20261001T060000Z-aaaaaa", "--auto-approve").exit_code == 0
+    promoted = project.cli("promote", "20270101T060000Z-bbbbbb", "--auto-approve")
+    assert promoted.exit_code == 0, promoted.output
+    assert "QuickSight data set car-brands: ingestion reconcile-20270101T060000Z-bbbbbb COMPLETED (2 rows)" in " ".join(
+        promoted.output.split()
+    )
+    runs = history_of(project)
+    assert runs["20261001T060000Z-aaaaaa"]["ingestion"] == "COMPLETED"
+    shown = json.loads(project.cli("show", "20270101T060000Z-bbbbbb", "--json").stdout)["record"]["ingestion"]
+    # fake_run's CSV holds one data row per run; the manifest now lists both quarters' prefixes.
+    assert (shown["state"], shown["rows_ingested"], shown["data_set"]) == ("COMPLETED", 2, "car-brands")
+
+
+def test_an_unreadable_published_file_fails_the_ingestion_with_quicksights_error(project: Project, aws: Any) -> None:
+    with_dataset(project, aws)
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    run_id = "20261001T060000Z-aaaaaa"
+    fake_run(aws, run_id, "2026-Q3", "2026-10-01T06:00:00Z")
+    aws.client("s3").put_object(Bucket=BUCKET, Key=f"prepared/runs/{run_id}/aggregated/csv/part-00000.csv",
+                                Body=b"\xff\xfe\x00 not text")  # fmt: skip
+    failed = project.cli("promote", run_id, "--auto-approve")
+    assert failed.exit_code == 1
+    output = " ".join(failed.output.split())
+    assert "is published, but QuickSight's SPICE ingestion" in output and "ended FAILED: S3_FILE_INACCESSIBLE" in output
+    assert "Traceback" not in failed.output and f"promote {run_id}" in output  # the hint re-runs the refresh
+    assert history_of(project)[run_id]["ingestion"] == "FAILED"

@@ -48,7 +48,7 @@ from reconciler.errors import (
 from reconciler.invocation import command, set_global_args
 from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
-from reconciler.quarterly import publish
+from reconciler.quarterly import publish, refresh
 from reconciler.quarterly.estimate import cost_estimate, estimate_lines
 from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
 from reconciler.quarterly.run import outcome as run_outcome
@@ -760,6 +760,7 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeo
         publish.converge(ctx, pipeline, layout, warn=g.warn)  # repair first: what a crash left is not ours to keep
         new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote", force=force, warn=g.warn)
     g.console.print(f"Published {new['run_id']} for {new['quarter']} (was {new['previous_run_id'] or 'nothing'}).")
+    refresh.after_publish(ctx, pipeline, run_id, say=g.console.print)  # QuickSight SPICE ingestion, if declared
 
 
 @cli.command()

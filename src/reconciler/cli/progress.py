@@ -113,6 +113,11 @@ class RunProgress:
         if handler is not None:
             handler(fields)
 
+    def _on_ingestion(self, fields: dict[str, Any]) -> None:  # quarterly/refresh.py
+        from reconciler.quarterly.refresh import describe
+
+        self.print(f"  refresh: {escape(describe(fields))}")
+
     def _on_quarter(self, fields: dict[str, Any]) -> None:
         why = "given" if fields["explicit"] else f"due: spec.schedule.quarter {fields['rule']}"
         self.print(f"  quarter {fields['quarter']} ({why})")

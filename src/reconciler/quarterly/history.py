@@ -147,6 +147,10 @@ def _write_record(ctx: AwsContext, layout: publish.Layout, record: dict[str, Any
              Body=body, ContentType="application/json")  # fmt: skip
 
 
+#: for quarterly/refresh.py (`reconcile promote` records its ingestion in the promoted run's record)
+write_record = _write_record
+
+
 def final_state(error: BaseException | None, failed_step: str | None, published: bool) -> str:
     """What a run ended as, from the error it ended with (None: it finished)."""
     if error is None:
@@ -221,6 +225,9 @@ class Recorder:
             return
         if event == "job_attached" and fields.get("adopted"):
             self.adopt(str(fields["run_id"]))
+        elif event == "ingestion":  # quarterly/refresh.py: the QuickSight SPICE ingestion after the publish
+            self.record["ingestion"] = dict(fields)
+            self.save()
         elif event in {"step_finished", "step_failed"}:
             step = str(fields["step"])
             entry: dict[str, Any] = {"seconds": fields.get("seconds"),
@@ -368,6 +375,7 @@ def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
             "complete": bool(report),
             "cost_usd": (record.get("cost") or {}).get("total_usd"),
             "error": (record.get("error") or {}).get("message"),
+            "ingestion": (record.get("ingestion") or {}).get("state"),  # quarterly/refresh.py
         })  # fmt: skip
     return listed
 

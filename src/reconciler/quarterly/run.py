@@ -44,7 +44,7 @@ from reconciler.errors import (
 )
 from reconciler.invocation import command
 from reconciler.masking import mask_value
-from reconciler.quarterly import history, notify, publish, quarters
+from reconciler.quarterly import history, notify, publish, quarters, refresh
 from reconciler.quarterly.driverlog import DriverLog, driver_log_streams, job_log_tail, log_location
 from reconciler.resources import upload
 from reconciler.spec.model import Pipeline
@@ -602,6 +602,9 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
             if pipeline.quicksight.manifest is not None:
                 summary.manifest_uri = f"s3://{pipeline.bucket.name}/{pipeline.quicksight.manifest.key}"
                 summary.manifest_path = str(pipeline.quicksight.manifest.output)
+        if pipeline.quicksight.dataset is not None:
+            with step("refresh"):  # QuickSight SPICE ingestion of spec.quicksight.dataset (quarterly/refresh.py)
+                refresh.after_publish(ctx, pipeline, run_id, emit)
         summary.removed_runs = publish.apply_retention(ctx, layout, pipeline.publish.keep_quarters)
         if summary.removed_runs:
             emit("retention", {"removed_runs": summary.removed_runs})
