@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.resources.base import Account
+from reconciler.resources.event_rule import rule_arn, rule_wanted
 from reconciler.resources.glue_common import role_reference
 from reconciler.resources.role import glue_log_groups
 from reconciler.resources.trigger import job_trigger_name, start_trigger_name
@@ -169,6 +170,16 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
             "sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:DeleteTopic", "sns:Publish",
             "sns:ListTagsForResource", "sns:TagResource", "sns:UntagResource",
         ), (account.arn("sns", notify.managed_topic.name),), "the notification topic this pipeline owns"))  # fmt: skip
+    if rule_wanted(pipeline):
+        # Amazon EventBridge actions (Service Authorization Reference, "Actions defined by Amazon EventBridge":
+        # each on resource type `rule`, arn:...:events:REGION:ACCOUNT:rule/NAME). An SNS target is authorised by
+        # the topic's policy, not by a role, so PutTargets needs no iam:PassRole (PutTargets API reference).
+        out.append(Statement("NotifyEventRule", (
+            "events:PutRule", "events:DescribeRule", "events:DeleteRule", "events:PutTargets",
+            "events:RemoveTargets", "events:ListTargetsByRule", "events:TagResource", "events:UntagResource",
+            "events:ListTagsForResource",
+        ), (rule_arn(account, pipeline),), "the EventBridge rule that tells the topic about failed job runs "
+           "the Glue workflow starts (docs/notify.md)"))  # fmt: skip
     enc = pipeline.bucket.encryption
     if enc.type == "SSE-KMS" and enc.kms_key_arn:
         # Reading and writing SSE-KMS objects (Amazon S3 User Guide, "Using server-side encryption with AWS KMS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from reconciler_local import auth, quicksight, roles, s3_fixes
+from reconciler_local import auth, events_fixes, quicksight, roles, s3_fixes
 from reconciler_local.admin import AdminApp
 from reconciler_local.glue import crawler_runtime, job_runtime, triggers
 from reconciler_local.glue import models as glue_models
@@ -26,6 +26,7 @@ def install_patches() -> None:
         glue_responses.install()
         s3_fixes.install()
         roles.install()
+        events_fixes.install()
         quicksight.install()
         _installed = True
 

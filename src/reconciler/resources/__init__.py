@@ -7,6 +7,7 @@ from reconciler.resources.base import Account, AttrChange, Desired, Observed, Re
 from reconciler.resources.bucket import BucketKind
 from reconciler.resources.crawler import CrawlerKind
 from reconciler.resources.database import DatabaseKind
+from reconciler.resources.event_rule import EventRuleKind
 from reconciler.resources.fields import Field
 from reconciler.resources.job import JobKind
 from reconciler.resources.quicksight import DataSetKind, DataSourceKind
@@ -18,6 +19,7 @@ from reconciler.resources.workflow import WorkflowKind
 
 KINDS: tuple[type[ResourceKind], ...] = (
     BucketKind, UploadKind, RoleKind, DatabaseKind, CrawlerKind, JobKind, WorkflowKind, TriggerKind, TopicKind,
+    EventRuleKind,
     DataSourceKind, DataSetKind,
 )  # fmt: skip
 

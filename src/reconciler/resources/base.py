@@ -174,8 +174,9 @@ def is_not_found(exc: BaseException) -> bool:
 
 #: The kinds found through the Resource Groups Tagging API, by its resource type names (GetResources
 #: ResourceTypeFilters, "service[:resourceType]", Resource Groups Tagging API reference). One request for all
-#: of them ("sns": topics, resources/topic.py), so that within a plan (AwsContext.shared_reads) it is sent once.
-TAGGING_TYPES = ("glue:database", "glue:workflow", "s3:bucket", "sns")
+#: of them ("sns": topics, resources/topic.py; "events:rule": resources/event_rule.py), so that within a plan
+#: (AwsContext.shared_reads) it is sent once.
+TAGGING_TYPES = ("glue:database", "glue:workflow", "s3:bucket", "sns", "events:rule")
 
 
 def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> list[str]:
@@ -200,6 +201,8 @@ def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> l
                 names.append(resource)  # arn:aws:s3:::name
             elif resource_type == "sns" and service == "sns" and ":" not in resource:
                 names.append(resource)  # arn:aws:sns:region:account:name (a topic; subscriptions add ":id")
+            elif resource_type == "events:rule" and service == "events" and resource.startswith("rule/"):
+                names.append(resource.split("/")[-1])  # arn:aws:events:region:account:rule/name (default bus)
             elif service == "glue" and resource.startswith(resource_type.partition(":")[2] + "/"):
                 names.append(resource.split("/", 1)[1])  # arn:aws:glue:region:account:database/name
         token = str(page.get("PaginationToken") or "")

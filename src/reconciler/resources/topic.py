@@ -11,6 +11,7 @@ as for every kind: a topic under the declared name without our tags is a conflic
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
@@ -29,14 +30,45 @@ from reconciler.resources.base import (
     tagged_as_ours,
     tags_to_remove,
 )
+from reconciler.resources.event_rule import rule_arn, rule_wanted
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
 from reconciler.spec.model import Pipeline
 
+#: The Sid of the topic policy statement that lets our EventBridge rule publish (resources/event_rule.py).
+EVENTS_SID = "ReconcilerEventBridgePublish"
+
 #: Every attribute of a topic, stated once (SNS API reference: CreateTopic Attributes, GetTopicAttributes).
 FIELDS: tuple[Field, ...] = (
     Field("display_name", "Attributes.DisplayName", spec="display_name", default="", sample="Car brands alerts"),
-)
+    Field("eventbridge_publish", default=False, security=True,
+          note="derived: true when resources/event_rule.py's rule targets the topic; the statement "
+          f"{EVENTS_SID!r} of Attributes.Policy (read from GetTopicAttributes, written with SetTopicAttributes; "
+          "the topic's other statements are kept)"),
+)  # fmt: skip
+
+
+def events_statement(topic: str, rule: str) -> dict[str, Any]:
+    """Lets EventBridge publish to the topic for our rule only (EventBridge User Guide, "Amazon SNS
+    permissions": https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions,
+    Principal events.amazonaws.com, sns:Publish, Condition ArnEquals aws:SourceArn the rule)."""
+    return {"Sid": EVENTS_SID, "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish", "Resource": topic,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}  # fmt: skip
+
+
+def _policy(attributes: dict[str, Any]) -> dict[str, Any]:
+    raw = attributes.get("Policy")
+    try:
+        doc = json.loads(raw) if raw else {}
+    except ValueError:
+        doc = {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    found = doc.get("Statement", [])
+    return [s for s in (found if isinstance(found, list) else [found]) if isinstance(s, dict)]
 
 
 def topic_arn(ctx: AwsContext, name: str) -> str:
@@ -63,7 +95,8 @@ class TopicKind(ResourceKind):
         topic = pipeline.notify.managed_topic if pipeline.notify is not None else None
         if topic is None:
             return []
-        return [Desired(self.kind, topic.name, fields.desired(FIELDS, topic), desired_tags(pipeline))]
+        attrs = fields.desired(FIELDS, topic, eventbridge_publish=rule_wanted(pipeline))
+        return [Desired(self.kind, topic.name, attrs, desired_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         arn = topic_arn(ctx, name)
@@ -73,7 +106,10 @@ class TopicKind(ResourceKind):
             if is_not_found(exc):
                 return None
             raise aws_error("reading", f"SNS topic {name!r}", exc) from exc
-        return Observed(fields.flatten(FIELDS, attributes), get_topic_tags(ctx, arn))
+        attrs = fields.flatten(FIELDS, attributes)
+        statement = events_statement(arn, rule_arn(ctx, pipeline))
+        attrs["eventbridge_publish"] = statement in _statements(_policy(attributes.get("Attributes", {})))
+        return Observed(attrs, get_topic_tags(ctx, arn))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         """The declared topic and those the Tagging API lists under our owner tag (the request every kind
@@ -92,6 +128,19 @@ class TopicKind(ResourceKind):
             )  # fmt: skip
         except AwsApiError as exc:
             raise aws_error("creating", f"SNS topic {desired.name!r}", exc) from exc
+        if desired.attrs.get("eventbridge_publish"):
+            self._set_events_statement(ctx, desired.name, pipeline, wanted=True)
+
+    def _set_events_statement(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, wanted: bool) -> None:
+        """Add or remove our statement in the topic policy, keeping every other statement (SetTopicAttributes
+        Policy replaces the whole document)."""
+        arn = topic_arn(ctx, name)
+        doc = _policy(ctx.call("sns", "get_topic_attributes", TopicArn=arn).get("Attributes", {}))
+        kept = [s for s in _statements(doc) if s.get("Sid") != EVENTS_SID]
+        statements = kept + ([events_statement(arn, rule_arn(ctx, pipeline))] if wanted else [])
+        policy = {"Version": doc.get("Version", "2012-10-17"), **({"Id": doc["Id"]} if "Id" in doc else {}),
+                  "Statement": statements}  # fmt: skip
+        ctx.call("sns", "set_topic_attributes", TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(policy))
 
     def update(self, ctx: AwsContext, desired: Desired, changes: list[AttrChange], pipeline: Pipeline) -> None:
         arn = topic_arn(ctx, desired.name)
@@ -99,6 +148,8 @@ class TopicKind(ResourceKind):
         if any(c.top == "display_name" for c in changes):
             ctx.call("sns", "set_topic_attributes", TopicArn=arn, AttributeName="DisplayName",
                      AttributeValue=str(attrs.get("display_name", "")))  # fmt: skip
+        if any(c.top == "eventbridge_publish" for c in changes):
+            self._set_events_statement(ctx, desired.name, pipeline, wanted=bool(attrs.get("eventbridge_publish")))
         if any(c.top == "tags" for c in changes):
             wanted = dict(desired.tags)
             current = get_topic_tags(ctx, arn)

@@ -57,16 +57,27 @@ def notify_findings(doc: Any) -> list[tuple[DocPath, str]]:
 
 
 def notify_env_findings(doc: Any, env: Mapping[str, str]) -> list[tuple[DocPath, str]]:
-    """Validate *warnings*: a webhook whose environment variable is not set here."""
+    """Validate *warnings*: a webhook whose environment variable is not set here; an existing topic that the
+    EventBridge rule (resources/event_rule.py) publishes to, whose policy we do not manage."""
     notify = _notify(doc)
     if notify is None:
         return []
-    return [
+    found: list[tuple[DocPath, str]] = [
         (("spec", "notify", "webhooks", i, "url_env"),
          f"environment variable {name} is not set here: `reconcile run` would skip this webhook with a warning")
         for i, name in _url_envs(notify)
         if not env.get(name)
     ]  # fmt: skip
+    spec = doc.get("spec") or {}
+    schedule = spec.get("schedule") if isinstance(spec, dict) else None
+    events = notify.get("events", ["run_failed", "gate_failed"])
+    failures = isinstance(events, list) and bool({"run_failed", "gate_failed"} & set(events))
+    if notify.get("sns_topic_arn") and isinstance(schedule, dict) and schedule.get("in_aws") is True and failures:
+        found.append((("spec", "notify", "sns_topic_arn"),
+                      "spec.schedule.in_aws is true, so an EventBridge rule publishes the Glue workflow's failed job "
+                      "runs to this topic: its access policy must allow events.amazonaws.com to sns:Publish, which "
+                      "the pipeline does not set on a topic it does not own (docs/notify.md)"))  # fmt: skip
+    return found
 
 
 def notify_model(raw: Mapping[str, Any] | None) -> model.Notify | None:

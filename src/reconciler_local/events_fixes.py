@@ -1,0 +1,75 @@
+"""Fixes to moto's EventBridge where it differs from AWS in ways our pipeline meets.
+
+1. Rules with an SNS topic target. moto 5.2 delivers matched events to CloudWatch Logs, archives, SQS and
+event buses only; a rule targeting an SNS topic makes PutEvents fail with HTTP 500 ("Expr not defined for
+<class 'moto.events.models.Rule'>", moto/events/models.py Rule.send_to_targets). On AWS an SNS topic is an
+EventBridge target (EventBridge User Guide, "Event bus targets": Amazon SNS topic), and the topic's
+subscribers get the event, or what the target's InputTransformer makes of it, as the message
+(resources/event_rule.py's rule on "Glue Job State Change"). We publish to the topic here, with moto's own
+InputTransformer evaluation, and hand the other targets to moto unchanged.
+
+2. The Resource Groups Tagging API lists EventBridge rules (GetResources resource type `events:rule`,
+Resource Groups Tagging API reference, "Supported resources"); moto lists only event buses
+(EventsBackend.iter_tagged_resources), so a rule tagged as ours would not be found for a delete.
+
+Not modelled: Glue does not emit "Glue Job State Change" events on this endpoint (its job runs do not call
+PutEvents); tests send the event with PutEvents, as Glue would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from moto.core.resource_tagging import TaggedResource
+from moto.events.models import EventsBackend, Rule
+from moto.events.utils import EventMessageType, EventTemplateParser
+from moto.utilities.arns import parse_arn
+
+from reconciler_local.patching import graft, original
+
+
+class RuleChanges(Rule):
+    def send_to_targets(self, original_event: EventMessageType, transform_input: bool = True) -> None:
+        from moto.sns.models import sns_backends
+
+        if not self.event_pattern.matches_event(original_event):
+            return
+        others = [t for t in self.targets if parse_arn(t["Arn"]).service != "sns"]
+        for target in self.targets:
+            arn = parse_arn(target["Arn"])
+            if arn.service != "sns":
+                continue
+            transformer = target.get("InputTransformer", {})
+            event: Any = original_event
+            if transform_input:
+                event = EventTemplateParser.parse(
+                    input_template=transformer.get("InputTemplate"),
+                    input_paths_map=transformer.get("InputPathsMap", {}),
+                    event=original_event,
+                )
+            message = event if isinstance(event, str) else json.dumps(event)
+            sns_backends[arn.account][arn.region].publish(message=message, arn=target["Arn"])
+        if others:
+            kept = self.targets
+            self.targets = others
+            try:
+                original(Rule, "send_to_targets")(self, original_event, transform_input)
+            finally:
+                self.targets = kept
+
+
+class EventsBackendChanges(EventsBackend):
+    def iter_tagged_resources(self) -> Iterator[TaggedResource]:
+        yield from original(EventsBackend, "iter_tagged_resources")(self)
+        for bus in self.event_buses.values():
+            for rule in bus.rules.values():
+                yield TaggedResource(
+                    arn=rule.arn, tags=self.tagger.get_tag_dict_for_resource(rule.arn), resource_type="events:rule"
+                )
+
+
+def install() -> None:
+    graft(Rule, RuleChanges)
+    graft(EventsBackend, EventsBackendChanges)
