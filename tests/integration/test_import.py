@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import pytest
 from click.testing import CliRunner, Result
 
+from reconciler.aws.context import AwsContext
+from reconciler.cli import main as cli_main
 from reconciler.cli.main import cli
 
 BUCKET = "console-built-data"
@@ -50,6 +53,16 @@ def raw_state(aws: Any) -> dict[str, tuple[str, str, str]]:
     return out
 
 
+class Counted(AwsContext):
+    """The CLI's context, kept so the test can read its call counter (as benchmarks/api_calls.py does)."""
+
+    made: ClassVar[list[AwsContext]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        Counted.made.append(self)
+
+
 def run(root: Path, endpoint: str, *args: str) -> Result:
     return CliRunner().invoke(
         cli, ["-f", str(root / "pipeline.yaml"), "--endpoint-url", endpoint, "--no-color", *args],
@@ -64,14 +77,19 @@ def changes(root: Path, endpoint: str, *args: str) -> dict[str, dict[str, Any]]:
 
 
 def test_import_then_adopt_changes_only_ownership_and_guards(aws: Any, glue_role_arn: str, tmp_path: Path,
-                                                             monkeypatch: Any) -> None:  # fmt: skip
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setenv("AWS_REGION", aws.region)
     console_pipeline(aws, glue_role_arn)
     before = raw_state(aws)
     root = tmp_path / "adopted"
     root.mkdir()
+    Counted.made.clear()
+    monkeypatch.setattr(cli_main, "context_factory", Counted)
     result = run(root, aws.url, "import", "--bucket", BUCKET, "--crawler", CRAWLER, "--job", JOB)
     assert result.exit_code == 0, result.output
+    (ctx,) = Counted.made
+    assert ctx.counter.mutating == 0 and ctx.counter.calls["s3:GetObject"] == 1, ctx.counter.calls  # read calls only
+    monkeypatch.setattr(cli_main, "context_factory", AwsContext)
     text = (root / "pipeline.yaml").read_text()
     assert (root / "glue_scripts" / "events_etl.py").read_bytes() == SCRIPT
     assert f"arn: \"{glue_role_arn}\"" in text and "managed" not in text.split("role:", 1)[1].split("\n\n")[0]
