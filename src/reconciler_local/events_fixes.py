@@ -5,8 +5,8 @@ event buses only; a rule targeting an SNS topic makes PutEvents fail with HTTP 5
 <class 'moto.events.models.Rule'>", moto/events/models.py Rule.send_to_targets). On AWS an SNS topic is an
 EventBridge target (EventBridge User Guide, "Event bus targets": Amazon SNS topic), and the topic's
 subscribers get the event, or what the target's InputTransformer makes of it, as the message
-(resources/event_rule.py's rule on "Glue Job State Change"). We publish to the topic here, with moto's own
-InputTransformer evaluation, and hand the other targets to moto unchanged.
+(resources/event_rule.py's rule on "Glue Job State Change"). We publish to the topic here (a plain-text
+InputTemplate too, which moto's own parser refuses) and hand the other targets to moto unchanged.
 
 2. The Resource Groups Tagging API lists EventBridge rules (GetResources resource type `events:rule`,
 Resource Groups Tagging API reference, "Supported resources"); moto lists only event buses
@@ -24,10 +24,30 @@ from typing import Any
 
 from moto.core.resource_tagging import TaggedResource
 from moto.events.models import EventsBackend, Rule
-from moto.events.utils import EventMessageType, EventTemplateParser
+from moto.events.utils import EventMessageType
 from moto.utilities.arns import parse_arn
 
 from reconciler_local.patching import graft, original
+
+
+def transformed(transformer: dict[str, Any], event: EventMessageType) -> str:
+    """What an InputTransformer makes of the event. A template may be plain text ("<instance> is in state
+    <status>", EventBridge API reference, InputTransformer): moto's EventTemplateParser json.loads every
+    template, so plain text fails there. Each <name> of InputPathsMap is replaced by the value at its JSON path
+    (objects as JSON, strings as they are); a template that is then JSON is sent as moto sends it (a JSON
+    string as its text), anything else as the text."""
+    from jsonpath_ng.ext import parse  # type: ignore[attr-defined]  # moto's own JSON path library
+
+    text = str(transformer.get("InputTemplate", ""))
+    for name, path in (transformer.get("InputPathsMap") or {}).items():
+        found = parse(path).find(event)
+        value = found[0].value if found else ""
+        text = text.replace(f"<{name}>", value if isinstance(value, str) else json.dumps(value))
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text
+    return decoded if isinstance(decoded, str) else json.dumps(decoded)
 
 
 class RuleChanges(Rule):
@@ -41,15 +61,11 @@ class RuleChanges(Rule):
             arn = parse_arn(target["Arn"])
             if arn.service != "sns":
                 continue
-            transformer = target.get("InputTransformer", {})
-            event: Any = original_event
-            if transform_input:
-                event = EventTemplateParser.parse(
-                    input_template=transformer.get("InputTemplate"),
-                    input_paths_map=transformer.get("InputPathsMap", {}),
-                    event=original_event,
-                )
-            message = event if isinstance(event, str) else json.dumps(event)
+            transformer = target.get("InputTransformer") or {}
+            if transform_input and transformer.get("InputTemplate"):
+                message = transformed(transformer, original_event)
+            else:
+                message = json.dumps(original_event)
             sns_backends[arn.account][arn.region].publish(message=message, arn=target["Arn"])
         if others:
             kept = self.targets

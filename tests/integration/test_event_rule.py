@@ -148,7 +148,8 @@ def test_a_failed_glue_job_event_reaches_the_topic_subscriber(project: Project, 
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
 
     def glue_event(job: str, state: str) -> dict[str, Any]:
-        detail = {"jobName": job, "severity": "ERROR", "state": state, "jobRunId": "jr_0123", "message": "boom."}
+        message = 'Command failed with exit code 1: "ValueError: bad row"'  # quotes reach the reader unharmed
+        detail = {"jobName": job, "severity": "ERROR", "state": state, "jobRunId": "jr_0123", "message": message}
         return {"Source": "aws.glue", "DetailType": "Glue Job State Change", "Detail": json.dumps(detail)}
 
     answer = events.put_events(Entries=[glue_event(JOB, "SUCCEEDED"), glue_event("another-job", "FAILED"),
@@ -157,5 +158,5 @@ def test_a_failed_glue_job_event_reaches_the_topic_subscriber(project: Project, 
     messages = [m["Message"] for m in sqs_messages(sqs, queue_url)]
     assert len(messages) == 1, messages
     assert messages[0].startswith(f"car-brands: Glue job {JOB} run jr_0123 ended FAILED at ")
-    assert "boom." in messages[0]
+    assert 'Command failed with exit code 1: "ValueError: bad row"' in messages[0]
     assert f"aws glue get-job-run --job-name {JOB} --run-id jr_0123" in messages[0]

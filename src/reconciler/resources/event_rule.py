@@ -105,12 +105,13 @@ def event_pattern(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def target(pipeline: Pipeline, topic_arn: str) -> dict[str, Any]:
-    """The topic, with an InputTransformer that makes the event a readable message (EventBridge User Guide,
-    "Amazon EventBridge input transformation": a quoted InputTemplate is sent as a string)."""
+    """The topic, with an InputTransformer that makes the event a readable line (EventBridge API reference,
+    InputTransformer: a plain-text InputTemplate such as "<instance> is in state <status>" is sent as text, its
+    <name>s filled from InputPathsMap; no JSON quoting, so a quote in Glue's message cannot break it)."""
     workflow = pipeline.schedule.workflow if pipeline.schedule is not None else ""
     template = (
-        f'"{pipeline.name}: Glue job <job> run <run> ended <state> at <time> (started inside AWS by Glue '
-        f'workflow {workflow}): <message> Inspect it with: aws glue get-job-run --job-name <job> --run-id <run>"'
+        f"{pipeline.name}: Glue job <job> run <run> ended <state> at <time> (started inside AWS by Glue "
+        f"workflow {workflow}): <message> Inspect it with: aws glue get-job-run --job-name <job> --run-id <run>"
     )
     paths = {"job": "$.detail.jobName", "run": "$.detail.jobRunId", "state": "$.detail.state",
              "message": "$.detail.message", "time": "$.time"}  # fmt: skip
