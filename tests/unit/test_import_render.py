@@ -93,3 +93,12 @@ def test_a_crawler_under_another_role_is_said_to_change() -> None:
     text = render_spec(found(crawler={"Role": "other-crawler-role"}))
     assert "runs as role 'other-crawler-role'" in text and "the plan changes the crawler's role" in text
     assert "runs as role" not in render_spec(found())  # the same role by path/name and by ARN
+
+
+def test_a_crawler_reading_another_bucket_is_refused_before_writing() -> None:
+    from reconciler.adopt.importer import check_targets
+    from reconciler.errors import ReconcilerError
+
+    check_targets("crawl", "b-data", ["s3://b-data/raw/"])
+    with pytest.raises(ReconcilerError, match="reads s3://other/raw/, outside bucket 'b-data'"):
+        check_targets("crawl", "b-data", ["s3://b-data/raw/", "s3://other/raw/"])

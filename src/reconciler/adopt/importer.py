@@ -110,6 +110,7 @@ def read_found(
         raise UsageError(f"crawler {crawler!r} names no database", hint="give the database with --database NAME")
     db_item = _get(ctx, "glue", "get_database", f"Glue database {db_name!r}", "Database", Name=db_name)
     targets = [str(t["Path"]) for t in crawler_item.get("Targets", {}).get("S3Targets", [])]
+    check_targets(crawler, bucket, targets)
     count, raw_count, raw_keys = 0, 0, list[str]()
     prefixes = [split_s3(t)[1] for t in targets if split_s3(t)[0] == bucket]
     for page in ctx.pages("s3", "list_objects_v2", Bucket=bucket):
@@ -139,6 +140,18 @@ def read_found(
         role_arn=role_arn, database=db_item, crawler=crawler_item, job=job_item, script_key=script_key,
         script_body=body, script_etag=str(got.get("ETag", "")), workflow=wf_item, trigger=trigger_item,
     )  # fmt: skip
+
+
+def check_targets(crawler: str, bucket: str, targets: list[str]) -> None:
+    """A pipeline's crawlers read only its own bucket (spec/checks.py refuses other targets): say so now rather
+    than write a spec that `validate` refuses."""
+    outside = [t for t in targets if not t.startswith("s3://") or split_s3(t)[0] != bucket]
+    if outside:
+        raise ReconcilerError(
+            f"crawler {crawler!r} reads {', '.join(outside)}, outside bucket {bucket!r}; a pipeline's crawlers read "
+            "only its own bucket",
+            hint="import with --bucket naming the bucket the crawler reads, or point the crawler at this bucket",
+        )
 
 
 def role_arn_of(ctx: AwsContext, role: str) -> str:
@@ -280,7 +293,9 @@ def _crawler_lines(found: Found) -> list[str]:
     values.pop("targets", None)
     targets = sorted(t["Path"] for t in c.get("Targets", {}).get("S3Targets", []))
     other = sorted(k for k in c.get("Targets", {}) if k != "S3Targets" and c["Targets"][k])
-    note = f"; its other targets ({', '.join(other)}) are not expressible here and are dropped" if other else ""
+    note = ""
+    if other:
+        note = f"; its other targets ({', '.join(other)}) are not expressible in a spec (S3 only): read the plan"
     if c.get("Role") and role_name(str(c["Role"])) != role_name(found.role_arn):
         note += (f"; it runs as role {c['Role']!r}, but a spec has one role ({role_name(found.role_arn)!r}):"
                  " the plan changes the crawler's role")  # fmt: skip
@@ -304,7 +319,7 @@ def _job_lines(found: Found) -> list[str]:
     unlike = "" if kind == "glueetl" else f"  # Its command is {kind!r}; this tool declares Spark jobs (glueetl) only."
     out = [
         f"  # Job found: Glue {j.get('GlueVersion', '?')}, {j.get('WorkerType', '?')} x {j.get('NumberOfWorkers', '?')}"
-        f", timeout {j.get('Timeout', 'default')} min.",
+        f", timeout {str(j['Timeout']) + ' min' if 'Timeout' in j else 'not set (AWS default)'}.",
         *([unlike] if unlike else []),
         "  jobs:",
         f"    - name: {q(j['Name'])}",
