@@ -19,6 +19,7 @@ from typing import Any
 from reconciler.resources.base import Account
 from reconciler.resources.event_rule import rule_arn, rule_wanted
 from reconciler.resources.glue_common import role_reference
+from reconciler.resources.quicksight import quicksight_statements
 from reconciler.resources.role import glue_log_groups
 from reconciler.resources.trigger import job_trigger_name, start_trigger_name
 from reconciler.spec.model import Pipeline
@@ -180,6 +181,7 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
             "events:ListTagsForResource",
         ), (rule_arn(account, pipeline),), "the EventBridge rule that tells the topic about failed job runs "
            "the Glue workflow starts (docs/notify.md)"))  # fmt: skip
+    out += quicksight_statements(pipeline, account)
     enc = pipeline.bucket.encryption
     if enc.type == "SSE-KMS" and enc.kms_key_arn:
         # Reading and writing SSE-KMS objects (Amazon S3 User Guide, "Using server-side encryption with AWS KMS

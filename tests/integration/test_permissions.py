@@ -65,7 +65,11 @@ def test_every_operation_the_code_names_is_granted(project: Project, aws: Any) -
     # (resources/event_rule.py) a topic and in_aws
     spec = project.spec.read_text().replace("    in_aws: false", "    in_aws: true")
     at = spec.index("  publish:")
-    project.spec.write_text(spec[:at] + "  notify:\n    sns_topic:\n      managed:\n        name: alerts\n" + spec[at:])
+    spec = spec[:at] + "  notify:\n    sns_topic:\n      managed:\n        name: alerts\n" + spec[at:]
+    # the QuickSight calls (resources/quicksight.py, quarterly/refresh.py) need spec.quicksight.dataset
+    dataset = "    dataset:\n      data_source: s\n      data_set: d\n"
+    spec = spec.replace("      format: CSV\n", "      format: CSV\n" + dataset)
+    project.spec.write_text(spec)
     granted = granted_actions(policy(project))
     service_names = {"resourcegroupstaggingapi": "resourcegroupstaggingapi"}
     missing = {}

@@ -32,6 +32,8 @@ def test_apply_creates_the_data_source_and_spice_data_set_tagged_with_principals
     changes = project.changes()
     assert changes["quicksight_data_source.car-brands-src"]["action"] == "create"
     assert changes["quicksight_data_set.car-brands"]["action"] == "create"
+    plan = project.plan_json()
+    assert any("service role aws-quicksight-service-role-v0" in w and BUCKET in w for w in plan["warnings"])
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     source = qs.describe_data_source(AwsAccountId=account, DataSourceId="car-brands-src")["DataSource"]
@@ -68,14 +70,16 @@ def test_apply_creates_the_data_source_and_spice_data_set_tagged_with_principals
     assert "quicksight:UpdateDataSet" in perms[0]["Actions"]
     assert project.changes() == {}
 
-    # Removing the section deletes both (they are ours); destroy would too.
-    project.edit("    dataset:\n", "    unused_dataset:\n")
-    text = project.spec.read_text()
-    project.spec.write_text(text[: text.index("    unused_dataset:\n")])
-    gone = project.changes()
-    assert gone["quicksight_data_set.car-brands"]["action"] == "delete"
-    assert gone["quicksight_data_source.car-brands-src"]["action"] == "delete"
+    # A renamed data set: the new one is created, the old one (ours, no longer declared) deleted.
+    project.edit("      data_set: car-brands\n", "      data_set: car-brands-v2\n")
+    renamed = project.changes()
+    assert renamed["quicksight_data_set.car-brands"]["action"] == "delete"
+    assert renamed["quicksight_data_set.car-brands-v2"]["action"] == "create"
     assert project.cli("apply", "--auto-approve").exit_code == 0
+    assert [d["DataSetId"] for d in qs.list_data_sets(AwsAccountId=account)["DataSetSummaries"]] == ["car-brands-v2"]
+
+    # destroy deletes both (the bucket holds objects: --force).
+    assert project.cli("destroy", "--auto-approve", "--force").exit_code == 0
     assert qs.list_data_sources(AwsAccountId=account)["DataSources"] == []
     assert qs.list_data_sets(AwsAccountId=account)["DataSetSummaries"] == []
 
@@ -128,3 +132,18 @@ def test_an_unreadable_published_file_fails_the_ingestion_with_quicksights_error
     assert "is published, but QuickSight's SPICE ingestion" in output and "ended FAILED: S3_FILE_INACCESSIBLE" in output
     assert "Traceback" not in failed.output and f"promote {run_id}" in output  # the hint re-runs the refresh
     assert history_of(project)[run_id]["ingestion"] == "FAILED"
+
+
+def test_permissions_grant_the_quicksight_calls_and_name_the_service_role(project: Project, aws: Any) -> None:
+    with_dataset(project, aws)
+    result = project.cli("permissions", "--account-id", "111122223333")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "as its service role aws-quicksight-service-role-v0, not as you: allow that role s3:GetObject" in text
+    document = json.loads(project.cli("permissions", "--json", "--account-id", "111122223333").stdout)
+    by_sid = {s["Sid"]: s for s in document["Statement"]}
+    assert by_sid["QuickSightDataSet"]["Resource"] == [
+        "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands",
+        "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands/ingestion/*",
+    ]
+    assert "quicksight:PassDataSource" in by_sid["QuickSightDataSource"]["Action"]

@@ -20,7 +20,7 @@ Every call takes AwsAccountId (ctx.account_id: STS GetCallerIdentity).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
@@ -38,6 +38,9 @@ from reconciler.resources.base import (
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
 from reconciler.spec.model import Pipeline
+
+if TYPE_CHECKING:
+    from reconciler.permissions import Statement
 
 #: ResourcePermission Actions per access (API_ResourcePermission.html; the console's sharing levels).
 _SOURCE_VIEW = (
@@ -125,6 +128,14 @@ def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
+def _uses_quicksight(pipeline: Pipeline) -> bool:
+    """Whether the spec declares spec.quicksight.dataset. Without it the tool sends no QuickSight request at all:
+    an account that never signed up for QuickSight answers every QuickSight call with an error, and the
+    operator's policy (`reconcile permissions`) then holds no QuickSight action. So removing the section does
+    not delete the data source and data set (docs/quicksight.md: rename them, or destroy, while declared)."""
+    return pipeline.quicksight.dataset is not None and pipeline.quicksight.manifest is not None
+
+
 class DataSourceKind(ResourceKind):
     kind: ClassVar[str] = "quicksight_data_source"
     level: ClassVar[int] = 2  # after the bucket and the manifest upload it points at
@@ -159,7 +170,10 @@ class DataSourceKind(ResourceKind):
         return Observed(attrs, get_tags(ctx, resource_arn(ctx, "datasource", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        """Every data source ListDataSources shows whose own tags name this pipeline."""
+        """Every data source ListDataSources shows whose own tags name this pipeline; nothing, and no QuickSight
+        call, without spec.quicksight.dataset (see `_uses_quicksight`)."""
+        if not _uses_quicksight(pipeline):
+            return []
         listed = ctx.call("quicksight", "list_data_sources", AwsAccountId=ctx.account_id).get("DataSources") or []
         ids = [str(s["DataSourceId"]) for s in listed]
         return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "datasource", i)), pipeline))
@@ -254,7 +268,9 @@ class DataSetKind(ResourceKind):
         return Observed(attrs, get_tags(ctx, resource_arn(ctx, "dataset", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        """Every data set ListDataSets shows whose own tags name this pipeline."""
+        """Every data set ListDataSets shows whose own tags name this pipeline (none without the section)."""
+        if not _uses_quicksight(pipeline):
+            return []
         listed = ctx.call("quicksight", "list_data_sets", AwsAccountId=ctx.account_id).get("DataSetSummaries") or []
         ids = [str(s["DataSetId"]) for s in listed]
         return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "dataset", i)), pipeline))
@@ -298,3 +314,51 @@ class DataSetKind(ResourceKind):
         except AwsApiError as exc:
             if not is_not_found(exc):
                 raise aws_error("deleting", f"QuickSight data set {name!r}", exc) from exc
+
+
+#: Who reads the bucket for an S3 data source: the account's QuickSight service role, which the QuickSight
+#: console's "Security & permissions > Amazon S3" setting grants (QuickSight User Guide, "Accessing Amazon S3
+#: data": https://docs.aws.amazon.com/quicksight/latest/user/troubleshoot-connect-S3.html, and "Using the
+#: QuickSight service role": https://docs.aws.amazon.com/quicksight/latest/user/security_iam_service-with-iam.html).
+SERVICE_ROLE = "aws-quicksight-service-role-v0"
+
+
+def service_role_note(pipeline: Pipeline) -> str | None:
+    """What the plan and `reconcile permissions` say when spec.quicksight.dataset is declared."""
+    if pipeline.quicksight.dataset is None:
+        return None
+    return (f"QuickSight reads s3://{pipeline.bucket.name} for data source {pipeline.quicksight.dataset.data_source} "
+            f"as its service role {SERVICE_ROLE}, not as you: allow that role s3:GetObject and s3:ListBucket on the "
+            f"bucket (QuickSight console: Manage QuickSight > Security & permissions > Amazon S3, tick "
+            f"{pipeline.bucket.name}), or every ingestion fails")  # fmt: skip
+
+
+def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statement]:
+    """The operator's QuickSight actions (Service Authorization Reference, "Actions defined by Amazon
+    QuickSight": resource types datasource, dataset, ingestion; List* take no resource type; CreateDataSet
+    needs quicksight:PassDataSource on its data source)."""
+    from reconciler.permissions import Statement  # permissions imports this module
+
+    dataset = pipeline.quicksight.dataset
+    if dataset is None or pipeline.quicksight.manifest is None:
+        return []
+    source = resource_arn(account, "datasource", dataset.data_source)
+    data_set = resource_arn(account, "dataset", dataset.data_set)
+    note = service_role_note(pipeline)
+    return [
+        Statement("QuickSightDataSource", (
+            "quicksight:CreateDataSource", "quicksight:DescribeDataSource", "quicksight:UpdateDataSource",
+            "quicksight:DeleteDataSource", "quicksight:DescribeDataSourcePermissions",
+            "quicksight:UpdateDataSourcePermissions", "quicksight:PassDataSource", "quicksight:TagResource",
+            "quicksight:UntagResource", "quicksight:ListTagsForResource",
+        ), (source,), f"the QuickSight data source this pipeline owns; {note}"),
+        Statement("QuickSightDataSet", (
+            "quicksight:CreateDataSet", "quicksight:DescribeDataSet", "quicksight:UpdateDataSet",
+            "quicksight:DeleteDataSet", "quicksight:DescribeDataSetPermissions",
+            "quicksight:UpdateDataSetPermissions", "quicksight:CreateIngestion", "quicksight:DescribeIngestion",
+            "quicksight:TagResource", "quicksight:UntagResource", "quicksight:ListTagsForResource",
+        ), (data_set, f"{data_set}/ingestion/*"), "the SPICE data set this pipeline owns and refreshes after "
+           "every publish"),
+        Statement("QuickSightListings", ("quicksight:ListDataSources", "quicksight:ListDataSets"), ("*",),
+                  "finding the data sources and data sets tagged as this pipeline's"),
+    ]  # fmt: skip
