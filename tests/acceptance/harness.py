@@ -54,6 +54,12 @@ RESOURCES: dict[str, tuple[str, frozenset[str], tuple[str | int, ...]]] = {
     "trigger": (START, frozenset({f"trigger.{START}", f"trigger.{AFTER}"}), ("spec", "schedule")),
     # declared by every_attribute_of (the example's notify section is commented out)
     "topic": ("car-brands-alerts", frozenset({"topic.car-brands-alerts"}), ("spec", "notify", "sns_topic", "managed")),
+    # derived from the topic and spec.schedule.in_aws (set by every_attribute_of)
+    "event_rule": (
+        "car-brands-glue-job-failed",
+        frozenset({"event_rule.car-brands-glue-job-failed"}),
+        ("spec", "notify"),
+    ),
 }
 #: the trigger a field is changed on behind our back (a predicate exists on the after-crawl trigger only)
 TRIGGER_OF = {"predicate": AFTER}
@@ -213,9 +219,17 @@ IRREGULAR_DRIFT: dict[tuple[str, str], Callable[[Any, str, Any], None]] = {
     ("topic", "display_name"): lambda aws, name, value: aws.client("sns").set_topic_attributes(
         TopicArn=_topic_arn(aws, name), AttributeName="DisplayName", AttributeValue=value
     ),
+    ("event_rule", "state"): lambda aws, name, value: (
+        aws.client("events").disable_rule(Name=name)
+        if value == "DISABLED"
+        else aws.client("events").enable_rule(Name=name)
+    ),
+    ("event_rule", "targets"): lambda aws, name, value: aws.client("events").remove_targets(
+        Rule=name, Ids=["notify-topic"]
+    ),
 }
 #: fields with no sample that are still changed behind our back: removed (the drift functions above)
-REMOVED = {("bucket", "policy"), ("bucket", "lifecycle"), ("role", "access_policy")}
+REMOVED = {("bucket", "policy"), ("bucket", "lifecycle"), ("role", "access_policy"), ("event_rule", "targets")}
 
 
 def drift(aws: Any, kind: str, name: str, f: Field, value: Any) -> None:
@@ -231,6 +245,11 @@ def _topic_arn(aws: Any, name: str) -> str:
     return f"arn:aws:sns:{aws.region}:{account}:{name}"
 
 
+def _delete_rule(aws: Any, name: str) -> None:
+    aws.client("events").remove_targets(Rule=name, Ids=["notify-topic"])  # DeleteRule refuses a rule with targets
+    aws.client("events").delete_rule(Name=name)
+
+
 def delete_behind_our_back(aws: Any, kind: str, name: str) -> None:
     glue, s3, iam = aws.client("glue"), aws.client("s3"), aws.client("iam")
     if kind == "bucket":
@@ -244,14 +263,16 @@ def delete_behind_our_back(aws: Any, kind: str, name: str) -> None:
         iam.delete_role_policy(RoleName=name, PolicyName="pipeline-access")
         iam.delete_role(RoleName=name)
     else:
-        {
+        deletes: dict[str, Callable[[], Any]] = {
             "database": lambda: glue.delete_database(Name=name),
             "crawler": lambda: glue.delete_crawler(Name=name),
             "job": lambda: glue.delete_job(JobName=name),
             "workflow": lambda: glue.delete_workflow(Name=name),
             "trigger": lambda: glue.delete_trigger(Name=name),
             "topic": lambda: aws.client("sns").delete_topic(TopicArn=_topic_arn(aws, name)),
-        }[kind]()
+            "event_rule": lambda: _delete_rule(aws, name),
+        }
+        deletes[kind]()
 
 
 def exists(aws: Any, kind: str, name: str) -> bool:
@@ -265,12 +286,15 @@ def exists(aws: Any, kind: str, name: str) -> bool:
         "workflow": lambda: glue.get_workflow(Name=name),
         "trigger": lambda: glue.get_trigger(Name=name),
         "topic": lambda: aws.client("sns").get_topic_attributes(TopicArn=_topic_arn(aws, name)),
+        "event_rule": lambda: aws.client("events").describe_rule(Name=name),
     }[kind]
     try:
         read()
     except Exception as exc:  # botocore's ClientError of each service: a 404 / NotFound / NoSuchEntity
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-        assert code in {"404", "NoSuchBucket", "NoSuchEntity", "EntityNotFoundException", "NotFound"}, exc
+        assert code in {
+            "404", "NoSuchBucket", "NoSuchEntity", "EntityNotFoundException", "NotFound", "ResourceNotFoundException",
+        }, exc  # fmt: skip
         return False
     return True
 
@@ -294,6 +318,9 @@ def every_attribute_of(kind: str, project: Project, aws: Any) -> None:
         h.set_spec(("spec", "schedule", "in_aws"), True)
     if kind == "topic":
         h.set_spec(("spec", "notify"), {"sns_topic": {"managed": {"name": name}}})
+    if kind == "event_rule":  # derived: a topic, in_aws, and run_failed among the (default) events
+        h.set_spec(("spec", "schedule", "in_aws"), True)
+        h.set_spec(("spec", "notify"), {"sns_topic": {"managed": {"name": "car-brands-alerts"}}})
     h.apply("first apply", full=True)
     h.kind = kind
     steps = 0
