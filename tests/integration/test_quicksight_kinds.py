@@ -132,6 +132,8 @@ def test_an_unreadable_published_file_fails_the_ingestion_with_quicksights_error
     assert "is published, but QuickSight's SPICE ingestion" in output and "ended FAILED: S3_FILE_INACCESSIBLE" in output
     assert "Traceback" not in failed.output and f"promote {run_id}" in output  # the hint re-runs the refresh
     assert history_of(project)[run_id]["ingestion"] == "FAILED"
+    shown = " ".join(project.cli("show", run_id).output.split())
+    assert f"refresh QuickSight data set car-brands: ingestion reconcile-{run_id} FAILED: S3_FILE_INACCESSIBLE" in shown
 
 
 def test_permissions_grant_the_quicksight_calls_and_name_the_service_role(project: Project, aws: Any) -> None:

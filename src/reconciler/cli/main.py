@@ -842,6 +842,8 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
         line(f"error     {record['error']['message']}")
     for name, step in (record.get("steps") or {}).items():
         line(f"  step {name:<8} {step.get('state', '-'):<9} {float(step.get('seconds') or 0):8.1f}s")
+    if record.get("ingestion"):  # quarterly/refresh.py
+        line(f"refresh   {refresh.describe(record['ingestion'])}")
     job_run = record.get("job_run") or {}
     if job_run:
         line(f"job run   {job_run.get('id')} {job_run.get('state')}, {job_run.get('execution_seconds')}s on "
