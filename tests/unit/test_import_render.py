@@ -102,3 +102,12 @@ def test_a_crawler_reading_another_bucket_is_refused_before_writing() -> None:
     check_targets("crawl", "b-data", ["s3://b-data/raw/"])
     with pytest.raises(ReconcilerError, match="reads s3://other/raw/, outside bucket 'b-data'"):
         check_targets("crawl", "b-data", ["s3://b-data/raw/", "s3://other/raw/"])
+
+
+def test_a_start_trigger_under_another_name_is_left_alone_and_on_demand_is_not_in_aws() -> None:
+    text = render_spec(found(workflow={"Name": "wf"}, trigger={"Name": "my-start", "Type": "ON_DEMAND"}))
+    assert "trigger 'my-start' is not one of the two triggers this tool declares (wf-after-crawl, wf-start)" in text
+    assert "in_aws: false" in text and "enabled:" not in text
+    scheduled = {"Name": "wf-start", "Type": "SCHEDULED", "Schedule": "cron(0 6 1 1,4,7,10 ? *)", "State": "ACTIVATED"}
+    active = render_spec(found(workflow={"Name": "wf"}, trigger=scheduled))
+    assert 'cron: "cron(0 6 1 1,4,7,10 ? *)"' in active and "in_aws: true" in active and "enabled:" not in active
