@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
+from reconciler_local import down, up
+from reconciler_local.persistence import SAVE_INTERVAL
 from tests.conftest import Aws
 
 BUCKET = "qs-endpoint-test"
@@ -95,3 +98,27 @@ def test_permissions_of_data_sources_and_data_sets_are_granted_and_revoked(aws: 
         pass
     else:
         raise AssertionError("the deleted data set is still described")
+
+
+def test_data_sets_permissions_and_ingestions_survive_down_then_up(tmp_path: Path) -> None:
+    """The QuickSight additions keep their state in moto's backend objects, which persistence.py pickles."""
+    state_dir = tmp_path / ".reconciler"
+    try:
+        first = up(state_dir)
+        qs, account = _setup(Aws(url=first.url), json.dumps({"fileLocations": [{"URIs": [
+            f"s3://{BUCKET}/data/part-00000.csv"]}]}).encode())  # fmt: skip
+        done = _ingest(qs, account, "before")
+        assert done["IngestionStatus"] == "COMPLETED" and done["RowInfo"]["RowsIngested"] == 2
+        user = f"arn:aws:quicksight:eu-central-1:{account}:group/default/analysts"
+        grant = [{"Principal": user, "Actions": ["quicksight:DescribeDataSet"]}]
+        qs.update_data_set_permissions(AwsAccountId=account, DataSetId="ds", GrantPermissions=grant)
+        time.sleep(SAVE_INTERVAL + 0.5)
+        assert down(state_dir) is True
+        second = up(state_dir)
+        qs = Aws(url=second.url).client("quicksight")
+        kept = qs.describe_ingestion(AwsAccountId=account, DataSetId="ds", IngestionId="before")["Ingestion"]
+        assert kept["IngestionStatus"] == "COMPLETED"
+        assert qs.describe_data_set(AwsAccountId=account, DataSetId="ds")["DataSet"]["ImportMode"] == "SPICE"
+        assert qs.describe_data_set_permissions(AwsAccountId=account, DataSetId="ds")["Permissions"] == grant
+    finally:
+        down(state_dir)
