@@ -103,6 +103,12 @@ def _permission_changes(current: dict[str, list[str]], wanted: dict[str, list[st
     return out
 
 
+def qs_tags(pipeline: Pipeline) -> dict[str, str]:
+    """Our tags without empty values: a QuickSight tag value is 1 to 256 characters (API_Tag.html, Value:
+    "Minimum length of 1"), so the key list tag of a spec without metadata.tags is left out."""
+    return {k: v for k, v in desired_tags(pipeline).items() if v}
+
+
 def get_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
     try:
         listed = ctx.call("quicksight", "list_tags_for_resource", ResourceArn=arn).get("Tags", [])
@@ -150,7 +156,7 @@ class DataSourceKind(ResourceKind):
             "manifest": {"bucket": pipeline.bucket.name, "key": manifest.key},
             "permissions": _permissions(dataset.principals, SOURCE_ACTIONS),
         }
-        return [Desired(self.kind, dataset.data_source, attrs, desired_tags(pipeline))]
+        return [Desired(self.kind, dataset.data_source, attrs, qs_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
@@ -242,7 +248,7 @@ class DataSetKind(ResourceKind):
             "upload_settings": _upload_settings(pipeline),
             "permissions": _permissions(dataset.principals, SET_ACTIONS),
         }
-        return [Desired(self.kind, dataset.data_set, attrs, desired_tags(pipeline))]
+        return [Desired(self.kind, dataset.data_set, attrs, qs_tags(pipeline))]
 
     def read(self, ctx: AwsContext, name: str, pipeline: Pipeline) -> Observed | None:
         try:
