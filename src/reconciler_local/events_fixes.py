@@ -19,7 +19,7 @@ PutEvents); tests send the event with PutEvents, as Glue would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from moto.core.resource_tagging import TaggedResource
@@ -30,7 +30,7 @@ from moto.utilities.arns import parse_arn
 from reconciler_local.patching import graft, original
 
 
-def transformed(transformer: dict[str, Any], event: EventMessageType) -> str:
+def transformed(transformer: dict[str, Any], event: Mapping[str, object]) -> str:
     """What an InputTransformer makes of the event. A template may be plain text ("<instance> is in state
     <status>", EventBridge API reference, InputTransformer): moto's EventTemplateParser json.loads every
     template, so plain text fails there. Each <name> of InputPathsMap is replaced by the value at its JSON path

@@ -9,7 +9,7 @@ from tests.helpers import make_spec_project
 
 from reconciler.resources import Account
 from reconciler.resources.event_rule import EventRuleKind
-from reconciler.resources.topic import TopicKind
+from reconciler.resources.topic import TopicKind, events_statement, has_statement
 from reconciler.spec.load import load_spec
 from reconciler.spec.model import Pipeline
 from reconciler_local.events_fixes import transformed
@@ -67,3 +67,14 @@ def test_the_local_endpoint_fills_a_plain_text_template_and_a_json_one() -> None
         "InputTemplate": '{"count": <n>, "job": "<job>"}',
     }
     assert transformed(as_json, event) == '{"count": 3, "job": "j"}'
+
+
+def test_the_topic_statement_is_recognised_as_iam_reads_it() -> None:
+    topic, rule = ARN, "arn:aws:events:eu-central-1:123456789012:rule/car-brands-glue-job-failed"
+    ours = events_statement(topic, rule)
+    rewritten = {**ours, "Action": ["SNS:Publish"], "Principal": {"Service": ["events.amazonaws.com"]}}
+    assert has_statement({"Statement": [rewritten]}, ours)
+    assert has_statement({"Statement": ours}, ours)  # a single statement as an object
+    other_rule = {**ours, "Condition": {"ArnEquals": {"aws:SourceArn": rule + "-other"}}}
+    assert not has_statement({"Statement": [other_rule]}, ours)
+    assert not has_statement({"Statement": [{**ours, "Action": "sns:Subscribe"}]}, ours)

@@ -71,6 +71,26 @@ def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in (found if isinstance(found, list) else [found]) if isinstance(s, dict)]
 
 
+def _normalised(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement compared as IAM reads it: a one-element list is its element, action names are
+    case-insensitive (IAM User Guide, "IAM JSON policy elements: Action": "Action ... values are
+    case-insensitive"), so "SNS:Publish" and ["sns:Publish"] are the same grant."""
+
+    def one(value: Any) -> Any:
+        return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+    action = one(statement.get("Action"))
+    actions = sorted(a.lower() for a in (action if isinstance(action, list) else [action]) if isinstance(a, str))
+    principal = statement.get("Principal")
+    if isinstance(principal, dict):
+        principal = {k: one(v) for k, v in principal.items()}
+    return {**statement, "Action": actions, "Principal": principal, "Resource": one(statement.get("Resource"))}
+
+
+def has_statement(doc: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return any(_normalised(s) == _normalised(wanted) for s in _statements(doc))
+
+
 def topic_arn(ctx: AwsContext, name: str) -> str:
     """arn:aws:sns:REGION:ACCOUNT:NAME (SNS topic ARN format, the ARN CreateTopic returns)."""
     return f"arn:{ctx.partition}:sns:{ctx.region}:{ctx.account_id}:{name}"
@@ -108,7 +128,7 @@ class TopicKind(ResourceKind):
             raise aws_error("reading", f"SNS topic {name!r}", exc) from exc
         attrs = fields.flatten(FIELDS, attributes)
         statement = events_statement(arn, rule_arn(ctx, pipeline))
-        attrs["eventbridge_publish"] = statement in _statements(_policy(attributes.get("Attributes", {})))
+        attrs["eventbridge_publish"] = has_statement(_policy(attributes.get("Attributes", {})), statement)
         return Observed(attrs, get_topic_tags(ctx, arn))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
