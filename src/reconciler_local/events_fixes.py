@@ -57,6 +57,9 @@ class RuleChanges(Rule):
         if not self.event_pattern.matches_event(original_event):
             return
         others = [t for t in self.targets if parse_arn(t["Arn"]).service != "sns"]
+        if len(others) == len(self.targets):
+            original(Rule, "send_to_targets")(self, original_event, transform_input)  # no SNS target: moto's own
+            return
         for target in self.targets:
             arn = parse_arn(target["Arn"])
             if arn.service != "sns":
@@ -67,7 +70,7 @@ class RuleChanges(Rule):
             else:
                 message = json.dumps(original_event)
             sns_backends[arn.account][arn.region].publish(message=message, arn=target["Arn"])
-        if others:
+        if others:  # a rule with SNS and other targets (not ours): moto's for the others
             kept = self.targets
             self.targets = others
             try:

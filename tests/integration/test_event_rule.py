@@ -160,3 +160,16 @@ def test_a_failed_glue_job_event_reaches_the_topic_subscriber(project: Project, 
     assert messages[0].startswith(f"car-brands: Glue job {JOB} run jr_0123 ended FAILED at ")
     assert 'Command failed with exit code 1: "ValueError: bad row"' in messages[0]
     assert f"aws glue get-job-run --job-name {JOB} --run-id jr_0123" in messages[0]
+
+
+def test_the_endpoint_still_delivers_to_other_targets_as_moto_does(aws: Any) -> None:
+    """events_fixes.py hands rules without an SNS target to moto unchanged (an SQS target here)."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url = sqs.create_queue(QueueName="event-rule-sqs-target")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="sqs-rule", EventPattern=json.dumps({"source": ["aws.glue"]}))
+    events.put_targets(Rule="sqs-rule", Targets=[{"Id": "q", "Arn": queue_arn}])
+    detail = json.dumps({"jobName": JOB, "state": "FAILED"})
+    events.put_events(Entries=[{"Source": "aws.glue", "DetailType": "Glue Job State Change", "Detail": detail}])
+    got = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+    assert [json.loads(m["Body"])["detail"]["state"] for m in got] == ["FAILED"]
