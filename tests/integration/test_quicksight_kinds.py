@@ -149,3 +149,35 @@ def test_permissions_grant_the_quicksight_calls_and_name_the_service_role(projec
         "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands/ingestion/*",
     ]
     assert "quicksight:PassDataSource" in by_sid["QuickSightDataSource"]["Action"]
+
+
+#: A job (plain Python, no Spark) that leaves what a finished run of the real job leaves: the report and the CSV.
+#: The endpoint stages s3:// arguments as local paths and uploads what the job wrote (reconciler_local/glue/staging.py).
+PLAIN_JOB = """
+import json, os, sys
+args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+out, quarter = args["--output_path"], args["--run_quarter"]
+report = {"run_id": args["--run_id"], "run_quarter": quarter, "quarters": [quarter], "rows_read": 3,
+          "rows_valid": 3, "rows_rejected": 0, "duplicates_dropped": 0, "brands_seen": ["BMW"],
+          "valid_by_brand": {"BMW": 3}}
+os.makedirs(os.path.join(out, "aggregated", "csv"), exist_ok=True)
+os.makedirs(os.path.join(out, "reports"), exist_ok=True)
+with open(os.path.join(out, "aggregated", "csv", "part-00000.csv"), "w") as f:
+    f.write("year_quarter,brand,events" + chr(10) + "".join(f"{quarter},BMW,{i}" + chr(10) for i in range(3)))
+with open(os.path.join(out, "reports", "run_report.json"), "w") as f:
+    json.dump(report, f)
+"""
+
+
+def test_run_refreshes_spice_after_it_publishes_and_records_it(project: Project, aws: Any) -> None:
+    with_dataset(project, aws)
+    text = project.spec.read_text()
+    start, end = text.index("  quality:"), text.index("  publish:")
+    project.spec.write_text(text[:start] + "  quality:\n    min_rows_read: 1\n\n" + text[end:])
+    (project.root / "glue_scripts" / "car_brands_job.py").write_text(PLAIN_JOB)
+    result = project.cli("run", "--timeout", "300")
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "refresh: QuickSight data set car-brands: ingestion reconcile-" in output and "COMPLETED (3 rows)" in output
+    (row,) = history_of(project).values()
+    assert row["state"] == "published" and row["ingestion"] == "COMPLETED"
