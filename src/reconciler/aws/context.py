@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 
 from reconciler.aws.errors import map_exception
-from reconciler.aws.retry import RetryPolicy
+from reconciler.aws.retry import RetryPolicy, error_code
 
 # Our own retry layer (retry.py) decides what to retry; botocore's would multiply attempts.
 _BOTO_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=10, read_timeout=120)
@@ -172,6 +172,12 @@ class AwsContext:
                 future.set_result(self._call(service, operation, kwargs))
             except BaseException as exc:  # a not-found answer is an answer too: shared like any other
                 future.set_exception(exc)
+                if error_code(exc) == "NoSuchBucket":
+                    # ... except a bucket's NoSuchBucket: in S3's new-bucket window it is a passing answer
+                    # (aws/retry.py while_bucket_is_new), so the caller's retry must reach S3 again.
+                    with self._memo_lock:
+                        if memo.get(key) is future:
+                            del memo[key]
         return future.result()
 
     def _call(self, service: str, operation: str, kwargs: dict[str, Any], *, retry: bool = True) -> Any:
