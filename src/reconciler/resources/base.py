@@ -232,6 +232,38 @@ def tags_to_remove(current: Mapping[str, str], desired: Mapping[str, str]) -> li
     return [k for k in recorded_keys(current) if k in current and k not in desired and not k.startswith("aws:")]
 
 
+@dataclass(frozen=True)
+class KeyValueTags:
+    """The tag API SNS, EventBridge and QuickSight share: ListTagsForResource answers `Tags: [{Key, Value}]`,
+    TagResource takes the same list and UntagResource `TagKeys` (Amazon SNS, Amazon EventBridge and Amazon
+    QuickSight API references). Only the ARN's parameter name differs: `ResourceArn` (SNS, QuickSight),
+    `ResourceARN` (EventBridge)."""
+
+    service: str
+    arn_parameter: str = "ResourceArn"
+
+    def read(self, ctx: AwsContext, arn: str) -> dict[str, str]:
+        """The resource's tags; {} when the resource is gone."""
+        try:
+            listed = ctx.call(self.service, "list_tags_for_resource", **{self.arn_parameter: arn}).get("Tags", [])
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return {}
+            raise
+        return {str(t["Key"]): str(t["Value"]) for t in listed}
+
+    def sync(self, ctx: AwsContext, arn: str, wanted: Mapping[str, str]) -> None:
+        """Set what differs from `wanted`; remove the keys of ours no longer declared (others' tags stay)."""
+        current = self.read(ctx, arn)
+        to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
+        to_unset = tags_to_remove(current, wanted)
+        if to_set:
+            ctx.call(self.service, "tag_resource", **{self.arn_parameter: arn},
+                     Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])  # fmt: skip
+        if to_unset:
+            ctx.call(self.service, "untag_resource", **{self.arn_parameter: arn}, TagKeys=to_unset)
+
+
 def tags_diff(current: Mapping[str, str], desired: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """What to set and what to unset so `current` becomes `desired` (compare_aws_tags, purging)."""
     to_set = {k: v for k, v in desired.items() if current.get(k) != v}

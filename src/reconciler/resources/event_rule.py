@@ -39,13 +39,13 @@ from reconciler.resources.base import (
     AttrChange,
     Attrs,
     Desired,
+    KeyValueTags,
     Observed,
     ResourceKind,
     aws_error,
     desired_tags,
     is_not_found,
     tagged_as_ours,
-    tags_to_remove,
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
@@ -130,14 +130,11 @@ def _flatten_target(t: dict[str, Any]) -> dict[str, Any]:
             "input_template": str(transformer.get("InputTemplate", ""))}  # fmt: skip
 
 
+TAGS = KeyValueTags("events", "ResourceARN")  # EventBridge's tag API (Amazon EventBridge API reference)
+
+
 def get_rule_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
-    try:
-        listed = ctx.call("events", "list_tags_for_resource", ResourceARN=arn).get("Tags", [])
-    except AwsApiError as exc:
-        if is_not_found(exc):
-            return {}
-        raise
-    return {str(t["Key"]): str(t["Value"]) for t in listed}
+    return TAGS.read(ctx, arn)
 
 
 def list_targets(ctx: AwsContext, name: str) -> list[dict[str, Any]]:
@@ -214,16 +211,7 @@ class EventRuleKind(ResourceKind):
             if extra:
                 ctx.call("events", "remove_targets", Rule=desired.name, Ids=extra)
         if "tags" in tops:
-            arn = self._arn(ctx, desired.name)
-            want = dict(desired.tags)
-            current = get_rule_tags(ctx, arn)
-            to_set = {k: v for k, v in want.items() if current.get(k) != v}
-            to_unset = tags_to_remove(current, want)
-            if to_set:
-                ctx.call("events", "tag_resource", ResourceARN=arn,
-                         Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])  # fmt: skip
-            if to_unset:
-                ctx.call("events", "untag_resource", ResourceARN=arn, TagKeys=to_unset)
+            TAGS.sync(ctx, self._arn(ctx, desired.name), desired.tags)
 
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:

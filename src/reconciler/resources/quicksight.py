@@ -28,12 +28,12 @@ from reconciler.resources.base import (
     Account,
     AttrChange,
     Desired,
+    KeyValueTags,
     Observed,
     ResourceKind,
     aws_error,
     desired_tags,
     is_not_found,
-    tags_to_remove,
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
@@ -109,25 +109,15 @@ def qs_tags(pipeline: Pipeline) -> dict[str, str]:
     return {k: v for k, v in desired_tags(pipeline).items() if v}
 
 
+TAGS = KeyValueTags("quicksight")  # QuickSight's tag API (Amazon QuickSight API reference)
+
+
 def get_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
-    try:
-        listed = ctx.call("quicksight", "list_tags_for_resource", ResourceArn=arn).get("Tags", [])
-    except AwsApiError as exc:
-        if is_not_found(exc):
-            return {}
-        raise
-    return {str(t["Key"]): str(t["Value"]) for t in listed}
+    return TAGS.read(ctx, arn)
 
 
 def _sync_tags(ctx: AwsContext, arn: str, wanted: dict[str, str]) -> None:
-    current = get_tags(ctx, arn)
-    to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
-    to_unset = tags_to_remove(current, wanted)
-    if to_set:
-        ctx.call("quicksight", "tag_resource", ResourceArn=arn,
-                 Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])  # fmt: skip
-    if to_unset:
-        ctx.call("quicksight", "untag_resource", ResourceArn=arn, TagKeys=to_unset)
+    TAGS.sync(ctx, arn, wanted)
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -22,13 +22,13 @@ from reconciler.resources.base import (
     AttrChange,
     Attrs,
     Desired,
+    KeyValueTags,
     Observed,
     ResourceKind,
     aws_error,
     desired_tags,
     is_not_found,
     tagged_as_ours,
-    tags_to_remove,
 )
 from reconciler.resources.event_rule import rule_arn, rule_wanted
 from reconciler.resources.fields import Field
@@ -96,14 +96,11 @@ def topic_arn(ctx: AwsContext, name: str) -> str:
     return f"arn:{ctx.partition}:sns:{ctx.region}:{ctx.account_id}:{name}"
 
 
+TAGS = KeyValueTags("sns")  # ListTagsForResource / TagResource / UntagResource (Amazon SNS API reference)
+
+
 def get_topic_tags(ctx: AwsContext, arn: str) -> dict[str, str]:
-    try:
-        listed = ctx.call("sns", "list_tags_for_resource", ResourceArn=arn).get("Tags", [])
-    except AwsApiError as exc:
-        if is_not_found(exc):
-            return {}
-        raise
-    return {str(t["Key"]): str(t["Value"]) for t in listed}
+    return TAGS.read(ctx, arn)
 
 
 class TopicKind(ResourceKind):
@@ -171,15 +168,7 @@ class TopicKind(ResourceKind):
         if any(c.top == "eventbridge_publish" for c in changes):
             self._set_events_statement(ctx, desired.name, pipeline, wanted=bool(attrs.get("eventbridge_publish")))
         if any(c.top == "tags" for c in changes):
-            wanted = dict(desired.tags)
-            current = get_topic_tags(ctx, arn)
-            to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
-            to_unset = tags_to_remove(current, wanted)
-            if to_set:
-                ctx.call("sns", "tag_resource", ResourceArn=arn,
-                         Tags=[{"Key": k, "Value": v} for k, v in sorted(to_set.items())])  # fmt: skip
-            if to_unset:
-                ctx.call("sns", "untag_resource", ResourceArn=arn, TagKeys=to_unset)
+            TAGS.sync(ctx, arn, desired.tags)
 
     def delete(self, ctx: AwsContext, name: str, pipeline: Pipeline, *, force: bool) -> None:
         try:
