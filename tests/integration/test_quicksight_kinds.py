@@ -117,6 +117,10 @@ def test_promote_refreshes_spice_and_the_run_record_keeps_the_ingestion(project:
     shown = json.loads(project.cli("show", "20270101T060000Z-bbbbbb", "--json").stdout)["record"]["ingestion"]
     # fake_run's CSV holds one data row per run; the manifest now lists both quarters' prefixes.
     assert (shown["state"], shown["rows_ingested"], shown["data_set"]) == ("COMPLETED", 2, "car-brands")
+    table = project.cli("history")  # piped: plain columns, the SPICE refresh's state in its own column
+    assert table.exit_code == 0, table.output
+    header, *lines = table.output.splitlines()
+    assert header.split()[-1] == "spice" and all(line.split()[-1] == "COMPLETED" for line in lines), table.output
 
 
 def test_an_unreadable_published_file_fails_the_ingestion_with_quicksights_error(project: Project, aws: Any) -> None:

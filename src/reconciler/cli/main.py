@@ -777,6 +777,9 @@ def history(g: Globals, as_json: bool) -> None:
         return
     header = ["run id", "quarter", "state", "started", "crawl s", "job s", "total s", "read", "valid",
               "quarantined", "gate", "published", "cost $"]  # fmt: skip
+    show_ingestion = any(r.get("ingestion") for r in rows)  # spec.quicksight.dataset: the SPICE refresh per run
+    if show_ingestion:
+        header.append("spice")
 
     def cell(value: Any) -> str:
         return "-" if value is None or value == "" else f"{value:,}" if isinstance(value, int) else str(value)
@@ -786,6 +789,7 @@ def history(g: Globals, as_json: bool) -> None:
         cell(r["steps"].get("job")), cell(r["total_seconds"]), cell(r["rows_read"]), cell(r["rows_valid"]),
         cell(r["rows_quarantined"]), cell(r["gate"]), "yes" if r["published"] else "no",
         "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
+        *([cell(r.get("ingestion"))] if show_ingestion else []),
     ] for r in rows]  # fmt: skip
     if not g.console.is_terminal:  # piped: whitespace-separated columns, nothing wrapped or cut
         widths = [max(len(line[i]) for line in [header, *table_rows]) for i in range(len(header))]
