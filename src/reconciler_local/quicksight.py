@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import moto.quicksight.urls as qs_urls
-from moto.quicksight.data_models import QuicksightDataSet, QuickSightDataSource
+from moto.quicksight.data_models import QuicksightDataSet
 from moto.quicksight.exceptions import ResourceNotFoundException
 from moto.quicksight.models import QuickSightBackend
 from moto.quicksight.responses import QuickSightResponse
@@ -94,13 +94,14 @@ def _count_rows(store: S3Store, manifest_uri: str) -> tuple[int, dict[str, str] 
 
 
 class BackendAdditions(QuickSightBackend):
-    def _data_set(self, data_set_id: str) -> QuicksightDataSet:
+    # Any: moto's objects carry the attributes we add (import_mode, permissions, ingestions, ...) beside theirs.
+    def _data_set(self, data_set_id: str) -> Any:
         found = self.data_sets.get(data_set_id)
         if found is None:
             raise ResourceNotFoundException(f"DataSet {data_set_id} Not Found")
         return found
 
-    def _data_source(self, data_source_id: str) -> QuickSightDataSource:
+    def _data_source(self, data_source_id: str) -> Any:
         found = self.data_sources.get(data_source_id)
         if found is None:
             raise ResourceNotFoundException(f"DataSource {data_source_id} Not Found")
@@ -131,11 +132,17 @@ class BackendAdditions(QuickSightBackend):
             ingestion.update(IngestionStatus="FAILED", ErrorInfo=error)
         ingestions: dict[str, dict[str, Any]] = getattr(data_set, "ingestions", None) or {}
         ingestions[ingestion_id] = ingestion
-        data_set.ingestions = ingestions  # type: ignore[attr-defined]
+        extended: Any = data_set  # our attributes on moto's QuicksightDataSet
+        extended.ingestions = ingestions
         return ingestion
 
 
 class ResponseAdditions(QuickSightResponse):
+    @property
+    def _qs(self) -> BackendAdditions:
+        """moto's QuickSightBackend, whose methods the graft replaced with BackendAdditions' (patching.graft)."""
+        return cast(BackendAdditions, self.quicksight_backend)
+
     def _ok(self, **body: Any) -> str:
         return json.dumps({**body, "RequestId": "request_id", "Status": 200}, default=str)
 
@@ -150,14 +157,15 @@ class ResponseAdditions(QuickSightResponse):
         if params.get("Tags"):
             backend.tagger.tag_resource(data_set.arn, params["Tags"])
         backend.data_sets[data_set._id] = data_set
-        data_set.import_mode = params.get("ImportMode", "SPICE")  # type: ignore[attr-defined]
-        data_set.physical_table_map = params.get("PhysicalTableMap", {})  # type: ignore[attr-defined]
-        data_set.permissions = _apply_permissions([], params.get("Permissions"), None)  # type: ignore[attr-defined]
-        data_set.created = _now()  # type: ignore[attr-defined]
+        extended: Any = data_set  # our attributes on moto's QuicksightDataSet (it keeps only id and name)
+        extended.import_mode = params.get("ImportMode", "SPICE")
+        extended.physical_table_map = params.get("PhysicalTableMap", {})
+        extended.permissions = _apply_permissions([], params.get("Permissions"), None)
+        extended.created = _now()
         return self._ok(Arn=data_set.arn, DataSetId=data_set._id)
 
     def describe_data_set(self) -> str:
-        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ds = self._qs._data_set(self._get_param("DataSetId"))
         body = {
             "Arn": ds.arn, "DataSetId": ds._id, "Name": ds.name, "ImportMode": getattr(ds, "import_mode", "SPICE"),
             "PhysicalTableMap": getattr(ds, "physical_table_map", {}), "CreatedTime": getattr(ds, "created", None),
@@ -174,7 +182,7 @@ class ResponseAdditions(QuickSightResponse):
 
     def update_data_set(self) -> str:
         params = json.loads(self.body)
-        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ds = self._qs._data_set(self._get_param("DataSetId"))
         ds.name = params.get("Name", ds.name)
         ds.import_mode = params.get("ImportMode", getattr(ds, "import_mode", "SPICE"))
         ds.physical_table_map = params.get("PhysicalTableMap", getattr(ds, "physical_table_map", {}))
@@ -182,17 +190,17 @@ class ResponseAdditions(QuickSightResponse):
 
     def delete_data_set(self) -> str:
         data_set_id = self._get_param("DataSetId")
-        ds = self.quicksight_backend._data_set(data_set_id)  # type: ignore[attr-defined]
+        ds = self._qs._data_set(data_set_id)
         del self.quicksight_backend.data_sets[data_set_id]
         self.quicksight_backend.tagger.delete_all_tags_for_resource(ds.arn)
         return self._ok(Arn=ds.arn, DataSetId=data_set_id)
 
     def describe_data_set_permissions(self) -> str:
-        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ds = self._qs._data_set(self._get_param("DataSetId"))
         return self._ok(DataSetArn=ds.arn, DataSetId=ds._id, Permissions=getattr(ds, "permissions", []))
 
     def update_data_set_permissions(self) -> str:
-        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ds = self._qs._data_set(self._get_param("DataSetId"))
         ds.permissions = _apply_permissions(getattr(ds, "permissions", []), self._get_param("GrantPermissions"),
                                             self._get_param("RevokePermissions"))  # fmt: skip
         return self._ok(DataSetArn=ds.arn, DataSetId=ds._id)
@@ -200,37 +208,37 @@ class ResponseAdditions(QuickSightResponse):
     # Data source permissions.
     def create_data_source(self) -> str:
         answer: str = original(QuickSightResponse, "create_data_source")(self)
-        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        source = self._qs._data_source(self._get_param("DataSourceId"))
         source.permissions = _apply_permissions([], self._get_param("Permissions"), None)
         return answer
 
     def delete_data_source(self) -> str:
         """moto keeps a deleted data source's tags; AWS deletes them with it (a new one under the id is bare)."""
-        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        source = self._qs._data_source(self._get_param("DataSourceId"))
         answer: str = original(QuickSightResponse, "delete_data_source")(self)
         self.quicksight_backend.tagger.delete_all_tags_for_resource(source.arn)
         return answer
 
     def describe_data_source_permissions(self) -> str:
-        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        source = self._qs._data_source(self._get_param("DataSourceId"))
         return self._ok(DataSourceArn=source.arn, DataSourceId=source.data_source_id,
                         Permissions=getattr(source, "permissions", []))  # fmt: skip
 
     def update_data_source_permissions(self) -> str:
-        source = self.quicksight_backend._data_source(self._get_param("DataSourceId"))  # type: ignore[attr-defined]
+        source = self._qs._data_source(self._get_param("DataSourceId"))
         grant, revoke = self._get_param("GrantPermissions"), self._get_param("RevokePermissions")
         source.permissions = _apply_permissions(getattr(source, "permissions", []), grant, revoke)
         return self._ok(DataSourceArn=source.arn, DataSourceId=source.data_source_id)
 
     # Ingestions.
     def create_ingestion(self) -> str:
-        ingestion = self.quicksight_backend.run_ingestion(  # type: ignore[attr-defined]
+        ingestion = self._qs.run_ingestion(
             self._get_param("DataSetId"), self._get_param("IngestionId")
         )
         return self._ok(Arn=ingestion["Arn"], IngestionId=ingestion["IngestionId"], IngestionStatus="INITIALIZED")
 
     def describe_ingestion(self) -> str:
-        ds = self.quicksight_backend._data_set(self._get_param("DataSetId"))  # type: ignore[attr-defined]
+        ds = self._qs._data_set(self._get_param("DataSetId"))
         ingestion_id = self._get_param("IngestionId")
         found = (getattr(ds, "ingestions", None) or {}).get(ingestion_id)
         if found is None:

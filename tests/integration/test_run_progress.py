@@ -135,7 +135,9 @@ def test_piped_run_prints_state_changes_a_heartbeat_with_the_log_and_one_short_i
     beats = [line for line in lines if line.startswith("  job: car-brands-prepare still RUNNING after ")]
     assert beats and any("newest log line: tick " in line for line in beats), lines
     # the step's own time, not the time since the CLI started (the apply and the crawl came first)
-    first = int(re.search(r"after (\d+)s", beats[0]).group(1))  # type: ignore[union-attr]
+    found = re.search(r"after (\d+)s", beats[0])
+    assert found is not None, beats[0]
+    first = int(found.group(1))
     assert first < 5
     assert "  | tick 0" not in lines  # the whole log only with --logs
     assert "the live state changed" not in result.stdout  # the plan applied is the one shown

@@ -205,7 +205,8 @@ class _Watch:
 def notifying(pipeline: Pipeline, ctx: AwsContext, summary: RunSummary, emit: EventSink) -> Iterator[EventSink]:
     """Run the body (the quarterly run, given the returned event sink), then tell spec.notify how it ended.
     The run's own outcome (its return or its exception) is never changed by a notification."""
-    if pipeline.notify is None:
+    notify = pipeline.notify
+    if notify is None:
         yield emit
         return
     started = time.monotonic()
@@ -215,12 +216,12 @@ def notifying(pipeline: Pipeline, ctx: AwsContext, summary: RunSummary, emit: Ev
         summary.warnings.append(text)
         emit("warning", {"message": mask_text(text)})
 
-    sender = Sender(pipeline.notify, ctx, warn)
+    sender = Sender(notify, ctx, warn)
 
     def tell(error: BaseException | None) -> None:
         seconds = time.monotonic() - started
         step = (watch.failed_step or watch.step) if error is not None else None
-        for event in events_of(pipeline.notify, error, seconds):  # type: ignore[arg-type]
+        for event in events_of(notify, error, seconds):
             try:
                 sender.send(message_for(event, pipeline.name, summary, step, error, seconds))
             except Exception as exc:  # a bug here must not become the run's outcome either
