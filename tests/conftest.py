@@ -146,7 +146,7 @@ class Aws:
 
     url: str
     region: str = REGION
-    _session: boto3.session.Session = field(init=False, repr=False)
+    _session: Any = field(init=False, repr=False)  # a boto3 Session; Any: clients of any service name
 
     def __post_init__(self) -> None:
         self._session = boto3.session.Session(
@@ -158,7 +158,7 @@ class Aws:
         bucket answers configuration calls (the endpoint's new-bucket window, `new_bucket_seconds`), as a person
         setting up a bucket by hand would; `wait_for_new_buckets=False` for tests of the window itself."""
         made = self._session.client(
-            service_name,  # type: ignore[call-overload]
+            service_name,
             endpoint_url=self.url,
             config=Config(retries={"max_attempts": 2, "mode": "standard"}, s3={"addressing_style": "path"}),
         )

@@ -50,10 +50,8 @@ class Lane:
         return CliRunner().invoke(cli, ["-f", str(self.spec), *target, "--no-color", *args], catch_exceptions=False)
 
     def client(self, service: str) -> Any:
-        return boto3.session.Session(region_name=self.region).client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.endpoint,
-        )
+        session: Any = boto3.session.Session(region_name=self.region)  # any service name: Any, not the overloads
+        return session.client(service, endpoint_url=self.endpoint)
 
 
 def lane_spec(text: str, suffix: str) -> str:

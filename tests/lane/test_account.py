@@ -6,6 +6,8 @@ Everything is read back with plain boto3, never with the tool's own readers."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -13,9 +15,9 @@ from botocore.exceptions import ClientError
 from .conftest import Lane
 
 
-def gone(call: object, *codes: str) -> bool:
+def gone(call: Callable[[], Any], *codes: str) -> bool:
     try:
-        call()  # type: ignore[operator]
+        call()
     except ClientError as error:
         return error.response["Error"]["Code"] in codes
     return False

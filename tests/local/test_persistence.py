@@ -44,8 +44,8 @@ time.sleep(300)
 
 
 def client(state: EndpointState, service: str) -> Any:
-    return boto3.client(service, endpoint_url=state.url, region_name=REGION,  # type: ignore[call-overload]
-                        config=Config(s3={"addressing_style": "path"}))
+    session: Any = boto3.session.Session(region_name=REGION)  # any service name: Any, not the overloads
+    return session.client(service, endpoint_url=state.url, config=Config(s3={"addressing_style": "path"}))
 
 
 @pytest.fixture
