@@ -525,6 +525,7 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
 
     first: Plan | None = None
     approved_destructive: list[str] = []
+    new_bucket = False  # this run just called CreateBucket (or met a concurrent first run's new bucket)
     if not options.skip_apply:
         first = build_plan(pipeline, ctx, observe_serial=True)
         check_applicable(first)  # before the lock: a bucket that is someone else's gets no lock object of ours
@@ -532,7 +533,10 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
         bucket_change = next((c for c in first.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
         if bucket_change is not None and bucket_change.action == CREATE:
             create_bucket_exclusive(ctx, pipeline)
-    with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout,
+            new_bucket = True
+    # Right after CreateBucket the lock PUT may meet S3's new-bucket window (NoSuchBucket): lock.held retries it,
+    # bounded, exactly then (aws/retry.py while_bucket_is_new), as locked_apply does for apply.
+    with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout, fresh_bucket=new_bucket,
                    on_wait=lambda h: emit("lock_wait", {"holder": h.describe()}),
                    on_takeover=lambda h, why: emit("lock_taken_over", {"holder": h.describe(), "reason": why}),
                    ) as held, history.recorded(recorder, run_id, label):  # fmt: skip
