@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=${VENV:-.venv}
-PYTHON=${PYTHON:-python3}
+# shellcheck source=scripts/lib/install.sh
+. scripts/lib/install.sh
 
 if ! command -v java >/dev/null 2>&1; then
   echo "error: java not found. The local Glue job runs on Spark, which needs Java 17:" >&2
@@ -14,9 +14,8 @@ if ! command -v java >/dev/null 2>&1; then
   exit 1
 fi
 
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -e ".[local,spark]"
+echo "== install (uv.lock)"
+install_env local spark
 
 if [ ! -d Data/car_brands/ingest_quarter=2026-Q3 ]; then
   echo "== generating the raw data set (1,000,000 rows, deterministic)"

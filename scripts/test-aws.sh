@@ -9,9 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=${VENV:-.venv}
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet -e ".[dev,spark,local]"
+# shellcheck source=scripts/lib/install.sh
+. scripts/lib/install.sh
+install_env dev spark local
 
 export AWS_REGION=${AWS_REGION:-${AWS_DEFAULT_REGION:-eu-central-1}}
 export AWS_DEFAULT_REGION=$AWS_REGION  # botocore reads this one; the spec reads AWS_REGION

@@ -39,6 +39,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.glue.responses import GlueResponse
 from moto.iam.access_control import IAMRequest
 
+from reconciler_local.moto_api import request_params
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import Runtime, Settings
 
@@ -133,7 +134,7 @@ def glue_resource(action: str, params: dict[str, object], prefix: str) -> str:
 class GlueResourceArn(GlueResponse):
     def _determine_resource(self) -> str:
         try:
-            params = self.parameters
+            params = request_params(self)
         except ValueError:
             return "*"
         prefix = f"arn:aws:glue:{self.region}:{self.current_account}"

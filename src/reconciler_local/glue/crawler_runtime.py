@@ -33,6 +33,7 @@ from moto.glue.utils import CrawlFilter, FilterField, FilterOperator
 from reconciler_local.clock import parse_instant, utc_now
 from reconciler_local.glue.crawl import CrawlCancelled, CrawlFailed, CrawlOptions, CrawlSummary, commit_plan, plan_crawl
 from reconciler_local.glue.exceptions import CrawlerNotRunningException, CrawlerRunningException
+from reconciler_local.moto_api import request_params
 from reconciler_local.patching import graft
 from reconciler_local.roles import AccessDenied, role_check
 from reconciler_local.runtime import Runtime
@@ -365,7 +366,7 @@ class GlueBackendCrawlAdditions(GlueBackend):
 
 class GlueResponseCrawlAdditions(GlueResponse):
     def get_crawler_metrics(self) -> ActionResult:
-        names = self.parameters.get("CrawlerNameList")
+        names = request_params(self).get("CrawlerNameList")
         metrics = self.glue_backend.get_crawler_metrics(names)  # type: ignore[attr-defined]
         return ActionResult({"CrawlerMetricsList": metrics})
 

@@ -72,6 +72,7 @@ from reconciler_local.glue.exceptions import ConcurrentRunsExceededException, Jo
 from reconciler_local.glue.models import default_job_timeout_minutes
 from reconciler_local.glue.staging import Stager
 from reconciler_local.glue.versions import RuntimeUnavailable, check_spark_runtime
+from reconciler_local.moto_api import request_params
 from reconciler_local.patching import graft
 from reconciler_local.roles import ASSUME_ROLE_MESSAGE, AccessDenied, assume_problem, resolve_role, role_check, s3_arn
 from reconciler_local.runtime import Runtime, Settings
@@ -654,7 +655,7 @@ class GlueBackendJobAdditions(GlueBackend):
 class GlueResponseJobAdditions(GlueResponse):
     def batch_stop_job_run(self) -> ActionResult:
         stopped, errors = self.glue_backend.batch_stop_job_run(  # type: ignore[attr-defined]
-            self.parameters.get("JobName"), self.parameters.get("JobRunIds") or []
+            request_params(self).get("JobName"), request_params(self).get("JobRunIds") or []
         )
         return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
 

@@ -13,6 +13,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.glue.responses import GlueResponse
 
 from reconciler_local.glue.exceptions import InvalidInputException
+from reconciler_local.moto_api import request_params
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import get_runtime
 
@@ -26,7 +27,7 @@ JOB_EXTRA_FIELDS = {
 
 class GlueResponseAdditions(GlueResponse):
     def update_crawler(self) -> ActionResult:
-        params = self.parameters
+        params = request_params(self)
         name = params.get("Name")
         if not name:
             raise InvalidInputException("Name is required.")
@@ -35,16 +36,16 @@ class GlueResponseAdditions(GlueResponse):
         return EmptyResult()
 
     def update_job(self) -> ActionResult:
-        name = self.parameters.get("JobName")
-        job_update = self.parameters.get("JobUpdate")
+        name = request_params(self).get("JobName")
+        job_update = request_params(self).get("JobUpdate")
         if not name or job_update is None:
             raise InvalidInputException("JobName and JobUpdate are required.")
         self.glue_backend.update_job(name, job_update)  # type: ignore[attr-defined]
         return ActionResult({"JobName": name})
 
     def update_trigger(self) -> ActionResult:
-        name = self.parameters.get("Name")
-        trigger_update = self.parameters.get("TriggerUpdate")
+        name = request_params(self).get("Name")
+        trigger_update = request_params(self).get("TriggerUpdate")
         if not name or trigger_update is None:
             raise InvalidInputException("Name and TriggerUpdate are required.")
         trigger = self.glue_backend.update_trigger(name, trigger_update)  # type: ignore[attr-defined]
@@ -52,25 +53,25 @@ class GlueResponseAdditions(GlueResponse):
 
     def create_job(self) -> ActionResult:
         result: ActionResult = original(GlueResponse, "create_job")(self)
-        job = self.glue_backend.get_job(self.parameters["Name"])
+        job = self.glue_backend.get_job(request_params(self)["Name"])
         for field, attribute in JOB_EXTRA_FIELDS.items():
-            setattr(job, attribute, self.parameters.get(field))
+            setattr(job, attribute, request_params(self).get(field))
         return result
 
     def create_crawler(self) -> ActionResult:
         result: ActionResult = original(GlueResponse, "create_crawler")(self)
-        crawler = self.glue_backend.get_crawler(self.parameters["Name"])
-        crawler.lake_formation_configuration = self.parameters.get(  # type: ignore[attr-defined]
+        crawler = self.glue_backend.get_crawler(request_params(self)["Name"])
+        crawler.lake_formation_configuration = request_params(self).get(  # type: ignore[attr-defined]
             "LakeFormationConfiguration"
         )
         return result
 
     def start_crawler_schedule(self) -> ActionResult:
-        self.glue_backend.start_crawler_schedule(self.parameters.get("CrawlerName"))  # type: ignore[attr-defined]
+        self.glue_backend.start_crawler_schedule(request_params(self).get("CrawlerName"))  # type: ignore[attr-defined]
         return EmptyResult()
 
     def stop_crawler_schedule(self) -> ActionResult:
-        self.glue_backend.stop_crawler_schedule(self.parameters.get("CrawlerName"))  # type: ignore[attr-defined]
+        self.glue_backend.stop_crawler_schedule(request_params(self).get("CrawlerName"))  # type: ignore[attr-defined]
         return EmptyResult()
 
     def is_tags_match(self, resource_arn: str, tags: dict[str, str]) -> bool:

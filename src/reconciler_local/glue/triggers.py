@@ -51,6 +51,7 @@ from reconciler_local.glue.exceptions import (
     IllegalWorkflowStateException,
 )
 from reconciler_local.glue.job_runtime import ACTIVE_STATES, JobRun, JobRuntime, runs_of
+from reconciler_local.moto_api import request_params
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import Runtime
 
@@ -419,17 +420,17 @@ class FakeWorkflowRunAdditions(FakeWorkflowRun):
 
 class GlueResponseTriggerAdditions(GlueResponse):
     def get_workflow(self) -> ActionResult:
-        name = self.parameters.get("Name")
+        name = request_params(self).get("Name")
         workflow = self.glue_backend.get_workflow(str(name))
-        if self.parameters.get("IncludeGraph"):
+        if request_params(self).get("IncludeGraph"):
             workflow["Graph"] = workflow_graph(self.glue_backend, str(name))
         return ActionResult({"Workflow": workflow})
 
     def get_workflow_run(self) -> ActionResult:
-        name = self.parameters.get("Name")
-        run_id = self.parameters.get("RunId")
+        name = request_params(self).get("Name")
+        run_id = request_params(self).get("RunId")
         run = self.glue_backend.get_workflow_run(str(name), str(run_id))
-        if self.parameters.get("IncludeGraph"):
+        if request_params(self).get("IncludeGraph"):
             run["Graph"] = workflow_graph(self.glue_backend, str(name), engine().workflow_runs.get(str(run_id)))
         return ActionResult({"Run": run})
 
