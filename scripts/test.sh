@@ -22,13 +22,18 @@ fi
 echo "== install (uv.lock)"
 install_env dev spark local
 
+# In the drift check (LATEST=1) a lint or type failure does not hide the test results: all three run.
+status=0
+check() { if [ "${LATEST:-0}" = "1" ]; then "$@" || status=1; else "$@"; fi; }
+
 echo "== ruff"
-"$VENV/bin/ruff" check src tests glue_scripts benchmarks
+check "$VENV/bin/ruff" check src tests glue_scripts benchmarks scripts
 echo "== mypy"
-"$VENV/bin/mypy"
+check "$VENV/bin/mypy"
 echo "== pytest"
 marks=()
 if [ "${QUICK:-0}" = "1" ]; then
   marks=(-m "not spark and not slow")
 fi
-"$VENV/bin/pytest" -n "${PYTEST_WORKERS:-2}" --dist loadfile "${marks[@]}" "$@"
+check "$VENV/bin/pytest" -n "${PYTEST_WORKERS:-2}" --dist loadfile "${marks[@]}" "$@"
+exit "$status"

@@ -5,6 +5,7 @@
 # Every install path (these scripts, .ci/run, the Dockerfile, the GitHub workflows) installs exactly the
 # versions and hashes in uv.lock. uv itself comes from scripts/uv-requirements.txt (one version, hashed),
 # into .tools/ beside the project, the first time; only Python >= 3.11 is needed on the machine.
+# `--locked`: a pyproject.toml edited without `uv lock` stops the install with uv's own message.
 # LATEST=1 resolves the newest releases of every dependency instead of the lock (the drift check).
 # VENV (default .venv) and PYTHON (default python3) choose where and with which interpreter.
 
@@ -41,5 +42,5 @@ install_env() {
     VIRTUAL_ENV="$VENV" "$uv" pip freeze > "$VENV/latest-freeze.txt"
     return
   fi
-  UV_PROJECT_ENVIRONMENT="$VENV" "$uv" sync --quiet --frozen --python "$PYTHON" "${extras[@]}"
+  UV_PROJECT_ENVIRONMENT="$VENV" "$uv" sync --quiet --locked --python "$PYTHON" "${extras[@]}"
 }
