@@ -24,16 +24,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moto.core.responses import ActionResult
-from moto.glue.exceptions import NoCrawlsEntryForCrawler
-from moto.glue.models import FakeCrawler, GlueBackend
-from moto.glue.responses import GlueResponse
-from moto.glue.utils import CrawlFilter, FilterField, FilterOperator
-
 from reconciler_local.clock import parse_instant, utc_now
 from reconciler_local.glue.crawl import CrawlCancelled, CrawlFailed, CrawlOptions, CrawlSummary, commit_plan, plan_crawl
 from reconciler_local.glue.exceptions import CrawlerNotRunningException, CrawlerRunningException
-from reconciler_local.moto_api import request_params
+from reconciler_local.moto_api import (
+    ActionResult,
+    CrawlFilter,
+    FakeCrawler,
+    FilterField,
+    FilterOperator,
+    GlueBackend,
+    GlueResponse,
+    NoCrawlsEntryForCrawler,
+    glue_backends,
+    request_params,
+)
 from reconciler_local.patching import graft
 from reconciler_local.roles import AccessDenied, role_check
 from reconciler_local.runtime import Runtime
@@ -253,8 +258,6 @@ class CrawlerRuntime:
 
 
 def _glue_backends() -> list[GlueBackend]:
-    from moto.glue.models import glue_backends
-
     return [backend for regions in list(glue_backends.values()) for backend in list(regions.values())]
 
 
