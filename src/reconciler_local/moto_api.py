@@ -14,6 +14,7 @@ when a job run or event needs them, as before.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -374,7 +375,10 @@ CONTRACT: tuple[Expect, ...] = (
     *_attrs(f"{_GLUE_MODELS}.FakeWorkflowRun", "run_id"),
     Expect(f"{_GLUE_MODELS}.FakeWorkflow", "class"),
     _calls(f"{_GLUE_MODELS}.FakeTable.update_partition", "old_values", "partiton_input"),
-    *_attrs(f"{_GLUE_MODELS}.FakeTable", "partitions"),
+    _calls(f"{_GLUE_MODELS}.FakeTable.get_version", "ver"),
+    *_attrs(f"{_GLUE_MODELS}.FakeTable", "partitions", "_current_version"),
+    *_attrs(f"{_GLUE_MODELS}.FakeDatabase", "tables"),
+    *_attrs(f"{_GLUE_MODELS}.FakePartition", "values"),
     _calls("moto.glue.utils.Predicate.__init__", "inputs"),
     *_attrs("moto.glue.utils.Predicate", "conditions"),
     _calls("moto.glue.utils.Action.__init__", "inputs"),
@@ -442,6 +446,15 @@ def _moto_own(owner: type, name: str) -> Any:
     raise AttributeError(name)
 
 
+@functools.cache
+def _class_source(cls: type) -> str:
+    """The class's source ("" if it has none): parsed once, as inspect parses the whole module each time."""
+    try:
+        return inspect.getsource(cls)
+    except (OSError, TypeError):
+        return ""
+
+
 def _instance_attribute(owner: type, name: str) -> bool:
     """Whether some class in `owner`'s MRO declares `name` (a dataclass field or annotation) or assigns
     `self.<name>` in its source."""
@@ -451,11 +464,7 @@ def _instance_attribute(owner: type, name: str) -> bool:
             continue
         if name in getattr(cls, "__annotations__", {}):
             return True
-        try:
-            source = inspect.getsource(cls)
-        except (OSError, TypeError):
-            continue
-        if assignment.search(source):
+        if assignment.search(_class_source(cls)):
             return True
     return False
 

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import sys
 
 from reconciler.errors import LocalEndpointError
@@ -73,11 +74,13 @@ def installed_version() -> str | None:
 
 def install_command() -> str:
     """A command that installs the supported moto into the Python running now, pasteable as it is."""
-    python = shlex.quote(sys.executable)
+    python, requirement = shlex.quote(sys.executable), shlex.quote(REQUIREMENT)
     if importlib.util.find_spec("pip") is not None:
-        return f"{python} -m pip install {shlex.quote(REQUIREMENT)}"
-    # A venv made by uv has no pip (scripts/lib/install.sh builds one so).
-    return f"uv pip install --python {python} {shlex.quote(REQUIREMENT)}"
+        return f"{python} -m pip install {requirement}"
+    # A venv made by uv (scripts/lib/install.sh makes one so) has no pip.
+    if shutil.which("uv") is not None:
+        return f"uv pip install --python {python} {requirement}"
+    return f"{python} -m ensurepip && {python} -m pip install {requirement}"
 
 
 def check_moto() -> None:
