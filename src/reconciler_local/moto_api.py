@@ -128,6 +128,7 @@ __all__ = [
     "S3Response",
     "TaggedResource",
     "check",
+    "contract_summary",
     "create_backend_app",
     "get_backend",
     "glue_backends",
@@ -419,6 +420,25 @@ CONTRACT: tuple[Expect, ...] = (
     _calls("moto.utilities.tagging_service.TaggingService.delete_all_tags_for_resource", "arn"),
     _calls("moto.utilities.tagging_service.TaggingService.get_tag_dict_for_resource", "arn"),
 )
+
+
+def contract_summary() -> str:
+    """CONTRACT as the Markdown list src/reconciler_local/README.md shows ("What we rely on in moto"), one line
+    per module or class: its names, a callable with the parameters we rely on."""
+    groups: dict[str, list[str]] = {}
+    for expect in CONTRACT:
+        if expect.kind == "module":
+            groups.setdefault(expect.path, [])
+            continue
+        owner, _, name = expect.path.rpartition(".")
+        text = name
+        if expect.kind == "callable":
+            text = f"{name}({', '.join((*expect.params, *expect.accepts))})"
+            if expect.mentions:
+                text += f" calls {' '.join(expect.mentions)}"
+        groups.setdefault(owner, []).append(f"`{text}`")
+    return "\n".join(f"- `{owner}`" + (f": {', '.join(names)}" if names else "")
+                     for owner, names in sorted(groups.items())) + "\n"
 
 
 def _import_prefix(path: str) -> tuple[Any, list[str]]:

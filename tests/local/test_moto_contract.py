@@ -4,6 +4,7 @@ moved; and the checker itself is tested on a stand-in module, so a passing contr
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 import textwrap
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from reconciler_local import patching
-from reconciler_local.moto_api import CONTRACT, Expect, check
+from reconciler_local.moto_api import CONTRACT, Expect, check, contract_summary
+
+README = Path(__file__).resolve().parents[2] / "src" / "reconciler_local" / "README.md"
 
 
 @pytest.mark.parametrize("expect", CONTRACT, ids=[f"{e.kind}:{e.path}" for e in CONTRACT])
@@ -26,6 +29,31 @@ def test_the_contract_has_no_duplicates_and_covers_every_kind() -> None:
     paths = [(e.path, e.kind) for e in CONTRACT]
     assert len(paths) == len(set(paths))
     assert {e.kind for e in CONTRACT} == {"module", "class", "callable", "attribute", "value"}
+
+
+def test_only_moto_api_imports_moto() -> None:
+    """The contract covers what the endpoint uses only if every use goes through moto_api."""
+    package = README.parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "moto_api.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            offenders += [f"{path.relative_to(package)}:{node.lineno} {name}" for name in names
+                          if name == "moto" or name.startswith("moto.")]
+    assert offenders == []
+
+
+def test_the_endpoint_readme_lists_the_contract() -> None:
+    assert contract_summary() in README.read_text(encoding="utf-8"), (
+        "src/reconciler_local/README.md's list is out of date: paste moto_api.contract_summary() in its place"
+    )
 
 
 def test_the_checker_names_the_attribute_moto_5_2_6_removed() -> None:
