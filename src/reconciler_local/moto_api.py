@@ -321,6 +321,7 @@ CONTRACT: tuple[Expect, ...] = (
     _calls("moto.s3.models.S3Backend.put_object", "bucket_name", "key_name", "value"),
     _calls("moto.s3.models.S3Backend.delete_object", "bucket_name", "key_name"),
     _calls("moto.s3.models.S3Backend.put_bucket_tagging", "bucket_name", "tags"),
+    _calls("moto.s3.models.FakeKey.__getstate__"),  # persistence.py pickles keys with their bytes
     *_attrs("moto.s3.models.FakeKey", "_value_buffer", "lock", "value", "name", "size", "etag", "last_modified"),
     # Glue responses: the operations we replace or wrap, and what they read.
     *_attrs(_GLUE_RESPONSE, "glue_backend"),
@@ -337,6 +338,9 @@ CONTRACT: tuple[Expect, ...] = (
     _calls(f"{_GLUE_BACKEND}.get_workflow", "name"),
     _calls(f"{_GLUE_BACKEND}.get_workflow_run", "workflow_name", "run_id"),
     _calls(f"{_GLUE_BACKEND}.list_crawls", accepts=("crawler_name", "filters")),
+    # ...and moto's response iterates its result: a list (5.2.5 took a (crawls, next token) pair).
+    _calls(f"{_GLUE_RESPONSE}.list_crawls", mentions=(
+        "crawls = self.glue_backend.list_crawls(crawler_name, filters)", "crawl.as_dict() for crawl in crawls")),
     _calls(f"{_GLUE_BACKEND}.get_tags", "resource_id"),
     _calls(f"{_GLUE_BACKEND}.create_database", "database_name", "database_input", "tags"),
     _calls(f"{_GLUE_BACKEND}.create_table", "database_name", "table_name", "table_input"),
@@ -371,10 +375,14 @@ CONTRACT: tuple[Expect, ...] = (
             "crawl_elapsed_time"),
     *_attrs(f"{_GLUE_MODELS}.FakeTrigger", "trigger_type", "state", "description", "schedule", "actions",
             "predicate", "event_batching_condition", "arn"),
+    *_attrs(f"{_GLUE_MODELS}.FakeTrigger", "name", "workflow_name"),
     _calls(f"{_GLUE_MODELS}.FakeTrigger.as_dict"),
+    *_attrs(f"{_GLUE_MODELS}.FakeWorkflow", "name", "max_concurrent_runs"),
+    _calls(f"{_GLUE_MODELS}.FakeWorkflow.start_run", "properties"),
+    *_attrs("moto.glue.utils.Condition", "job_name", "crawler_name", "state", "crawl_state"),
+    *_attrs("moto.glue.utils.Action", "job_name", "crawler_name", "arguments", "timeout"),
     _calls(f"{_GLUE_MODELS}.FakeWorkflowRun.as_dict"),
     *_attrs(f"{_GLUE_MODELS}.FakeWorkflowRun", "run_id"),
-    Expect(f"{_GLUE_MODELS}.FakeWorkflow", "class"),
     _calls(f"{_GLUE_MODELS}.FakeTable.update_partition", "old_values", "partiton_input"),
     _calls(f"{_GLUE_MODELS}.FakeTable.get_version", "ver"),
     *_attrs(f"{_GLUE_MODELS}.FakeTable", "partitions", "_current_version"),

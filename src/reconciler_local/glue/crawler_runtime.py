@@ -335,14 +335,15 @@ def _matches(run: CrawlRun, crawl_filter: CrawlFilter) -> bool:
 class GlueBackendCrawlAdditions(GlueBackend):
     def list_crawls(  # type: ignore[override]
         self, crawler_name: str, filters: list[CrawlFilter], **_: Any
-    ) -> tuple[list[CrawlRun], None]:
+    ) -> list[CrawlRun]:
+        """moto's GlueResponse.list_crawls pages what this returns (moto 5.2.6: `PaginatedResult`)."""
         crawler = self.crawlers.get(crawler_name)
         if crawler is None:
             raise NoCrawlsEntryForCrawler(crawler_name)
         crawls: list[Any] = crawler.crawls
         runs: list[CrawlRun] = [run for run in crawls if isinstance(run, CrawlRun)]
         runs = [run for run in runs if all(_matches(run, crawl_filter) for crawl_filter in filters)]
-        return sorted(runs, key=lambda run: run.start_time, reverse=True), None
+        return sorted(runs, key=lambda run: run.start_time, reverse=True)
 
     def get_crawler_metrics(self, crawler_names: list[str] | None) -> list[dict[str, Any]]:
         names = crawler_names or list(self.crawlers)
