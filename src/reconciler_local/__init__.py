@@ -10,6 +10,8 @@ Public API:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from reconciler.errors import LocalEndpointError
 from reconciler_local.lifecycle import (
     DEFAULT_STATE_DIR,
@@ -21,7 +23,9 @@ from reconciler_local.lifecycle import (
     status,
     up,
 )
-from reconciler_local.server import LocalEndpoint
+
+if TYPE_CHECKING:
+    from reconciler_local.server import LocalEndpoint
 
 __all__ = [
     "DEFAULT_STATE_DIR",
@@ -35,3 +39,13 @@ __all__ = [
     "status",
     "up",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`LocalEndpoint` imports moto; the lifecycle functions must not, so that `up` can refuse an unsupported
+    moto (moto_support.check_moto) before any of moto's modules is imported."""
+    if name == "LocalEndpoint":
+        from reconciler_local.server import LocalEndpoint
+
+        return LocalEndpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

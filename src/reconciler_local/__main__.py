@@ -11,7 +11,7 @@ from pathlib import Path
 
 from reconciler.errors import LocalEndpointError
 from reconciler_local import lifecycle
-from reconciler_local.server import serve
+from reconciler_local.moto_support import check_moto
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         logging.basicConfig(level=args.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        return serve(args.host, args.port, args.state_file, args.data_file)
     try:
+        if args.command == "serve":
+            check_moto()  # before moto (or a graft onto it) is imported: a moved name fails at import
+            from reconciler_local.server import serve
+
+            return serve(args.host, args.port, args.state_file, args.data_file)
         if args.command == "up":
             print(json.dumps(asdict(lifecycle.up(args.state_dir, args.port))))
         elif args.command == "down":

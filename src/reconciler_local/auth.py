@@ -33,13 +33,14 @@ bucket policies are ignored; sts:GetCallerIdentity is always allowed (as on AWS)
 
 from __future__ import annotations
 
-from moto import settings as moto_settings
-from moto.core.authorization import ActionAuthenticatorMixin
-from moto.core.exceptions import JsonRESTError
-from moto.glue.responses import GlueResponse
-from moto.iam.access_control import IAMRequest
-
-from reconciler_local.moto_api import request_params
+from reconciler_local.moto_api import (
+    ActionAuthenticatorMixin,
+    GlueResponse,
+    IAMRequest,
+    JsonRESTError,
+    request_params,
+)
+from reconciler_local.moto_api import settings as moto_settings
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import Runtime, Settings
 

@@ -22,11 +22,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from moto.core.resource_tagging import TaggedResource
-from moto.events.models import EventsBackend, Rule
-from moto.events.utils import EventMessageType
-from moto.utilities.arns import parse_arn
-
+from reconciler_local.moto_api import EventMessageType, EventsBackend, Rule, TaggedResource, parse_arn, sns_backends
 from reconciler_local.patching import graft, original
 
 
@@ -52,8 +48,6 @@ def transformed(transformer: dict[str, Any], event: Mapping[str, object]) -> str
 
 class RuleChanges(Rule):
     def send_to_targets(self, original_event: EventMessageType, transform_input: bool = True) -> None:
-        from moto.sns.models import sns_backends
-
         if not self.event_pattern.matches_event(original_event):
             return
         others = [t for t in self.targets if parse_arn(t["Arn"]).service != "sns"]
@@ -69,7 +63,7 @@ class RuleChanges(Rule):
                 message = transformed(transformer, original_event)
             else:
                 message = json.dumps(original_event)
-            sns_backends[arn.account][arn.region].publish(message=message, arn=target["Arn"])
+            sns_backends()[arn.account][arn.region].publish(message=message, arn=target["Arn"])
         if others:  # a rule with SNS and other targets (not ours): moto's for the others
             kept = self.targets
             self.targets = others

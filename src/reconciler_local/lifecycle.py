@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import LocalEndpointError
+from reconciler_local.moto_support import check_moto
 
 DEFAULT_STATE_DIR = Path(".reconciler")
 STATE_FILE_NAME = "local-endpoint.json"
@@ -174,6 +175,7 @@ def start(state_dir: Path = DEFAULT_STATE_DIR, port: int | None = None) -> tuple
             if port is not None and port != running.port:
                 raise AlreadyRunningError(running)
             return running, False
+        check_moto()  # before anything serves: an untested moto answers HTTP 500s (moto_support.py)
         path = state_file(state_dir)
         log_path = log_file(state_dir)
         command = [sys.executable, "-m", "reconciler_local", "serve", "--host", "127.0.0.1",

@@ -26,6 +26,13 @@ def graft(target: type, additions: type) -> None:
         setattr(target, name, value)
 
 
+def replaced(target: type, name: str) -> tuple[bool, Any]:
+    """(True, what `target` itself defined as `name` before a graft replaced it: None if nothing) when a graft
+    set `name` on `target`; (False, None) otherwise."""
+    key = (target, name)
+    return (True, _ORIGINALS[key]) if key in _ORIGINALS else (False, None)
+
+
 def original(target: type, name: str) -> Any:
     """moto's own implementation of `name` on `target`, as it was before `graft` replaced it."""
     found = _ORIGINALS.get((target, name))

@@ -37,9 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import moto
-from moto.core.base_backend import BackendDict
-
+from reconciler_local.moto_api import MOTO_VERSION, BackendDict, get_backend
 from reconciler_local.runtime import Runtime
 
 log = logging.getLogger("reconciler_local.persistence")
@@ -64,7 +62,7 @@ def _collect() -> dict[str, Any]:
         for account, regions in list(backend_dict.items()):
             for region, backend in list(regions.items()):
                 backends.setdefault(service, {}).setdefault(account, {})[region] = backend
-    return {"format": FORMAT, "moto": moto.__version__, "backends": backends,
+    return {"format": FORMAT, "moto": MOTO_VERSION, "backends": backends,
             "workflow_runs": dict(triggers.engine().workflow_runs)}
 
 
@@ -107,13 +105,11 @@ def restore(path: Path, runtime: Runtime) -> bool:
     except Exception as error:
         _set_aside(path, f"{type(error).__name__}: {error}")
         return False
-    if data.get("format") != FORMAT or data.get("moto") != moto.__version__:
+    if data.get("format") != FORMAT or data.get("moto") != MOTO_VERSION:
         _set_aside(path, f"written by format {data.get('format')} / moto {data.get('moto')}, "
-                         f"this is format {FORMAT} / moto {moto.__version__}")
+                         f"this is format {FORMAT} / moto {MOTO_VERSION}")
         return False
     known = dict(_backend_dicts())
-    from moto.backends import get_backend
-
     with runtime.lock:
         for service, accounts in data["backends"].items():
             backend_dict = known.get(service) or get_backend(service)

@@ -25,12 +25,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import moto.quicksight.urls as qs_urls
-from moto.quicksight.data_models import QuicksightDataSet
-from moto.quicksight.exceptions import ResourceNotFoundException
-from moto.quicksight.models import QuickSightBackend
-from moto.quicksight.responses import QuickSightResponse
-
+from reconciler_local.moto_api import QuickSightBackend, QuicksightDataSet, QuickSightResponse
+from reconciler_local.moto_api import QuickSightResourceNotFound as ResourceNotFoundException
+from reconciler_local.moto_api import quicksight_urls as qs_urls
 from reconciler_local.patching import graft, original
 from reconciler_local.s3store import S3Error, S3Store, split_uri
 

@@ -44,9 +44,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.iam.models import IAMBackend, Role, iam_backends
-
+from reconciler_local.moto_api import IAMBackend, IAMPolicy, PermissionResult, Role, iam_backends
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import Settings
 

@@ -107,12 +107,12 @@ class Runtime:
 
     def reset(self) -> None:
         """Stop every crawl, job run and schedule, reset moto's state, the clock and the settings."""
-        from moto.moto_api._internal.models import moto_api_backend
+        from reconciler_local.moto_api import moto_api_backend
 
         for component in self._components:
             component.reset()
         with self.lock:
-            moto_api_backend.reset()
+            moto_api_backend().reset()
             self.clock.reset()
             self.settings = Settings.from_environment()
         self.settings_changed()

@@ -41,11 +41,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import xmltodict
-from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.s3.exceptions import MissingBucket
-from moto.s3.models import FakeBucket, FakeDeleteMarker
-from moto.s3.responses import S3Response
 
+from reconciler_local.moto_api import (
+    FakeBucket,
+    FakeDeleteMarker,
+    IAMPolicy,
+    MissingBucket,
+    PermissionResult,
+    S3Response,
+)
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import get_runtime
 

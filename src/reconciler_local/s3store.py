@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from moto.s3.exceptions import MissingBucket
-from moto.s3.models import FakeKey, S3Backend, s3_backends
+from reconciler_local.moto_api import FakeKey, MissingBucket, S3Backend, s3_backends
 
 READ_CHUNK = 8 * 1024 * 1024
 

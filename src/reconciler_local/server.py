@@ -20,7 +20,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from reconciler_local import persistence
@@ -29,6 +28,7 @@ from reconciler_local.faults import FaultInjector
 from reconciler_local.glue.crawler_runtime import crawler_runtime
 from reconciler_local.glue.job_runtime import job_runtime
 from reconciler_local.install import install
+from reconciler_local.moto_api import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from reconciler_local.persistence import READ_ONLY_METHODS, Saver
 from reconciler_local.runtime import Runtime, get_runtime
 

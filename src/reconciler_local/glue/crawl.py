@@ -28,8 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.glue.models import FakeCrawler, GlueBackend
-
 from reconciler_local.glue.classifier import (
     DELIMITER_NAMES,
     ClassificationError,
@@ -37,6 +35,7 @@ from reconciler_local.glue.classifier import (
     classify_csv,
     merge_schemas,
 )
+from reconciler_local.moto_api import FakeCrawler, GlueBackend
 from reconciler_local.roles import Check, catalog_arns, no_check, s3_arn
 from reconciler_local.s3store import S3Error, S3Object, S3Store, split_uri
 

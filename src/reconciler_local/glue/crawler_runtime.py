@@ -24,16 +24,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moto.core.responses import ActionResult
-from moto.glue.exceptions import NoCrawlsEntryForCrawler
-from moto.glue.models import FakeCrawler, GlueBackend
-from moto.glue.responses import GlueResponse
-from moto.glue.utils import CrawlFilter, FilterField, FilterOperator
-
 from reconciler_local.clock import parse_instant, utc_now
 from reconciler_local.glue.crawl import CrawlCancelled, CrawlFailed, CrawlOptions, CrawlSummary, commit_plan, plan_crawl
 from reconciler_local.glue.exceptions import CrawlerNotRunningException, CrawlerRunningException
-from reconciler_local.moto_api import request_params
+from reconciler_local.moto_api import (
+    ActionResult,
+    CrawlFilter,
+    FakeCrawler,
+    FilterField,
+    FilterOperator,
+    GlueBackend,
+    GlueResponse,
+    NoCrawlsEntryForCrawler,
+    glue_backends,
+    request_params,
+)
 from reconciler_local.patching import graft
 from reconciler_local.roles import AccessDenied, role_check
 from reconciler_local.runtime import Runtime
@@ -253,8 +258,6 @@ class CrawlerRuntime:
 
 
 def _glue_backends() -> list[GlueBackend]:
-    from moto.glue.models import glue_backends
-
     return [backend for regions in list(glue_backends.values()) for backend in list(regions.values())]
 
 
@@ -332,14 +335,15 @@ def _matches(run: CrawlRun, crawl_filter: CrawlFilter) -> bool:
 class GlueBackendCrawlAdditions(GlueBackend):
     def list_crawls(  # type: ignore[override]
         self, crawler_name: str, filters: list[CrawlFilter], **_: Any
-    ) -> tuple[list[CrawlRun], None]:
+    ) -> list[CrawlRun]:
+        """moto's GlueResponse.list_crawls pages what this returns (moto 5.2.6: `PaginatedResult`)."""
         crawler = self.crawlers.get(crawler_name)
         if crawler is None:
             raise NoCrawlsEntryForCrawler(crawler_name)
         crawls: list[Any] = crawler.crawls
         runs: list[CrawlRun] = [run for run in crawls if isinstance(run, CrawlRun)]
         runs = [run for run in runs if all(_matches(run, crawl_filter) for crawl_filter in filters)]
-        return sorted(runs, key=lambda run: run.start_time, reverse=True), None
+        return sorted(runs, key=lambda run: run.start_time, reverse=True)
 
     def get_crawler_metrics(self, crawler_names: list[str] | None) -> list[dict[str, Any]]:
         names = crawler_names or list(self.crawlers)

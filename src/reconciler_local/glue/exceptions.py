@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moto.glue.exceptions import (
+from reconciler_local.moto_api import (
     ConcurrentRunsExceededException,
     CrawlerNotRunningException,
     CrawlerRunningException,

@@ -62,17 +62,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from moto.core.responses import ActionResult
-from moto.glue.models import FakeJob, GlueBackend
-from moto.glue.responses import GlueResponse
-
 from reconciler_local.clock import utc_now
 from reconciler_local.glue.crawler_runtime import StartedBy
 from reconciler_local.glue.exceptions import ConcurrentRunsExceededException, JobRunNotFoundException
 from reconciler_local.glue.models import default_job_timeout_minutes
 from reconciler_local.glue.staging import Stager
 from reconciler_local.glue.versions import RuntimeUnavailable, check_spark_runtime
-from reconciler_local.moto_api import request_params
+from reconciler_local.moto_api import (
+    ActionResult,
+    FakeJob,
+    GlueBackend,
+    GlueResponse,
+    glue_backends,
+    logs_backends,
+    request_params,
+    sts_backends,
+)
 from reconciler_local.patching import graft
 from reconciler_local.roles import ASSUME_ROLE_MESSAGE, AccessDenied, assume_problem, resolve_role, role_check, s3_arn
 from reconciler_local.runtime import Runtime, Settings
@@ -396,12 +401,10 @@ class JobRuntime:
     @staticmethod
     def _role_session(job: FakeJob, run: JobRun) -> dict[str, str]:
         """Credentials of an STS session of the job's role (moto's STS backend), as Glue gives the script."""
-        from moto.sts.models import sts_backends
-
         role = resolve_role(job.backend.account_id, job.role, strict=False)
         if role is None:
             return {}
-        session = sts_backends[job.backend.account_id]["aws"].assume_role(
+        session = sts_backends()[job.backend.account_id]["aws"].assume_role(
             region_name=run.region, role_session_name="GlueJobRunnerSession", role_arn=role.arn,
             policy="", duration=int(run.timeout_minutes) * 60 + 3600, external_id="",
         )
@@ -513,9 +516,7 @@ class JobRuntime:
         if run.work_dir is None:
             return
         try:
-            from moto.logs.models import logs_backends
-
-            logs = logs_backends[job.backend.account_id][run.region]
+            logs = logs_backends()[job.backend.account_id][run.region]
             timestamp = int(time.time() * 1000)
             output_file = "driver.log" if run.glue5_logs else "stdout.log"
             for stream_file, group in ((output_file, f"{LOG_GROUP}/output"), ("stderr.log", f"{LOG_GROUP}/error")):
@@ -550,8 +551,6 @@ class JobRuntime:
     def adopt_restored(self, message: str) -> None:
         """After the state was restored (persistence.py): index the runs (for the admin job-run routes); a run
         saved while active has no process any more, it ends FAILED with `message`."""
-        from moto.glue.models import glue_backends
-
         for regions in list(glue_backends.values()):
             for backend in list(regions.values()):
                 for job in list(backend.jobs.values()):

@@ -10,11 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.core.utils import utcnow
-from moto.glue import responses as moto_glue_responses
-from moto.glue.models import FakeCrawler, FakeJob, FakeTrigger, GlueBackend
-from moto.glue.utils import Action, Predicate
-
 from reconciler.spec.cron import CronError, parse_cron
 from reconciler_local.glue.exceptions import (
     AlreadyExistsException,
@@ -22,6 +17,8 @@ from reconciler_local.glue.exceptions import (
     GlueClientError,
     InvalidInputException,
 )
+from reconciler_local.moto_api import Action, FakeCrawler, FakeJob, FakeTrigger, GlueBackend, Predicate, utcnow
+from reconciler_local.moto_api import glue_responses_module as moto_glue_responses
 from reconciler_local.patching import graft, original
 from reconciler_local.roles import ASSUME_ROLE_MESSAGE, TRIGGER_ASSUME_ROLE_MESSAGE, assume_problem
 from reconciler_local.runtime import get_runtime

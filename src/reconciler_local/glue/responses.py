@@ -9,11 +9,8 @@ hence the `attr-defined` ignores on calls to them; each is defined in `models.py
 
 from __future__ import annotations
 
-from moto.core.responses import ActionResult, EmptyResult
-from moto.glue.responses import GlueResponse
-
 from reconciler_local.glue.exceptions import InvalidInputException
-from reconciler_local.moto_api import request_params
+from reconciler_local.moto_api import ActionResult, EmptyResult, GlueResponse, request_params
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import get_runtime
 

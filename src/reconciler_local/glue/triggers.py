@@ -30,18 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moto.core.responses import ActionResult
-from moto.glue.models import (
-    FakeCrawler,
-    FakeJob,
-    FakeTrigger,
-    FakeWorkflow,
-    FakeWorkflowRun,
-    GlueBackend,
-    glue_backends,
-)
-from moto.glue.responses import GlueResponse
-
 from reconciler.spec.cron import CronError, CronSchedule, parse_cron
 from reconciler_local.clock import utc_now
 from reconciler_local.glue.crawler_runtime import DONE, CrawlerRuntime, CrawlRun, StartedBy
@@ -51,7 +39,18 @@ from reconciler_local.glue.exceptions import (
     IllegalWorkflowStateException,
 )
 from reconciler_local.glue.job_runtime import ACTIVE_STATES, JobRun, JobRuntime, runs_of
-from reconciler_local.moto_api import request_params
+from reconciler_local.moto_api import (
+    ActionResult,
+    FakeCrawler,
+    FakeJob,
+    FakeTrigger,
+    FakeWorkflow,
+    FakeWorkflowRun,
+    GlueBackend,
+    GlueResponse,
+    glue_backends,
+    request_params,
+)
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import Runtime
 
