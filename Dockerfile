@@ -39,8 +39,9 @@ RUN python3 -m venv /opt/uv \
  && /opt/uv/bin/pip install --require-hashes -r scripts/uv-requirements.txt
 # The dependencies first (a layer that changes only with the lock), then the project itself, built as a wheel
 # from only what it is built from (pyproject.toml names README.md as the long description and packages schema/
-# as reconciler/_schema). Nothing else from the build context reaches the image. A build behind a TLS-inspecting
-# proxy gives pip its CA (pip.conf `cert`); uv is told to use the same one.
+# as reconciler/_schema). Nothing else from the build context reaches the image. `--locked`: a pyproject.toml
+# edited without `uv lock` stops the build. A build behind a TLS-inspecting proxy gives pip its CA (pip.conf
+# `cert`); uv is told to use the same one.
 COPY pyproject.toml uv.lock README.md ./
 RUN case "$WITH_SPARK" in \
       true) set -- --extra spark --extra local ;; \
@@ -49,13 +50,13 @@ RUN case "$WITH_SPARK" in \
     esac \
  && cert=$(/opt/uv/bin/pip config list 2>/dev/null | sed -n "s/^global\.cert='\(.*\)'\$/\1/p" | tail -1) \
  && if [ -n "$cert" ]; then export SSL_CERT_FILE="$cert"; fi \
- && /opt/uv/bin/uv sync --frozen --no-install-project --no-editable --python "$(command -v python3)" "$@"
+ && /opt/uv/bin/uv sync --locked --no-install-project --no-editable --python "$(command -v python3)" "$@"
 COPY schema/ schema/
 COPY src/ src/
 RUN case "$WITH_SPARK" in true) set -- --extra spark --extra local ;; *) set -- ;; esac \
  && cert=$(/opt/uv/bin/pip config list 2>/dev/null | sed -n "s/^global\.cert='\(.*\)'\$/\1/p" | tail -1) \
  && if [ -n "$cert" ]; then export SSL_CERT_FILE="$cert"; fi \
- && /opt/uv/bin/uv sync --frozen --no-editable --python "$(command -v python3)" "$@"
+ && /opt/uv/bin/uv sync --locked --no-editable --python "$(command -v python3)" "$@"
 
 # --- the image -----------------------------------------------------------------------------------------------
 FROM base

@@ -84,4 +84,4 @@ def test_the_default_docker_image_installs_without_the_local_extra() -> None:
     (spark_extras,) = re.findall(r"^\s*true\) set --([^;]*);;\s*\\\n\s*false\)", dockerfile, re.MULTILINE)
     assert spark_extras.split() == ["--extra", "spark", "--extra", "local"]
     installs = re.findall(r"uv sync ([^\n]*)", dockerfile)
-    assert len(installs) == 2 and all("--frozen" in install for install in installs), installs
+    assert len(installs) == 2 and all("--locked" in install for install in installs), installs
