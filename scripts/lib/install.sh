@@ -38,7 +38,7 @@ install_env() {
     echo "== LATEST=1: newest releases of every dependency, not uv.lock" >&2
     [ -x "$VENV/bin/python" ] || "$uv" venv --quiet --python "$PYTHON" "$VENV"
     VIRTUAL_ENV="$VENV" "$uv" pip install --quiet --upgrade --reinstall --resolution highest \
-      --override <(printf 'moto[server]\npyspark<3.6\n') -e ".[$(IFS=,; echo "$*")]"
+      --override <(printf 'moto[events,glue,iam,logs,quicksight,s3,sns,sts]\npyspark<3.6\n') -e ".[$(IFS=,; echo "$*")]"
     VIRTUAL_ENV="$VENV" "$uv" pip freeze > "$VENV/latest-freeze.txt"
     return
   fi

@@ -11,6 +11,7 @@
 | `POST /_reconciler/settings` | change settings, e.g. `{"timeout_minute_seconds": 1}` |
 | `GET  /_reconciler/faults` | the fault mode and what it injected so far (see `faults.py`) |
 | `POST /_reconciler/faults` | set the fault mode, e.g. `{"rate": 0.2, "seed": 1}`; `{}` turns it off |
+| `POST /_reconciler/save` | write the state to the data file now, if it changed: `{"saved": bool}` (persistence.py) |
 | `GET  /_reconciler/job-runs/<run id>/log` | the job run's driver stdout+stderr as text/plain |
 | `GET  /_reconciler/job-runs/<run id>` | where the run's files are: `{"log_path", "work_dir", ...}` |
 
@@ -34,6 +35,7 @@ from reconciler_local.faults import FaultInjector
 from reconciler_local.runtime import Runtime
 
 ADMIN_PREFIX = "/_reconciler/"
+SAVE_ROUTE = "/_reconciler/save"
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -56,6 +58,8 @@ class AdminApp:
         self.faults = faults if faults is not None else FaultInjector()
         # Set by the job runtime (phase 3); None means "no job runtime installed".
         self.job_run_files: JobRunFiles | None = None
+        # Set by the server when it keeps its state in a data file: saves now, True if anything had changed.
+        self.save_state: Callable[[], bool] | None = None
         self.url_map = Map(
             [
                 Rule("/_reconciler/health", endpoint="health", methods=["GET"]),
@@ -63,6 +67,7 @@ class AdminApp:
                 Rule("/_reconciler/clock", endpoint="clock", methods=["GET", "POST"]),
                 Rule("/_reconciler/settings", endpoint="settings", methods=["GET", "POST"]),
                 Rule("/_reconciler/faults", endpoint="faults", methods=["GET", "POST"]),
+                Rule(SAVE_ROUTE, endpoint="save", methods=["POST"]),
                 Rule("/_reconciler/job-runs/<run_id>/log", endpoint="job_run_log", methods=["GET"]),
                 Rule("/_reconciler/job-runs/<run_id>", endpoint="job_run", methods=["GET"]),
             ]
@@ -145,6 +150,15 @@ class AdminApp:
             except (ValueError, TypeError) as error:
                 raise BadRequest(str(error)) from error
         return _json(self.faults.state())
+
+    def on_save(self, request: Request) -> Response:
+        if self.save_state is None:
+            return _json({"saved": False, "persistent": False})
+        try:
+            saved = self.save_state()
+        except Exception as error:
+            return _json({"error": f"could not save the state: {type(error).__name__}: {error}"}, 500)
+        return _json({"saved": saved, "persistent": True})
 
     def _job_run(self, run_id: str) -> dict[str, Any]:
         files = self.job_run_files(run_id) if self.job_run_files else None

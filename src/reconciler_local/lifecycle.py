@@ -235,6 +235,20 @@ def ensure_running_state(state_dir: Path = DEFAULT_STATE_DIR) -> tuple[EndpointS
     return (running, False) if running is not None else start(state_dir)
 
 
+def save(url: str) -> bool:
+    """Ask the endpoint at `url` to write its state to its data file now (if it changed), and wait until it has:
+    True if it wrote. A command that exits right after (a one-command container, which SIGKILLs the endpoint
+    it started) then leaves the state as it left it."""
+    try:
+        answer = _request(f"{url.rstrip('/')}/_reconciler/save", method="POST", timeout=120)
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")
+        raise LocalEndpointError(f"the local endpoint could not save its state: {error.code} {detail}") from error
+    except (OSError, ValueError, urllib.error.URLError) as error:
+        raise LocalEndpointError(f"could not ask the local endpoint at {url} to save its state: {error}") from error
+    return bool(answer.get("saved"))
+
+
 def reset(url: str, keep_roles: tuple[str, ...] | list[str] = ()) -> None:
     """Forget everything: stop crawls, job runs and schedules, reset moto's state, clock and settings. IAM roles
     named in `keep_roles` are kept as they were (trust, inline policies, change time; see roles.py)."""

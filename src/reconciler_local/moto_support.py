@@ -25,7 +25,7 @@ from reconciler.errors import LocalEndpointError
 # The moto releases the suite has passed on (a PEP 440 specifier: comma-separated clauses of ==, !=, <, <=, >, >=
 # on plain release numbers). Widen it only with the whole suite green on the new release.
 SUPPORTED = "==5.2.6"
-REQUIREMENT = f"moto[server]{SUPPORTED}"
+REQUIREMENT = f"moto[events,glue,iam,logs,quicksight,s3,sns,sts]{SUPPORTED}"
 ALLOW_VARIABLE = "RECONCILER_LOCAL_ALLOW_UNTESTED_MOTO"
 
 log = logging.getLogger("reconciler_local")

@@ -13,11 +13,15 @@ one state. Job runs and crawls are moto's lists' entries (our `JobRun` / `CrawlR
 threads, events and processes are not pickled (`__getstate__`). moto's S3 keys pickle their bytes
 (`moto.s3.models.FakeKey.__getstate__`).
 
-When: after every mutating request (any method but GET/HEAD/OPTIONS outside `/_reconciler/`), and when a
-crawl or job run ends, the state is marked dirty; a saver thread writes it at most every `SAVE_INTERVAL`
-seconds, atomically (temporary file + rename); and once more after shutdown has stopped every run. A
-SIGKILLed endpoint therefore loses at most the last interval. On restore, a run or crawl that was still
-active when the state was saved (the endpoint died under it) ends FAILED with `INTERRUPTED_MESSAGE`.
+When: before and after every mutating request (any method but GET/HEAD/OPTIONS), and when a crawl or job
+run ends, the state is marked dirty; a saver thread writes it at most every `SAVE_INTERVAL` seconds
+(`RECONCILER_LOCAL_SAVE_INTERVAL` changes it), atomically (temporary file + rename); and once more after
+shutdown has stopped every run. A SIGKILLed endpoint therefore loses at most the last interval, unless a
+client asked for a save first: `POST /_reconciler/save` writes the state at once if anything changed since
+the last save, and answers when it is on disk. The CLI asks for it before every `--local` command exits, so
+a container that ends with its command (and SIGKILLs the endpoint it started) keeps what the command did.
+On restore, a run or crawl that was still active when the state was saved (the endpoint died under it)
+ends FAILED with `INTERRUPTED_MESSAGE`.
 
 Not kept: the runtime settings and the schedule clock (they come from the environment at start-up) and the
 fault mode. A file written by another moto
@@ -44,6 +48,7 @@ log = logging.getLogger("reconciler_local.persistence")
 
 FORMAT = 1
 SAVE_INTERVAL = 1.0  # seconds between two saves while requests keep changing the state
+SAVE_INTERVAL_ENV = "RECONCILER_LOCAL_SAVE_INTERVAL"  # another interval, in seconds (a large state saves slowly)
 INTERRUPTED_MESSAGE = "The local endpoint stopped while this run was active (it was killed or crashed)"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -123,14 +128,25 @@ def restore(path: Path, runtime: Runtime) -> bool:
     return True
 
 
+def save_interval() -> float:
+    """`RECONCILER_LOCAL_SAVE_INTERVAL` seconds if it is a positive number, else SAVE_INTERVAL."""
+    try:
+        value = float(os.environ.get(SAVE_INTERVAL_ENV, ""))
+    except ValueError:
+        return SAVE_INTERVAL
+    return value if value > 0 else SAVE_INTERVAL
+
+
 class Saver:
-    """Marks the state dirty (requests, ended runs) and writes it from a thread at most every SAVE_INTERVAL."""
+    """Marks the state dirty (requests, ended runs) and writes it from a thread at most every save_interval()."""
 
     def __init__(self, path: Path, runtime: Runtime) -> None:
         self.path = path
         self.runtime = runtime
         self._dirty = threading.Event()
         self._stopped = threading.Event()
+        self._saving = threading.Lock()  # one save at a time: the thread's or a flush's
+        self.interval = save_interval()
         self._thread = threading.Thread(target=self._loop, name="state-saver", daemon=True)
 
     def start(self) -> None:
@@ -144,17 +160,28 @@ class Saver:
             self._dirty.wait(0.5)
             if self._stopped.is_set():
                 return
-            if self._dirty.is_set():
-                self._dirty.clear()
-                try:
-                    save(self.path, self.runtime)
-                except Exception:
-                    log.exception("could not save the endpoint's state to %s", self.path)
-                self._stopped.wait(SAVE_INTERVAL)
+            try:
+                saved = self.flush()
+            except Exception:
+                log.exception("could not save the endpoint's state to %s", self.path)
+                saved = True
+            if saved:
+                self._stopped.wait(self.interval)
+
+    def flush(self) -> bool:
+        """Save now if anything changed since the last save; False when nothing had. The flag is cleared before
+        the save, so a change that lands during it marks the state dirty again."""
+        with self._saving:
+            if not self._dirty.is_set():
+                return False
+            self._dirty.clear()
+            save(self.path, self.runtime)
+            return True
 
     def stop_and_save(self) -> None:
         """The last save, after the runtime has stopped every crawl and job run (call after shutdown)."""
         self._stopped.set()
         self._dirty.set()
         self._thread.join(timeout=30)
-        save(self.path, self.runtime)
+        with self._saving:
+            save(self.path, self.runtime)

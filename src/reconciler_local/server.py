@@ -23,7 +23,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from reconciler_local import persistence
-from reconciler_local.admin import ADMIN_PREFIX, AdminApp, StartResponse, WSGIEnviron
+from reconciler_local.admin import ADMIN_PREFIX, SAVE_ROUTE, AdminApp, StartResponse, WSGIEnviron
 from reconciler_local.faults import FaultInjector
 from reconciler_local.glue.crawler_runtime import crawler_runtime
 from reconciler_local.glue.job_runtime import job_runtime
@@ -54,11 +54,17 @@ class EndpointApp:
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if self.on_change is not None and environ.get("REQUEST_METHOD") not in READ_ONLY_METHODS:
-            self.on_change()  # marked before the change: the saver then runs after it
+        mutating = environ.get("REQUEST_METHOD") not in READ_ONLY_METHODS and path != SAVE_ROUTE
+        on_change = self.on_change if mutating else None
+        if on_change is not None:
+            on_change()  # before the change, so an endpoint killed during it still saves it if it can
         if isinstance(path, str) and path.startswith(ADMIN_PREFIX):
-            return self.admin(environ, start_response)
-        return self.faults.wrap(environ, start_response, self.moto)
+            result = self.admin(environ, start_response)
+        else:
+            result = self.faults.wrap(environ, start_response, self.moto)
+        if on_change is not None:
+            on_change()  # and after it: a save that ran during the request may have missed it
+        return result
 
 
 class LocalEndpoint:
@@ -89,6 +95,7 @@ class LocalEndpoint:
             persistence.restore(data_file, runtime)
             saver = Saver(data_file, runtime)
             app.on_change = saver.mark_dirty
+            app.admin.save_state = saver.flush
             crawler_runtime().listeners.append(saver.mark_dirty)
             job_runtime().listeners.append(saver.mark_dirty)
             saver.start()

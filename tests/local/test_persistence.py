@@ -19,9 +19,10 @@ import pytest
 from botocore.config import Config
 
 from reconciler.errors import EXIT_ERROR, EXIT_OK
+from reconciler.spec.reserved import LOCK_FAMILY, LOCK_KEY
 from reconciler_local import call_admin, down, status, up
 from reconciler_local.lifecycle import EndpointState
-from reconciler_local.persistence import INTERRUPTED_MESSAGE, SAVE_INTERVAL
+from reconciler_local.persistence import INTERRUPTED_MESSAGE, SAVE_INTERVAL, SAVE_INTERVAL_ENV
 from tests.helpers import GLUE_TRUST, make_spec_project
 
 from .helpers import wait_for_crawl, wait_for_job_run
@@ -259,5 +260,42 @@ def test_local_uses_the_specs_directory_says_when_it_starts_one_and_keeps_the_pi
         assert f"run `reconcile -f {spec} local down` first to change the port" in message
         assert "Traceback" not in other_port.stderr
         assert status(state_dir) == running
+    finally:
+        down(state_dir)
+
+
+@pytest.mark.slow  # about 30 s: an apply that starts the endpoint, a kill, a restart and a plan
+def test_a_command_leaves_the_endpoints_state_saved_before_it_exits(tmp_path: Path) -> None:
+    """A one-command container (`docker run ... --local apply`) SIGKILLs the endpoint the command started as soon
+    as the command exits: the state must already be on disk then, up to the lock's release."""
+    project = tmp_path / "project"
+    make_spec_project(project)
+    state_dir = project / ".reconciler"
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("AWS_REGION", "PIPELINE_BUCKET", "DATA_DIR")}
+    # The endpoint's own saver waits this long between saves: only the command's request can save in time.
+    environment[SAVE_INTERVAL_ENV] = "600"
+    try:
+        applied = subprocess.run([sys.executable, "-m", "reconciler", "--no-color", "--local", "apply",
+                                  "--auto-approve"], cwd=project, capture_output=True, text=True, timeout=300,
+                                 env=environment)
+        assert applied.returncode == EXIT_OK, applied.stdout + applied.stderr
+        started = status(state_dir)
+        assert started is not None
+        os.killpg(started.pid, signal.SIGKILL)  # the container's end: its processes die at once
+        deadline = time.monotonic() + 10
+        while alive(started.pid):
+            assert time.monotonic() < deadline, "the endpoint outlived SIGKILL"
+            time.sleep(0.05)
+
+        restarted = up(state_dir)
+        s3 = client(restarted, "s3")
+        kept = [item["Key"] for item in s3.list_objects_v2(Bucket="car-brands-pipeline-local",
+                                                               Prefix=LOCK_FAMILY).get("Contents", [])]
+        assert LOCK_KEY not in kept, "the lock the apply released is back"
+        planned = subprocess.run([sys.executable, "-m", "reconciler", "--no-color", "--local", "plan",
+                                  "--detailed-exitcode"], cwd=project, capture_output=True, text=True, timeout=300,
+                                 env=environment)
+        assert planned.returncode == EXIT_OK, planned.stdout + planned.stderr  # all the apply did was kept
     finally:
         down(state_dir)

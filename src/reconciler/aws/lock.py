@@ -23,15 +23,15 @@ its plan still holds and need not be made twice (Terraform compares its state se
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
+import pwd
 import socket
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -140,11 +140,26 @@ class Observed:
         return f"its {self.info.lease_seconds:g}s lease was renewed {self.age:.0f}s ago and expires in {left:.0f}s"
 
 
+def holder_name(uid: int | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """Who takes the lock, for people: the login name as `getpass.getuser` finds it (LOGNAME, USER, LNAME,
+    USERNAME, then the passwd entry of the uid), else "uid N". Containers run under any uid, usually one with
+    no passwd entry (`docker run --user 1000:1000`, Kubernetes `runAsUser`), where getuser raises KeyError."""
+    environ = os.environ if environ is None else environ
+    for variable in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if environ.get(variable):
+            return environ[variable]
+    uid = os.getuid() if uid is None else uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
 def new_lock_info(operation: str) -> LockInfo:
     return LockInfo(
         id=uuid.uuid4().hex[:12],
         operation=operation,
-        who=getpass.getuser(),
+        who=holder_name(),
         host=socket.gethostname(),
         pid=os.getpid(),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

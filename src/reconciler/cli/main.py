@@ -145,6 +145,7 @@ class Globals:
             state_dir = self.local_state_dir()
             state, started = local_lifecycle().ensure_running_state(state_dir)
             endpoint = state.url
+            self.save_local_state_on_exit(state.url)
             if started:
                 self.err_console.print(escape(
                     f"Started the local AWS endpoint at {state.url} (pid {state.pid}, state in {state_dir}/); "
@@ -156,6 +157,30 @@ class Globals:
             os.environ.pop("AWS_SESSION_TOKEN", None)
         region = self.region or (pipeline.region if pipeline is not None else region)
         return context_factory(region=region or "", endpoint_url=endpoint, profile=self.profile)
+
+
+    def save_local_state_on_exit(self, url: str) -> None:
+        """When the command ends (done, failed or interrupted), the local endpoint writes its state to disk and
+        the command waits for it. In a one-command container (`docker run ... --local run`) the endpoint dies
+        with the command, SIGKILLed, before its own saver's next turn."""
+        context = click.get_current_context(silent=True)
+        if context is None:
+            return
+        root = context.find_root()
+        if root.meta.get(LOCAL_SAVE_KEY) == url:
+            return
+        root.meta[LOCAL_SAVE_KEY] = url
+
+        def save() -> None:
+            try:
+                local_lifecycle().save(url)
+            except LocalEndpointError as error:
+                self.warn(f"{error}; the endpoint's last changes may be lost if it stops now")
+
+        root.call_on_close(save)
+
+
+LOCAL_SAVE_KEY = "reconciler.local-endpoint-save"
 
 
 def local_lifecycle() -> ModuleType:

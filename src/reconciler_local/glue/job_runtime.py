@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from reconciler_local.clock import utc_now
+from reconciler_local.glue import identity
 from reconciler_local.glue.crawler_runtime import StartedBy
 from reconciler_local.glue.exceptions import ConcurrentRunsExceededException, JobRunNotFoundException
 from reconciler_local.glue.models import default_job_timeout_minutes
@@ -356,6 +357,8 @@ class JobRuntime:
         if environment.get("PYTHONPATH"):
             python_path.append(environment["PYTHONPATH"])
         environment["PYTHONPATH"] = os.pathsep.join(python_path)
+        # Under a uid without a passwd entry (containers), the JVM and Hadoop's login need one (identity.py).
+        environment.update(identity.environment(work_dir, environment))
         return environment
 
     def _prepare(self, job: FakeJob, run: JobRun, work_dir: Path) -> tuple[list[str], Stager]:
@@ -374,6 +377,10 @@ class JobRuntime:
             raise RuntimeUnavailable("Streaming jobs (gluestreaming) are not run by the local endpoint")
         if kind == "glueetl":
             check_spark_runtime(job.glue_version)
+            try:
+                identity.check()
+            except identity.NoIdentity as error:
+                raise RuntimeUnavailable(str(error)) from error
         location = command.get("ScriptLocation")
         if not location:
             raise RuntimeUnavailable("The job has no Command.ScriptLocation")
