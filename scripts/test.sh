@@ -19,6 +19,18 @@ if ! command -v java >/dev/null 2>&1; then
   exit 1
 fi
 
+# nss_wrapper gives local Spark runs an identity under a uid with no passwd entry (containers); its test needs it.
+if ! ls /usr/lib/*/libnss_wrapper.so* /usr/lib64/libnss_wrapper.so* /usr/lib/libnss_wrapper.so* \
+     /usr/local/lib/libnss_wrapper.so* >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing libnss-wrapper (Debian package)"
+    (apt-get install -y -qq libnss-wrapper >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libnss-wrapper; }) >/dev/null
+  else
+    echo "error: nss_wrapper not found (tests/local/test_identity.py needs it): sudo apt-get install libnss-wrapper" >&2
+    exit 1
+  fi
+fi
+
 echo "== install (uv.lock)"
 install_env dev spark local
 
