@@ -10,8 +10,10 @@ explicit Deny wins, else an Allow is needed (IAM User Guide, "Policy evaluation 
 operation (`AWSGlue.GetDatabase` -> `glue:GetDatabase`, the names the Service Authorization Reference
 lists for AWS Glue). Every service our tool calls goes through it: Glue, IAM, STS, CloudWatch Logs
 (`BaseResponse.call_action`) and S3 (its own `_authenticate_and_authorize_s3_action`, on the bucket or
-object ARN). Denials answer AccessDeniedException (JSON services, `JsonErrorsIAMRequest`), AccessDenied
-(IAM/STS query protocol, S3).
+object ARN). An S3 request is authorised as the IAM actions AWS evaluates for its operation, on every
+resource AWS checks (`s3_actions.py`: HeadBucket and ListObjectsV2 -> s3:ListBucket, DeleteObjects ->
+s3:DeleteObject on each key, ...), not as moto's `s3:<Operation>`. Denials answer AccessDeniedException (JSON services,
+`JsonErrorsIAMRequest`), AccessDenied (IAM/STS query protocol, S3).
 
 `enforce_iam: true` sets the count to 0 (every later request is checked); `false` restores the count
 the process started with (moto's default: never check). Only a change of the setting touches the
@@ -33,12 +35,16 @@ bucket policies are ignored; sts:GetCallerIdentity is always allowed (as on AWS)
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlparse
+
 from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.glue.responses import GlueResponse
-from moto.iam.access_control import IAMRequest
+from moto.iam.access_control import IAMRequest, S3IAMRequest
 
+from reconciler_local import s3_actions
 from reconciler_local.moto_api import request_params
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import Runtime, Settings
@@ -141,8 +147,42 @@ class GlueResourceArn(GlueResponse):
         return glue_resource(self._get_action(), params if isinstance(params, dict) else {}, prefix)
 
 
+def requirements(response: Any, iam_request: Any, resource: str) -> list[tuple[str, str]]:
+    """Every (IAM action, resource ARN) AWS evaluates for this request; all must be allowed."""
+    if isinstance(iam_request, S3IAMRequest):
+        partition = resource.split(":", 2)[1] if resource.startswith("arn:") else "aws"
+        operation = str(iam_request._action).split(":", 1)[1] if iam_request._action else None
+        return s3_actions.checks(operation, resource, partition, getattr(response, "querystring", {}) or {},
+                                 response.headers, response.body)
+    return [(iam_request._action, resource)]
+
+
+class AuthorizeAsAws(ActionAuthenticatorMixin):
+    """moto's `_authenticate_and_authorize_action` (signature, then the caller's policies), with the
+    request's IAM actions and resources from `requirements` instead of `<service>:<Operation>` on the
+    one ARN moto derives; each pair must be allowed."""
+
+    def _authenticate_and_authorize_action(self, iam_request_cls: type, resource: str = "*") -> None:
+        if ActionAuthenticatorMixin.request_count < moto_settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            ActionAuthenticatorMixin.request_count += 1
+            return
+        response: Any = self
+        if response.headers.get("X-Amz-Target") in ActionAuthenticatorMixin.PUBLIC_OPERATIONS:
+            return
+        parsed_url = urlparse(response.uri)
+        path = response.raw_path + (f"?{parsed_url.query}" if parsed_url.query else "")
+        iam_request = iam_request_cls(account_id=response.current_account, method=response.method, path=path,
+                                      data=response.data, body=response.raw_body, headers=response.headers,
+                                      action=response._get_action())
+        iam_request.check_signature()
+        for action, arn in requirements(response, iam_request, resource):
+            iam_request._action = action
+            iam_request.check_action_permitted(arn)
+
+
 def install(runtime: Runtime) -> IamEnforcement:
     graft(IAMRequest, JsonErrorsIAMRequest)
+    graft(ActionAuthenticatorMixin, AuthorizeAsAws)
     graft(GlueResponse, GlueResourceArn)
     enforcement = IamEnforcement()
     runtime.on_settings(enforcement.apply)
