@@ -37,7 +37,7 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
-from reconciler.spec.model import Pipeline
+from reconciler.spec.model import OWNER_TAG, Pipeline
 
 if TYPE_CHECKING:
     from reconciler.permissions import Statement
@@ -342,19 +342,27 @@ def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statemen
     data_set = resource_arn(account, "dataset", dataset.data_set)
     note = service_role_note(pipeline)
     return [
+        # CreateDataSource has no resource type (SAR): only "*" matches; limited to requests that tag the new data
+        # source as this pipeline's (aws:RequestTag, listed for the action).
+        Statement("QuickSightCreateDataSource", ("quicksight:CreateDataSource",), ("*",),
+                  "creating the data source, tagged as this pipeline's",
+                  {"StringEquals": {f"aws:RequestTag/{OWNER_TAG}": pipeline.name}}),
+        # CreateDataSet is authorised on the *data source* it reads, and needs quicksight:PassDataSource (SAR).
         Statement("QuickSightDataSource", (
-            "quicksight:CreateDataSource", "quicksight:DescribeDataSource", "quicksight:UpdateDataSource",
+            "quicksight:DescribeDataSource", "quicksight:UpdateDataSource",
             "quicksight:DeleteDataSource", "quicksight:DescribeDataSourcePermissions",
             "quicksight:UpdateDataSourcePermissions", "quicksight:PassDataSource", "quicksight:TagResource",
-            "quicksight:UntagResource", "quicksight:ListTagsForResource",
-        ), (source,), f"the QuickSight data source this pipeline owns; {note}"),
+            "quicksight:UntagResource", "quicksight:ListTagsForResource", "quicksight:CreateDataSet",
+        ), (source,), f"the QuickSight data source this pipeline owns, and creating the data set on it; {note}"),
         Statement("QuickSightDataSet", (
-            "quicksight:CreateDataSet", "quicksight:DescribeDataSet", "quicksight:UpdateDataSet",
+            "quicksight:DescribeDataSet", "quicksight:UpdateDataSet",
             "quicksight:DeleteDataSet", "quicksight:DescribeDataSetPermissions",
-            "quicksight:UpdateDataSetPermissions", "quicksight:CreateIngestion", "quicksight:DescribeIngestion",
+            "quicksight:UpdateDataSetPermissions",
             "quicksight:TagResource", "quicksight:UntagResource", "quicksight:ListTagsForResource",
-        ), (data_set, f"{data_set}/ingestion/*"), "the SPICE data set this pipeline owns and refreshes after "
-           "every publish"),
+        ), (data_set,), "the SPICE data set this pipeline owns"),
+        Statement("QuickSightIngestions", ("quicksight:CreateIngestion", "quicksight:DescribeIngestion"),
+                  (f"{data_set}/ingestion/*",), "refreshing the data set after every publish (resource type "
+                  "ingestion)"),
         Statement("QuickSightListings", ("quicksight:ListDataSources", "quicksight:ListDataSets"), ("*",),
                   "finding the data sources and data sets tagged as this pipeline's"),
     ]  # fmt: skip
