@@ -186,6 +186,12 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
         ), (account.arn("iam", f"role{role_path(pipeline)}*", region=False),),
             "the managed role and its inline policy; any role under the pipeline's path /reconciler/<pipeline>/, "
             "so a renamed role is still reachable"))  # fmt: skip
+        # GetRole of a role that does not exist yet (the plan before the first apply): IAM cannot know the path
+        # from the name, and which ARN it authorises then is not documented; the path-less ARN is the plausible
+        # one (role/<name>, the ARN a bare name resolves to), so GetRole alone is granted on it too (read only).
+        out.append(Statement("ReadRoleByName", ("iam:GetRole",),
+                             (account.arn("iam", f"role/{pipeline.role.managed_name}", region=False),),
+                             "reading the role before it exists (plan before the first apply)"))  # fmt: skip
         out.append(Statement("FindRole", ("iam:ListRoles",), ("*",),
                              "ListRoles(PathPrefix=/reconciler/<pipeline>/): no resource type"))  # fmt: skip
     # iam:PassRole only for this role and only to Glue (IAM User Guide, "Granting a user permissions to pass a

@@ -12,8 +12,9 @@ Service Authorization Reference's "Actions defined by Amazon S3", column "Resour
 - DeleteObject: s3:DeleteObject, s3:DeleteObjectVersion with a versionId (DeleteObject API reference);
 - DeleteObjects: s3:DeleteObject on *each key's* ARN, s3:DeleteObjectVersion for keys with a VersionId
   (DeleteObjects API reference: "you must have the s3:DeleteObject ... s3:DeleteObjectVersion permission");
-  one denied key fails that key only (an `AccessDenied` entry in Errors), which `_bucket_response_delete_keys`
-  models for bucket policies; here the request is refused when any key is denied (the strictest reading);
+  a denied key fails in the answer's Errors (`AccessDenied`), not the request; when any key is denied, moto's
+  `_bucket_response_delete_keys(authenticated=False)` answers every key of that request as AccessDenied
+  (stricter than AWS, which fails only the denied keys);
 - CopyObject and UploadPartCopy: s3:PutObject on the target and s3:GetObject (s3:GetObjectVersion with a
   versionId) on the source (CopyObject API reference, "Permissions");
 - the multipart calls: s3:PutObject (CreateMultipartUpload API reference), s3:AbortMultipartUpload,
