@@ -109,3 +109,25 @@ def test_renamed_crawler_job_and_role_stay_reachable(
     assert aws.client("glue").list_crawlers()["CrawlerNames"] == []
     assert aws.client("glue").list_jobs()["JobNames"] == []
     assert not [r for r in aws.client("iam").list_roles()["Roles"] if r["Path"].startswith("/reconciler/")]
+
+
+def test_plan_with_foreign_quicksight_assets_needs_no_right_on_them(
+    project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's policy allows QuickSight calls on this pipeline's data source and data set only; three
+    foreign data sources and data sets in the account must not make discovery call anything on them."""
+    from .test_quicksight_kinds import with_dataset
+
+    qs, account, _ = with_dataset(project, aws)
+    for n in range(3):
+        source = qs.create_data_source(
+            AwsAccountId=account, DataSourceId=f"theirs-{n}", Name=f"theirs-{n}", Type="S3",
+            DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {"Bucket": "b", "Key": "m.json"}}},
+            Tags=[{"Key": "team", "Value": "other"}])["Arn"]  # fmt: skip
+        qs.create_data_set(AwsAccountId=account, DataSetId=f"theirs-{n}", Name=f"theirs-{n}", ImportMode="SPICE",
+                           PhysicalTableMap={"t": {"S3Source": {"DataSourceArn": source, "InputColumns": [
+                               {"Name": "a", "Type": "STRING"}]}}})  # fmt: skip
+    as_operator(project, aws, monkeypatch, printed_policy(project))
+    for args in (["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"]):
+        result = project.cli(*args)
+        assert result.exit_code == 0, (args, result.output)

@@ -34,6 +34,7 @@ from reconciler.resources.base import (
     aws_error,
     desired_tags,
     is_not_found,
+    tagged_as_ours,
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
@@ -124,6 +125,23 @@ def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
+def _confirmed(ctx: AwsContext, pipeline: Pipeline, resource: str, declared: str) -> list[str]:
+    """Ours among the declared id and the Tagging API's candidates (GetResources filtered by our owner tag: no
+    right on anyone else's asset is needed, and the cost does not grow with the account's other assets), each
+    confirmed by its own tags (the Tagging API is eventually consistent); one that does not exist is skipped."""
+    owned = []
+    for name in sorted({declared, *tagged_as_ours(ctx, pipeline, f"quicksight:{resource}")}):
+        try:
+            tags = get_tags(ctx, resource_arn(ctx, resource, name))
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                continue
+            raise
+        if observed_owner_is(tags, pipeline):
+            owned.append(name)
+    return owned
+
+
 def _uses_quicksight(pipeline: Pipeline) -> bool:
     """Whether the spec declares spec.quicksight.dataset. Without it the tool sends no QuickSight request at all:
     an account that never signed up for QuickSight answers every QuickSight call with an error, and the
@@ -166,13 +184,12 @@ class DataSourceKind(ResourceKind):
         return Observed(attrs, get_tags(ctx, resource_arn(ctx, "datasource", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        """Every data source ListDataSources shows whose own tags name this pipeline; nothing, and no QuickSight
-        call, without spec.quicksight.dataset (see `_uses_quicksight`)."""
+        """The declared data source and those the Tagging API lists under our owner tag, each confirmed by its own
+        tags; nothing, and no QuickSight call, without spec.quicksight.dataset (see `_uses_quicksight`)."""
         if not _uses_quicksight(pipeline):
             return []
-        listed = ctx.call("quicksight", "list_data_sources", AwsAccountId=ctx.account_id).get("DataSources") or []
-        ids = [str(s["DataSourceId"]) for s in listed]
-        return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "datasource", i)), pipeline))
+        assert pipeline.quicksight.dataset is not None
+        return _confirmed(ctx, pipeline, "datasource", pipeline.quicksight.dataset.data_source)
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         manifest = desired.attrs["manifest"]
@@ -264,12 +281,12 @@ class DataSetKind(ResourceKind):
         return Observed(attrs, get_tags(ctx, resource_arn(ctx, "dataset", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        """Every data set ListDataSets shows whose own tags name this pipeline (none without the section)."""
+        """The declared data set and those the Tagging API lists under our owner tag, each confirmed by its own
+        tags (none without the section)."""
         if not _uses_quicksight(pipeline):
             return []
-        listed = ctx.call("quicksight", "list_data_sets", AwsAccountId=ctx.account_id).get("DataSetSummaries") or []
-        ids = [str(s["DataSetId"]) for s in listed]
-        return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "dataset", i)), pipeline))
+        assert pipeline.quicksight.dataset is not None
+        return _confirmed(ctx, pipeline, "dataset", pipeline.quicksight.dataset.data_set)
 
     def _table(self, desired: Desired) -> dict[str, Any]:
         attrs = desired.attrs
@@ -363,6 +380,4 @@ def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statemen
         Statement("QuickSightIngestions", ("quicksight:CreateIngestion", "quicksight:DescribeIngestion"),
                   (f"{data_set}/ingestion/*",), "refreshing the data set after every publish (resource type "
                   "ingestion)"),
-        Statement("QuickSightListings", ("quicksight:ListDataSources", "quicksight:ListDataSets"), ("*",),
-                  "finding the data sources and data sets tagged as this pipeline's"),
     ]  # fmt: skip
