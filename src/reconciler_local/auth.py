@@ -302,6 +302,22 @@ def _quicksight_checks(response: Any, action: str) -> list[Check]:
         checks += [(action, arn, context) for arn in sources] if operation == "CreateDataSet" else []
         checks += [("quicksight:PassDataSource", arn, {}) for arn in sources]
         return checks or [(action, "*", context)]
+    checks = _quicksight_resource_checks(response, action, operation, prefix, context, source, data_set)
+    return [(a, r, {**c, **_quicksight_tags(response, r)}) for a, r, c in checks]
+
+
+def _quicksight_tags(response: Any, arn: str) -> dict[str, list[str]]:
+    """aws:ResourceTag/<key> of an existing data source or data set (the SAR lists the key for both types)."""
+    if not any(f":{kind}/" in arn for kind in ("datasource", "dataset")) or "/ingestion/" in arn:
+        return {}
+    from moto.quicksight.models import quicksight_backends
+
+    tags = quicksight_backends[response.current_account][response.region].tagger.get_tag_dict_for_resource(arn)
+    return {f"aws:ResourceTag/{k}": [str(v)] for k, v in (tags or {}).items()}
+
+
+def _quicksight_resource_checks(response: Any, action: str, operation: str, prefix: str,
+                                context: dict[str, list[str]], source: Any, data_set: Any) -> list[Check]:
     if "Ingestion" in operation:
         return [(action, f"{prefix}:dataset/{data_set}/ingestion/{_param(response, 'IngestionId')}", context)]
     if operation.endswith(("TagResource", "TagsForResource")):

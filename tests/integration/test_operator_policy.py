@@ -79,6 +79,19 @@ def test_the_printed_policy_is_enough_for_run_show_and_promote(
         assert result.exit_code == 0, (args, result.output)
 
 
+def regenerate_policy(project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator installs the policy printed for the edited spec (as the suite's admin, enforcement off)."""
+    call_admin(aws.url, "settings", {"enforce_iam": False})
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    iam = aws.client("iam")
+    iam.put_user_policy(UserName=USER, PolicyName="reconcile", PolicyDocument=json.dumps(printed_policy(project)))
+    keys = iam.create_access_key(UserName=USER)["AccessKey"]
+    call_admin(aws.url, "settings", {"enforce_iam": True})
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
+
+
 def test_renamed_crawler_job_and_role_stay_reachable(
     project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,16 +102,7 @@ def test_renamed_crawler_job_and_role_stay_reachable(
     project.edit("car-brands-raw", "car-brands-raw2", count=2)
     project.edit("car-brands-prepare", "car-brands-prepare2", count=2)
     project.edit("      name: car-brands-glue", "      name: car-brands-glue2")
-    call_admin(aws.url, "settings", {"enforce_iam": False})
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    policy = printed_policy(project)
-    iam = aws.client("iam")
-    iam.put_user_policy(UserName=USER, PolicyName="reconcile", PolicyDocument=json.dumps(policy))
-    keys = iam.create_access_key(UserName=USER)["AccessKey"]
-    call_admin(aws.url, "settings", {"enforce_iam": True})
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
+    regenerate_policy(project, aws, monkeypatch)
     for args in (["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"],
                  ["destroy", "--auto-approve", "--force"]):  # fmt: skip
         result = project.cli(*args)
@@ -129,5 +133,13 @@ def test_plan_with_foreign_quicksight_assets_needs_no_right_on_them(
                                {"Name": "a", "Type": "STRING"}]}}})  # fmt: skip
     as_operator(project, aws, monkeypatch, printed_policy(project))
     for args in (["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"]):
+        result = project.cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+    # renamed: the old data source and data set are still ours (tags) and reachable with the new spec's policy
+    project.edit("      data_source: car-brands-src\n", "      data_source: car-brands-src2\n")
+    project.edit("      data_set: car-brands\n", "      data_set: car-brands2\n")
+    regenerate_policy(project, aws, monkeypatch)
+    for args in (["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"],
+                 ["destroy", "--auto-approve", "--force"]):  # fmt: skip
         result = project.cli(*args)
         assert result.exit_code == 0, (args, result.output)

@@ -358,6 +358,7 @@ def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statemen
     source = resource_arn(account, "datasource", dataset.data_source)
     data_set = resource_arn(account, "dataset", dataset.data_set)
     note = service_role_note(pipeline)
+    owner = {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": pipeline.name}}
     return [
         # CreateDataSource has no resource type (SAR): only "*" matches; limited to requests that tag the new data
         # source as this pipeline's (aws:RequestTag, listed for the action).
@@ -377,6 +378,19 @@ def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statemen
             "quicksight:UpdateDataSetPermissions",
             "quicksight:TagResource", "quicksight:UntagResource", "quicksight:ListTagsForResource",
         ), (data_set,), "the SPICE data set this pipeline owns"),
+        # A data source or data set renamed in the spec is still ours (its tags say so) and is deleted by the next
+        # apply: reading and deleting it is allowed where its own owner tag names this pipeline (the SAR lists
+        # aws:ResourceTag/${TagKey} for the datasource and dataset resource types).
+        Statement("QuickSightRenamedDataSources", (
+            "quicksight:ListTagsForResource", "quicksight:DescribeDataSource", "quicksight:DeleteDataSource",
+            "quicksight:DescribeDataSourcePermissions",
+        ), (resource_arn(account, "datasource", "*"),), "data sources renamed in the spec but still tagged as this "
+            "pipeline's: read and delete them", owner),
+        Statement("QuickSightRenamedDataSets", (
+            "quicksight:ListTagsForResource", "quicksight:DescribeDataSet", "quicksight:DeleteDataSet",
+            "quicksight:DescribeDataSetPermissions",
+        ), (resource_arn(account, "dataset", "*"),), "data sets renamed in the spec but still tagged as this "
+            "pipeline's: read and delete them", owner),
         Statement("QuickSightIngestions", ("quicksight:CreateIngestion", "quicksight:DescribeIngestion"),
                   (f"{data_set}/ingestion/*",), "refreshing the data set after every publish (resource type "
                   "ingestion)"),
