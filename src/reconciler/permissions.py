@@ -20,9 +20,9 @@ from reconciler.resources.base import Account
 from reconciler.resources.event_rule import rule_arn, rule_wanted
 from reconciler.resources.glue_common import role_reference
 from reconciler.resources.quicksight import quicksight_statements
-from reconciler.resources.role import glue_log_groups
+from reconciler.resources.role import glue_log_groups, role_path
 from reconciler.resources.trigger import job_trigger_name, start_trigger_name
-from reconciler.spec.model import Pipeline
+from reconciler.spec.model import OWNER_TAG, Pipeline
 
 #: S3 operations whose action is not `s3:<Operation>` (Amazon S3 User Guide, "Required permissions for
 #: Amazon S3 API operations"). CreateBucket with Tags needs s3:TagResource too (CreateBucket API reference,
@@ -97,7 +97,14 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
     triggers = tuple(
         glue(f"trigger/{n}") for n in ((start_trigger_name(s.workflow), job_trigger_name(s.workflow)) if s else ())
     )
-    catalog = (glue("catalog"), glue(f"database/{db}"), glue(f"table/{db}/*"))
+    # Per the SAR (AWS Glue): the database actions act on the root catalog `catalog` and `database/<db>`; the
+    # table actions also on `table/<db>/<t>`; DeleteDatabase on all of these and on the database's user-defined
+    # functions (AWS Glue Developer Guide, "Specifying AWS Glue resource ARNs": deleting a database "requires
+    # permission on all the tables and user-defined functions in the database").
+    root = glue("catalog")
+    database = (root, glue(f"database/{db}"))
+    tables = (*database, glue(f"table/{db}/*"))
+    owner = {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": pipeline.name}}
     out = [
         Statement("PipelineBucket", (
             "s3:CreateBucket", "s3:TagResource", "s3:DeleteBucket", "s3:ListBucket", "s3:ListBucketVersions",
@@ -112,20 +119,48 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
             "s3:AbortMultipartUpload",
         ), (f"{bucket}/*",), "uploads, lock, run history, reports, pointer, manifest; emptying the bucket on destroy"),
         Statement("PipelineCatalog", (
-            "glue:CreateDatabase", "glue:GetDatabase", "glue:UpdateDatabase", "glue:DeleteDatabase",
-            "glue:GetTables", "glue:GetTable", "glue:DeleteTable",
-        ), catalog, "the database (DeleteDatabase also drops its tables' metadata)"),
+            "glue:CreateDatabase", "glue:GetDatabase", "glue:UpdateDatabase",
+        ), database, "the database"),
+        Statement("PipelineTables", ("glue:GetTables", "glue:GetTable", "glue:DeleteTable"), tables,
+                  "the crawler's tables"),
+        Statement("DeleteDatabase", ("glue:DeleteDatabase",),
+                  (*tables, glue(f"userDefinedFunction/{db}/*")),
+                  "destroy: deleting the database needs its tables and user-defined functions too"),
         Statement("GlueListings", ("glue:ListCrawlers", "glue:ListJobs", "glue:ListTriggers"), ("*",),
                   "List* filtered by our owner tag: these actions have no resource type"),
         Statement("FindOwned", ("tag:GetResources",), ("*",),
-                  "buckets, databases and workflows under our owner tag; no resource type"),
+                  "buckets, databases, workflows and QuickSight assets under our owner tag; no resource type"),
     ]  # fmt: skip
-    ours = (glue("catalog"), glue(f"database/{db}"), *crawlers, *jobs, *workflow, *triggers)
+    ours = (glue(f"database/{db}"), *crawlers, *jobs, *workflow, *triggers)
     out.append(Statement("GlueTags", ("glue:GetTags", "glue:TagResource", "glue:UntagResource"), ours,
                          "ownership tags: read, set, and remove keys we no longer declare"))  # fmt: skip
+    # A crawler, job, workflow or trigger renamed or removed from the spec is still ours (its owner tag says so)
+    # and must be read and deleted by the next apply or destroy: these actions are also allowed on any such
+    # resource whose own tag names this pipeline (the SAR lists aws:ResourceTag/${TagKey} for Glue's crawler,
+    # job, trigger and workflow resource types). The statements above name today's resources explicitly, so they
+    # work whether or not a given action evaluates the tag.
+    owned_kinds = [kind for kind, present in (("crawler", crawlers), ("job", jobs), ("workflow", workflow),
+                                              ("trigger", triggers)) if present]  # fmt: skip
+    if owned_kinds:
+        owned_actions = {
+            "crawler": ("glue:GetCrawler", "glue:DeleteCrawler", "glue:StopCrawler"),
+            "job": ("glue:GetJob", "glue:DeleteJob"),
+            "workflow": ("glue:GetWorkflow", "glue:DeleteWorkflow"),
+            "trigger": ("glue:GetTrigger", "glue:DeleteTrigger", "glue:StopTrigger"),
+        }
+        for kind in owned_kinds:
+            out.append(Statement(f"Renamed{kind.capitalize()}s", (
+                "glue:GetTags", "glue:UntagResource", *owned_actions[kind],
+            ), (glue(f"{kind}/*"),), f"{kind}s renamed or removed from the spec but still tagged as this "
+                "pipeline's: read and delete them", owner))  # fmt: skip
     if crawlers:
+        # glue:CreateCrawler has no resource type (SAR): only "*" matches; it is limited to requests that tag the
+        # new crawler as this pipeline's (aws:RequestTag, listed for the action).
+        out.append(Statement("CreateCrawlers", ("glue:CreateCrawler",), ("*",),
+                             "crawlers are created with this pipeline's owner tag",
+                             {"StringEquals": {f"aws:RequestTag/{OWNER_TAG}": pipeline.name}}))  # fmt: skip
         out.append(Statement("Crawlers", (
-            "glue:CreateCrawler", "glue:GetCrawler", "glue:BatchGetCrawlers", "glue:UpdateCrawler",
+            "glue:GetCrawler", "glue:BatchGetCrawlers", "glue:UpdateCrawler",
             "glue:DeleteCrawler", "glue:StartCrawler", "glue:StopCrawler", "glue:ListCrawls",
         ), crawlers, "the spec's crawlers; run starts and waits for them"))  # fmt: skip
     if jobs:
@@ -148,7 +183,15 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
             "iam:CreateRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole",
             "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
             "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy",
-        ), (role,), "the managed role and its inline policy"))  # fmt: skip
+        ), (account.arn("iam", f"role{role_path(pipeline)}*", region=False),),
+            "the managed role and its inline policy; any role under the pipeline's path /reconciler/<pipeline>/, "
+            "so a renamed role is still reachable"))  # fmt: skip
+        # GetRole of a role that does not exist yet (the plan before the first apply): IAM cannot know the path
+        # from the name, and which ARN it authorises then is not documented; the path-less ARN is the plausible
+        # one (role/<name>, the ARN a bare name resolves to), so GetRole alone is granted on it too (read only).
+        out.append(Statement("ReadRoleByName", ("iam:GetRole",),
+                             (account.arn("iam", f"role/{pipeline.role.managed_name}", region=False),),
+                             "reading the role before it exists (plan before the first apply)"))  # fmt: skip
         out.append(Statement("FindRole", ("iam:ListRoles",), ("*",),
                              "ListRoles(PathPrefix=/reconciler/<pipeline>/): no resource type"))  # fmt: skip
     # iam:PassRole only for this role and only to Glue (IAM User Guide, "Granting a user permissions to pass a
@@ -158,7 +201,8 @@ def statements(pipeline: Pipeline, account: Account) -> list[Statement]:
     groups = glue_log_groups(pipeline)
     if groups:
         out.append(Statement("GlueLogs", ("logs:GetLogEvents",),
-                             tuple(account.arn("logs", f"log-group:{g}{tail}") for g in groups for tail in ("", ":*")),
+                             # SAR (CloudWatch Logs): GetLogEvents acts on resource type log-stream
+                             tuple(account.arn("logs", f"log-group:{g}:log-stream:*") for g in groups),
                              "run prints the tail of a failed job's or crawl's log"))  # fmt: skip
     notify = pipeline.notify
     if notify is not None and notify.sns_topic_arn:

@@ -54,17 +54,18 @@ from moto.glue.models import (
 )
 from moto.glue.responses import GlueResponse
 from moto.glue.utils import Action, CrawlFilter, FilterField, FilterOperator, Predicate
-from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult
+from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult, S3IAMRequest
 from moto.iam.models import IAMBackend, Role, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.quicksight.data_models import QuicksightDataSet
 from moto.quicksight.exceptions import ResourceNotFoundException as QuickSightResourceNotFound
-from moto.quicksight.models import QuickSightBackend
+from moto.quicksight.models import QuickSightBackend, quicksight_backends
 from moto.quicksight.responses import QuickSightResponse
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import FakeBucket, FakeDeleteMarker, FakeKey, S3Backend, s3_backends
 from moto.s3.responses import S3Response
 from moto.utilities.arns import parse_arn
+from moto.utilities.utils import get_partition
 
 from reconciler_local import patching
 from reconciler_local.moto_support import SUPPORTED
@@ -125,18 +126,21 @@ __all__ = [
     "Role",
     "Rule",
     "S3Backend",
+    "S3IAMRequest",
     "S3Response",
     "TaggedResource",
     "check",
     "contract_summary",
     "create_backend_app",
     "get_backend",
+    "get_partition",
     "glue_backends",
     "glue_responses_module",
     "iam_backends",
     "logs_backends",
     "moto_api_backend",
     "parse_arn",
+    "quicksight_backends",
     "quicksight_urls",
     "request_params",
     "s3_backends",
@@ -247,13 +251,28 @@ CONTRACT: tuple[Expect, ...] = (
         "moto.moto_server.werkzeug_app", "moto.quicksight.data_models", "moto.quicksight.exceptions",
         "moto.quicksight.models", "moto.quicksight.responses", "moto.quicksight.urls", "moto.s3.exceptions",
         "moto.s3.models", "moto.s3.responses", "moto.settings", "moto.sns.models", "moto.sts.models",
-        "moto.utilities.arns",
+        "moto.utilities.arns", "moto.utilities.utils",
     )),
     # Module-level objects: backend dicts, settings, the URL table, functions.
     Expect("moto.__version__", "value"),  # persistence.py: a saved state names the moto that wrote it
     Expect("moto.settings.INITIAL_NO_AUTH_ACTION_COUNT", "value"),  # auth.py switches IAM enforcement with it
     Expect("moto.glue.models.glue_backends", "value"),
     Expect("moto.iam.models.iam_backends", "value"),
+    Expect("moto.quicksight.models.quicksight_backends", "value"),  # auth.py: aws:ResourceTag of a data set
+    # auth.py: the request classes whose checks it replaces, the policy evaluator, the region's partition
+    Expect("moto.iam.access_control.S3IAMRequest", "class"),
+    # auth.py AuthorizeAsAws: builds moto's request object itself and evaluates the caller's policies
+    _calls(f"{_IAM_REQUEST}.__init__", accepts=("account_id", "method", "path", "data", "body", "headers", "action")),
+    _calls(f"{_IAM_REQUEST}.check_signature"),
+    _calls(f"{_IAM_REQUEST}.check_action_permitted", "resource"),
+    _calls("moto.iam.access_control.IAMUserAccessKey.collect_policies"),
+    _calls("moto.iam.access_control.AssumedRoleAccessKey.collect_policies"),
+    *_attrs("moto.iam.access_control.IAMPolicy", "_policy_json"),
+    *_attrs("moto.core.authorization.ActionAuthenticatorMixin", "PUBLIC_OPERATIONS"),
+    _calls("moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action", "iam_request_cls",
+           "resource"),
+    *_attrs("moto.core.responses.BaseResponse", "raw_body", "raw_path", "uri", "method", "data"),
+    _calls("moto.utilities.utils.get_partition", "region"),
     Expect("moto.s3.models.s3_backends", "value"),
     Expect("moto.sns.models.sns_backends", "value"),
     Expect("moto.sts.models.sts_backends", "value"),

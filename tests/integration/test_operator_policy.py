@@ -2,12 +2,10 @@
 validate, plan, apply, history and destroy on the endpoint with IAM enforcement on (enforce_iam); without
 one of its statements a command fails with one clear access-denied line.
 
-The endpoint's authoriser has limits (src/reconciler_local/auth.py): IAM and Logs actions are checked
-against resource `*`, Glue's BatchGet* and List* too, and Condition keys have no values. `for_endpoint`
-widens exactly those statements so that the endpoint can evaluate them, and adds moto's names for
-HeadBucket's, DeleteObjects' and GetResources' actions; everything else (the actions, S3's and Glue's
-resource ARNs) is checked as printed. `run`, `show` and `promote` run as the same user in the slow Spark test
-at the end; test_permissions.py also checks every call site against the printed actions."""
+The policy is installed exactly as printed: the endpoint authorises every service the tool calls as AWS does
+(src/reconciler_local/auth.py: the SAR's actions and resource ARNs, every resource a call checks, the condition
+keys iam:PassedToService and aws:RequestTag / aws:ResourceTag). `run`, `show` and `promote` run as the same user
+in the slow Spark test at the end; test_permissions.py also checks every call site against the printed actions."""
 
 from __future__ import annotations
 
@@ -21,25 +19,6 @@ from reconciler_local.lifecycle import call_admin
 from .conftest import Project
 
 USER = "operator"
-
-
-def for_endpoint(policy: dict[str, Any]) -> dict[str, Any]:
-    statements = []
-    for s in policy["Statement"]:
-        s = {k: v for k, v in s.items() if k != "Condition"}  # no condition values on the endpoint
-        if all(a.startswith(("iam:", "logs:")) for a in s["Action"]):
-            s["Resource"] = sorted({*s["Resource"], "*"})
-        if s["Sid"] == "PipelineBucket":
-            # moto authorises HeadBucket as "s3:HeadBucket" (moto/s3/responses.py ACTION_MAP; AWS: s3:ListBucket)
-            # and a DeleteObjects as s3:DeleteObject on the *bucket* ARN (AWS: on each object's ARN).
-            s["Action"] = [*s["Action"], "s3:HeadBucket", "s3:DeleteObject"]
-        if s["Sid"] == "FindOwned":  # moto names the action after its signing name "tagging", not IAM's "tag:"
-            s["Action"] = [*s["Action"], "tagging:GetResources"]
-        batch = [a for a in s["Action"] if a.startswith("glue:BatchGet")]
-        if batch:
-            statements.append({"Sid": f"{s['Sid']}Batch", "Effect": "Allow", "Action": batch, "Resource": ["*"]})
-        statements.append(s)
-    return {"Version": policy["Version"], "Statement": statements}
 
 
 def as_operator(project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch, policy: dict[str, Any]) -> None:
@@ -62,7 +41,7 @@ def printed_policy(project: Project) -> dict[str, Any]:
 
 
 def test_the_printed_policy_is_enough(project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    as_operator(project, aws, monkeypatch, for_endpoint(printed_policy(project)))
+    as_operator(project, aws, monkeypatch, printed_policy(project))
     for args in (["validate"], ["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"],
                  ["history"], ["lock", "status"], ["destroy", "--auto-approve", "--force"]):  # fmt: skip
         result = project.cli(*args)
@@ -70,13 +49,14 @@ def test_the_printed_policy_is_enough(project: Project, aws: Any, monkeypatch: p
 
 
 @pytest.mark.parametrize("sid", ["PipelineBucket", "PipelineObjects", "PipelineCatalog", "GlueTags", "Crawlers",
-                                 "Jobs", "Triggers", "ManagedRole", "FindOwned"])  # fmt: skip
+                                 "CreateCrawlers", "Jobs", "Triggers", "ManagedRole", "FindOwned",
+                                 "PassRoleToGlue"])  # fmt: skip
 def test_without_one_statement_apply_fails_clearly(
     project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch, sid: str
 ) -> None:
     policy = printed_policy(project)
     policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != sid]
-    as_operator(project, aws, monkeypatch, for_endpoint(policy))
+    as_operator(project, aws, monkeypatch, policy)
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
@@ -89,11 +69,77 @@ def test_the_printed_policy_is_enough_for_run_show_and_promote(
     project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The quarterly half: run (crawl, job, gate, publish), show and promote, as the same least-privilege user."""
-    as_operator(project, aws, monkeypatch, for_endpoint(printed_policy(project)))
+    as_operator(project, aws, monkeypatch, printed_policy(project))
     first = project.cli("run", "--json", "--quarter", "2026-Q3", "--timeout", "600")
     assert first.exit_code == 0, first.output
     run_id = next(json.loads(line)["run_id"] for line in first.stdout.splitlines()
                   if line.startswith("{") and json.loads(line).get("event") == "run_finished")  # fmt: skip
     for args in (["history"], ["show", run_id], ["promote", run_id, "--auto-approve"]):
+        result = project.cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def regenerate_policy(project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator installs the policy printed for the edited spec (as the suite's admin, enforcement off)."""
+    call_admin(aws.url, "settings", {"enforce_iam": False})
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    iam = aws.client("iam")
+    iam.put_user_policy(UserName=USER, PolicyName="reconcile", PolicyDocument=json.dumps(printed_policy(project)))
+    keys = iam.create_access_key(UserName=USER)["AccessKey"]
+    call_admin(aws.url, "settings", {"enforce_iam": True})
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["SecretAccessKey"])
+
+
+def test_renamed_crawler_job_and_role_stay_reachable(
+    project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crawler, job and role renamed in the spec are still this pipeline's (their tags say so): the policy
+    printed for the new spec must still let plan read them and apply and destroy delete them."""
+    as_operator(project, aws, monkeypatch, printed_policy(project))
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.edit("car-brands-raw", "car-brands-raw2", count=2)
+    project.edit("car-brands-prepare", "car-brands-prepare2", count=2)
+    project.edit("      name: car-brands-glue", "      name: car-brands-glue2")
+    regenerate_policy(project, aws, monkeypatch)
+    for args in (["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"],
+                 ["destroy", "--auto-approve", "--force"]):  # fmt: skip
+        result = project.cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+    call_admin(aws.url, "settings", {"enforce_iam": False})
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    assert aws.client("glue").list_crawlers()["CrawlerNames"] == []
+    assert aws.client("glue").list_jobs()["JobNames"] == []
+    assert not [r for r in aws.client("iam").list_roles()["Roles"] if r["Path"].startswith("/reconciler/")]
+
+
+def test_plan_with_foreign_quicksight_assets_needs_no_right_on_them(
+    project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's policy allows QuickSight calls on this pipeline's data source and data set only; three
+    foreign data sources and data sets in the account must not make discovery call anything on them."""
+    from .test_quicksight_kinds import with_dataset
+
+    qs, account, _ = with_dataset(project, aws)
+    for n in range(3):
+        source = qs.create_data_source(
+            AwsAccountId=account, DataSourceId=f"theirs-{n}", Name=f"theirs-{n}", Type="S3",
+            DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {"Bucket": "b", "Key": "m.json"}}},
+            Tags=[{"Key": "team", "Value": "other"}])["Arn"]  # fmt: skip
+        qs.create_data_set(AwsAccountId=account, DataSetId=f"theirs-{n}", Name=f"theirs-{n}", ImportMode="SPICE",
+                           PhysicalTableMap={"t": {"S3Source": {"DataSourceArn": source, "InputColumns": [
+                               {"Name": "a", "Type": "STRING"}]}}})  # fmt: skip
+    as_operator(project, aws, monkeypatch, printed_policy(project))
+    for args in (["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"]):
+        result = project.cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+    # renamed: the old data source and data set are still ours (tags) and reachable with the new spec's policy
+    project.edit("      data_source: car-brands-src\n", "      data_source: car-brands-src2\n")
+    project.edit("      data_set: car-brands\n", "      data_set: car-brands2\n")
+    regenerate_policy(project, aws, monkeypatch)
+    for args in (["plan"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"],
+                 ["destroy", "--auto-approve", "--force"]):  # fmt: skip
         result = project.cli(*args)
         assert result.exit_code == 0, (args, result.output)

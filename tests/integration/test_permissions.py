@@ -93,12 +93,17 @@ def test_resources_are_this_specs_and_pass_role_only_to_glue(project: Project, a
             if resource == "*":  # only actions without a resource type (Service Authorization Reference)
                 assert set(statement["Action"]) <= {
                     "glue:ListCrawlers", "glue:ListJobs", "glue:ListTriggers", "tag:GetResources", "iam:ListRoles",
+                    "glue:CreateCrawler", "quicksight:CreateDataSource",
                 }, statement  # fmt: skip
+                if "glue:CreateCrawler" in statement["Action"]:  # only with our owner tag on the new crawler
+                    tag = "aws:RequestTag/reconciler:pipeline"
+                    assert statement["Condition"] == {"StringEquals": {tag: "car-brands"}}
             elif resource.startswith("arn:aws:s3:::"):
                 assert resource in (f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*")
             elif ":glue:" in resource:
                 name = resource.split(":", 5)[-1]
-                assert name == "catalog" or "car" in name, resource
+                assert name == "catalog" or "car" in name or (name.endswith("/*") and "Condition" in statement), \
+                    resource
     assert "s3:TagResource" in by_sid["PipelineBucket"]["Action"]  # CreateBucket carries our tags
     assert not any(a.startswith("kms:") for a in granted_actions(document))
 

@@ -148,11 +148,14 @@ def test_permissions_grant_the_quicksight_calls_and_name_the_service_role(projec
     assert "as its service role aws-quicksight-service-role-v0, not as you: allow that role s3:GetObject" in text
     document = json.loads(project.cli("permissions", "--json", "--account-id", "111122223333").stdout)
     by_sid = {s["Sid"]: s for s in document["Statement"]}
-    assert by_sid["QuickSightDataSet"]["Resource"] == [
-        "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands",
-        "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands/ingestion/*",
-    ]
-    assert "quicksight:PassDataSource" in by_sid["QuickSightDataSource"]["Action"]
+    data_set = "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands"
+    assert by_sid["QuickSightDataSet"]["Resource"] == [data_set]
+    assert by_sid["QuickSightIngestions"]["Resource"] == [
+        "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands/ingestion/*"]
+    # SAR: CreateDataSet is authorised on the data source and needs PassDataSource; CreateDataSource has no
+    # resource type
+    assert {"quicksight:PassDataSource", "quicksight:CreateDataSet"} <= set(by_sid["QuickSightDataSource"]["Action"])
+    assert by_sid["QuickSightCreateDataSource"]["Resource"] == ["*"]
 
 
 #: A job (plain Python, no Spark) that leaves what a finished run of the real job leaves: the report and the CSV.

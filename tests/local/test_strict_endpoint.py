@@ -268,7 +268,9 @@ def test_glue_requests_are_authorised_on_the_resource_they_name(aws: Any) -> Non
     iam.put_user_policy(UserName="operator", PolicyName="scoped", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetCrawler"],
-                       "Resource": [f"{prefix}:database/cars", f"{prefix}:table/cars/*", f"{prefix}:crawler/raw"]}],
+                       # SAR (AWS Glue): database and table actions are also checked on the root catalog
+                       "Resource": [f"{prefix}:catalog", f"{prefix}:database/cars", f"{prefix}:table/cars/*",
+                                    f"{prefix}:crawler/raw"]}],
     }))
     keys = iam.create_access_key(UserName="operator")["AccessKey"]
     admin = aws.client("glue")
@@ -291,6 +293,99 @@ def test_glue_requests_are_authorised_on_the_resource_they_name(aws: Any) -> Non
         with pytest.raises(ClientError) as error:
             call()
         assert error.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def operator(aws: Any, *statements: dict[str, Any]) -> dict[str, str]:
+    iam = aws.client("iam")
+    iam.create_user(UserName="operator")
+    iam.put_user_policy(UserName="operator", PolicyName="p", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **st} for st in statements]}))
+    keys: dict[str, str] = iam.create_access_key(UserName="operator")["AccessKey"]
+    return keys
+
+
+def denied(call: Callable[[], Any]) -> str:
+    with pytest.raises(ClientError) as error:
+        call()
+    assert error.value.response["Error"]["Code"] in ("AccessDeniedException", "AccessDenied")
+    return str(error.value.response["Error"]["Message"])
+
+
+def test_glue_calls_are_checked_on_every_resource_aws_checks(aws: Any) -> None:
+    """SAR, AWS Glue: GetDatabase on the root catalog and the database; DeleteDatabase also on all its tables and
+    user-defined functions (AWS Glue Developer Guide, "Specifying AWS Glue resource ARNs")."""
+    prefix = f"arn:aws:glue:{aws.region}:{ACCOUNT}"
+    keys = operator(aws, {"Action": ["glue:GetDatabase", "glue:DeleteDatabase"],
+                          "Resource": [f"{prefix}:database/cars", f"{prefix}:table/cars/*"]},
+                    {"Action": ["glue:DeleteDatabase"], "Resource": [f"{prefix}:database/old", f"{prefix}:catalog",
+                                                                     f"{prefix}:table/old/*",
+                                                                     f"{prefix}:userDefinedFunction/old/*"]})
+    for database in ("cars", "old"):
+        aws.client("glue").create_database(DatabaseInput={"Name": database})
+    settings(aws, enforce_iam=True)
+    glue = user_client(aws, "glue", keys)
+    assert f"on resource: {prefix}:catalog" in denied(lambda: glue.get_database(Name="cars"))
+    assert "glue:DeleteDatabase" in denied(lambda: glue.delete_database(Name="cars"))
+    glue.delete_database(Name="old")
+
+
+def test_glue_create_calls_pass_the_role_and_carry_their_tags(aws: Any) -> None:
+    """CreateCrawler has no resource type (SAR: only "*" matches) and passes its role: iam:PassRole on the role's
+    ARN (with its path) with iam:PassedToService glue.amazonaws.com (IAM User Guide, "Granting a user
+    permissions to pass a role to an AWS service"); aws:RequestTag is the request's Tags."""
+    make_bucket(aws, BUCKET)
+    role = create_role(aws, path="/reconciler/p/")
+    keys = operator(aws, {"Action": "glue:CreateCrawler", "Resource": "*",
+                          "Condition": {"StringEquals": {"aws:RequestTag/owner": "p"}}},
+                    {"Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/reconciler/p/*",
+                     "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}})
+    settings(aws, enforce_iam=True)
+    glue = user_client(aws, "glue", keys)
+    target = {"S3Targets": [{"Path": f"s3://{BUCKET}/raw/"}]}
+    glue.create_crawler(Name="a", Role=role, DatabaseName="cars", Targets=target, Tags={"owner": "p"})
+    assert "glue:CreateCrawler" in denied(lambda: glue.create_crawler(Name="b", Role=role, DatabaseName="cars",
+                                                                      Targets=target, Tags={"owner": "other"}))
+    settings(aws, enforce_iam=False)
+    other = create_role(aws, name="other-role")
+    settings(aws, enforce_iam=True)
+    assert "iam:PassRole" in denied(lambda: glue.create_crawler(Name="c", Role=other, DatabaseName="cars",
+                                                                Targets=target, Tags={"owner": "p"}))
+
+
+def test_s3_requests_are_authorised_as_the_iam_actions_aws_evaluates(aws: Any) -> None:
+    """Amazon S3 User Guide, "Required permissions for Amazon S3 API operations": HeadBucket and ListObjectsV2
+    need s3:ListBucket; DeleteObjects needs s3:DeleteObject on each key's ARN."""
+    make_bucket(aws, BUCKET)
+    for key in ("a/1", "b/1"):
+        aws.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    keys = operator(aws, {"Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"},
+                    {"Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{BUCKET}/a/*"})
+    settings(aws, enforce_iam=True)
+    s3 = user_client(aws, "s3", keys)
+    s3.head_bucket(Bucket=BUCKET)
+    assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 2
+    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "a/1"}]})
+    # a key the caller may not delete fails alone, in the answer's Errors (DeleteObjects API reference)
+    answer = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "b/1"}]})
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("b/1", "AccessDenied")]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == ["b/1"]
+
+
+def test_quicksight_sns_events_and_tagging_calls_are_authorised(aws: Any) -> None:
+    keys = operator(aws, {"Action": "sns:CreateTopic", "Resource": f"arn:aws:sns:{aws.region}:{ACCOUNT}:ours"},
+                    {"Action": "events:PutRule", "Resource": f"arn:aws:events:{aws.region}:{ACCOUNT}:rule/ours"},
+                    {"Action": "quicksight:ListDataSets", "Resource": "*"},
+                    {"Action": "tag:GetResources", "Resource": "*"})
+    settings(aws, enforce_iam=True)
+    sns, events = user_client(aws, "sns", keys), user_client(aws, "events", keys)
+    sns.create_topic(Name="ours")
+    denied(lambda: sns.create_topic(Name="theirs"))
+    events.put_rule(Name="ours", EventPattern=json.dumps({"source": ["aws.glue"]}))
+    denied(lambda: events.put_rule(Name="theirs", EventPattern=json.dumps({"source": ["aws.glue"]})))
+    user_client(aws, "resourcegroupstaggingapi", keys).get_resources()
+    quicksight = user_client(aws, "quicksight", keys)
+    quicksight.list_data_sets(AwsAccountId=ACCOUNT)
+    denied(lambda: quicksight.describe_data_set(AwsAccountId=ACCOUNT, DataSetId="x"))
 
 
 # -- IAM enforcement for the Glue role ----------------------------------------------------------------

@@ -76,3 +76,16 @@ def test_the_write_statement_is_exactly_the_output_prefixes_never_the_bucket(exa
     policy = access_policy(elsewhere, ACCOUNT)
     assert f"{bucket}/*" not in [r for s in policy["Statement"] if "s3:PutObject" in s["Action"] for r in s["Resource"]]
     assert not any("s3:PutObject" in s["Action"] or "s3:DeleteObject" in s["Action"] for s in policy["Statement"])
+
+
+def test_crawler_deletes_only_with_delete_from_database(example: Pipeline) -> None:
+    deletes = {"glue:BatchDeletePartition", "glue:BatchDeleteTable", "glue:DeleteTable"}
+    assert not deletes & actions(example)  # DEPRECATE_IN_DATABASE by default
+    crawler = example.crawlers[0]
+    policy = replace(crawler.schema_change_policy, delete_behavior="DELETE_FROM_DATABASE")
+    deleting = replace(example, crawlers=(replace(crawler, schema_change_policy=policy), *example.crawlers[1:]))
+    statement = statements(deleting)["CrawlerDeletes"]
+    assert set(statement["Action"]) == deletes
+    db = example.database.name
+    arn = "arn:aws:glue:eu-central-1:123456789012:"
+    assert statement["Resource"] == sorted([f"{arn}catalog", f"{arn}database/{db}", f"{arn}table/{db}/*"])

@@ -188,10 +188,14 @@ def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> l
     spec declares and confirm each candidate's tags with the resource's own read."""
     names: list[str] = []
     token = ""
+    # QuickSight only when asked for (a spec with spec.quicksight.dataset), by service: its Tagging API resource
+    # type names are not documented per type, and a service filter matches every type of the service
+    # (GetResources API reference, ResourceTypeFilters: "service[:resourceType]")
+    type_filters = ["quicksight"] if resource_type.startswith("quicksight:") else list(TAGGING_TYPES)
     while True:
         page = ctx.call(
             "resourcegroupstaggingapi", "get_resources",
-            TagFilters=[{"Key": OWNER_TAG, "Values": [pipeline.name]}], ResourceTypeFilters=list(TAGGING_TYPES),
+            TagFilters=[{"Key": OWNER_TAG, "Values": [pipeline.name]}], ResourceTypeFilters=type_filters,
             **({"PaginationToken": token} if token else {}),
         )  # fmt: skip
         for item in page.get("ResourceTagMappingList", []):
@@ -203,7 +207,8 @@ def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> l
                 names.append(resource)  # arn:aws:sns:region:account:name (a topic; subscriptions add ":id")
             elif resource_type == "events:rule" and service == "events" and resource.startswith("rule/"):
                 names.append(resource.split("/")[-1])  # arn:aws:events:region:account:rule/name (default bus)
-            elif service == "glue" and resource.startswith(resource_type.partition(":")[2] + "/"):
+            elif service in ("glue", "quicksight") and resource_type.startswith(f"{service}:") \
+                    and resource.startswith(resource_type.partition(":")[2] + "/"):
                 names.append(resource.split("/", 1)[1])  # arn:aws:glue:region:account:database/name
         token = str(page.get("PaginationToken") or "")
         if not token:

@@ -34,10 +34,11 @@ from reconciler.resources.base import (
     aws_error,
     desired_tags,
     is_not_found,
+    tagged_as_ours,
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
-from reconciler.spec.model import Pipeline
+from reconciler.spec.model import OWNER_TAG, Pipeline
 
 if TYPE_CHECKING:
     from reconciler.permissions import Statement
@@ -124,6 +125,23 @@ def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
+def _confirmed(ctx: AwsContext, pipeline: Pipeline, resource: str, declared: str) -> list[str]:
+    """Ours among the declared id and the Tagging API's candidates (GetResources filtered by our owner tag: no
+    right on anyone else's asset is needed, and the cost does not grow with the account's other assets), each
+    confirmed by its own tags (the Tagging API is eventually consistent); one that does not exist is skipped."""
+    owned = []
+    for name in sorted({declared, *tagged_as_ours(ctx, pipeline, f"quicksight:{resource}")}):
+        try:
+            tags = get_tags(ctx, resource_arn(ctx, resource, name))
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                continue
+            raise
+        if observed_owner_is(tags, pipeline):
+            owned.append(name)
+    return owned
+
+
 def _uses_quicksight(pipeline: Pipeline) -> bool:
     """Whether the spec declares spec.quicksight.dataset. Without it the tool sends no QuickSight request at all:
     an account that never signed up for QuickSight answers every QuickSight call with an error, and the
@@ -166,13 +184,12 @@ class DataSourceKind(ResourceKind):
         return Observed(attrs, get_tags(ctx, resource_arn(ctx, "datasource", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        """Every data source ListDataSources shows whose own tags name this pipeline; nothing, and no QuickSight
-        call, without spec.quicksight.dataset (see `_uses_quicksight`)."""
+        """The declared data source and those the Tagging API lists under our owner tag, each confirmed by its own
+        tags; nothing, and no QuickSight call, without spec.quicksight.dataset (see `_uses_quicksight`)."""
         if not _uses_quicksight(pipeline):
             return []
-        listed = ctx.call("quicksight", "list_data_sources", AwsAccountId=ctx.account_id).get("DataSources") or []
-        ids = [str(s["DataSourceId"]) for s in listed]
-        return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "datasource", i)), pipeline))
+        assert pipeline.quicksight.dataset is not None
+        return _confirmed(ctx, pipeline, "datasource", pipeline.quicksight.dataset.data_source)
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         manifest = desired.attrs["manifest"]
@@ -264,12 +281,12 @@ class DataSetKind(ResourceKind):
         return Observed(attrs, get_tags(ctx, resource_arn(ctx, "dataset", name)))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
-        """Every data set ListDataSets shows whose own tags name this pipeline (none without the section)."""
+        """The declared data set and those the Tagging API lists under our owner tag, each confirmed by its own
+        tags (none without the section)."""
         if not _uses_quicksight(pipeline):
             return []
-        listed = ctx.call("quicksight", "list_data_sets", AwsAccountId=ctx.account_id).get("DataSetSummaries") or []
-        ids = [str(s["DataSetId"]) for s in listed]
-        return sorted(i for i in ids if observed_owner_is(get_tags(ctx, resource_arn(ctx, "dataset", i)), pipeline))
+        assert pipeline.quicksight.dataset is not None
+        return _confirmed(ctx, pipeline, "dataset", pipeline.quicksight.dataset.data_set)
 
     def _table(self, desired: Desired) -> dict[str, Any]:
         attrs = desired.attrs
@@ -341,20 +358,40 @@ def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statemen
     source = resource_arn(account, "datasource", dataset.data_source)
     data_set = resource_arn(account, "dataset", dataset.data_set)
     note = service_role_note(pipeline)
+    owner = {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": pipeline.name}}
     return [
+        # CreateDataSource has no resource type (SAR): only "*" matches; limited to requests that tag the new data
+        # source as this pipeline's (aws:RequestTag, listed for the action).
+        Statement("QuickSightCreateDataSource", ("quicksight:CreateDataSource",), ("*",),
+                  "creating the data source, tagged as this pipeline's",
+                  {"StringEquals": {f"aws:RequestTag/{OWNER_TAG}": pipeline.name}}),
+        # CreateDataSet is authorised on the *data source* it reads, and needs quicksight:PassDataSource (SAR).
         Statement("QuickSightDataSource", (
-            "quicksight:CreateDataSource", "quicksight:DescribeDataSource", "quicksight:UpdateDataSource",
+            "quicksight:DescribeDataSource", "quicksight:UpdateDataSource",
             "quicksight:DeleteDataSource", "quicksight:DescribeDataSourcePermissions",
             "quicksight:UpdateDataSourcePermissions", "quicksight:PassDataSource", "quicksight:TagResource",
-            "quicksight:UntagResource", "quicksight:ListTagsForResource",
-        ), (source,), f"the QuickSight data source this pipeline owns; {note}"),
+            "quicksight:UntagResource", "quicksight:ListTagsForResource", "quicksight:CreateDataSet",
+        ), (source,), f"the QuickSight data source this pipeline owns, and creating the data set on it; {note}"),
         Statement("QuickSightDataSet", (
-            "quicksight:CreateDataSet", "quicksight:DescribeDataSet", "quicksight:UpdateDataSet",
+            "quicksight:DescribeDataSet", "quicksight:UpdateDataSet",
             "quicksight:DeleteDataSet", "quicksight:DescribeDataSetPermissions",
-            "quicksight:UpdateDataSetPermissions", "quicksight:CreateIngestion", "quicksight:DescribeIngestion",
+            "quicksight:UpdateDataSetPermissions",
             "quicksight:TagResource", "quicksight:UntagResource", "quicksight:ListTagsForResource",
-        ), (data_set, f"{data_set}/ingestion/*"), "the SPICE data set this pipeline owns and refreshes after "
-           "every publish"),
-        Statement("QuickSightListings", ("quicksight:ListDataSources", "quicksight:ListDataSets"), ("*",),
-                  "finding the data sources and data sets tagged as this pipeline's"),
+        ), (data_set,), "the SPICE data set this pipeline owns"),
+        # A data source or data set renamed in the spec is still ours (its tags say so) and is deleted by the next
+        # apply: reading and deleting it is allowed where its own owner tag names this pipeline (the SAR lists
+        # aws:ResourceTag/${TagKey} for the datasource and dataset resource types).
+        Statement("QuickSightRenamedDataSources", (
+            "quicksight:ListTagsForResource", "quicksight:DescribeDataSource", "quicksight:DeleteDataSource",
+            "quicksight:DescribeDataSourcePermissions",
+        ), (resource_arn(account, "datasource", "*"),), "data sources renamed in the spec but still tagged as this "
+            "pipeline's: read and delete them", owner),
+        Statement("QuickSightRenamedDataSets", (
+            "quicksight:ListTagsForResource", "quicksight:DescribeDataSet", "quicksight:DeleteDataSet",
+            "quicksight:DescribeDataSetPermissions",
+        ), (resource_arn(account, "dataset", "*"),), "data sets renamed in the spec but still tagged as this "
+            "pipeline's: read and delete them", owner),
+        Statement("QuickSightIngestions", ("quicksight:CreateIngestion", "quicksight:DescribeIngestion"),
+                  (f"{data_set}/ingestion/*",), "refreshing the data set after every publish (resource type "
+                  "ingestion)"),
     ]  # fmt: skip

@@ -130,6 +130,19 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
             ),
         },
     ]
+    if any(c.schema_change_policy.delete_behavior == "DELETE_FROM_DATABASE" for c in pipeline.crawlers):
+        # A crawler with DeleteBehavior DELETE_FROM_DATABASE deletes the tables and partitions whose data is gone
+        # (AWS Glue Developer Guide, "Setting crawler configuration options": "Delete tables and partitions from
+        # the Data Catalog"). Which of the calls the crawler makes is not documented, so all three are granted
+        # (Service Authorization Reference, AWS Glue: each on catalog, database and table), and only then.
+        statements.append({
+            "Sid": "CrawlerDeletes",
+            "Effect": "Allow",
+            "Action": ["glue:BatchDeletePartition", "glue:BatchDeleteTable", "glue:DeleteTable"],
+            "Resource": sorted(
+                [glue("glue", "catalog"), glue("glue", f"database/{db}"), glue("glue", f"table/{db}/*")]
+            ),
+        })  # fmt: skip
     if writes:
         statements.insert(2, {
             "Sid": "WriteJobOutputs",
