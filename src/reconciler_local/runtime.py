@@ -51,6 +51,9 @@ class Settings:
     new_bucket_seconds: float = 0.0  # configuration calls answer NoSuchBucket this long after CreateBucket
     glue5_log_layout: bool = True  # Glue 5 job runs log to `<run id>-driver` streams (job_runtime.py)
     tag_filter: str = "and"  # how List* `Tags` filters combine several tags: "and" or "or" (glue/responses.py)
+    # QuickSight's asynchronous statuses (quicksight.py): a data source stays CREATION_IN_PROGRESS /
+    # UPDATE_IN_PROGRESS this long; an ingestion stays QUEUED, then RUNNING, this long each.
+    quicksight_async_seconds: float = 0.3
 
     @classmethod
     def from_environment(cls) -> Settings:

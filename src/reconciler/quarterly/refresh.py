@@ -1,7 +1,8 @@
 """QuickSight refresh after a publish or promote: a SPICE ingestion of spec.quicksight.dataset's data set.
 
 API (Amazon QuickSight API reference): CreateIngestion (AwsAccountId, DataSetId, IngestionId, IngestionType
-FULL_REFRESH; https://docs.aws.amazon.com/quicksight/latest/APIReference/API_CreateIngestion.html) starts it;
+FULL_REFRESH; https://docs.aws.amazon.com/quicksight/latest/APIReference/API_CreateIngestion.html) starts it,
+under a new IngestionId per attempt (ingestion_id_for);
 DescribeIngestion (API_DescribeIngestion.html) is polled until IngestionStatus is one of COMPLETED, FAILED,
 CANCELLED (API_Ingestion.html: INITIALIZED | QUEUED | RUNNING | FAILED | COMPLETED | CANCELLED), with
 ErrorInfo {Type, Message} on failure and RowInfo {RowsIngested, RowsDropped} on success.
@@ -14,12 +15,13 @@ QuickSight's error: the data is published, but the data set people read is not r
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsError, RunError
+from reconciler.errors import AwsApiError, AwsError, RunError
 from reconciler.invocation import command
 from reconciler.quarterly import history, publish
 from reconciler.spec.model import Pipeline
@@ -31,15 +33,34 @@ ENDED = ("COMPLETED", "FAILED", "CANCELLED")
 TIMEOUT_SECONDS = 900.0
 
 
+def ingestion_id_for(run_id: str) -> str:
+    """A new IngestionId for one attempt to refresh after `run_id`: `reconcile-<run id>-<8 hex>`. Ids are
+    single-use (CreateIngestion documents ResourceExistsException, botocore quicksight model), and `promote RUN_ID`
+    refreshes again after a failed one, so the run id alone would be refused the second time. IngestionId:
+    1 to 128 of [a-zA-Z0-9-_] (botocore quicksight model, IngestionId)."""
+    suffix = secrets.token_hex(4)
+    return f"reconcile-{run_id[: 128 - len('reconcile--') - len(suffix)]}-{suffix}"
+
+
+def _start(ctx: AwsContext, ids: dict[str, str]) -> None:
+    """CreateIngestion. ResourceExistsException for this attempt's own fresh id means an earlier try of this very
+    request (its answer lost, retried by ctx.call) created it: started, as wanted."""
+    try:
+        ctx.call("quicksight", "create_ingestion", IngestionType="FULL_REFRESH", **ids)
+    except AwsApiError as exc:
+        if exc.code != "ResourceExistsException" or exc.attempts < 2:
+            raise
+
+
 def ingest(ctx: AwsContext, pipeline: Pipeline, run_id: str, *, timeout: float = TIMEOUT_SECONDS,
            poll: float = 0.5) -> dict[str, Any]:  # fmt: skip
     """Start a FULL_REFRESH ingestion and wait for its end; what to record ({data_set, ingestion_id, state, ...})."""
     dataset = pipeline.quicksight.dataset
     assert dataset is not None
-    ingestion_id = f"reconcile-{run_id}"[:128]
+    ingestion_id = ingestion_id_for(run_id)
     ids = {"AwsAccountId": ctx.account_id, "DataSetId": dataset.data_set, "IngestionId": ingestion_id}
     try:
-        ctx.call("quicksight", "create_ingestion", IngestionType="FULL_REFRESH", **ids)
+        _start(ctx, ids)
         deadline = time.monotonic() + timeout
         while True:
             found = ctx.call_fresh("quicksight", "describe_ingestion", **ids)["Ingestion"]

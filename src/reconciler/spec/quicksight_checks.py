@@ -14,10 +14,13 @@ from reconciler.spec import model
 
 DocPath = tuple[str | int, ...]
 
+#: A non-JSON file's column types (resources/quicksight.py CASTABLE_TYPES: STRING input, cast to the others).
+CASTABLE_TYPES = ("STRING", "INTEGER", "DECIMAL", "DATETIME")
+
 #: The header of the job's aggregated CSV (glue_scripts/car_brands_job.py, daily_counts: year_quarter,
 #: event_date, month, day_of_week, day_name, brand, events, year, quarter), typed for QuickSight: dates as
-#: DATETIME, counts and calendar numbers as INTEGER, the rest STRING (InputColumn Type,
-#: https://docs.aws.amazon.com/quicksight/latest/APIReference/API_InputColumn.html).
+#: DATETIME, counts and calendar numbers as INTEGER, the rest STRING. These are the data set's column types:
+#: a CSV file's input columns are all STRING and the LogicalTableMap casts them (resources/quicksight.py).
 DEFAULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("year_quarter", "STRING"), ("event_date", "DATETIME"), ("month", "INTEGER"), ("day_of_week", "INTEGER"),
     ("day_name", "STRING"), ("brand", "STRING"), ("events", "INTEGER"), ("year", "INTEGER"), ("quarter", "INTEGER"),
@@ -43,6 +46,8 @@ def dataset_findings(doc: Any) -> list[tuple[DocPath, str]]:
     if not isinstance(doc["spec"]["quicksight"].get("manifest"), dict):
         found.append((base, "needs spec.quicksight.manifest: the data source reads the uploaded manifest"))
     columns = dataset.get("columns")
+    manifest = doc["spec"]["quicksight"].get("manifest")
+    file_format = manifest.get("format", "CSV") if isinstance(manifest, dict) else "CSV"
     seen: set[str] = set()
     for i, column in enumerate(columns if isinstance(columns, list) else []):
         name = column.get("name") if isinstance(column, dict) else None
@@ -50,6 +55,15 @@ def dataset_findings(doc: Any) -> list[tuple[DocPath, str]]:
             if name in seen:
                 found.append(((*base, "columns", i, "name"), f"{name!r} is listed twice"))
             seen.add(name)
+        kind = column.get("type") if isinstance(column, dict) else None
+        if file_format != "JSON" and isinstance(kind, str) and kind not in CASTABLE_TYPES:
+            # botocore quicksight model, S3Source.InputColumns: "For files that aren't JSON, only STRING data
+            # types are supported in input columns"; CastColumnTypeOperation.NewColumnType (ColumnDataType) is
+            # STRING | INTEGER | DECIMAL | DATETIME.
+            found.append(((*base, "columns", i, "type"), (
+                f"{kind} needs a {kind} input column, and for {file_format} files QuickSight supports only STRING "
+                f"input columns (cast in the data set to {', '.join(CASTABLE_TYPES[1:])}): use one of "
+                f"{', '.join(CASTABLE_TYPES)}, or format JSON")))  # fmt: skip
     principals = dataset.get("principals")
     arns: set[str] = set()
     for i, principal in enumerate(principals if isinstance(principals, list) else []):
