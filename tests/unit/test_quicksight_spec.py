@@ -86,3 +86,20 @@ def test_the_service_role_note_asks_for_kms_decrypt_on_an_sse_kms_bucket(tmp_pat
     spec.write_text(encrypted)
     note = service_role_note(load_spec(spec, {}))
     assert note is not None and f"kms:Decrypt on {key}" in note and "aws-quicksight-service-role-v0" in note
+
+
+def test_a_principal_arn_names_a_known_region_in_the_pipelines_partition(tmp_path: Path) -> None:
+    """Users and groups live in the account's QuickSight identity region (any region, often not the pipeline's):
+    another region is fine, a region botocore does not know or another partition is refused."""
+    other_region = USER.replace("eu-west-1", "us-east-1")
+    ok = write(tmp_path, f"      data_source: s\n      data_set: d\n      principals:\n        - arn: {other_region}\n")
+    assert validate_file(ok, {}) == []
+    typo = write(tmp_path, "      data_source: s\n      data_set: d\n      principals:\n        - arn: "
+                 + USER.replace("eu-west-1", "eu-wset-1") + "\n")  # fmt: skip
+    (problem,) = validate_file(typo, {})
+    assert (problem.line, problem.path) == (23, "spec.quicksight.dataset.principals[0].arn")
+    assert "identity region" in problem.message and "eu-west-1" in problem.message  # did you mean
+    china = write(tmp_path, "      data_source: s\n      data_set: d\n      principals:\n        - arn: "
+                  + USER.replace("arn:aws:", "arn:aws-cn:").replace("eu-west-1", "cn-north-1") + "\n")  # fmt: skip
+    (problem,) = validate_file(china, {})
+    assert "partition 'aws-cn' is not the pipeline region's ('aws')" in problem.message

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.spec import model
+from reconciler.spec import model, regions
 
 DocPath = tuple[str | int, ...]
 
@@ -34,6 +34,25 @@ def _dataset(doc: Any) -> dict[str, Any] | None:
     quicksight = spec.get("quicksight") if isinstance(spec, dict) else None
     dataset = quicksight.get("dataset") if isinstance(quicksight, dict) else None
     return dataset if isinstance(dataset, dict) else None
+
+
+def _principal_problems(arn: str, doc: Any) -> list[str]:
+    """What can be checked offline of a principal's ARN: its region is one botocore knows, and its partition is
+    the pipeline region's. Its region is the account's QuickSight identity region (users and groups live there,
+    whichever region the data set is in), which only QuickSight knows: not checked."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return []  # the schema's pattern says so
+    partition, region = parts[1], parts[3]
+    problems = [f"region {m} (it must be the account's QuickSight identity region)" for m in
+                regions.region_problems(region)]  # fmt: skip
+    metadata = doc.get("metadata") if isinstance(doc, dict) else None
+    pipeline_region = metadata.get("region") if isinstance(metadata, dict) else None
+    expected = regions.partition_of(pipeline_region) if isinstance(pipeline_region, str) else None
+    if expected is not None and partition != expected:
+        problems.append(f"partition {partition!r} is not the pipeline region's ({expected!r}): QuickSight users "
+                        "and groups are in the same partition as the data set")  # fmt: skip
+    return problems
 
 
 def dataset_findings(doc: Any) -> list[tuple[DocPath, str]]:
@@ -72,6 +91,7 @@ def dataset_findings(doc: Any) -> list[tuple[DocPath, str]]:
             if arn in arns:
                 found.append(((*base, "principals", i, "arn"), "is listed twice: give each principal one access"))
             arns.add(arn)
+            found.extend(((*base, "principals", i, "arn"), m) for m in _principal_problems(arn, doc))
     return found
 
 
