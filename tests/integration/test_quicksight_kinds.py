@@ -150,7 +150,7 @@ def test_promote_refreshes_spice_and_the_run_record_keeps_the_ingestion(project:
     promoted = project.cli("promote", "20270101T060000Z-bbbbbb", "--auto-approve")
     assert promoted.exit_code == 0, promoted.output
     said = " ".join(promoted.output.split())
-    assert re.search(r"QuickSight data set car-brands: ingestion reconcile-20270101T060000Z-bbbbbb-[0-9a-f]{8} "
+    assert re.search(r"QuickSight data set car-brands: ingestion reconcile-20270101T060000Z-bbbbbb-a[0-9]{20} "
                      r"COMPLETED \(2 rows\)", said), said  # fmt: skip
     runs = history_of(project)
     assert runs["20261001T060000Z-aaaaaa"]["ingestion"] == "COMPLETED"
