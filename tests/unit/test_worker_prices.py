@@ -7,7 +7,8 @@ import botocore.session
 
 from reconciler.quarterly import history
 
-WORKER_TYPES = botocore.session.get_session().get_service_model("glue").shape_for("WorkerType").enum
+GLUE = botocore.session.get_session().get_service_model("glue")
+WORKER_TYPES: list[str] = GLUE.shape_for("WorkerType").metadata["enum"]
 
 
 def _cost(worker_type: str) -> dict[str, object]:
