@@ -8,7 +8,9 @@ Set per test with `POST /_reconciler/faults`, read the counts with `GET /_reconc
      "permanent": {"operation": "glue:CreateJob", "code": "AccessDeniedException",
                    "message": "optional text", "status": 429},       # always answered with this error
      "latency_seconds": 0.2,                                         # upper bound of added latency
-     "max_per_operation": 1}                                         # optional: fault each operation at most n times
+     "max_per_operation": 1,                                         # optional: fault each operation at most n times
+     "failed_entries": {"operation": "events:PutTargets", "code": "ConcurrentModificationException", "times": 1}}
+                                                                     # HTTP 200, every entry failed (FailedEntryCount)
 
 Kinds, each answered in the calling service's real error shape:
 - `throttle`: Glue (JSON) 400 `ThrottlingException`, IAM/STS (Query) 400 `Throttling`, S3 503 `SlowDown`;
@@ -75,10 +77,17 @@ class FaultConfig:
     # AccessDenied, else 400)
     latency_seconds: float = 0.2
     max_per_operation: int | None = None
+    # EventBridge PutTargets / RemoveTargets answered HTTP 200 with every entry failed (FailedEntryCount,
+    # FailedEntries {TargetId, ErrorCode, ErrorMessage}: botocore's events model, PutTargetsResponse /
+    # RemoveTargetsResponse), `failed_entries_times` requests long (None: every one).
+    failed_entries_operation: str | None = None
+    failed_entries_code: str = "ConcurrentModificationException"
+    failed_entries_times: int | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> FaultConfig:
-        known = {"rate", "kinds", "seed", "operations", "permanent", "latency_seconds", "max_per_operation"}
+        known = {"rate", "kinds", "seed", "operations", "permanent", "latency_seconds", "max_per_operation",
+                 "failed_entries"}
         unknown = sorted(set(body) - known)
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -106,6 +115,15 @@ class FaultConfig:
             config.permanent_code = str(permanent.get("code", "AccessDeniedException"))
             config.permanent_message = None if permanent.get("message") is None else str(permanent["message"])
             config.permanent_status = None if permanent.get("status") is None else int(permanent["status"])
+        failed = body.get("failed_entries")
+        if failed is not None:
+            if not isinstance(failed, dict) or failed.get("operation") not in ("events:PutTargets",
+                                                                               "events:RemoveTargets"):
+                raise ValueError('failed_entries must be {"operation": "events:PutTargets" or '
+                                 '"events:RemoveTargets", "code": ..., "times": N}')
+            config.failed_entries_operation = str(failed["operation"])
+            config.failed_entries_code = str(failed.get("code", "ConcurrentModificationException"))
+            config.failed_entries_times = None if failed.get("times") is None else int(failed["times"])
         return config
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,6 +136,9 @@ class FaultConfig:
             "operations": None if self.operations is None else sorted(self.operations),
             "permanent": permanent, "latency_seconds": self.latency_seconds,
             "max_per_operation": self.max_per_operation,
+            "failed_entries": None if self.failed_entries_operation is None else {
+                "operation": self.failed_entries_operation, "code": self.failed_entries_code,
+                "times": self.failed_entries_times},
         }  # fmt: skip
 
 
@@ -287,7 +308,26 @@ class FaultInjector:
 
     @property
     def active(self) -> bool:
-        return self.config.rate > 0 or self.config.permanent_operation is not None
+        config = self.config
+        return config.rate > 0 or config.permanent_operation is not None or config.failed_entries_operation is not None
+
+    def _failed_entries(self, request: Request, environ: WSGIEnviron) -> bytes | None:
+        """The partial-failure answer for this request, when failed_entries targets it (and has times left)."""
+        config = self.config
+        with self._lock:
+            if config.failed_entries_operation != request.name or config.failed_entries_times == 0:
+                return None
+            if config.failed_entries_times is not None:
+                config.failed_entries_times -= 1
+            self.counts["failed_entries"] += 1
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b"{}"
+        environ["wsgi.input"] = io.BytesIO(raw)
+        body = json.loads(raw or b"{}")
+        ids = [str(t.get("Id")) for t in body.get("Targets", [])] or [str(i) for i in body.get("Ids", [])]
+        entries = [{"TargetId": i, "ErrorCode": config.failed_entries_code,
+                    "ErrorMessage": f"{config.failed_entries_code} (injected)"} for i in ids]  # fmt: skip
+        return json.dumps({"FailedEntryCount": len(entries), "FailedEntries": entries}).encode()
 
     def state(self) -> dict[str, Any]:
         with self._lock:
@@ -332,6 +372,11 @@ class FaultInjector:
         if not self.active:
             return app(environ, start_response)
         request = identify(environ)
+        partial = self._failed_entries(request, environ)
+        if partial is not None:
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"),
+                                      ("Content-Length", str(len(partial)))])  # fmt: skip
+            return [partial]
         kind = self._decide(request)
         if kind is None:
             return app(environ, start_response)
