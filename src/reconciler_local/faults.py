@@ -6,9 +6,11 @@ Set per test with `POST /_reconciler/faults`, read the counts with `GET /_reconc
     {"rate": 0.2, "kinds": ["throttle", "slowdown", "500", "latency", "drop"], "seed": 1,
      "operations": ["glue:CreateJob", "s3:PutObject"],            # optional: only these are eligible
      "permanent": {"operation": "glue:CreateJob", "code": "AccessDeniedException",
-                   "message": "optional text"},                      # always answered with this error
+                   "message": "optional text", "status": 429},       # always answered with this error
      "latency_seconds": 0.2,                                         # upper bound of added latency
-     "max_per_operation": 1}                                         # optional: fault each operation at most n times
+     "max_per_operation": 1,                                         # optional: fault each operation at most n times
+     "failed_entries": {"operation": "events:PutTargets", "code": "ConcurrentModificationException", "times": 1}}
+                                                                     # HTTP 200, every entry failed (FailedEntryCount)
 
 Kinds, each answered in the calling service's real error shape:
 - `throttle`: Glue (JSON) 400 `ThrottlingException`, IAM/STS (Query) 400 `Throttling`, S3 503 `SlowDown`;
@@ -24,16 +26,19 @@ Kinds, each answered in the calling service's real error shape:
 started, faults on or off, never reset (tests read it before and after to prove that no request was made).
 
 Admin routes (`/_reconciler/...`) are never faulted nor counted. Operations are named `service:Operation`: Glue
-from `X-Amz-Target`, IAM/STS from the `Action` parameter, S3 from method, path and sub-resource (good
+from `X-Amz-Target`, REST-JSON services (QuickSight) from botocore's route of each operation (method and
+requestUri), IAM/STS from the `Action` parameter, S3 from method, path and sub-resource (good
 enough to target one operation, not a full S3 router).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -68,12 +73,21 @@ class FaultConfig:
     permanent_operation: str | None = None
     permanent_code: str = "AccessDeniedException"
     permanent_message: str | None = None
+    permanent_status: int | None = None  # HTTP status of the permanent error (default: 403 for an S3/Query
+    # AccessDenied, else 400)
     latency_seconds: float = 0.2
     max_per_operation: int | None = None
+    # EventBridge PutTargets / RemoveTargets answered HTTP 200 with every entry failed (FailedEntryCount,
+    # FailedEntries {TargetId, ErrorCode, ErrorMessage}: botocore's events model, PutTargetsResponse /
+    # RemoveTargetsResponse), `failed_entries_times` requests long (None: every one).
+    failed_entries_operation: str | None = None
+    failed_entries_code: str = "ConcurrentModificationException"
+    failed_entries_times: int | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> FaultConfig:
-        known = {"rate", "kinds", "seed", "operations", "permanent", "latency_seconds", "max_per_operation"}
+        known = {"rate", "kinds", "seed", "operations", "permanent", "latency_seconds", "max_per_operation",
+                 "failed_entries"}
         unknown = sorted(set(body) - known)
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -100,18 +114,31 @@ class FaultConfig:
             config.permanent_operation = str(permanent["operation"])
             config.permanent_code = str(permanent.get("code", "AccessDeniedException"))
             config.permanent_message = None if permanent.get("message") is None else str(permanent["message"])
+            config.permanent_status = None if permanent.get("status") is None else int(permanent["status"])
+        failed = body.get("failed_entries")
+        if failed is not None:
+            if not isinstance(failed, dict) or failed.get("operation") not in ("events:PutTargets",
+                                                                               "events:RemoveTargets"):
+                raise ValueError('failed_entries must be {"operation": "events:PutTargets" or '
+                                 '"events:RemoveTargets", "code": ..., "times": N}')
+            config.failed_entries_operation = str(failed["operation"])
+            config.failed_entries_code = str(failed.get("code", "ConcurrentModificationException"))
+            config.failed_entries_times = None if failed.get("times") is None else int(failed["times"])
         return config
 
     def as_dict(self) -> dict[str, Any]:
         permanent = None
         if self.permanent_operation:
             permanent = {"operation": self.permanent_operation, "code": self.permanent_code,
-                         "message": self.permanent_message}  # fmt: skip
+                         "message": self.permanent_message, "status": self.permanent_status}  # fmt: skip
         return {
             "rate": self.rate, "kinds": list(self.kinds), "seed": self.seed,
             "operations": None if self.operations is None else sorted(self.operations),
             "permanent": permanent, "latency_seconds": self.latency_seconds,
             "max_per_operation": self.max_per_operation,
+            "failed_entries": None if self.failed_entries_operation is None else {
+                "operation": self.failed_entries_operation, "code": self.failed_entries_code,
+                "times": self.failed_entries_times},
         }  # fmt: skip
 
 
@@ -167,6 +194,36 @@ def _s3_operation(method: str, path: str, query: dict[str, list[str]], environ: 
     return {"PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket"}.get(method, f"{verb}Bucket")
 
 
+@functools.cache
+def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], int, str], ...]:
+    """(method, path pattern, literal length, operation) of a REST-JSON service (QuickSight, ...) from botocore's
+    model (each operation's `http.method` and `http.requestUri`); () for other protocols."""
+    import botocore.session
+
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except Exception:
+        return ()
+    if model.protocol != "rest-json":
+        return ()
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = str(http.get("requestUri", "")).split("?", 1)[0]
+        literal = re.sub(r"\{[^}]+\}", "", uri)
+        pattern = re.sub(r"\\\{[^}]+?\\\+\\\}", ".+", re.escape(uri))
+        pattern = re.sub(r"\\\{[^}]+?\\\}", "[^/]+", pattern)
+        routes.append((str(http.get("method", "")), re.compile(f"^{pattern}$"), len(literal), name))
+    return tuple(routes)
+
+
+def _rest_json_operation(service: str, method: str, path: str) -> str:
+    """The operation of a REST-JSON request whose route matches most literally (e.g. quicksight:CreateDataSource)."""
+    matches = [(length, name) for m, pattern, length, name in _rest_routes(service) if m == method
+               and pattern.match(path)]  # fmt: skip
+    return max(matches)[1] if matches else ""
+
+
 def identify(environ: WSGIEnviron) -> Request:
     """Name the AWS operation of a request. May buffer a small form body (the Query protocol)."""
     service = _service_of(environ)
@@ -177,6 +234,9 @@ def identify(environ: WSGIEnviron) -> Request:
     query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
     if service == "s3":
         return Request("s3", _s3_operation(method, str(environ.get("PATH_INFO", "")), query, environ), "s3")
+    rest = _rest_json_operation(service, method, str(environ.get("PATH_INFO", "")))
+    if rest:
+        return Request(service, rest, "json")
     action = query.get("Action", [""])[0]
     content_type = str(environ.get("CONTENT_TYPE", ""))
     if not action and method == "POST" and "x-www-form-urlencoded" in content_type:
@@ -248,7 +308,26 @@ class FaultInjector:
 
     @property
     def active(self) -> bool:
-        return self.config.rate > 0 or self.config.permanent_operation is not None
+        config = self.config
+        return config.rate > 0 or config.permanent_operation is not None or config.failed_entries_operation is not None
+
+    def _failed_entries(self, request: Request, environ: WSGIEnviron) -> bytes | None:
+        """The partial-failure answer for this request, when failed_entries targets it (and has times left)."""
+        config = self.config
+        with self._lock:
+            if config.failed_entries_operation != request.name or config.failed_entries_times == 0:
+                return None
+            if config.failed_entries_times is not None:
+                config.failed_entries_times -= 1
+            self.counts["failed_entries"] += 1
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b"{}"
+        environ["wsgi.input"] = io.BytesIO(raw)
+        body = json.loads(raw or b"{}")
+        ids = [str(t.get("Id")) for t in body.get("Targets", [])] or [str(i) for i in body.get("Ids", [])]
+        entries = [{"TargetId": i, "ErrorCode": config.failed_entries_code,
+                    "ErrorMessage": f"{config.failed_entries_code} (injected)"} for i in ids]  # fmt: skip
+        return json.dumps({"FailedEntryCount": len(entries), "FailedEntries": entries}).encode()
 
     def state(self) -> dict[str, Any]:
         with self._lock:
@@ -293,6 +372,11 @@ class FaultInjector:
         if not self.active:
             return app(environ, start_response)
         request = identify(environ)
+        partial = self._failed_entries(request, environ)
+        if partial is not None:
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"),
+                                      ("Content-Length", str(len(partial)))])  # fmt: skip
+            return [partial]
         kind = self._decide(request)
         if kind is None:
             return app(environ, start_response)
@@ -302,6 +386,7 @@ class FaultInjector:
                 f"User: arn:aws:iam::123456789012:user/testing is not authorized to perform: {request.name}"
             )
             status = 403 if "AccessDenied" in code and request.protocol != "json" else 400
+            status = self.config.permanent_status or status
             return self._answer(start_response, error_response(request, code, message, status))
         if kind == "latency":
             time.sleep(self.latency())

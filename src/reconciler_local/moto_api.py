@@ -58,6 +58,7 @@ from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult, S3I
 from moto.iam.models import IAMBackend, Role, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.quicksight.data_models import QuicksightDataSet
+from moto.quicksight.exceptions import InvalidParameterValueException as QuickSightInvalidParameterValue
 from moto.quicksight.exceptions import ResourceNotFoundException as QuickSightResourceNotFound
 from moto.quicksight.models import QuickSightBackend, quicksight_backends
 from moto.quicksight.responses import QuickSightResponse
@@ -120,6 +121,7 @@ __all__ = [
     "PermissionResult",
     "Predicate",
     "QuickSightBackend",
+    "QuickSightInvalidParameterValue",
     "QuickSightResourceNotFound",
     "QuickSightResponse",
     "QuicksightDataSet",
@@ -443,6 +445,7 @@ CONTRACT: tuple[Expect, ...] = (
     *_attrs("moto.quicksight.data_models.QuicksightDataSet", "arn", "_id", "name"),
     *_attrs("moto.quicksight.data_models.QuickSightDataSource", "arn", "data_source_id", "data_source_parameters"),
     Expect("moto.quicksight.exceptions.ResourceNotFoundException", "class"),
+    Expect("moto.quicksight.exceptions.InvalidParameterValueException", "class"),
     _calls("moto.utilities.tagging_service.TaggingService.tag_resource", "arn", "tags"),
     _calls("moto.utilities.tagging_service.TaggingService.delete_all_tags_for_resource", "arn"),
     _calls("moto.utilities.tagging_service.TaggingService.get_tag_dict_for_resource", "arn"),

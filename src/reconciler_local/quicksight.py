@@ -17,18 +17,48 @@ Each models the QuickSight API reference, https://docs.aws.amazon.com/quicksight
   unreadable manifest or object, or a manifest naming no object, ends it FAILED with ErrorInfo, as
   QuickSight reports a failed import (ErrorInfo.Type values from API_ErrorInfo.html: S3_MANIFEST_ERROR,
   S3_FILE_INACCESSIBLE, ...).
+- Asynchronous statuses (setting `quicksight_async_seconds`): a data source answers CREATION_IN_PROGRESS /
+  UPDATE_IN_PROGRESS, then CREATION_SUCCESSFUL / UPDATE_SUCCESSFUL, or CREATION_FAILED / UPDATE_FAILED with
+  ErrorInfo {Type, Message} (botocore quicksight model: ResourceStatus, DataSourceErrorInfo); an ingestion
+  answers QUEUED, then RUNNING, then its end (IngestionStatus). terraform-provider-aws
+  internal/service/quicksight/data_source.go waits for CREATION_SUCCESSFUL / UPDATE_SUCCESSFUL
+  (waitDataSourceCreated, waitDataSourceUpdated) and reads ErrorInfo of a *_FAILED one.
+- The manifest read at CreateDataSource / UpdateDataSource: QuickSight reads the S3 data source's manifest
+  as its service role when the data source is created or updated (QuickSight user guide, "Creating a
+  dataset using Amazon S3 files"; terraform-provider-aws data_source.go retries AccessDeniedException
+  "Insufficient permission to access the manifest file" for that reason). A manifest that cannot be read
+  (missing included) answers AccessDeniedException with that text; one that is not a JSON object with
+  fileLocations ends the data source CREATION_FAILED / UPDATE_FAILED (ErrorInfo Type UNKNOWN). Which of the
+  two AWS does for a present but invalid manifest is not documented; the client handles both.
+- CreateDataSet / UpdateDataSet refuse (InvalidParameterValueException) an S3Source whose InputColumns are
+  not all STRING unless its UploadSettings.Format is JSON (botocore quicksight model, S3Source.InputColumns:
+  "For files that aren't JSON, only STRING data types are supported in input columns."), and a data source
+  that is not CREATION_SUCCESSFUL / UPDATE_SUCCESSFUL (unverified wording; terraform waits for it first).
+  They keep LogicalTableMap (API_CreateDataSet.html) and DescribeDataSet answers it.
+- CreateIngestion refuses an IngestionId the data set already has with ResourceExistsException (HTTP 409;
+  botocore quicksight model, CreateIngestion errors, ResourceExistsException).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from reconciler_local.moto_api import QuickSightBackend, QuicksightDataSet, QuickSightResponse
+from reconciler_local.moto_api import (
+    JsonRESTError,
+    QuickSightBackend,
+    QuicksightDataSet,
+    QuickSightResponse,
+)
+from reconciler_local.moto_api import (
+    QuickSightInvalidParameterValue as InvalidParameterValueException,
+)
 from reconciler_local.moto_api import QuickSightResourceNotFound as ResourceNotFoundException
 from reconciler_local.moto_api import quicksight_urls as qs_urls
 from reconciler_local.patching import graft, original
+from reconciler_local.runtime import get_runtime
 from reconciler_local.s3store import S3Error, S3Store, split_uri
 
 # The routes moto's urls.py lacks (botocore quicksight model requestUri of each operation).
@@ -41,6 +71,85 @@ EXTRA_PATHS = (
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+class AccessDeniedException(JsonRESTError):
+    """QuickSight's AccessDeniedException (botocore quicksight model: HTTP 401, code AccessDeniedException)."""
+
+    def __init__(self, msg: str):
+        super().__init__("AccessDeniedException", msg)
+        self.code = 401
+
+
+class ResourceExistsException(JsonRESTError):
+    """botocore quicksight model: ResourceExistsException, HTTP 409."""
+
+    def __init__(self, msg: str):
+        super().__init__("ResourceExistsException", msg)
+        self.code = 409
+
+
+#: terraform-provider-aws internal/service/quicksight/data_source.go: the AccessDeniedException text it retries
+#: while QuickSight's service role cannot (yet) read the manifest.
+MANIFEST_DENIED = "Insufficient permission to access the manifest file"
+
+
+def _async_seconds() -> float:
+    return float(get_runtime().settings.quicksight_async_seconds)
+
+
+def _manifest_problem(store: S3Store, location: dict[str, Any]) -> str | None:
+    """Read the manifest as QuickSight's service role does at CreateDataSource / UpdateDataSource: raise
+    AccessDeniedException when it cannot be read; the CREATION_FAILED message when it is no manifest."""
+    bucket, key = str(location.get("Bucket", "")), str(location.get("Key", ""))
+    try:
+        body = store.read(bucket, key)
+    except Exception as exc:  # S3Error, moto's MissingBucket / MissingKey: QuickSight cannot read it
+        raise AccessDeniedException(f"{MANIFEST_DENIED} s3://{bucket}/{key}") from exc
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return f"The manifest file s3://{bucket}/{key} is not valid JSON"
+    if not isinstance(document, dict) or not document.get("fileLocations"):
+        return f"The manifest file s3://{bucket}/{key} has no fileLocations"
+    return None
+
+
+def _start_data_source_status(source: Any, verb: str, problem: str | None) -> None:
+    """CREATION_/UPDATE_IN_PROGRESS now, the outcome quicksight_async_seconds later (the setting as it is when
+    read: settled by _settle_data_source)."""
+    source.status = f"{verb}_IN_PROGRESS"
+    source.status_started = time.time()
+    source.settled_status = f"{verb}_FAILED" if problem else f"{verb}_SUCCESSFUL"
+    source.error_info = {"Type": "UNKNOWN", "Message": problem} if problem else None
+
+
+def _settle_data_source(source: Any) -> None:
+    started = float(getattr(source, "status_started", 0.0))
+    if getattr(source, "settled_status", None) and time.time() >= started + _async_seconds():
+        source.status = source.settled_status
+        source.settled_status = None
+
+
+def _s3_location(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    return ((params or {}).get("S3Parameters") or {}).get("ManifestFileLocation")
+
+
+def _check_physical_tables(tables: dict[str, Any]) -> None:
+    """InputColumns of a non-JSON S3Source must all be STRING (botocore model, S3Source.InputColumns)."""
+    for table_id, table in (tables or {}).items():
+        source = (table or {}).get("S3Source")
+        if not source:
+            continue
+        file_format = str((source.get("UploadSettings") or {}).get("Format") or "CSV")
+        if file_format == "JSON":
+            continue
+        typed = [c.get("Name") for c in source.get("InputColumns") or [] if c.get("Type") != "STRING"]
+        if typed:
+            raise InvalidParameterValueException(
+                f"Physical table {table_id}: for files that aren't JSON, only STRING data types are supported "
+                f"in input columns (format {file_format}; not STRING: {', '.join(map(str, typed))})"
+            )
 
 
 def _apply_permissions(
@@ -104,13 +213,61 @@ class BackendAdditions(QuickSightBackend):
             raise ResourceNotFoundException(f"DataSource {data_source_id} Not Found")
         return found
 
-    def run_ingestion(self, data_set_id: str, ingestion_id: str) -> dict[str, Any]:
+    def _data_source_by_arn(self, arn: str) -> Any:
+        return next((s for s in self.data_sources.values() if s.arn == arn), None)
+
+    def check_data_set_sources(self, tables: dict[str, Any]) -> None:
+        """Refuse a data set on a data source that is not (yet) usable: missing, in progress or failed."""
+        for table in (tables or {}).values():
+            arn = ((table or {}).get("S3Source") or {}).get("DataSourceArn")
+            if not arn:
+                continue
+            source = self._data_source_by_arn(arn)
+            if source is None:
+                raise InvalidParameterValueException(f"Data source {arn} does not exist")
+            _settle_data_source(source)
+            if source.status not in ("CREATION_SUCCESSFUL", "UPDATE_SUCCESSFUL"):
+                raise InvalidParameterValueException(f"Data source {arn} is {source.status}, not usable yet")
+
+    def start_ingestion(self, data_set_id: str, ingestion_id: str) -> dict[str, Any]:
+        """A new ingestion, QUEUED; its status moves on when read (ingestion_view)."""
         data_set = self._data_set(data_set_id)
-        created = _now()
+        ingestions: dict[str, dict[str, Any]] = getattr(data_set, "ingestions", None) or {}
+        if ingestion_id in ingestions:
+            raise ResourceExistsException(f"Ingestion {ingestion_id} already exists for data set {data_set_id}")
         ingestion: dict[str, Any] = {
             "Arn": f"{data_set.arn}/ingestion/{ingestion_id}", "IngestionId": ingestion_id,
-            "CreatedTime": created, "RequestSource": "MANUAL", "RequestType": "FULL_REFRESH",
+            "CreatedTime": _now(), "RequestSource": "MANUAL", "RequestType": "FULL_REFRESH",
+            "IngestionStatus": "QUEUED", "_started": time.time(),
         }  # fmt: skip
+        ingestions[ingestion_id] = ingestion
+        extended: Any = data_set  # our attributes on moto's QuicksightDataSet
+        extended.ingestions = ingestions
+        return ingestion
+
+    def ingestion_view(self, data_set_id: str, ingestion_id: str) -> dict[str, Any]:
+        """The ingestion as DescribeIngestion answers it: QUEUED for one step, RUNNING for the next, then it
+        reads the manifest and its objects once and keeps the outcome."""
+        data_set = self._data_set(data_set_id)
+        found = (getattr(data_set, "ingestions", None) or {}).get(ingestion_id)
+        if found is None:
+            raise ResourceNotFoundException(f"Ingestion {ingestion_id} Not Found")
+        if "_started" in found:
+            elapsed = time.time() - float(found["_started"])
+            step = _async_seconds()
+            if elapsed < step:
+                found["IngestionStatus"] = "QUEUED"
+            elif elapsed < 2 * step:
+                found["IngestionStatus"] = "RUNNING"
+            else:
+                found.pop("_started", None)
+                found.update(self.run_ingestion(data_set_id, ingestion_id))
+        return {k: v for k, v in found.items() if not k.startswith("_")}
+
+    def run_ingestion(self, data_set_id: str, ingestion_id: str) -> dict[str, Any]:
+        """The ingestion's outcome: IngestionStatus COMPLETED with RowInfo, or FAILED with ErrorInfo."""
+        data_set = self._data_set(data_set_id)
+        ingestion: dict[str, Any] = {}
         source_arn = ""
         for table in (getattr(data_set, "physical_table_map", None) or {}).values():
             source_arn = (table.get("S3Source") or {}).get("DataSourceArn", "") or source_arn
@@ -127,10 +284,6 @@ class BackendAdditions(QuickSightBackend):
             ingestion.update(IngestionStatus="COMPLETED", RowInfo={"RowsIngested": rows, "RowsDropped": 0})
         else:
             ingestion.update(IngestionStatus="FAILED", ErrorInfo=error)
-        ingestions: dict[str, dict[str, Any]] = getattr(data_set, "ingestions", None) or {}
-        ingestions[ingestion_id] = ingestion
-        extended: Any = data_set  # our attributes on moto's QuicksightDataSet
-        extended.ingestions = ingestions
         return ingestion
 
 
@@ -146,6 +299,8 @@ class ResponseAdditions(QuickSightResponse):
     # Data sets, kept whole.
     def create_data_set(self) -> str:
         params = json.loads(self.body)
+        _check_physical_tables(params.get("PhysicalTableMap") or {})
+        self._qs.check_data_set_sources(params.get("PhysicalTableMap") or {})
         backend = self.quicksight_backend
         data_set = QuicksightDataSet(backend.account_id, backend.region_name, params["DataSetId"], name=params["Name"])
         # AWS's data set ARN is ...:dataset/ID (API_DataSet.html Arn; IAM "Resource types defined by Amazon
@@ -157,6 +312,7 @@ class ResponseAdditions(QuickSightResponse):
         extended: Any = data_set  # our attributes on moto's QuicksightDataSet (it keeps only id and name)
         extended.import_mode = params.get("ImportMode", "SPICE")
         extended.physical_table_map = params.get("PhysicalTableMap", {})
+        extended.logical_table_map = params.get("LogicalTableMap", {})
         extended.permissions = _apply_permissions([], params.get("Permissions"), None)
         extended.created = _now()
         return self._ok(Arn=data_set.arn, DataSetId=data_set._id)
@@ -166,6 +322,7 @@ class ResponseAdditions(QuickSightResponse):
         body = {
             "Arn": ds.arn, "DataSetId": ds._id, "Name": ds.name, "ImportMode": getattr(ds, "import_mode", "SPICE"),
             "PhysicalTableMap": getattr(ds, "physical_table_map", {}), "CreatedTime": getattr(ds, "created", None),
+            "LogicalTableMap": getattr(ds, "logical_table_map", {}),
         }  # fmt: skip
         return self._ok(DataSet=body)
 
@@ -180,6 +337,9 @@ class ResponseAdditions(QuickSightResponse):
     def update_data_set(self) -> str:
         params = json.loads(self.body)
         ds = self._qs._data_set(self._get_param("DataSetId"))
+        _check_physical_tables(params.get("PhysicalTableMap") or {})
+        self._qs.check_data_set_sources(params.get("PhysicalTableMap") or {})
+        ds.logical_table_map = params.get("LogicalTableMap", {})
         ds.name = params.get("Name", ds.name)
         ds.import_mode = params.get("ImportMode", getattr(ds, "import_mode", "SPICE"))
         ds.physical_table_map = params.get("PhysicalTableMap", getattr(ds, "physical_table_map", {}))
@@ -204,10 +364,29 @@ class ResponseAdditions(QuickSightResponse):
 
     # Data source permissions.
     def create_data_source(self) -> str:
+        location = _s3_location(self._get_param("DataSourceParameters"))
+        problem = _manifest_problem(S3Store(self._qs.account_id), location) if location is not None else None
         answer: str = original(QuickSightResponse, "create_data_source")(self)
         source = self._qs._data_source(self._get_param("DataSourceId"))
         source.permissions = _apply_permissions([], self._get_param("Permissions"), None)
-        return answer
+        _start_data_source_status(source, "CREATION", problem)
+        return self._ok(**{**json.loads(answer), "CreationStatus": source.status})
+
+    def update_data_source(self) -> str:
+        location = _s3_location(self._get_param("DataSourceParameters"))
+        problem = _manifest_problem(S3Store(self._qs.account_id), location) if location is not None else None
+        answer: str = original(QuickSightResponse, "update_data_source")(self)
+        source = self._qs._data_source(self._get_param("DataSourceId"))
+        _start_data_source_status(source, "UPDATE", problem)
+        return self._ok(**{**json.loads(answer), "UpdateStatus": source.status})
+
+    def describe_data_source(self) -> str:
+        source = self._qs._data_source(self._get_param("DataSourceId"))
+        _settle_data_source(source)
+        answer = json.loads(original(QuickSightResponse, "describe_data_source")(self))
+        if getattr(source, "error_info", None) and source.status.endswith("_FAILED"):
+            answer["DataSource"]["ErrorInfo"] = source.error_info
+        return self._ok(**answer)
 
     def delete_data_source(self) -> str:
         """moto keeps a deleted data source's tags; AWS deletes them with it (a new one under the id is bare)."""
@@ -229,18 +408,11 @@ class ResponseAdditions(QuickSightResponse):
 
     # Ingestions.
     def create_ingestion(self) -> str:
-        ingestion = self._qs.run_ingestion(
-            self._get_param("DataSetId"), self._get_param("IngestionId")
-        )
+        ingestion = self._qs.start_ingestion(self._get_param("DataSetId"), self._get_param("IngestionId"))
         return self._ok(Arn=ingestion["Arn"], IngestionId=ingestion["IngestionId"], IngestionStatus="INITIALIZED")
 
     def describe_ingestion(self) -> str:
-        ds = self._qs._data_set(self._get_param("DataSetId"))
-        ingestion_id = self._get_param("IngestionId")
-        found = (getattr(ds, "ingestions", None) or {}).get(ingestion_id)
-        if found is None:
-            raise ResourceNotFoundException(f"Ingestion {ingestion_id} Not Found")
-        return self._ok(Ingestion=found)
+        return self._ok(Ingestion=self._qs.ingestion_view(self._get_param("DataSetId"), self._get_param("IngestionId")))
 
 
 def install() -> None:

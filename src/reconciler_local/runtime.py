@@ -49,8 +49,13 @@ class Settings:
     enforce_iam: bool = False  # requests are authorised against the caller's IAM policies (auth.py)
     enforce_role_policies: bool = False  # crawls and job runs may only do what the role allows (roles.py)
     new_bucket_seconds: float = 0.0  # configuration calls answer NoSuchBucket this long after CreateBucket
+    lifecycle_propagation_seconds: float = 0.0  # GetBucketLifecycleConfiguration answers the previous rules this
+    # long after a put (s3_fixes.py)
     glue5_log_layout: bool = True  # Glue 5 job runs log to `<run id>-driver` streams (job_runtime.py)
     tag_filter: str = "and"  # how List* `Tags` filters combine several tags: "and" or "or" (glue/responses.py)
+    # QuickSight's asynchronous statuses (quicksight.py): a data source stays CREATION_IN_PROGRESS /
+    # UPDATE_IN_PROGRESS this long; an ingestion stays QUEUED, then RUNNING, this long each.
+    quicksight_async_seconds: float = 0.3
 
     @classmethod
     def from_environment(cls) -> Settings:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,10 +110,30 @@ def _create_tags(body: bytes | str | None) -> dict[str, str]:
     return {str(t["Key"]): str(t.get("Value") or "") for t in tags}
 
 
+_LIFECYCLE_LAG = threading.Lock()
+
+
+def _lifecycle_lagging(bucket: Any) -> bool:
+    window = float(get_runtime().settings.lifecycle_propagation_seconds)
+    changed = float(getattr(bucket, "lifecycle_changed_at", 0.0))
+    return window > 0 and time.time() - changed < window
+
+
 class _TaggingCreateBucket(S3Response):
     def _bucket_response_put(self, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
         if CONFIGURATION_SUBRESOURCES & set(querystring) and in_new_bucket_window(self.backend, bucket_name):
             raise MissingBucket(bucket_name)
+        if "lifecycle" in querystring:
+            # Lifecycle configuration propagates: for lifecycle_propagation_seconds after a put, a read still
+            # answers the configuration before it (S3 User Guide, "Setting an S3 Lifecycle configuration on a
+            # bucket": "there is usually some lag before a new or updated Lifecycle configuration is fully
+            # propagated to all the Amazon S3 systems"; terraform-provider-aws
+            # internal/service/s3/bucket_lifecycle_configuration.go re-reads until the rules are stable).
+            bucket: Any = self.backend.get_bucket(bucket_name)  # Any: our attributes on moto's FakeBucket
+            with _LIFECYCLE_LAG:
+                if not _lifecycle_lagging(bucket):
+                    bucket.lifecycle_previous = list(getattr(bucket, "rules", []) or [])
+                bucket.lifecycle_changed_at = time.time()
         result = original(S3Response, "_bucket_response_put")(self, request, bucket_name, querystring)
         if not querystring:
             tags = _create_tags(self.body)
@@ -123,6 +144,17 @@ class _TaggingCreateBucket(S3Response):
     def _bucket_response_get(self, bucket_name: str, querystring: dict[str, Any]) -> Any:
         if CONFIGURATION_SUBRESOURCES & set(querystring) and in_new_bucket_window(self.backend, bucket_name):
             raise MissingBucket(bucket_name)
+        if "lifecycle" in querystring:
+            found: Any = self.backend.get_bucket(bucket_name)
+            with _LIFECYCLE_LAG:
+                if _lifecycle_lagging(found):
+                    bucket = found
+                    current = bucket.rules
+                    bucket.rules = list(getattr(bucket, "lifecycle_previous", []))
+                    try:
+                        return original(S3Response, "_bucket_response_get")(self, bucket_name, querystring)
+                    finally:
+                        bucket.rules = current
         return original(S3Response, "_bucket_response_get")(self, bucket_name, querystring)
 
     def _key_response_put(self, query: dict[str, Any], key_name: str) -> Any:

@@ -173,3 +173,27 @@ def test_the_endpoint_still_delivers_to_other_targets_as_moto_does(aws: Any) -> 
     events.put_events(Entries=[{"Source": "aws.glue", "DetailType": "Glue Job State Change", "Detail": detail}])
     got = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
     assert [json.loads(m["Body"])["detail"]["state"] for m in got] == ["FAILED"]
+
+
+def test_targets_that_eventbridge_fails_with_http_200_are_retried_or_refused(project: Project, aws: Any) -> None:
+    """PutTargets answers HTTP 200 with FailedEntryCount when some targets failed (botocore's events model): a
+    ConcurrentModificationException entry is sent again; another error fails the apply, naming the target."""
+    from reconciler_local import call_admin
+
+    in_aws_project(project)
+    call_admin(project.endpoint, "faults", {"failed_entries": {"operation": "events:PutTargets",
+                                                               "code": "ConcurrentModificationException", "times": 1}})
+    apply(project)
+    assert call_admin(project.endpoint, "faults")["injected"].get("failed_entries") == 1
+    assert len(aws.client("events").list_targets_by_rule(Rule=RULE)["Targets"]) == 1
+    assert_clean(project)
+    aws.client("events").remove_targets(Rule=RULE, Ids=[t["Id"] for t in aws.client("events").list_targets_by_rule(
+        Rule=RULE)["Targets"]])  # fmt: skip
+    call_admin(project.endpoint, "faults", {"failed_entries": {"operation": "events:PutTargets",
+                                                               "code": "ValidationException"}})
+    failed = project.cli("apply", "--auto-approve")
+    call_admin(project.endpoint, "faults", {})
+    assert failed.exit_code != 0
+    output = " ".join(failed.output.split())
+    assert "adding targets to EventBridge rule" in output and "ValidationException" in output, output
+    assert aws.client("events").list_targets_by_rule(Rule=RULE)["Targets"] == []

@@ -297,3 +297,16 @@ def test_unchanged_uploads_cost_one_listing_and_at_most_one_index_read(project: 
     assert set(changes) == {"upload.scripts/car_brands_job.py"}
     assert project.cli("apply", "--auto-approve").exit_code == 0
     assert aws.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() != b"tampered"
+
+
+def test_the_plan_after_apply_is_clean_while_s3_still_answers_the_old_lifecycle(project: Project, aws: Any) -> None:
+    """S3 propagates a lifecycle configuration with a lag (the endpoint's lifecycle_propagation_seconds): apply
+    re-reads it until our rules show steadily (terraform-provider-aws bucket_lifecycle_configuration.go), so the
+    plan right after it is clean."""
+    from reconciler_local import call_admin
+
+    call_admin(project.endpoint, "settings", {"lifecycle_propagation_seconds": 8})
+    result = project.cli("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    after = project.cli("plan", "--detailed-exitcode")
+    assert after.exit_code == 0, after.output

@@ -5,7 +5,11 @@ ingestion after a promote (runs written with plain boto3, test_quarters.fake_run
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Any
+
+from reconciler_local import call_admin
 
 from .conftest import BUCKET, Project
 from .test_quarters import fake_run
@@ -44,8 +48,16 @@ def test_apply_creates_the_data_source_and_spice_data_set_tagged_with_principals
     assert data_set["ImportMode"] == "SPICE"
     s3_source = data_set["PhysicalTableMap"]["manifest"]["S3Source"]
     assert s3_source["DataSourceArn"] == source["Arn"]
-    assert {"Name": "event_date", "Type": "DATETIME"} in s3_source["InputColumns"]
-    assert {"Name": "events", "Type": "INTEGER"} in s3_source["InputColumns"]
+    # A CSV file's input columns are all STRING (botocore: S3Source.InputColumns), typed by casts.
+    assert {c["Type"] for c in s3_source["InputColumns"]} == {"STRING"}
+    casts = {t["CastColumnTypeOperation"]["ColumnName"]: t["CastColumnTypeOperation"]["NewColumnType"]
+             for t in data_set["LogicalTableMap"]["typed"]["DataTransforms"]}  # fmt: skip
+    assert casts["event_date"] == "DATETIME" and casts["events"] == "INTEGER" and "brand" not in casts
+    # Nothing published yet: the data source was created on the placeholder manifest, which names one header-only
+    # file under the internal prefix.
+    placeholder = json.loads(aws.client("s3").get_object(Bucket=BUCKET, Key="quicksight/manifest.json")["Body"].read())
+    assert placeholder["fileLocations"][0]["URIPrefixes"] == [f"s3://{BUCKET}/.reconciler/quicksight/placeholder/"]
+    assert source["Status"] == "CREATION_SUCCESSFUL"
     tags = {t["Key"]: t["Value"] for t in qs.list_tags_for_resource(ResourceArn=data_set["Arn"])["Tags"]}
     assert tags["reconciler:pipeline"] == "car-brands" and tags["reconciler:managed"] == "true"
     perms = qs.describe_data_set_permissions(AwsAccountId=account, DataSetId="car-brands")["Permissions"]
@@ -86,13 +98,41 @@ def test_apply_creates_the_data_source_and_spice_data_set_tagged_with_principals
 
 def test_a_data_source_someone_else_made_under_the_declared_id_is_not_taken_over(project: Project, aws: Any) -> None:
     qs, account, _ = with_dataset(project, aws)
-    params = {"S3Parameters": {"ManifestFileLocation": {"Bucket": "x", "Key": "m"}}}
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="someone-elses", CreateBucketConfiguration={"LocationConstraint": aws.region})
+    s3.put_object(Bucket="someone-elses", Key="m", Body=b'{"fileLocations": [{"URIs": ["s3://someone-elses/data.csv"]}]}')
+    params = {"S3Parameters": {"ManifestFileLocation": {"Bucket": "someone-elses", "Key": "m"}}}
     qs.create_data_source(AwsAccountId=account, DataSourceId="car-brands-src", Name="theirs", Type="S3",
                           DataSourceParameters=params)  # fmt: skip
     assert project.changes()["quicksight_data_source.car-brands-src"]["action"] == "conflict"
     assert project.cli("apply", "--auto-approve").exit_code != 0
     source = qs.describe_data_source(AwsAccountId=account, DataSourceId="car-brands-src")["DataSource"]
     assert source["Name"] == "theirs"  # untouched
+
+
+def test_a_manifest_quicksight_cannot_read_is_retried_then_named_with_the_service_role(
+    project: Project, aws: Any, monkeypatch: Any
+) -> None:
+    """CreateDataSource answering "Insufficient permission to access the manifest file" (terraform-provider-aws
+    data_source.go retries it) is retried; when it persists the error names QuickSight's service role and the
+    bucket, not the caller's quicksight:CreateDataSource."""
+    from reconciler.resources import glue_common
+
+    with_dataset(project, aws)
+    monkeypatch.setattr(glue_common, "IAM_PROPAGATION_TIMEOUT", 2.0)
+    monkeypatch.setattr(glue_common, "propagation_sleep", lambda seconds: time.sleep(0.2))
+    message = "Insufficient permission to access the manifest file"
+    call_admin(project.endpoint, "faults", {"permanent": {"operation": "quicksight:CreateDataSource",
+                                                          "code": "AccessDeniedException", "message": message}})
+    result = project.cli("apply", "--auto-approve")
+    injected = call_admin(project.endpoint, "faults")["injected"]
+    call_admin(project.endpoint, "faults", {})
+    assert injected.get("permanent", 0) >= 2, (injected, result.output)  # retried
+    assert result.exit_code != 0
+    output = " ".join(result.output.split())
+    assert "service role aws-quicksight-service-role-v0" in output and f"s3://{BUCKET}" in output, output
+    assert "the caller needs quicksight:CreateDataSource" not in output
+    assert project.cli("apply", "--auto-approve").exit_code == 0  # and once QuickSight can read it, it is created
 
 
 def history_of(project: Project) -> dict[str, Any]:
@@ -109,9 +149,9 @@ def test_promote_refreshes_spice_and_the_run_record_keeps_the_ingestion(project:
     assert project.cli("promote", "20261001T060000Z-aaaaaa", "--auto-approve").exit_code == 0
     promoted = project.cli("promote", "20270101T060000Z-bbbbbb", "--auto-approve")
     assert promoted.exit_code == 0, promoted.output
-    assert "QuickSight data set car-brands: ingestion reconcile-20270101T060000Z-bbbbbb COMPLETED (2 rows)" in " ".join(
-        promoted.output.split()
-    )
+    said = " ".join(promoted.output.split())
+    assert re.search(r"QuickSight data set car-brands: ingestion reconcile-20270101T060000Z-bbbbbb-a[0-9]{20} "
+                     r"COMPLETED \(2 rows\)", said), said  # fmt: skip
     runs = history_of(project)
     assert runs["20261001T060000Z-aaaaaa"]["ingestion"] == "COMPLETED"
     shown = json.loads(project.cli("show", "20270101T060000Z-bbbbbb", "--json").stdout)["record"]["ingestion"]
@@ -137,7 +177,15 @@ def test_an_unreadable_published_file_fails_the_ingestion_with_quicksights_error
     assert "Traceback" not in failed.output and f"promote {run_id}" in output  # the hint re-runs the refresh
     assert history_of(project)[run_id]["ingestion"] == "FAILED"
     shown = " ".join(project.cli("show", run_id).output.split())
-    assert f"refresh QuickSight data set car-brands: ingestion reconcile-{run_id} FAILED: S3_FILE_INACCESSIBLE" in shown
+    assert f"refresh QuickSight data set car-brands: ingestion reconcile-{run_id}-" in shown
+    assert "FAILED: S3_FILE_INACCESSIBLE" in shown
+    # The documented retry: fix the file, promote the run again. Ingestion ids are single-use (the endpoint
+    # refuses a used one with ResourceExistsException, as CreateIngestion documents): the retry takes a new one.
+    aws.client("s3").put_object(Bucket=BUCKET, Key=f"prepared/runs/{run_id}/aggregated/csv/part-00000.csv",
+                                Body=b"year_quarter,brand,events\n2026-Q3,BMW,1\n")  # fmt: skip
+    again = project.cli("promote", run_id, "--auto-approve")
+    assert again.exit_code == 0, again.output
+    assert history_of(project)[run_id]["ingestion"] == "COMPLETED"
 
 
 def test_permissions_grant_the_quicksight_calls_and_name_the_service_role(project: Project, aws: Any) -> None:
@@ -145,7 +193,8 @@ def test_permissions_grant_the_quicksight_calls_and_name_the_service_role(projec
     result = project.cli("permissions", "--account-id", "111122223333")
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "as its service role aws-quicksight-service-role-v0, not as you: allow that role s3:GetObject" in text
+    role = "aws-quicksight-service-role-v0"
+    assert f"as its service role {role}, not as you: allow {role} s3:GetObject and s3:ListBucket" in text
     document = json.loads(project.cli("permissions", "--json", "--account-id", "111122223333").stdout)
     by_sid = {s["Sid"]: s for s in document["Statement"]}
     data_set = "arn:aws:quicksight:eu-central-1:111122223333:dataset/car-brands"
@@ -185,6 +234,7 @@ def test_run_refreshes_spice_after_it_publishes_and_records_it(project: Project,
     result = project.cli("run", "--timeout", "300")
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
-    assert "refresh: QuickSight data set car-brands: ingestion reconcile-" in output and "COMPLETED (3 rows)" in output
+    refreshed = "refresh: QuickSight data set car-brands: ingestion reconcile-"
+    assert refreshed in output and "COMPLETED (3 rows)" in output, output[-3000:]
     (row,) = history_of(project).values()
     assert row["state"] == "published" and row["ingestion"] == "COMPLETED"

@@ -57,3 +57,49 @@ def test_dataset_mistakes_name_the_file_line_and_field(tmp_path: Path) -> None:
     bad_id = write(tmp_path, "      data_source: has.dot\n      data_set: d\n")
     (problem,) = validate_file(bad_id, {})
     assert (problem.line, problem.path) == (20, "spec.quicksight.dataset.data_source")
+
+
+def test_a_type_a_csv_input_column_cannot_have_is_refused_with_its_file_and_line(tmp_path: Path) -> None:
+    """For files that aren't JSON, input columns are STRING only (botocore: S3Source.InputColumns); the data set
+    casts them to INTEGER, DECIMAL or DATETIME, so BOOLEAN, BIT and JSON cannot be a CSV column's type."""
+    columns = "      columns:\n        - {name: brand, type: STRING}\n        - {name: ok, type: BOOLEAN}\n"
+    spec = write(tmp_path, "      data_source: s\n      data_set: d\n" + columns)
+    (problem,) = validate_file(spec, {})
+    assert (problem.line, problem.path) == (24, "spec.quicksight.dataset.columns[1].type")
+    assert "only STRING input columns" in problem.message and problem.file == str(spec)
+    as_json = spec.read_text().replace("      data_prefix: csv/\n", "      data_prefix: csv/\n      format: JSON\n")
+    spec.write_text(as_json)
+    assert validate_file(spec, {}) == []
+
+
+def test_the_service_role_note_asks_for_kms_decrypt_on_an_sse_kms_bucket(tmp_path: Path) -> None:
+    """Reading an SSE-KMS object needs kms:Decrypt on its key (S3 User Guide, SSE-KMS): the plan warning and the
+    permissions text name it for QuickSight's service role, and only with SSE-KMS."""
+    from reconciler.resources.quicksight import service_role_note
+
+    spec = write(tmp_path, "      data_source: s\n      data_set: d\n")
+    plain = service_role_note(load_spec(spec, {}))
+    assert plain is not None and "kms:Decrypt" not in plain
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    sse_kms = f"    encryption:\n      type: SSE-KMS\n      kms_key_arn: {key}\n"
+    encrypted = spec.read_text().replace("    name: tiny-bucket\n", "    name: tiny-bucket\n" + sse_kms)
+    spec.write_text(encrypted)
+    note = service_role_note(load_spec(spec, {}))
+    assert note is not None and f"kms:Decrypt on {key}" in note and "aws-quicksight-service-role-v0" in note
+
+
+def test_a_principal_arn_names_a_known_region_in_the_pipelines_partition(tmp_path: Path) -> None:
+    """Users and groups live in the account's QuickSight identity region (any region, often not the pipeline's):
+    another region is fine, a region botocore does not know or another partition is refused."""
+    other_region = USER.replace("eu-west-1", "us-east-1")
+    ok = write(tmp_path, f"      data_source: s\n      data_set: d\n      principals:\n        - arn: {other_region}\n")
+    assert validate_file(ok, {}) == []
+    typo = write(tmp_path, "      data_source: s\n      data_set: d\n      principals:\n        - arn: "
+                 + USER.replace("eu-west-1", "eu-wset-1") + "\n")  # fmt: skip
+    (problem,) = validate_file(typo, {})
+    assert (problem.line, problem.path) == (23, "spec.quicksight.dataset.principals[0].arn")
+    assert "identity region" in problem.message and "eu-west-1" in problem.message  # did you mean
+    china = write(tmp_path, "      data_source: s\n      data_set: d\n      principals:\n        - arn: "
+                  + USER.replace("arn:aws:", "arn:aws-cn:").replace("eu-west-1", "cn-north-1") + "\n")  # fmt: skip
+    (problem,) = validate_file(china, {})
+    assert "partition 'aws-cn' is not the pipeline region's ('aws')" in problem.message

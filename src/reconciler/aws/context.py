@@ -147,11 +147,11 @@ class AwsContext:
 
     @property
     def partition(self) -> str:
-        if self.region.startswith("cn-"):
-            return "aws-cn"
-        if self.region.startswith("us-gov-"):
-            return "aws-us-gov"
-        return "aws"
+        """The region's ARN partition from botocore's partition data (aws-cn, aws-us-gov, aws-eusc, aws-iso*;
+        spec/regions.py partition_of), "aws" for a region no partition claims."""
+        from reconciler.spec.regions import partition_of
+
+        return partition_of(self.region) or "aws"
 
     def glue_arn(self, resource: str, name: str) -> str:
         return f"arn:{self.partition}:glue:{self.region}:{self.account_id}:{resource}/{name}"

@@ -17,6 +17,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.retries import standard as botocore_standard
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -34,7 +35,24 @@ T = TypeVar("T")
 # ServiceUnavailable, InternalFailure), Glue's ConcurrentModificationException / OperationTimeoutException
 # (Glue API reference, "Common exceptions"), S3's SlowDown / RequestTimeout / ConditionalRequestConflict (S3 API
 # reference, "Error responses"), and IAM's ConcurrentModification (HTTP 409, botocore's IAM model).
-TRANSIENT_CODES = frozenset(
+#: botocore's own lists (botocore/retries/standard.py: ThrottledRetryableChecker._THROTTLED_ERROR_CODES, "the
+#: union of all error codes we've seen that represent a throttled error", e.g. the Tagging API's
+#: ThrottledException, and TransientRetryableChecker._TRANSIENT_ERROR_CODES), read from the installed botocore
+#: rather than copied, so that a code botocore learns is retried here too. HTTP 429 is retried whatever its
+#: code (ThrottlingStatusCodeChecker._THROTTLING_STATUS_CODES): SNS answers `Throttled` with 429 (botocore's sns
+#: model, ThrottledException: code "Throttled", httpStatusCode 429), a code botocore's list lacks.
+#: (vars(): botocore's type stubs do not declare these class attributes.)
+BOTOCORE_THROTTLING_CODES: frozenset[str] = frozenset(
+    vars(botocore_standard.ThrottledRetryableChecker)["_THROTTLED_ERROR_CODES"]
+)
+BOTOCORE_TRANSIENT_CODES: frozenset[str] = frozenset(
+    vars(botocore_standard.TransientRetryableChecker)["_TRANSIENT_ERROR_CODES"]
+)
+THROTTLING_STATUS_CODES: frozenset[int] = frozenset(
+    vars(vars(botocore_standard)["ThrottlingStatusCodeChecker"])["_THROTTLING_STATUS_CODES"]
+)
+
+TRANSIENT_CODES = BOTOCORE_THROTTLING_CODES | BOTOCORE_TRANSIENT_CODES | frozenset(
     {
         "Throttling",
         "ThrottlingException",
@@ -80,7 +98,7 @@ def is_transient(exc: BaseException) -> bool:
         if error_code(exc) in TRANSIENT_CODES:
             return True
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        return status >= 500
+        return status >= 500 or status in THROTTLING_STATUS_CODES
     # botocore raises these for dropped connections that are not ClientErrors
     return exc.__class__.__name__ in {"ProtocolError", "IncompleteReadError", "ResponseStreamingError"}
 

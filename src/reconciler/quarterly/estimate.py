@@ -68,8 +68,8 @@ def _records(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
 def _job_part(pipeline: Pipeline, job_name: str, records: list[dict[str, Any]], prices: dict[str, float],
               minimum: dict[str, float]) -> dict[str, Any]:  # fmt: skip
     job = next(j for j in pipeline.jobs if j.name == job_name)
-    worker_dpu = float(history.price_table()["worker_dpu"].get(job.worker_type, 1))
-    dpus = job.number_of_workers * worker_dpu
+    unpriced = history.unpriced_reason(job.worker_type)
+    dpus = 0.0 if unpriced else job.number_of_workers * float(history.price_table()["worker_dpu"][job.worker_type])
     past = [
         float(r["job_run"]["execution_seconds"])
         for r in records
@@ -87,8 +87,9 @@ def _job_part(pipeline: Pipeline, job_name: str, records: list[dict[str, Any]], 
     dpu_hours = dpus * billed / 3600
     return {"name": job_name, "worker_type": job.worker_type, "workers": job.number_of_workers, "dpus": dpus,
             "seconds": round(billed, 1), "basis": basis, "history_runs": len(past),
-            "dpu_hours": round(dpu_hours, 4), "usd": round(dpu_hours * prices["etl_job_dpu_hour"], 4),
-            "upper_bound": not past}  # fmt: skip
+            "dpu_hours": None if unpriced else round(dpu_hours, 4),
+            "usd": None if unpriced else round(dpu_hours * prices["etl_job_dpu_hour"], 4),
+            "unpriced": unpriced, "upper_bound": not past}  # fmt: skip
 
 
 def _crawler_parts(names: list[str], records: list[dict[str, Any]], prices: dict[str, float],
@@ -161,7 +162,7 @@ def _estimate(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any]:
         "usd_per_month": None if storage_price is None else round((raw + published) / GB * storage_price, 4),
         "source": s3_note.get("source"), "as_of": s3_note.get("as_of"), "note": s3_note.get("note"),
     }  # fmt: skip
-    run_usd = round(job["usd"] + sum(c["usd"] for c in crawls), 4)
+    run_usd = round((job["usd"] or 0.0) + sum(c["usd"] for c in crawls), 4)
     return {
         "available": True,
         "estimate": True,
@@ -172,6 +173,7 @@ def _estimate(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any]:
         "prices_as_of": table["as_of"], "source": table["source"],
         "job": job, "crawlers": crawls, "storage": storage,
         "run_usd": run_usd, "storage_usd_per_month": storage["usd_per_month"],
+        "unpriced": [job["unpriced"]] if job["unpriced"] else [],
     }  # fmt: skip
 
 
@@ -194,7 +196,10 @@ def estimate_lines(estimate: dict[str, Any]) -> list[str]:
         f"{estimate['prices_as_of']}, {estimate['source']}):",
         f"  job {job['name']}: {job['workers']} x {job['worker_type']} = {job['dpus']:g} DPU x "
         f"{job['seconds'] / 60:.1f} min = {job['dpu_hours']:g} DPU-h, ${job['usd']:.4f} "
-        f"{'(upper bound) ' if job['upper_bound'] else ''}({job['basis']})",
+        f"{'(upper bound) ' if job['upper_bound'] else ''}({job['basis']})"
+        if not job.get("unpriced") else
+        f"  job {job['name']}: {job['workers']} x {job['worker_type']}, {job['seconds'] / 60:.1f} min: unpriced "
+        f"({job['unpriced']}); the per-run total leaves it out",
     ]
     lines += [f"  crawler {c['name']}: {c['dpu_hours']:g} DPU-h, ${c['usd']:.4f} ({c['basis']})"
               for c in estimate["crawlers"]]  # fmt: skip

@@ -82,20 +82,35 @@ def _region_prices(region: str) -> tuple[dict[str, float], str]:
     return regions[table["default_region"]], str(table["default_region"])
 
 
-def job_dpus(job_run: dict[str, Any]) -> float:
-    """The DPUs a job run ran on: workers x the worker type's DPUs (G.1X when unknown), else MaxCapacity."""
+def unpriced_reason(worker_type: str | None) -> str | None:
+    """None when `worker_type` (None: G.1X, Glue's default) has a DPU figure in prices.json; else why it is
+    unpriced: prices.json `worker_unpriced` (R.* are M-DPU, Graviton types have no published DPU figure), or
+    "unknown worker type" for one botocore's WorkerType enum gained after this table. Never 1 DPU by default."""
+    table = price_table()
+    kind = worker_type or "G.1X"
+    if kind in table["worker_dpu"]:
+        return None
+    known: dict[str, str] = table.get("worker_unpriced", {})
+    return f"worker type {kind}: " + known.get(kind, "unknown worker type, not in prices.json")
+
+
+def job_dpus(job_run: dict[str, Any]) -> float | None:
+    """The DPUs a job run ran on: workers x the worker type's DPUs (G.1X when none is given), else MaxCapacity;
+    None for a worker type prices.json does not price (unpriced_reason)."""
     worker_dpu: dict[str, float] = price_table()["worker_dpu"]
     workers = job_run.get("NumberOfWorkers")
     if workers:
-        return float(workers) * float(worker_dpu.get(str(job_run.get("WorkerType") or "G.1X"), 1))
+        kind = str(job_run.get("WorkerType") or "G.1X")
+        return float(workers) * float(worker_dpu[kind]) if kind in worker_dpu else None
     return float(job_run.get("MaxCapacity") or job_run.get("AllocatedCapacity") or 0)
 
 
-def job_dpu_seconds(job_run: dict[str, Any]) -> tuple[float, bool]:
-    """(DPU-seconds, reported by Glue): `DPUSeconds` when present, else ExecutionTime x DPUs."""
+def job_dpu_seconds(job_run: dict[str, Any]) -> tuple[float | None, bool]:
+    """(DPU-seconds, reported by Glue): `DPUSeconds` when present, else ExecutionTime x DPUs (None: unpriced)."""
     if job_run.get("DPUSeconds"):
         return float(job_run["DPUSeconds"]), True
-    return float(job_run.get("ExecutionTime") or 0) * job_dpus(job_run), False
+    dpus = job_dpus(job_run)
+    return (None if dpus is None else float(job_run.get("ExecutionTime") or 0) * dpus), False
 
 
 def cost(region: str, job_run: dict[str, Any] | None, crawl_dpu_hours: float | None) -> dict[str, Any]:
@@ -106,13 +121,18 @@ def cost(region: str, job_run: dict[str, Any] | None, crawl_dpu_hours: float | N
     result: dict[str, Any] = {"currency": table["currency"], "region": region, "priced_as": priced_as,
                               "prices_as_of": table["as_of"], "source": table["source"]}  # fmt: skip
     total = 0.0
-    if job_run is not None:
+    unpriced = unpriced_reason(job_run.get("WorkerType")) if job_run is not None and job_run.get(
+        "NumberOfWorkers") else None  # fmt: skip
+    if job_run is not None and unpriced is not None:
+        result |= {"job_usd": None, "job_unpriced": unpriced}
+    elif job_run is not None:
         dpu_seconds, reported = job_dpu_seconds(job_run)
+        assert dpu_seconds is not None  # priced: job_dpus has a figure
         flex = job_run.get("ExecutionClass") == "FLEX"
         rate = prices["flex_job_dpu_hour" if flex else "etl_job_dpu_hour"]
         execution = float(job_run.get("ExecutionTime") or 0)
         if execution < minimum["etl_job"]:  # every job run is billed for at least the minimum duration
-            per_second = dpu_seconds / execution if execution > 0 else job_dpus(job_run)
+            per_second = dpu_seconds / execution if execution > 0 else (job_dpus(job_run) or 0.0)
             dpu_seconds = per_second * minimum["etl_job"]
         job_usd = round(dpu_seconds / 3600 * rate, 4)
         result |= {"job_dpu_seconds": round(dpu_seconds, 1), "job_dpu_seconds_reported": reported,
@@ -284,7 +304,8 @@ class Recorder:
             "number_of_workers": run.get("NumberOfWorkers"), "max_capacity": run.get("MaxCapacity"),
             "execution_class": run.get("ExecutionClass"), "glue_version": run.get("GlueVersion"),
             "log_group": run.get("LogGroupName"), "error_message": run.get("ErrorMessage"),
-            "trigger": run.get("TriggerName"), "dpu_seconds": round(dpu_seconds, 1),
+            "trigger": run.get("TriggerName"),
+            "dpu_seconds": None if dpu_seconds is None else round(dpu_seconds, 1),
         }  # fmt: skip
 
     def _crawl(self, crawler: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """QuickSight refresh after a publish or promote: a SPICE ingestion of spec.quicksight.dataset's data set.
 
 API (Amazon QuickSight API reference): CreateIngestion (AwsAccountId, DataSetId, IngestionId, IngestionType
-FULL_REFRESH; https://docs.aws.amazon.com/quicksight/latest/APIReference/API_CreateIngestion.html) starts it;
+FULL_REFRESH; https://docs.aws.amazon.com/quicksight/latest/APIReference/API_CreateIngestion.html) starts it,
+under a new IngestionId per attempt (ingestion_id_for);
 DescribeIngestion (API_DescribeIngestion.html) is polled until IngestionStatus is one of COMPLETED, FAILED,
 CANCELLED (API_Ingestion.html: INITIALIZED | QUEUED | RUNNING | FAILED | COMPLETED | CANCELLED), with
 ErrorInfo {Type, Message} on failure and RowInfo {RowsIngested, RowsDropped} on success.
@@ -16,10 +17,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsError, RunError
+from reconciler.errors import AwsApiError, AwsError, RunError
 from reconciler.invocation import command
 from reconciler.quarterly import history, publish
 from reconciler.spec.model import Pipeline
@@ -31,15 +33,43 @@ ENDED = ("COMPLETED", "FAILED", "CANCELLED")
 TIMEOUT_SECONDS = 900.0
 
 
+def ingestion_id_for(run_id: str, now: datetime | None = None) -> str:
+    """A new IngestionId for one attempt to refresh after `run_id`: `reconcile-<run id>-a<UTC time to the
+    microsecond>`. Ids are single-use (CreateIngestion documents ResourceExistsException, botocore quicksight
+    model), and `promote RUN_ID` refreshes again after a failed one, so the run id alone would be refused the
+    second time. IngestionId: 1 to 128 of [a-zA-Z0-9-_] (botocore quicksight model, IngestionId). A time, not a
+    random suffix: digits keep the id from looking like a secret to masking.py's entropy rule."""
+    suffix = "a" + (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%f")
+    return f"reconcile-{run_id[: 128 - len('reconcile--') - len(suffix)]}-{suffix}"
+
+
+def _start(ctx: AwsContext, ids: dict[str, str], run_id: str) -> None:
+    """CreateIngestion under ids["IngestionId"] (replaced by a fresh one when another attempt took it).
+    ResourceExistsException after a retried request (its answer lost, retried by ctx.call) means our own earlier
+    try created it: started, as wanted."""
+    for _ in range(3):
+        try:
+            ctx.call("quicksight", "create_ingestion", IngestionType="FULL_REFRESH", **ids)
+            return
+        except AwsApiError as exc:
+            if exc.code != "ResourceExistsException":
+                raise
+            if exc.attempts >= 2:
+                return
+        ids["IngestionId"] = ingestion_id_for(run_id)
+    ctx.call("quicksight", "create_ingestion", IngestionType="FULL_REFRESH", **ids)
+
+
 def ingest(ctx: AwsContext, pipeline: Pipeline, run_id: str, *, timeout: float = TIMEOUT_SECONDS,
            poll: float = 0.5) -> dict[str, Any]:  # fmt: skip
     """Start a FULL_REFRESH ingestion and wait for its end; what to record ({data_set, ingestion_id, state, ...})."""
     dataset = pipeline.quicksight.dataset
     assert dataset is not None
-    ingestion_id = f"reconcile-{run_id}"[:128]
+    ingestion_id = ingestion_id_for(run_id)
     ids = {"AwsAccountId": ctx.account_id, "DataSetId": dataset.data_set, "IngestionId": ingestion_id}
     try:
-        ctx.call("quicksight", "create_ingestion", IngestionType="FULL_REFRESH", **ids)
+        _start(ctx, ids, run_id)
+        ingestion_id = ids["IngestionId"]
         deadline = time.monotonic() + timeout
         while True:
             found = ctx.call_fresh("quicksight", "describe_ingestion", **ids)["Ingestion"]
@@ -48,7 +78,7 @@ def ingest(ctx: AwsContext, pipeline: Pipeline, run_id: str, *, timeout: float =
                 break
             time.sleep(poll)
     except AwsError as exc:
-        return {"data_set": dataset.data_set, "ingestion_id": ingestion_id, "state": "NOT_STARTED",
+        return {"data_set": dataset.data_set, "ingestion_id": ids["IngestionId"], "state": "NOT_STARTED",
                 "error": exc.message}  # fmt: skip
     error = found.get("ErrorInfo") or {}
     return {

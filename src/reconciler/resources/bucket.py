@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import time
 import urllib.request
 from typing import Any, ClassVar
 
@@ -157,6 +158,10 @@ FIELDS: tuple[Field, ...] = (
           note="Put/GetBucketLifecycleConfiguration, our rules only (ID reconciler-*; others' rules are kept): "
                "noncurrent versions of our internal keys expire, expired delete markers go; derived, no sample"),
 )  # fmt: skip
+
+LIFECYCLE_STEADY_TIMEOUT = 120.0
+LIFECYCLE_STEADY_READS = 2
+LIFECYCLE_POLL_SECONDS = 0.5
 
 #: Our lifecycle rules' IDs start with this; rules with other IDs are someone else's and are kept.
 LIFECYCLE_ID = "reconciler-"
@@ -383,17 +388,40 @@ class BucketKind(ResourceKind):
             status = "Enabled" if a["versioning"] else "Suspended"
             ctx.call("s3", "put_bucket_versioning", Bucket=name, VersioningConfiguration={"Status": status})
         if "lifecycle" in changed:
-            # PutBucketLifecycleConfiguration replaces the whole configuration: keep others' rules.
-            current = self._optional(ctx, "get_bucket_lifecycle_configuration", name, lambda r: r.get("Rules", []))
+            # PutBucketLifecycleConfiguration replaces the whole configuration: keep others' rules, and the
+            # bucket's TransitionDefaultMinimumObjectSize as found (omitted, S3 sets its default,
+            # all_storage_classes_128K: S3 API reference, PutBucketLifecycleConfiguration).
+            found = self._optional(ctx, "get_bucket_lifecycle_configuration", name, lambda r: r)
+            current = (found or {}).get("Rules", [])
             theirs = [r for r in current or [] if not str(r.get("ID", "")).startswith(LIFECYCLE_ID)]
+            extra = {}
+            if (found or {}).get("TransitionDefaultMinimumObjectSize"):
+                extra["TransitionDefaultMinimumObjectSize"] = found["TransitionDefaultMinimumObjectSize"]
             ctx.call(
                 "s3", "put_bucket_lifecycle_configuration", Bucket=name,
-                LifecycleConfiguration={"Rules": theirs + [expand_rule(r) for r in a["lifecycle"]]},
+                LifecycleConfiguration={"Rules": theirs + [expand_rule(r) for r in a["lifecycle"]]}, **extra,
             )  # fmt: skip
+            self._wait_for_lifecycle(ctx, name, a["lifecycle"])
         if "policy" in changed and a["policy"] is not None:
             ctx.call("s3", "put_bucket_policy", Bucket=name, Policy=json.dumps(a["policy"]))
         elif "policy" in changed:  # no policy wanted (plain http): DeleteBucketPolicy answers 204 when none is set
             ctx.call("s3", "delete_bucket_policy", Bucket=name)
+
+    def _wait_for_lifecycle(self, ctx: AwsContext, name: str, wanted: list[dict[str, Any]]) -> None:
+        """Re-read the lifecycle configuration until it shows our rules on LIFECYCLE_STEADY_READS reads in a row,
+        for at most LIFECYCLE_STEADY_TIMEOUT seconds: S3 propagates a new configuration with a lag, so a plan
+        straight after the apply could otherwise see the old rules (terraform-provider-aws
+        internal/service/s3/bucket_lifecycle_configuration.go: lifecycleConfigurationRulesSteadyTimeout, 2
+        minutes). Still not steady: a warning-free return; the next plan shows what S3 answers then."""
+        deadline = time.monotonic() + LIFECYCLE_STEADY_TIMEOUT
+        steady = 0
+        while time.monotonic() < deadline:
+            rules = self._optional(ctx, "get_bucket_lifecycle_configuration", name,
+                                   lambda r: flatten_rules(r.get("Rules", [])))  # fmt: skip
+            steady = steady + 1 if (rules or []) == (wanted or []) else 0
+            if steady >= LIFECYCLE_STEADY_READS:
+                return
+            time.sleep(LIFECYCLE_POLL_SECONDS)
 
     def count_objects(self, ctx: AwsContext, name: str, *, limit: int = 100_000) -> int:
         """Objects plus old versions and delete markers: what a delete would lose."""

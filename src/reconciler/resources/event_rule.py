@@ -29,10 +29,11 @@ resources/topic.py adds that statement to a managed topic; for an existing ARN t
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsApiError
+from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -148,6 +149,37 @@ def list_targets(ctx: AwsContext, name: str) -> list[dict[str, Any]]:
             return out
 
 
+#: PutTargets / RemoveTargets answer HTTP 200 with FailedEntryCount / FailedEntries {TargetId, ErrorCode,
+#: ErrorMessage} when some entries failed (botocore's events model, PutTargetsResponse, RemoveTargetsResponse;
+#: terraform-provider-aws internal/service/events/target.go fails on a non-zero FailedEntryCount). An entry whose
+#: ErrorCode is ConcurrentModificationException ("too many requests were made at the same time", the model's
+#: PutTargetsResultEntry.ErrorCode documentation) is sent again, at most ENTRY_ATTEMPTS times in all.
+ENTRY_ATTEMPTS = 4
+RETRIED_ENTRY_CODES = frozenset({"ConcurrentModificationException", "InternalException"})
+
+
+def entries_checked(ctx: AwsContext, operation: str, rule: str, **kwargs: Any) -> None:
+    """PutTargets (Targets=) or RemoveTargets (Ids=) on `rule`, checking FailedEntryCount: the failed entries
+    with a transient code are sent again; what still fails is an AwsError naming each target and its error."""
+    key = "Targets" if operation == "put_targets" else "Ids"
+    pending = list(kwargs[key])
+    failed: list[dict[str, Any]] = []
+    for attempt in range(ENTRY_ATTEMPTS):
+        answer = ctx.call("events", operation, Rule=rule, **{key: pending})
+        failed = list(answer.get("FailedEntries") or []) if answer.get("FailedEntryCount") else []
+        if not failed:
+            return
+        failed_ids = {str(f.get("TargetId")) for f in failed}
+        if any(f.get("ErrorCode") not in RETRIED_ENTRY_CODES for f in failed) or attempt == ENTRY_ATTEMPTS - 1:
+            break
+        pending = [p for p in pending if str(p["Id"] if isinstance(p, dict) else p) in failed_ids]
+        time.sleep(0.5 * 2**attempt)
+    what = "adding targets to" if operation == "put_targets" else "removing targets from"
+    detail = "; ".join(f"{f.get('TargetId')}: {f.get('ErrorCode')}: {f.get('ErrorMessage')}" for f in failed)
+    raise AwsError(f"{what} EventBridge rule {rule!r}: {len(failed)} entr{'y' if len(failed) == 1 else 'ies'} "
+                   f"failed ({detail})", hint="apply again: it continues from the live state")  # fmt: skip
+
+
 class EventRuleKind(ResourceKind):
     kind: ClassVar[str] = "event_rule"
     level: ClassVar[int] = 6  # after the topic it targets (deleted before it)
@@ -194,8 +226,8 @@ class EventRuleKind(ResourceKind):
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         try:
             self._put_rule(ctx, desired, Tags=[{"Key": k, "Value": v} for k, v in sorted(dict(desired.tags).items())])
-            ctx.call("events", "put_targets", Rule=desired.name,
-                     Targets=[_expand_target(t) for t in desired.attrs["targets"]])  # fmt: skip
+            entries_checked(ctx, "put_targets", desired.name,
+                            Targets=[_expand_target(t) for t in desired.attrs["targets"]])  # fmt: skip
         except AwsApiError as exc:
             raise aws_error("creating", f"EventBridge rule {desired.name!r}", exc) from exc
 
@@ -205,11 +237,11 @@ class EventRuleKind(ResourceKind):
             self._put_rule(ctx, desired)  # PutRule replaces the rule's definition (not its tags or targets)
         if "targets" in tops:
             wanted = desired.attrs["targets"]
-            ctx.call("events", "put_targets", Rule=desired.name, Targets=[_expand_target(t) for t in wanted])
+            entries_checked(ctx, "put_targets", desired.name, Targets=[_expand_target(t) for t in wanted])
             extra = [str(t.get("Id")) for t in list_targets(ctx, desired.name)
                      if t.get("Id") not in {w["id"] for w in wanted}]  # fmt: skip
             if extra:
-                ctx.call("events", "remove_targets", Rule=desired.name, Ids=extra)
+                entries_checked(ctx, "remove_targets", desired.name, Ids=extra)
         if "tags" in tops:
             TAGS.sync(ctx, self._arn(ctx, desired.name), desired.tags)
 
@@ -217,7 +249,7 @@ class EventRuleKind(ResourceKind):
         try:
             ids = [str(t["Id"]) for t in list_targets(ctx, name)]
             if ids:
-                ctx.call("events", "remove_targets", Rule=name, Ids=ids)
+                entries_checked(ctx, "remove_targets", name, Ids=ids)
             ctx.call("events", "delete_rule", Name=name)
         except AwsApiError as exc:
             if not is_not_found(exc):

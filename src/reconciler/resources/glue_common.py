@@ -76,8 +76,8 @@ CRAWLER_PROPAGATION_MESSAGES = (
 TRIGGER_PROPAGATION_MESSAGES = ("Service is unable to assume role",)
 
 
-def is_propagation_error(exc: AwsApiError, messages: tuple[str, ...]) -> bool:
-    return exc.code == "InvalidInputException" and any(m in exc.aws_message for m in messages)
+def is_propagation_error(exc: AwsApiError, messages: tuple[str, ...], code: str = "InvalidInputException") -> bool:
+    return exc.code == code and any(m in exc.aws_message for m in messages)
 
 
 def retry_iam_propagation(
@@ -87,6 +87,7 @@ def retry_iam_propagation(
     timeout: float | None = None,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    code: str = "InvalidInputException",
 ) -> T:
     """`action()`, retried while it fails with one of `messages` (IAM not propagated yet), for at most
     `timeout` seconds (IAM_PROPAGATION_TIMEOUT); any other error, or the last one, is raised as is.
@@ -98,7 +99,7 @@ def retry_iam_propagation(
         try:
             return action()
         except AwsApiError as exc:
-            if not is_propagation_error(exc, messages) or clock() + delay > deadline:
+            if not is_propagation_error(exc, messages, code) or clock() + delay > deadline:
                 raise
         (sleep or propagation_sleep)(delay)
         delay = min(delay * 2, 10.0)

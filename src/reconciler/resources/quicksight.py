@@ -20,10 +20,12 @@ Every call takes AwsAccountId (ctx.account_id: STS GetCallerIdentity).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsApiError
+from reconciler.errors import AwsApiError, AwsError, NotFoundError
+from reconciler.resources import glue_common
 from reconciler.resources.base import (
     Account,
     AttrChange,
@@ -39,6 +41,7 @@ from reconciler.resources.base import (
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
 from reconciler.spec.model import OWNER_TAG, Pipeline
+from reconciler.spec.reserved import INTERNAL_PREFIX
 
 if TYPE_CHECKING:
     from reconciler.permissions import Statement
@@ -63,8 +66,32 @@ SET_ACTIONS = {
               "quicksight:UpdateDataSetPermissions"),
 }  # fmt: skip
 
-#: The physical table's id in PhysicalTableMap (one table: the manifest's CSV).
+#: The physical table's id in PhysicalTableMap (one table: the manifest's CSV), and the logical table on it.
 TABLE_ID = "manifest"
+LOGICAL_ID = "typed"
+
+#: A column of a non-JSON file is a STRING input column (botocore quicksight model, S3Source.InputColumns: "For
+#: files that aren't JSON, only STRING data types are supported in input columns."), cast in the LogicalTableMap
+#: to its declared type (CastColumnTypeOperation.NewColumnType: STRING | INTEGER | DECIMAL | DATETIME, which
+#: spec/quicksight_checks.py CASTABLE_TYPES holds the declared types to).
+
+#: Until the first publish there is no manifest, but CreateDataSource reads it (as QuickSight's service role,
+#: at creation: terraform-provider-aws internal/service/quicksight/data_source.go retries the AccessDenied it
+#: answers meanwhile). So the data source is created on a placeholder manifest (same key, same upload
+#: settings) that names one header-only file under our internal prefix; the first publish replaces it
+#: (quarterly/publish.py converge). A header-only file imports as zero rows.
+PLACEHOLDER_PREFIX = INTERNAL_PREFIX + "quicksight/placeholder/"
+
+#: terraform-provider-aws internal/service/quicksight/data_source.go (resourceDataSourceCreate /
+#: resourceDataSourceUpdate): AccessDeniedException with either text is retried for propagationTimeout
+#: (2 minutes: glue_common.IAM_PROPAGATION_TIMEOUT); waitDataSourceCreated / waitDataSourceUpdated then wait
+#: up to 5 minutes for CREATION_SUCCESSFUL / UPDATE_SUCCESSFUL, a *_FAILED status failing with its ErrorInfo.
+MANIFEST_PROPAGATION_MESSAGES = (
+    "Failed to assume your role. Verify the trust relationships of the role in the IAM console",
+    "Insufficient permission to access the manifest file",
+)
+STATUS_TIMEOUT = 300.0
+STATUS_POLL = 0.5
 
 SOURCE_FIELDS: tuple[Field, ...] = (
     Field("manifest", note="DataSourceParameters.S3Parameters.ManifestFileLocation {bucket, key}"),
@@ -193,13 +220,14 @@ class DataSourceKind(ResourceKind):
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         manifest = desired.attrs["manifest"]
+        ensure_manifest(ctx, pipeline)
+        params = {"S3Parameters": {"ManifestFileLocation": {"Bucket": manifest["bucket"], "Key": manifest["key"]}}}
         try:
-            ctx.call(
+            _retry_manifest_read(pipeline, desired.name, "creating", lambda: ctx.call(
                 "quicksight", "create_data_source", AwsAccountId=ctx.account_id, DataSourceId=desired.name,
-                Name=desired.name, Type="S3", Tags=_tag_list(dict(desired.tags)),
-                DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {
-                    "Bucket": manifest["bucket"], "Key": manifest["key"]}}},
-            )  # fmt: skip
+                Name=desired.name, Type="S3", Tags=_tag_list(dict(desired.tags)), DataSourceParameters=params,
+            ))  # fmt: skip
+            wait_for_data_source(ctx, pipeline, desired.name)
             if changes := _permission_changes({}, desired.attrs["permissions"]):
                 ctx.call("quicksight", "update_data_source_permissions", AwsAccountId=ctx.account_id,
                          DataSourceId=desired.name, **changes)  # fmt: skip
@@ -210,9 +238,12 @@ class DataSourceKind(ResourceKind):
         tops = {c.top for c in changes}
         if "manifest" in tops:
             manifest = desired.attrs["manifest"]
-            ctx.call("quicksight", "update_data_source", AwsAccountId=ctx.account_id, DataSourceId=desired.name,
-                     Name=desired.name, DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {
-                         "Bucket": manifest["bucket"], "Key": manifest["key"]}}})  # fmt: skip
+            ensure_manifest(ctx, pipeline)
+            params = {"S3Parameters": {"ManifestFileLocation": {"Bucket": manifest["bucket"], "Key": manifest["key"]}}}
+            _retry_manifest_read(pipeline, desired.name, "updating", lambda: ctx.call(
+                "quicksight", "update_data_source", AwsAccountId=ctx.account_id, DataSourceId=desired.name,
+                Name=desired.name, DataSourceParameters=params))  # fmt: skip
+            wait_for_data_source(ctx, pipeline, desired.name)
         if "permissions" in tops:
             observed = self.read(ctx, desired.name, pipeline)
             current = dict(observed.attrs["permissions"]) if observed else {}
@@ -230,12 +261,118 @@ class DataSourceKind(ResourceKind):
                 raise aws_error("deleting", f"QuickSight data source {name!r}", exc) from exc
 
 
+def _placeholder_file(pipeline: Pipeline) -> tuple[str, bytes]:
+    """The placeholder data file's key and content: the declared columns' header in the manifest's format
+    (CSV / TSV: the delimited header; JSON: an empty array; CLF / ELF: empty)."""
+    manifest, dataset = pipeline.quicksight.manifest, pipeline.quicksight.dataset
+    assert manifest is not None
+    file_format = manifest.format
+    if file_format in ("CSV", "TSV"):
+        names = [name for name, _ in dataset.columns] if dataset is not None else []
+        header = manifest.delimiter.join(names) + "\n" if manifest.contains_header and names else ""
+        return PLACEHOLDER_PREFIX + f"empty.{file_format.lower()}", header.encode()
+    if file_format == "JSON":
+        return PLACEHOLDER_PREFIX + "empty.json", b"[]\n"
+    return PLACEHOLDER_PREFIX + "empty.log", b""
+
+
+def ensure_manifest(ctx: AwsContext, pipeline: Pipeline) -> bool:
+    """Before CreateDataSource / UpdateDataSource: when nothing is at the manifest key yet (nothing published),
+    write the placeholder manifest and its one header-only file (PLACEHOLDER_PREFIX). True when written. A
+    manifest already there (published, or a person's) is left alone."""
+    manifest = pipeline.quicksight.manifest
+    if manifest is None:
+        return False
+    bucket = pipeline.bucket.name
+    try:
+        ctx.call("s3", "head_object", Bucket=bucket, Key=manifest.key)
+        return False
+    except NotFoundError:
+        pass
+    from reconciler.quarterly.manifest import manifest_for_prefixes, manifest_text
+
+    key, body = _placeholder_file(pipeline)
+    ctx.call("s3", "put_object", Bucket=bucket, Key=key, Body=body)
+    document = manifest_for_prefixes(pipeline, [PLACEHOLDER_PREFIX])
+    ctx.call("s3", "put_object", Bucket=bucket, Key=manifest.key, Body=manifest_text(document).encode(),
+             ContentType="application/json")  # fmt: skip
+    return True
+
+
+def _manifest_unreadable(pipeline: Pipeline, name: str, doing: str, detail: str) -> AwsError:
+    manifest = pipeline.quicksight.manifest
+    where = f"s3://{pipeline.bucket.name}/{manifest.key if manifest else ''}"
+    return AwsError(
+        f"{doing} QuickSight data source {name!r}: QuickSight could not read the manifest {where} as its service "
+        f"role {SERVICE_ROLE}: {detail}",
+        hint=f"QuickSight reads the bucket as its service role, not as you: {service_role_grant(pipeline)}",
+    )
+
+
+def _retry_manifest_read(pipeline: Pipeline, name: str, doing: str, action: Any) -> None:
+    """`action()` (CreateDataSource / UpdateDataSource), retried while QuickSight cannot read the manifest yet
+    (MANIFEST_PROPAGATION_MESSAGES, for glue_common.IAM_PROPAGATION_TIMEOUT); after that the error names
+    QuickSight's service role and the bucket, not the caller's rights."""
+    try:
+        glue_common.retry_iam_propagation(action, MANIFEST_PROPAGATION_MESSAGES, code="AccessDeniedException")
+    except AwsApiError as exc:
+        if glue_common.is_propagation_error(exc, MANIFEST_PROPAGATION_MESSAGES, "AccessDeniedException"):
+            raise _manifest_unreadable(pipeline, name, doing, exc.aws_message) from exc
+        raise
+
+
+def wait_for_data_source(ctx: AwsContext, pipeline: Pipeline, name: str, *, timeout: float = STATUS_TIMEOUT) -> None:
+    """Poll DescribeDataSource until CREATION_SUCCESSFUL / UPDATE_SUCCESSFUL (ResourceStatus, botocore quicksight
+    model); CREATION_FAILED / UPDATE_FAILED is an error naming its ErrorInfo (terraform-provider-aws
+    data_source.go waitDataSourceCreated / waitDataSourceUpdated, dataSourceError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        source = ctx.call_fresh("quicksight", "describe_data_source", AwsAccountId=ctx.account_id,
+                                DataSourceId=name)["DataSource"]  # fmt: skip
+        status = str(source.get("Status", ""))
+        if status.endswith("_SUCCESSFUL"):
+            return
+        if status.endswith("_FAILED"):
+            info = source.get("ErrorInfo") or {}
+            detail = f"{info.get('Type', 'UNKNOWN')}: {info.get('Message', 'no error given')}"
+            if info.get("Type") == "ACCESS_DENIED":
+                raise _manifest_unreadable(pipeline, name, "creating", detail)
+            raise AwsError(f"QuickSight data source {name!r} ended {status}: {detail}",
+                           hint="fix what QuickSight names, then apply again")  # fmt: skip
+        if time.monotonic() > deadline:
+            raise AwsError(f"QuickSight data source {name!r} is still {status} after {int(timeout)} s",
+                           hint="apply again later")  # fmt: skip
+        time.sleep(STATUS_POLL)
+
+
 def _upload_settings(pipeline: Pipeline) -> dict[str, Any]:
     """UploadSettings of the S3Source (API_UploadSettings.html) from spec.quicksight.manifest."""
     manifest = pipeline.quicksight.manifest
     if manifest is None:
         return {}
     return {"Format": manifest.format, "ContainsHeader": manifest.contains_header, "Delimiter": manifest.delimiter}
+
+
+def _observed_columns(source: dict[str, Any], logical: dict[str, Any]) -> list[list[str]]:
+    """[name, type] per input column: the type a CastColumnTypeOperation on our logical table gives it, else the
+    input column's own. A non-STRING input column of a non-JSON file (which AWS refuses, so only an older
+    definition has one) is shown as such, so that the plan updates it."""
+    table = logical.get(LOGICAL_ID) or {}
+    casts: dict[str, str] = {}
+    if (table.get("Source") or {}).get("PhysicalTableId") == TABLE_ID:
+        for transform in table.get("DataTransforms") or []:
+            cast = transform.get("CastColumnTypeOperation")
+            if cast:
+                casts[str(cast["ColumnName"])] = str(cast["NewColumnType"])
+    json_file = (source.get("UploadSettings") or {}).get("Format") == "JSON"
+    out: list[list[str]] = []
+    for column in source.get("InputColumns", []):
+        name, kind = str(column["Name"]), str(column["Type"])
+        if not json_file and kind != "STRING":
+            out.append([name, f"{kind} (input column)"])
+        else:
+            out.append([name, casts.get(name, kind)])
+    return out
 
 
 class DataSetKind(ResourceKind):
@@ -274,7 +411,7 @@ class DataSetKind(ResourceKind):
         attrs = {
             "import_mode": data_set.get("ImportMode", "SPICE"),
             "data_source": source.get("DataSourceArn", ""),
-            "columns": [[c["Name"], c["Type"]] for c in source.get("InputColumns", [])],
+            "columns": _observed_columns(source, data_set.get("LogicalTableMap") or {}),
             "upload_settings": {k: v for k, v in settings.items() if k in ("Format", "ContainsHeader", "Delimiter")},
             "permissions": _observed_permissions(perms),
         }
@@ -290,16 +427,30 @@ class DataSetKind(ResourceKind):
 
     def _table(self, desired: Desired) -> dict[str, Any]:
         attrs = desired.attrs
+        json_file = attrs["upload_settings"].get("Format") == "JSON"
         return {TABLE_ID: {"S3Source": {
             "DataSourceArn": attrs["data_source"], "UploadSettings": attrs["upload_settings"],
-            "InputColumns": [{"Name": n, "Type": t} for n, t in attrs["columns"]],
+            "InputColumns": [{"Name": n, "Type": t if json_file else "STRING"} for n, t in attrs["columns"]],
         }}}  # fmt: skip
+
+    def _logical(self, desired: Desired) -> dict[str, Any]:
+        """The logical table on the physical one, casting each non-STRING column of a non-JSON file to its type
+        (CastColumnTypeOperation, API_CastColumnTypeOperation.html); JSON files are typed in InputColumns."""
+        attrs = desired.attrs
+        casts = [] if attrs["upload_settings"].get("Format") == "JSON" else [
+            {"CastColumnTypeOperation": {"ColumnName": n, "NewColumnType": t}} for n, t in attrs["columns"]
+            if t != "STRING"
+        ]  # fmt: skip
+        table: dict[str, Any] = {"Alias": TABLE_ID, "Source": {"PhysicalTableId": TABLE_ID}}
+        if casts:
+            table["DataTransforms"] = casts
+        return {LOGICAL_ID: table}
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         try:
             ctx.call("quicksight", "create_data_set", AwsAccountId=ctx.account_id, DataSetId=desired.name,
                      Name=desired.name, ImportMode=desired.attrs["import_mode"], PhysicalTableMap=self._table(desired),
-                     Tags=_tag_list(dict(desired.tags)))  # fmt: skip
+                     LogicalTableMap=self._logical(desired), Tags=_tag_list(dict(desired.tags)))  # fmt: skip
             if changes := _permission_changes({}, desired.attrs["permissions"]):
                 ctx.call("quicksight", "update_data_set_permissions", AwsAccountId=ctx.account_id,
                          DataSetId=desired.name, **changes)  # fmt: skip
@@ -311,7 +462,7 @@ class DataSetKind(ResourceKind):
         if tops & {"import_mode", "data_source", "columns", "upload_settings"}:
             ctx.call("quicksight", "update_data_set", AwsAccountId=ctx.account_id, DataSetId=desired.name,
                      Name=desired.name, ImportMode=desired.attrs["import_mode"],
-                     PhysicalTableMap=self._table(desired))  # fmt: skip
+                     PhysicalTableMap=self._table(desired), LogicalTableMap=self._logical(desired))  # fmt: skip
         if "permissions" in tops:
             observed = self.read(ctx, desired.name, pipeline)
             current = dict(observed.attrs["permissions"]) if observed else {}
@@ -336,14 +487,28 @@ class DataSetKind(ResourceKind):
 SERVICE_ROLE = "aws-quicksight-service-role-v0"
 
 
+def service_role_grant(pipeline: Pipeline) -> str:
+    """What QuickSight's service role needs to read the bucket: s3:GetObject and s3:ListBucket, and with SSE-KMS
+    kms:Decrypt on the bucket's key (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys":
+    reading an SSE-KMS object needs kms:Decrypt on its key; the AWS managed key aws/s3's key policy allows every
+    principal of the account through S3, a customer managed key's must allow the role)."""
+    grant = (f"allow {SERVICE_ROLE} s3:GetObject and s3:ListBucket on s3://{pipeline.bucket.name} (QuickSight "
+             f"console: Manage QuickSight > Security & permissions > Amazon S3, tick {pipeline.bucket.name})")
+    encryption = pipeline.bucket.encryption
+    if encryption.type == "SSE-KMS":
+        key = encryption.kms_key_arn or "the bucket's AWS managed key aws/s3"
+        grant += (f", and kms:Decrypt on {key} (SSE-KMS: in that role's policy and, for a customer managed "
+                  "key, in the key policy)")
+    return grant
+
+
 def service_role_note(pipeline: Pipeline) -> str | None:
     """What the plan and `reconcile permissions` say when spec.quicksight.dataset is declared."""
     if pipeline.quicksight.dataset is None:
         return None
     return (f"QuickSight reads s3://{pipeline.bucket.name} for data source {pipeline.quicksight.dataset.data_source} "
-            f"as its service role {SERVICE_ROLE}, not as you: allow that role s3:GetObject and s3:ListBucket on the "
-            f"bucket (QuickSight console: Manage QuickSight > Security & permissions > Amazon S3, tick "
-            f"{pipeline.bucket.name}), or every ingestion fails")  # fmt: skip
+            f"as its service role {SERVICE_ROLE}, not as you: {service_role_grant(pipeline)}, or creating the "
+            "data source and every ingestion fail")  # fmt: skip
 
 
 def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statement]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from typing import Any
 
 
@@ -38,6 +39,40 @@ def known_regions() -> frozenset[str]:
         if found:
             return frozenset(found)
     return frozenset()
+
+
+@functools.cache
+def _partition_documents() -> tuple[dict[str, Any], ...]:
+    from botocore.loaders import Loader
+
+    try:
+        document = Loader().load_data("partitions")
+    except Exception:  # botocore's DataNotFoundError, or a file it cannot parse
+        return ()
+    partitions = document.get("partitions", []) if isinstance(document, dict) else []
+    return tuple(p for p in partitions if isinstance(p, dict) and p.get("id"))
+
+
+def known_partitions() -> tuple[str, ...]:
+    """The ARN partitions botocore's partitions.json names (aws, aws-cn, aws-us-gov, aws-eusc, aws-iso, ...);
+    the three classic ones when it cannot be read."""
+    found = tuple(str(p["id"]) for p in _partition_documents())
+    return found or ("aws", "aws-cn", "aws-us-gov")
+
+
+def partition_of(region: str) -> str | None:
+    """The ARN partition of `region` from botocore's partitions.json: the partition listing it in `regions`,
+    else the one whose `regionRegex` matches (a region newer than the data); None when none does. eusc-de-east-1
+    is aws-eusc, us-iso-east-1 aws-iso, us-isob-east-1 aws-iso-b, never aws."""
+    partitions = _partition_documents()
+    for partition in partitions:
+        if region in (partition.get("regions") or {}):
+            return str(partition["id"])
+    for partition in partitions:
+        pattern = partition.get("regionRegex")
+        if isinstance(pattern, str) and re.fullmatch(pattern, region):
+            return str(partition["id"])
+    return None
 
 
 def botocore_version() -> str:

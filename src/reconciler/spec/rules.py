@@ -13,7 +13,8 @@ from datetime import datetime
 
 from reconciler.spec import cron, regions
 
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+#: The ARN partitions, from botocore's partition data (spec/regions.py).
+PARTITIONS = regions.known_partitions()
 
 # --- helpers ---------------------------------------------------------------------------------------------
 
@@ -249,14 +250,9 @@ def role_name_problems(name: str) -> list[str]:
 
 
 def partition_of_region(region: str) -> str | None:
-    """The ARN partition of a region, or None when we cannot tell (e.g. ISO regions)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if "-iso" in region:
-        return None
-    return "aws"
+    """The ARN partition of a region from botocore's partition data (regions.partition_of: eusc-* is aws-eusc,
+    the ISO regions aws-iso*), or None when no partition claims it."""
+    return regions.partition_of(region)
 
 
 def _arn_head_problems(parts: list[str], service: str, region: str | None, want_region: bool) -> list[str]:
@@ -314,7 +310,7 @@ def kms_key_arn_problems(arn: str, region: str | None = None) -> list[str]:
 
 # --- metadata ----------------------------------------------------------------------------------------------
 
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+_REGION = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}")  # eusc-de-east-1: four letters (partitions.json)
 _PIPELINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _TAG_EXTRA = frozenset("_.:/=+-@")
 
