@@ -93,9 +93,9 @@ def map_exception(
         where = endpoint or "AWS"
         hint = (
             f"is an endpoint listening at {endpoint}? (the embedded one: `{command('local', 'status')}`), "
-            "or drop --endpoint-url"
+            "or drop --endpoint-url (and AWS_ENDPOINT_URL*, the profile's endpoint_url)"
             if endpoint
-            else "check the network, the region and AWS_ENDPOINT_URL"
+            else "check the network and the region"
         )
         return EndpointUnreachableError(f"cannot reach {where} for {action}{tries}: {exc}", hint=hint)
     if is_transient(exc):  # a dropped connection of another kind (ProtocolError, IncompleteRead)
