@@ -91,3 +91,29 @@ def test_throttling_is_still_called_throttling(project: Project, aws: Any, few_r
     output = one_error(result, EXIT_ERROR)
     assert "HTTP 400 ThrottlingException" in output, output
     assert "throttling" in hint_of(result)
+
+
+def test_a_failed_apply_whose_release_is_denied_leaves_no_lock_a_person_must_remove(project: Project, aws: Any) -> None:
+    """The apply's write fails (an endpoint defect, not retried) and so does its release (AccessDenied on
+    DeleteObject): the lock stays, but the message says nobody needs to remove it, and the next apply, in a
+    new process on this host, takes it over at once and converges."""
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.edit("number_of_workers: 2", "number_of_workers: 3")
+    faults(aws, rate=1.0, kinds=["raise"], operations=["glue:UpdateJob"],
+           permanent={"operation": "s3:DeleteObject", "code": "AccessDenied"})  # fmt: skip
+    args = ["-f", str(project.spec), "--endpoint-url", project.endpoint, "apply", "--auto-approve"]
+    failed = reconcile(*args, cwd=project.root, env=dict(os.environ))
+    assert failed.returncode == EXIT_ERROR, failed.stderr
+    text = " ".join(failed.stderr.split())
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "1 change(s) failed" in errors[0], failed.stderr  # the step's error, first
+    assert "the local endpoint failed (internal error) in glue:UpdateJob" in text, text
+    assert "also releasing the pipeline lock" in text and "access denied: s3:DeleteObject" in text, text
+    assert "nobody needs to remove it: the next apply or run takes it over at once" in text, text
+    faults(aws)
+    assert "stale" in project.cli("lock", "status").output  # left behind, by a process that has ended
+    again = reconcile(*args, cwd=project.root, env=dict(os.environ))
+    assert again.returncode == 0, again.stderr
+    assert "Took over the pipeline lock" in again.stderr
+    assert project.cli("lock", "status").output.strip() == "Not locked."
+    assert project.cli("plan", "--detailed-exitcode").exit_code == 0
