@@ -146,11 +146,13 @@ class AwsContext:
                     return session.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
                                           config=config)  # fmt: skip
 
-                client = make(_BOTO_CONFIG)
+                client = None if self.endpoint_url else make(_BOTO_CONFIG)
                 custom = self.endpoint_url or self._configured_endpoint(session, service, client)
                 if custom and service == "s3":
                     # A custom endpoint on an IP cannot do virtual-hosted buckets.
                     client = make(_BOTO_CONFIG.merge(Config(s3={"addressing_style": "path"})))
+                elif client is None:
+                    client = make(_BOTO_CONFIG)
                 self._clients[service] = client
                 self._custom[service] = custom
             return self._clients[service]
