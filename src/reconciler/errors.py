@@ -122,6 +122,10 @@ class EndpointUnreachableError(AwsError):
     """No connection to the AWS endpoint (refused, DNS, timeout) even after retries."""
 
 
+class EndpointInternalError(AwsError):
+    """The embedded local endpoint answered HTTP 500 because its own code raised (not AWS, not the spec)."""
+
+
 class CredentialsError(AwsError):
     """No credentials, an unknown profile, or credentials the endpoint rejects as invalid."""
 

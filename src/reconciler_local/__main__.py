@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--data-file", type=Path,
                               help="keep the endpoint's state (buckets, roles, Glue, runs) here across restarts")
     serve_parser.add_argument("--log-level", default="INFO")
+    serve_parser.add_argument("--log-file", type=Path,
+                              help="where this process's output goes (named in its internal-error answers)")
     for name, text in (("up", "start in the background"), ("down", "stop the background endpoint"),
                        ("status", "show the background endpoint")):
         sub = commands.add_parser(name, help=text)
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             check_moto()  # before moto (or a graft onto it) is imported: a moved name fails at import
             from reconciler_local.server import serve
 
-            return serve(args.host, args.port, args.state_file, args.data_file)
+            return serve(args.host, args.port, args.state_file, args.data_file, args.log_file)
         if args.command == "up":
             print(json.dumps(asdict(lifecycle.up(args.state_dir, args.port))))
         elif args.command == "down":

@@ -21,6 +21,10 @@ Kinds, each answered in the calling service's real error shape:
   reaches moto, half *after* it was served (the response is lost; the client cannot tell whether the
   write happened: the ambiguous case retries must survive). botocore sees `ConnectionClosedError`.
   `drop_before` and `drop_after` choose one of the two.
+- `raise`: not an AWS answer but a defect of the endpoint itself: the first grafted function (our code on
+  moto's classes, `patching.graft`) this request reaches raises `InjectedFault`, a RuntimeError, and the
+  endpoint answers as it does whenever its code raises (`server.EndpointApp`: HTTP 500 marked with
+  `x-reconciler-internal-error`). A request that reaches no graft is served normally. Not among the defaults.
 
 `GET /_reconciler/faults` also answers `aws_requests`: every AWS request the endpoint received since it
 started, faults on or off, never reset (tests read it before and after to prove that no request was made).
@@ -53,7 +57,7 @@ WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
-KINDS = ("throttle", "slowdown", "500", "latency", "drop", "drop_before", "drop_after")
+KINDS = ("throttle", "slowdown", "500", "latency", "drop", "drop_before", "drop_after", "raise")
 DEFAULT_KINDS = ("throttle", "slowdown", "500", "latency", "drop")
 
 # S3 sub-resources that name a bucket operation: GET ?tagging -> GetBucketTagging, and so on.
@@ -224,6 +228,13 @@ def _rest_json_operation(service: str, method: str, path: str) -> str:
     return max(matches)[1] if matches else ""
 
 
+def protocol_of(environ: WSGIEnviron) -> str:
+    """The request's protocol ("json", "s3" or "query") from its headers alone (the body is never read)."""
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        return "json"
+    return "s3" if _service_of(environ) == "s3" else "query"
+
+
 def identify(environ: WSGIEnviron) -> Request:
     """Name the AWS operation of a request. May buffer a small form body (the Query protocol)."""
     service = _service_of(environ)
@@ -272,6 +283,22 @@ def error_response(request: Request, code: str, message: str, status: int) -> tu
         headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
     headers.append(("Content-Length", str(len(body))))
     return status_line, headers, body
+
+
+class InjectedFault(RuntimeError):
+    """The `raise` kind: raised inside a grafted function, as a defect of ours would be."""
+
+
+_armed = threading.local()  # .operation: the request (served by this thread) whose next graft raises
+
+
+def fault_point(function: str) -> None:
+    """Called on entry to every grafted function (patching.graft): raises InjectedFault when the request
+    this thread serves was given the `raise` fault and no graft has raised for it yet."""
+    operation = getattr(_armed, "operation", None)
+    if operation is not None:
+        _armed.operation = None
+        raise InjectedFault(f"fault injection: {function} raised while serving {operation}")
 
 
 class DroppedConnection(ConnectionError):
@@ -391,6 +418,12 @@ class FaultInjector:
         if kind == "latency":
             time.sleep(self.latency())
             return app(environ, start_response)
+        if kind == "raise":
+            _armed.operation = request.name
+            try:
+                return app(environ, start_response)
+            finally:
+                _armed.operation = None
         if kind == "drop_before":
             _drop(environ)
         if kind == "drop_after":

@@ -180,7 +180,7 @@ def start(state_dir: Path = DEFAULT_STATE_DIR, port: int | None = None) -> tuple
         log_path = log_file(state_dir)
         command = [sys.executable, "-m", "reconciler_local", "serve", "--host", "127.0.0.1",
                    "--port", str(port or 0), "--state-file", str(path.resolve()),
-                   "--data-file", str(data_file(state_dir).resolve())]
+                   "--data-file", str(data_file(state_dir).resolve()), "--log-file", str(log_path.resolve())]
         environment = dict(os.environ)
         # Job runs keep their logs under the state directory, where `down` leaves them for reading.
         environment.setdefault(WORK_DIR_VARIABLE, str((state_dir / WORK_DIR_NAME).resolve()))

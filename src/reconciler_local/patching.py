@@ -9,8 +9,11 @@ of moto's, the replaced function stays reachable through `original` so the addit
 
 from __future__ import annotations
 
+import functools
 from types import FunctionType
 from typing import Any
+
+from reconciler_local.faults import fault_point
 
 _ORIGINALS: dict[tuple[type, str], Any] = {}
 
@@ -23,7 +26,19 @@ def graft(target: type, additions: type) -> None:
         key = (target, name)
         if key not in _ORIGINALS:
             _ORIGINALS[key] = vars(target).get(name)
-        setattr(target, name, value)
+        setattr(target, name, _fault_point_first(value) if isinstance(value, FunctionType) else value)
+
+
+def _fault_point_first(function: FunctionType) -> Any:
+    """`function`, entered through faults.fault_point: the fault mode's `raise` kind makes a grafted function
+    raise as a defect of ours would (off, it costs one thread-local lookup)."""
+
+    @functools.wraps(function)
+    def grafted(*args: Any, **kwargs: Any) -> Any:
+        fault_point(function.__qualname__)
+        return function(*args, **kwargs)
+
+    return grafted
 
 
 def replaced(target: type, name: str) -> tuple[bool, Any]:

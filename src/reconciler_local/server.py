@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from reconciler.aws.retry import INTERNAL_ERROR_HEADER, INTERNAL_ERROR_LOG_HEADER
 from reconciler_local import persistence
 from reconciler_local.admin import ADMIN_PREFIX, SAVE_ROUTE, AdminApp, StartResponse, WSGIEnviron
-from reconciler_local.faults import FaultInjector
+from reconciler_local.faults import DroppedConnection, FaultInjector, Request, error_response, protocol_of
 from reconciler_local.glue.crawler_runtime import crawler_runtime
 from reconciler_local.glue.job_runtime import job_runtime
 from reconciler_local.install import install
@@ -51,6 +53,8 @@ class EndpointApp:
         runtime.register(self.faults)  # reset clears the fault mode
         self.admin = AdminApp(runtime, faults=self.faults)
         self.moto = DomainDispatcherApplication(create_backend_app)
+        #: where this process's log goes (`serve --log-file`), named in internal-error answers
+        self.log_file: Path | None = None
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -61,10 +65,34 @@ class EndpointApp:
         if isinstance(path, str) and path.startswith(ADMIN_PREFIX):
             result = self.admin(environ, start_response)
         else:
-            result = self.faults.wrap(environ, start_response, self.moto)
+            try:
+                result = self.faults.wrap(environ, start_response, self.moto)
+            except DroppedConnection:
+                raise
+            except Exception as error:  # our code (or moto's) raised: moto's Flask apps run with debug on,
+                # so an exception in a view propagates to here instead of becoming Flask's HTML 500 page.
+                result = self.internal_error(environ, start_response, error)
         if on_change is not None:
             on_change()  # and after it: a save that ran during the request may have missed it
         return result
+
+    def internal_error(self, environ: WSGIEnviron, start_response: StartResponse, error: Exception) -> list[bytes]:
+        """HTTP 500 in the request's protocol, marked INTERNAL_ERROR_HEADER (the exception's type) so that the
+        CLI reports a failure of this endpoint, not of AWS, and does not retry it; the traceback goes to the log.
+        AWS's own 500 (which the fault mode's `500` kind imitates) carries no such header."""
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        log.error("internal error serving %s %s", method, path, exc_info=error)
+        protocol = protocol_of(environ)
+        code = "InternalError" if protocol == "s3" else "InternalFailure"
+        message = f"{type(error).__name__}: {error}"
+        if protocol != "json":  # an XML body (error_response does not escape)
+            message = xml_escape(message)
+        status, headers, body = error_response(Request("", "", protocol), code, message, 500)
+        headers.append((INTERNAL_ERROR_HEADER, type(error).__name__))
+        if self.log_file is not None:
+            headers.append((INTERNAL_ERROR_LOG_HEADER, str(self.log_file)))
+        start_response(status, headers)
+        return [body]
 
 
 class LocalEndpoint:
@@ -84,11 +112,13 @@ class LocalEndpoint:
         return f"http://{self.host}:{self.port}"
 
     @classmethod
-    def start(cls, host: str = "127.0.0.1", port: int = 0, data_file: Path | None = None) -> LocalEndpoint:
+    def start(cls, host: str = "127.0.0.1", port: int = 0, data_file: Path | None = None,
+              log_file: Path | None = None) -> LocalEndpoint:
         """Install our additions on moto (once), bind `host:port` (0 = a free port) and serve. With `data_file`,
         the state saved there is restored before the first request and saved as it changes (persistence.py)."""
         runtime = get_runtime()
         app = EndpointApp(runtime)
+        app.log_file = log_file
         install(runtime, app.admin)
         saver: Saver | None = None
         if data_file is not None:
@@ -147,7 +177,7 @@ def remove_state_file(path: Path) -> None:
 
 
 def serve(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None,
-          data_file: Path | None = None) -> int:
+          data_file: Path | None = None, log_file: Path | None = None) -> int:
     """Serve in the foreground until SIGTERM/SIGINT; write the state file once listening; with `data_file`, keep
     the endpoint's state there across restarts (persistence.py)."""
     stop = threading.Event()
@@ -158,7 +188,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, state_file: Path | None = None
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    endpoint = LocalEndpoint.start(host, port, data_file)
+    endpoint = LocalEndpoint.start(host, port, data_file, log_file)
     try:
         if state_file is not None:
             write_state_file(state_file, endpoint)

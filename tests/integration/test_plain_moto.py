@@ -3,6 +3,7 @@ over plain http (defect 15), and ownership under moto's OR semantics of Glue's L
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -16,7 +17,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from click.testing import CliRunner, Result
 
+from reconciler.cli.main import cli
 from reconciler.spec.model import MANAGED_TAG, OWNER_TAG
 
 from .conftest import BUCKET, Project, make_project
@@ -118,3 +121,71 @@ def test_ownership_holds_under_or_semantics_of_the_tags_filter(plain: Project, m
     assert plain.cli("destroy", "--auto-approve", "--force").exit_code == 0
     assert {c["Name"] for c in glue.get_crawlers()["Crawlers"]} == {"theirs-managed", "theirs-unmanaged"}
     assert glue.get_job(JobName="theirs-job")["Job"]["Name"] == "theirs-job"
+
+
+# --- the boto3 endpoint chain (issue 21 section 4) ----------------------------------------------------------
+
+#: every service the tool calls (AwsContext.call's first argument anywhere in src/reconciler)
+SERVICES = ("s3", "glue", "iam", "sts", "logs", "cloudwatch", "quicksight", "sns", "events", "resourcegroupstaggingapi")
+
+
+def service_ids() -> dict[str, str]:
+    """client name -> botocore's service id ("CloudWatch Logs"), which names its variable and config key."""
+    session: Any = boto3.session.Session(region_name=REGION)
+    return {name: str(session.client(name).meta.service_model.service_id) for name in SERVICES}
+
+
+def chain_settings(form: str, url: str, home: Path) -> dict[str, str]:
+    """The environment that reaches `url` through one form of boto3's endpoint chain, without --endpoint-url."""
+    if form == "AWS_ENDPOINT_URL":
+        return {"AWS_ENDPOINT_URL": url}
+    if form == "AWS_ENDPOINT_URL_<SERVICE>":
+        return {f"AWS_ENDPOINT_URL_{sid.upper().replace(' ', '_')}": url for sid in service_ids().values()}
+    config = home / "config"
+    if form == "profile endpoint_url":
+        config.write_text(f"[profile chain]\nregion = {REGION}\nendpoint_url = {url}\n")
+    else:  # the profile's `services` section, one entry per service
+        keys = [sid.lower().replace(" ", "_") for sid in service_ids().values()]
+        entries = "".join(f"{key} =\n  endpoint_url = {url}\n" for key in keys)
+        config.write_text(f"[profile chain]\nregion = {REGION}\nservices = moto\n\n[services moto]\n{entries}")
+    return {"AWS_CONFIG_FILE": str(config), "AWS_PROFILE": "chain"}
+
+
+def chain_cli(project: Project, *args: str) -> Result:
+    """The CLI without --endpoint-url: the endpoint comes from the environment or the profile alone."""
+    return CliRunner().invoke(cli, ["-f", str(project.spec), "--no-color", *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["--endpoint-url", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_<SERVICE>", "profile endpoint_url", "profile services"],
+)
+def test_the_whole_lifecycle_through_every_form_of_the_endpoint_chain(
+    plain: Project, moto: str, form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TLS-only decision follows the endpoint botocore resolved, however it was configured: on a plain
+    moto server (no TLS, bucket policies without Conditions) the Deny would refuse every later PutObject."""
+    if form == "--endpoint-url":
+        run = plain.cli
+    else:
+        for name, value in chain_settings(form, moto, tmp_path).items():
+            monkeypatch.setenv(name, value)
+
+        def run(*args: str, input: str | None = None) -> Result:
+            return chain_cli(plain, *args)
+
+    assert run("validate").exit_code == 0
+    plan = run("plan", "--json")
+    assert plan.exit_code == 0, plan.output
+    assert any(f"the endpoint {moto} is plain http://" in w for w in json.loads(plan.stdout)["warnings"])
+    applied = run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    s3 = client(moto, "s3")
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=BUCKET)
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="raw/")["KeyCount"] > 0  # the uploads were let in
+    assert client(moto, "glue").get_crawler(Name="car-brands-raw")["Crawler"]["Name"] == "car-brands-raw"
+    assert run("plan", "--detailed-exitcode").exit_code == 0
+    destroyed = run("destroy", "--auto-approve", "--force")
+    assert destroyed.exit_code == 0, destroyed.output
+    assert BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

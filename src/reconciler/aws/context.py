@@ -1,7 +1,13 @@
 """The thin I/O edge to AWS: one context object carrying the session, region, endpoint and clients.
 
-Credentials and the endpoint come from boto3's standard chain (profiles, env, AWS_ENDPOINT_URL);
-`--endpoint-url` / `--local` override the endpoint. Tests pass their own endpoint in from outside.
+Credentials and the endpoint come from boto3's standard chain; `--endpoint-url` / `--local` override the
+endpoint. botocore resolves a client's endpoint per service, first found wins: the client's `endpoint_url`
+(our `--endpoint-url`), `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the profile's `services` section,
+the profile's `endpoint_url`, else AWS's own endpoint; `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the profile's
+`ignore_configured_endpoint_urls` turns the configured ones off (AWS SDKs and Tools Reference Guide,
+"Service-specific endpoints"; botocore configprovider.ConfiguredEndpointProvider). Every decision that
+depends on the endpoint reads the client's resolved `meta.endpoint_url` (`resolved_endpoint`,
+`custom_endpoint`), never `--endpoint-url` alone. Tests pass their own endpoint in from outside.
 """
 
 from __future__ import annotations
@@ -25,6 +31,11 @@ from reconciler.aws.retry import RetryPolicy, error_code
 
 # Our own retry layer (retry.py) decides what to retry; botocore's would multiply attempts.
 _BOTO_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=10, read_timeout=120)
+
+# Config's `ignore_configured_endpoint_urls` (botocore/config.py, since botocore 1.31) is missing from the
+# installed botocore-stubs' Config signature: passed through a dict, which is how botocore reads it anyway.
+_IGNORE_OPTIONS: dict[str, Any] = {"ignore_configured_endpoint_urls": True}
+_IGNORE_CONFIGURED = _BOTO_CONFIG.merge(Config(**_IGNORE_OPTIONS))
 
 MUTATING_PREFIXES = (
     "Create", "Update", "Delete", "Put", "Tag", "Untag", "Start", "Stop", "Batch", "Attach", "Detach",
@@ -103,6 +114,8 @@ class AwsContext:
     on_upload_bytes: Callable[[str, int], None] | None = None
     _session: boto3.Session | None = field(default=None, init=False, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    #: per service: the endpoint in force when it is not AWS's own (custom_endpoint), None on AWS
+    _custom: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _account_id: str | None = field(default=None, init=False, repr=False)
     #: while not None, identical reads are made once (see shared_reads)
@@ -128,14 +141,40 @@ class AwsContext:
                     if crash is not None:  # test hook only, see CRASH_AFTER_ENV
                         self._session.events.register("after-call", crash)
                 session: Any = self._session  # boto3-stubs overloads per service name; we key by string
-                config = _BOTO_CONFIG
-                if self.endpoint_url and service == "s3":
+
+                def make(config: Config) -> Any:
+                    return session.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
+                                          config=config)  # fmt: skip
+
+                client = None if self.endpoint_url else make(_BOTO_CONFIG)
+                custom = self.endpoint_url or self._configured_endpoint(session, service, client)
+                if custom and service == "s3":
                     # A custom endpoint on an IP cannot do virtual-hosted buckets.
-                    config = config.merge(Config(s3={"addressing_style": "path"}))
-                self._clients[service] = session.client(
-                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
-                )
+                    client = make(_BOTO_CONFIG.merge(Config(s3={"addressing_style": "path"})))
+                elif client is None:
+                    client = make(_BOTO_CONFIG)
+                self._clients[service] = client
+                self._custom[service] = custom
             return self._clients[service]
+
+    def _configured_endpoint(self, session: Any, service: str, client: Any) -> str | None:
+        """The endpoint boto3's configuration gives `service` (env or profile, see the module docstring), or
+        None when the client resolved AWS's own: botocore itself decides, by comparing the client with one
+        made with `ignore_configured_endpoint_urls` (botocore.config.Config), so precedence, the service's
+        variable name and the `services` section are exactly botocore's."""
+        resolved = str(client.meta.endpoint_url)
+        own = session.client(service, region_name=self.region, config=_IGNORE_CONFIGURED).meta.endpoint_url
+        return resolved if resolved != str(own) else None
+
+    def resolved_endpoint(self, service: str) -> str:
+        """The URL `service`'s requests go to, as botocore resolved it (the client's `meta.endpoint_url`)."""
+        return str(self.client(service).meta.endpoint_url)
+
+    def custom_endpoint(self, service: str) -> str | None:
+        """The endpoint `service`'s requests go to when it is not AWS's own (given with --endpoint-url/--local,
+        or configured: AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, the profile), else None."""
+        self.client(service)
+        return self._custom.get(service)
 
     @property
     def account_id(self) -> str:
@@ -214,8 +253,9 @@ class AwsContext:
         try:
             return self.retry.call(attempt) if retry else attempt()
         except Exception as exc:
+            endpoint = self._custom.get(service, self.endpoint_url)
             raise map_exception(
-                exc, service=service, operation=operation, attempts=attempts, endpoint=self.endpoint_url
+                exc, service=service, operation=operation, attempts=attempts, endpoint=endpoint
             ) from exc
 
     @contextmanager

@@ -27,11 +27,18 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from reconciler.aws.retry import is_transient
+from reconciler.aws.retry import (
+    INTERNAL_ERROR_HEADER,
+    INTERNAL_ERROR_LOG_HEADER,
+    THROTTLING_CODES,
+    endpoint_internal_error,
+    is_transient,
+)
 from reconciler.errors import (
     AccessDeniedError,
     AwsApiError,
     CredentialsError,
+    EndpointInternalError,
     EndpointUnreachableError,
     NotFoundError,
     ReconcilerError,
@@ -75,7 +82,7 @@ def map_exception(
     action = f"{service}:{api_name(operation)}"
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, ClientError):
-        return _client_error(exc, service, operation, action, attempts, tries)
+        return _client_error(exc, service, operation, action, attempts, tries, endpoint)
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return CredentialsError(f"no AWS credentials found for {action} ({exc})", hint=CREDENTIALS_HINT)
     if isinstance(exc, ProfileNotFound):
@@ -86,9 +93,9 @@ def map_exception(
         where = endpoint or "AWS"
         hint = (
             f"is an endpoint listening at {endpoint}? (the embedded one: `{command('local', 'status')}`), "
-            "or drop --endpoint-url"
+            "or drop --endpoint-url (and AWS_ENDPOINT_URL*, the profile's endpoint_url)"
             if endpoint
-            else "check the network, the region and AWS_ENDPOINT_URL"
+            else "check the network and the region"
         )
         return EndpointUnreachableError(f"cannot reach {where} for {action}{tries}: {exc}", hint=hint)
     if is_transient(exc):  # a dropped connection of another kind (ProtocolError, IncompleteRead)
@@ -101,8 +108,12 @@ def map_exception(
 
 
 def _client_error(
-    exc: ClientError, service: str, operation: str, action: str, attempts: int, tries: str
+    exc: ClientError, service: str, operation: str, action: str, attempts: int, tries: str,
+    endpoint: str | None = None,
 ) -> ReconcilerError:
+    internal = endpoint_internal_error(exc)
+    if internal is not None:
+        return _endpoint_internal(exc, internal, action)
     error = exc.response.get("Error", {})
     code = str(error.get("Code", "") or "")
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
@@ -125,6 +136,33 @@ def _client_error(
     if code in CREDENTIAL_CODES:
         return CredentialsError(f"AWS rejected the credentials for {action}: {detail}", hint=CREDENTIALS_HINT)
     if is_transient(exc):
-        hint = "AWS is throttling or failing transiently: try again in a few minutes"
-        return typed(ThrottledError, f"{action} still failing{tries}: {detail}", hint)
+        # Say what was seen, and call it throttling only when the code says so.
+        seen = f"HTTP {status} {detail}" if status else detail
+        if code in THROTTLING_CODES:
+            hint = "AWS is throttling these calls: try again in a few minutes"
+        elif status >= 500 and endpoint:
+            hint = f"the endpoint {endpoint} answered HTTP {status} (a failure on its side) every time: see its log"
+        elif status >= 500:
+            hint = (
+                f"AWS answered HTTP {status} (a failure on its side) every time: try again later; "
+                "https://health.aws.amazon.com/health/status shows known outages"
+            )
+        else:
+            hint = "a transient condition outlasted the retries: try again in a few minutes"
+        return typed(ThrottledError, f"{action} still failing{tries}: {seen}", hint)
     return typed(AwsApiError, f"{action}: {detail}")
+
+
+def _endpoint_internal(exc: ClientError, headers: dict[str, str], action: str) -> EndpointInternalError:
+    """An HTTP 500 the embedded endpoint marked as its own failure (retry.INTERNAL_ERROR_HEADER): the
+    endpoint's code raised. Not AWS, not throttling, and not worth a retry; its log has the traceback."""
+    message = str(exc.response.get("Error", {}).get("Message", "") or "").strip()
+    kind = headers.get(INTERNAL_ERROR_HEADER, "") or "error"
+    log = headers.get(INTERNAL_ERROR_LOG_HEADER, "")
+    where = f"see {log}" if log else "see the endpoint's log (its standard error)"
+    detail = f"{kind}: {message}" if message and not message.startswith(kind) else (message or kind)
+    return EndpointInternalError(
+        f"the local endpoint failed (internal error) in {action}: {detail}; {where}",
+        hint=f"the traceback is in that log; restart the endpoint with: {command('local', 'down')} && "
+        f"{command('local', 'up')}",
+    )

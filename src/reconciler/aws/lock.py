@@ -420,10 +420,21 @@ def release(ctx: AwsContext, bucket: str, info: LockInfo, etag: str | None = Non
                 ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=current.etag)
     except AwsError as exc:
         doing = f"releasing the pipeline lock {info.id} (it is left in s3://{bucket}/{LOCK_KEY})"
-        hint = f"{exc.hint + '; ' if exc.hint else ''}once fixed, remove it with: {command('lock', 'break', info.id)}"
+        hint = f"{exc.hint + '; ' if exc.hint else ''}{left_lock_note(info)}"
         error: AwsError = exc.doing(doing) if isinstance(exc, AwsApiError) else type(exc)(f"{doing}: {exc.message}")
         error.hint = hint
         raise error from exc
+
+
+def left_lock_note(info: LockInfo) -> str:
+    """What becomes of a lock a failed release left behind: no person is needed (acquire takes it over)."""
+    if info.lease_seconds <= 0:
+        return f"remove it with: {command('lock', 'break', info.id)}"
+    return (
+        "nobody needs to remove it: the next apply or run takes it over at once once this process has ended "
+        f"(on this host), or when its {info.lease_seconds:g}s lease runs out (elsewhere); "
+        f"to remove it sooner: {command('lock', 'break', info.id)}"
+    )
 
 
 def missing_bucket(exc: NotFoundError, bucket: str, doing: str) -> NotFoundError:

@@ -76,6 +76,35 @@ TRANSIENT_CODES = BOTOCORE_THROTTLING_CODES | BOTOCORE_TRANSIENT_CODES | frozens
 )
 
 
+# The codes that mean "slow down" (not a server failure): botocore's own list,
+# botocore/retries/standard.py ThrottlingErrorDetector._THROTTLED_ERROR_CODES, plus SNS's `Throttled` (HTTP 429,
+# botocore's sns model). Only these make an exhausted retry say "throttling".
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown",
+        "PriorRequestNotComplete", "EC2ThrottledException", "Throttled",
+    }
+)  # fmt: skip
+
+#: Set by the embedded local endpoint (reconciler_local.server) on the HTTP 500 it answers when its own code
+#: raised: the value is the exception's type. AWS never sends it. Such an answer is never retried: it is a
+#: defect of the endpoint (or a moto gap), and the same request fails the same way again.
+INTERNAL_ERROR_HEADER = "x-reconciler-internal-error"
+#: Beside it, when the endpoint knows it: the file its log (with the traceback) goes to.
+INTERNAL_ERROR_LOG_HEADER = "x-reconciler-log"
+
+
+def endpoint_internal_error(exc: BaseException) -> dict[str, str] | None:
+    """The response headers of a botocore ClientError that the embedded endpoint marked as its own
+    internal error (INTERNAL_ERROR_HEADER), else None. botocore lower-cases header names."""
+    if not isinstance(exc, ClientError):
+        return None
+    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+    return dict(headers) if INTERNAL_ERROR_HEADER in headers else None
+
+
 def error_code(exc: BaseException) -> str:
     """AWS's error code of a botocore ClientError or of our mapped `AwsApiError` ("" for anything else)."""
     code = getattr(exc, "code", None)
@@ -95,6 +124,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionClosedError | ConnectTimeoutError | EndpointConnectionError | ReadTimeoutError):
         return True
     if isinstance(exc, ClientError):
+        if endpoint_internal_error(exc) is not None:
+            return False
         if error_code(exc) in TRANSIENT_CODES:
             return True
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)

@@ -161,6 +161,17 @@ def execute(
     return result
 
 
+def raise_for_result_and(result: ApplyResult, operation: str, also: ReconcilerError) -> None:
+    """`also` (the lock's release, which failed after the changes ran) is raised, unless some changes failed:
+    then their error is the one reported, and `also` is added to its hint, as lock.held does for a step's error."""
+    try:
+        raise_for_result(result, operation)
+    except ReconcilerError as failure:
+        failure.hint = "; ".join(h for h in (failure.hint, f"also {also.message}", also.hint) if h)
+        raise failure from also
+    raise also
+
+
 def raise_for_result(result: ApplyResult, operation: str = "apply") -> None:
     """AwsError for failed or blocked changes, its hint the command to run next: the same `operation` again
     (after a failed destroy that is destroy, never apply, which would re-create what destroy deleted)."""

@@ -13,12 +13,19 @@ from dataclasses import dataclass, replace
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.engine import running
-from reconciler.engine.apply import ApplyResult, EventHook, check_applicable, create_bucket_exclusive, execute
+from reconciler.engine.apply import (
+    ApplyResult,
+    EventHook,
+    check_applicable,
+    create_bucket_exclusive,
+    execute,
+    raise_for_result_and,
+)
 from reconciler.engine.destructive import destructive
 from reconciler.engine.diff import CREATE
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.engine.security import broadening
-from reconciler.errors import ApprovalError, StalePlanError
+from reconciler.errors import ApprovalError, ReconcilerError, StalePlanError
 from reconciler.invocation import command
 from reconciler.resources import ResourceKind
 from reconciler.spec.model import Pipeline
@@ -66,16 +73,26 @@ def locked_apply(
         created_now = create_bucket_exclusive(ctx, pipeline)
     # The bucket is moments old when we just called CreateBucket (ours, or a concurrent first apply's that
     # answered BucketAlreadyOwnedByYou): the lock PUT may meet the new-bucket window (aws/retry.py).
-    with lock.held(
-        ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait, fresh_bucket=just_created
-    ) as held:
-        # Issue 13 defect 9: in us-east-1 CreateBucket answers 200 to the owner for a bucket that exists
-        # (terraform-provider-aws internal/service/s3/bucket.go notes it: no BucketAlreadyOwnedByYou
-        # there), so two first applies may both believe they created
-        # it. The lock is the arbiter: the bucket is ours alone only if nobody held the lock before us
-        # (no serial yet: lock.held reads it under the lock, and every holder bumps it first).
-        fresh = created_now and held.previous_serial == lock.NO_SERIAL
-        return apply_held(pipeline, ctx, approved, options, held, kinds=kinds, on_event=on_event, fresh_bucket=fresh)
+    done: list[ApplyResult] = []
+    try:
+        with lock.held(
+            ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait, fresh_bucket=just_created
+        ) as held:
+            # Issue 13 defect 9: in us-east-1 CreateBucket answers 200 to the owner for a bucket that exists
+            # (terraform-provider-aws internal/service/s3/bucket.go notes it: no BucketAlreadyOwnedByYou
+            # there), so two first applies may both believe they created
+            # it. The lock is the arbiter: the bucket is ours alone only if nobody held the lock before us
+            # (no serial yet: lock.held reads it under the lock, and every holder bumps it first).
+            fresh = created_now and held.previous_serial == lock.NO_SERIAL
+            outcome = apply_held(
+                pipeline, ctx, approved, options, held, kinds=kinds, on_event=on_event, fresh_bucket=fresh
+            )  # fmt: skip
+            done.append(outcome[1])
+            return outcome
+    except ReconcilerError as release_error:
+        if done:  # the changes ran and the release failed: failed changes stay the error reported
+            raise_for_result_and(done[0], options.operation, release_error)
+        raise
 
 
 def apply_held(
@@ -162,6 +179,14 @@ def locked_destroy(
     ):
         not_under_running_work()
         return execute(approved, ctx, pipeline, force=options.force, on_event=on_event)
-    with lock.held(ctx, bucket, "destroy", timeout=options.lock_timeout, on_wait=on_wait) as held:
-        not_under_running_work()  # under the lock: no `reconcile run` of ours starts one meanwhile
-        return apply_held(pipeline, ctx, approved, replace(options, operation="destroy"), held, on_event=on_event)[1]
+    done: list[ApplyResult] = []
+    try:
+        with lock.held(ctx, bucket, "destroy", timeout=options.lock_timeout, on_wait=on_wait) as held:
+            not_under_running_work()  # under the lock: no `reconcile run` of ours starts one meanwhile
+            destroy = replace(options, operation="destroy")
+            done.append(apply_held(pipeline, ctx, approved, destroy, held, on_event=on_event)[1])
+            return done[0]
+    except ReconcilerError as release_error:
+        if done:  # as in locked_apply
+            raise_for_result_and(done[0], "destroy", release_error)
+        raise

@@ -168,9 +168,10 @@ def build_plan(
     depend on; undeclared resources are planned for deletion only when targeted by address."""
     kinds = kinds if kinds is not None else all_kinds()
     serial = lock.observe_serial(ctx, pipeline.bucket.name) if observe_serial else None  # before any read
-    tls_only = tls_policy_applies(ctx.endpoint_url)
+    s3_endpoint = ctx.resolved_endpoint("s3")  # boto3's whole chain, not --endpoint-url alone
+    tls_only = tls_policy_applies(s3_endpoint)
     account = Account(lambda: ctx.account_id, ctx.region, ctx.partition, tls_only=tls_only)
-    warnings = [] if tls_only else [PLAIN_HTTP_WARNING.format(url=ctx.endpoint_url)]
+    warnings = [] if tls_only else [PLAIN_HTTP_WARNING.format(url=s3_endpoint)]
     deleting = kinds
     if targets:  # only the kinds involved are looked at (and only they may need the account id)
         target_kinds, needed = select_targets(kinds, targets)

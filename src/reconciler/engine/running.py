@@ -52,7 +52,8 @@ class Running:
             words = ["aws", "glue", "batch-stop-job-run", "--job-name", self.name, "--job-run-ids", str(self.run_id)]
         else:
             words = ["aws", "glue", "stop-crawler", "--name", self.name]
-        words += ["--region", ctx.region] + (["--endpoint-url", ctx.endpoint_url] if ctx.endpoint_url else [])
+        endpoint = ctx.custom_endpoint("glue")  # explicit: the same endpoint whatever configures it
+        words += ["--region", ctx.region] + (["--endpoint-url", endpoint] if endpoint else [])
         return shlex.join(words)
 
 

@@ -36,7 +36,8 @@ def driver_log_streams(run_id: str, glue_version: str | None) -> list[tuple[str,
 
 def admin_log_url(ctx: AwsContext, run_id: str) -> str | None:
     """The local endpoint's route for a run's driver log (None without a custom endpoint)."""
-    return f"{ctx.endpoint_url.rstrip('/')}/_reconciler/job-runs/{run_id}/log" if ctx.endpoint_url else None
+    endpoint = ctx.custom_endpoint("glue")  # the job runs are Glue's
+    return f"{endpoint.rstrip('/')}/_reconciler/job-runs/{run_id}/log" if endpoint else None
 
 
 def _admin_text(ctx: AwsContext, run_id: str) -> str | None:

@@ -466,8 +466,9 @@ def log_locations(ctx: AwsContext, record: dict[str, Any]) -> list[str]:
         run_id = job_run["id"]
         places.append(f"job output: CloudWatch Logs /aws-glue/jobs/output, stream {run_id} (Glue 5: {run_id}-driver)")
         places.append(f"job errors: CloudWatch Logs /aws-glue/jobs/error, stream {run_id} (Glue 5: {run_id}-driver)")
-        if ctx.endpoint_url:
-            places.append(f"driver log: {ctx.endpoint_url.rstrip('/')}/_reconciler/job-runs/{run_id}/log")
+        endpoint = ctx.custom_endpoint("glue")
+        if endpoint:
+            places.append(f"driver log: {endpoint.rstrip('/')}/_reconciler/job-runs/{run_id}/log")
     for crawl in record.get("crawls") or []:
         if crawl.get("log_group"):
             places.append(f"crawl {crawl.get('crawl_id')}: CloudWatch Logs {crawl['log_group']}, "

@@ -78,9 +78,10 @@ def rule_of(pipeline: Pipeline) -> str:
 
 def run_time(ctx: AwsContext) -> datetime:
     """Now, as the scheduler sees it: the local endpoint's schedule clock when it has one, else the wall clock."""
-    if ctx.endpoint_url:
+    endpoint = ctx.custom_endpoint("glue")  # the schedules are Glue's
+    if endpoint:
         try:
-            url = f"{ctx.endpoint_url.rstrip('/')}/_reconciler/clock"
+            url = f"{endpoint.rstrip('/')}/_reconciler/clock"
             with urllib.request.urlopen(url, timeout=5) as response:
                 now = json.loads(response.read()).get("now")
             if isinstance(now, str):

@@ -339,8 +339,9 @@ def wait_job(
 def stop_command(ctx: AwsContext, job: str, run_id: str) -> str:
     """The AWS CLI command that stops a job run (BatchStopJobRun, AWS Glue API reference), pasteable."""
     words = ["aws", "glue", "batch-stop-job-run", "--job-name", job, "--job-run-ids", run_id, "--region", ctx.region]
-    if ctx.endpoint_url:
-        words += ["--endpoint-url", ctx.endpoint_url]
+    endpoint = ctx.custom_endpoint("glue")  # explicit: the same endpoint whatever configures it
+    if endpoint:
+        words += ["--endpoint-url", endpoint]
     return shlex.join(words)
 
 

@@ -366,7 +366,9 @@ class UploadKind(ResourceKind):
     def seen(self, ctx: AwsContext, pipeline: Pipeline) -> RemoteSeen:
         with self._lock:
             if self._seen is None:
-                self._seen = RemoteSeen(pipeline.spec_file.parent / ".reconciler" / SEEN_FILE, ctx.endpoint_url)
+                self._seen = RemoteSeen(
+                    pipeline.spec_file.parent / ".reconciler" / SEEN_FILE, ctx.custom_endpoint("s3")
+                )
             return self._seen
 
     @staticmethod
