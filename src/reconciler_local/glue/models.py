@@ -14,6 +14,7 @@ from moto.core.utils import utcnow
 from moto.glue import responses as moto_glue_responses
 from moto.glue.models import FakeCrawler, FakeJob, FakeTrigger, GlueBackend
 from moto.glue.utils import Action, Predicate
+from moto.utilities.utils import get_partition
 
 from reconciler.spec.cron import CronError, parse_cron
 from reconciler_local.glue.exceptions import (
@@ -294,6 +295,13 @@ class GlueBackendAdditions(GlueBackend):
         if not crawler.schedule or getattr(crawler, "schedule_state", "SCHEDULED") != "SCHEDULED":
             raise GlueClientError("SchedulerNotRunningException", f"The schedule of crawler {name} is not running.")
         crawler.schedule_state = "NOT_SCHEDULED"  # type: ignore[attr-defined]
+
+    def delete_database(self, database_name: str) -> None:
+        """moto keeps a deleted database's tags, so the Tagging API and GetTags still answered for it."""
+        original(GlueBackend, "delete_database")(self, database_name)
+        self.tagger.delete_all_tags_for_resource(
+            f"arn:{get_partition(self.region_name)}:glue:{self.region_name}:{self.account_id}:database/{database_name}"
+        )
 
     def delete_crawler(self, name: str) -> None:
         crawler = self.crawlers.get(name)
