@@ -39,6 +39,14 @@ class Change:
     def address(self) -> str:
         return f"{self.kind}.{self.name}"
 
+    @property
+    def deleted_objects(self) -> list[str]:
+        """The keys an update of an upload deletes (objects its source no longer has, with `prune: true`):
+        each is a destroy, counted and gated as one, though the upload itself is updated in place."""
+        if self.action != UPDATE or self.kind != "upload":
+            return []
+        return sorted(a.keys[1] for a in self.attrs if len(a.keys) == 2 and a.top == "objects" and a.after is None)
+
 
 def diff_values(desired: Any, observed: Any, path: tuple[str, ...] = ()) -> list[AttrChange]:
     """Attribute-level differences; dicts recurse, lists and scalars compare whole."""

@@ -46,12 +46,15 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0}
+        """Changes per action; an object an upload prunes counts as a destroy (and in `pruned_objects`)."""
+        out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0, "pruned_objects": 0}
         for c in self.changes:
             key = {CREATE: "add", UPDATE: "change", ADOPT: "change", REPLACE: "replace", DELETE: "destroy",
                    CONFLICT: "conflict", BLOCKED: "blocked"}.get(c.action)  # fmt: skip
             if key:
                 out[key] += 1
+            out["pruned_objects"] += len(c.deleted_objects)
+        out["destroy"] += out["pruned_objects"]
         return out
 
     @property
