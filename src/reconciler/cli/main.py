@@ -24,6 +24,7 @@ from rich.table import Table
 from reconciler.aws import lock as pipeline_lock
 from reconciler.aws.context import AwsContext
 from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_exit_code, interrupt_of
+from reconciler.cli.options import QUARTER
 from reconciler.cli.progress import RunProgress, short_id
 from reconciler.cli.render import make_console, print_json, render_plan
 from reconciler.engine import running
@@ -39,13 +40,14 @@ from reconciler.errors import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     ApprovalError,
+    GateError,
     LocalEndpointError,
     PublishError,
     ReconcilerError,
     StalePlanError,
     UsageError,
 )
-from reconciler.invocation import command, set_global_args
+from reconciler.invocation import command, local_command, set_global_args, set_program
 from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish, refresh
@@ -728,11 +730,14 @@ def run(
 @click.argument("run_id")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Publish even over a newer published run of the same quarter.")
+@click.option("--allow-failed-gate", is_flag=True, help="Publish a run that failed its quality gate.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
 @pass_globals
-def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeout: float) -> None:
+def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, allow_failed_gate: bool,
+            lock_timeout: float) -> None:  # fmt: skip
     """Publish RUN_ID for its quarter by hand (after a human looked at it, a run the Glue workflow
-    started, or to roll the quarter back to an earlier run with --force). Other quarters stay as they are."""
+    started, or to roll the quarter back to an earlier run with --force). Other quarters stay as they are.
+    A run that failed its quality gate needs --allow-failed-gate."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     layout = publish.Layout.of(pipeline)
@@ -751,16 +756,46 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeo
         gate = publish.read_gate(ctx, layout, run_id)
     g.console.print(f"Published now for {label or '?'}: {current['run_id'] if current else '(nothing)'}")
     g.console.print(f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})")
+    publish.check_not_older(ctx, layout, run_id, report, current, force=force)  # refused before asking
     if gate and not gate.get("passed"):
         g.console.print("[yellow]This run failed its quality gate:[/]")
         for failure in gate.get("failures", []):
-            g.console.print(f"  - {failure}")
+            g.console.print(f"  - {failure}", markup=False)
+        if not allow_failed_gate:
+            raise GateError(
+                f"run {run_id} failed its quality gate: nothing was published",
+                hint=f"to publish it anyway: {command('promote', '--allow-failed-gate', run_id)}",
+            )
     confirm(g.console, f"Publish run {run_id}?", auto_approve)
     with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
         publish.converge(ctx, pipeline, layout, warn=g.warn)  # repair first: what a crash left is not ours to keep
         new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote", force=force, warn=g.warn)
     g.console.print(f"Published {new['run_id']} for {new['quarter']} (was {new['previous_run_id'] or 'nothing'}).")
     refresh.after_publish(ctx, pipeline, run_id, say=g.console.print)  # QuickSight SPICE ingestion, if declared
+
+
+@cli.command()
+@click.argument("quarter", type=QUARTER)
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
+@pass_globals
+def unpublish(g: Globals, quarter: str, auto_approve: bool, lock_timeout: float) -> None:
+    """Withdraw QUARTER (YYYY-QN) from what is published: the pointer and the QuickSight manifest no
+    longer name it, the data set is refreshed. Its runs and their data stay; `promote` publishes one again."""
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    layout = publish.Layout.of(pipeline)
+    current = publish.published_quarters(ctx, layout).get(quarter)
+    if current is None:  # said before asking; checked again under the lock
+        publish.unpublish_check(ctx, layout, quarter)
+    else:
+        g.console.print(f"Published now for {quarter}: {current['run_id']}")
+    confirm(g.console, f"Withdraw {quarter} from what is published?", auto_approve)
+    with pipeline_lock.held(ctx, pipeline.bucket.name, "unpublish", timeout=lock_timeout):
+        gone = publish.unpublish(ctx, pipeline, layout, quarter, by="reconcile unpublish", warn=g.warn)
+    g.console.print(f"Unpublished {quarter} (was {gone['run_id']}); its data stays: "
+                    f"{command('promote', str(gone['run_id']))} publishes it again.")  # fmt: skip
+    refresh.after_unpublish(ctx, pipeline, quarter, say=g.console.print)  # QuickSight SPICE ingestion, if declared
 
 
 @cli.command()
