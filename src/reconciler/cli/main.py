@@ -150,7 +150,7 @@ class Globals:
             if started:
                 self.err_console.print(escape(
                     f"Started the local AWS endpoint at {state.url} (pid {state.pid}, state in {state_dir}/); "
-                    f"stop it with: {command('local', 'down')}"))
+                    f"stop it with: {local_command('down')}"))
         if endpoint is not None and self.local:
             # The local endpoint accepts any credentials: never send real ones to it.
             os.environ["AWS_ACCESS_KEY_ID"] = "testing"
@@ -652,7 +652,7 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Overall limit in seconds.")
 @click.option("--skip-apply", is_flag=True, help="Do not reconcile first; run what exists.")
 @click.option("--arg", "job_args", multiple=True, metavar="KEY=VALUE", help="Extra job run argument (repeatable).")
-@click.option("--quarter", "--run-quarter", "run_quarter", default=None, metavar="YYYY-QN",
+@click.option("--quarter", "--run-quarter", "run_quarter", default=None, type=QUARTER,
               help="The quarter to process (any ingested one); default: the one spec.schedule.quarter says is due.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
 @click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
@@ -1067,4 +1067,5 @@ def import_pipeline(
 
 def main() -> None:
     """The console script: the group's main is the error boundary (reconciler.cli.boundary)."""
+    set_program(sys.argv[0])  # hints then name a command that works from here (.venv/bin/reconcile)
     cli.main(prog_name="reconcile")

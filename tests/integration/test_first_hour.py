@@ -1,0 +1,23 @@
+"""What a new user meets in the first hour: hints that name commands which work when pasted."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+from .conftest import Project
+
+
+def test_validate_without_the_raw_data_says_how_to_generate_it(project: Project) -> None:
+    shutil.rmtree(project.root / "Data" / "car_brands")
+    result = project.cli("validate")
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "'Data/car_brands' does not exist" in text
+    found = re.search(r"to generate the example's raw data there: (\S+ -m reconciler_local\.datagen --out \S+)", text)
+    assert found, text
+    pasted = subprocess.run(found.group(1) + " --rows 2000", shell=True, capture_output=True, text=True, timeout=120)
+    assert pasted.returncode == 0, pasted.stderr
+    assert (project.root / "Data" / "car_brands" / "ingest_quarter=2026-Q3").is_dir()
+    assert project.cli("validate").exit_code == 0
