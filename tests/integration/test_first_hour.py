@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from typing import Any
+
+from reconciler.cli.plan_header import endpoint_words
 
 from .conftest import Project
 
@@ -21,3 +24,15 @@ def test_validate_without_the_raw_data_says_how_to_generate_it(project: Project)
     assert pasted.returncode == 0, pasted.stderr
     assert (project.root / "Data" / "car_brands" / "ingest_quarter=2026-Q3").is_dir()
     assert project.cli("validate").exit_code == 0
+
+
+def test_the_plan_names_region_endpoint_and_account(project: Project, aws: Any) -> None:
+    planned = project.cli("plan")
+    assert planned.exit_code == 0, planned.output
+    first = planned.output.splitlines()[0]
+    assert first == f"Plan for region {aws.region} on endpoint {aws.url}, account 123456789012.", first
+
+
+def test_aws_is_named_aws() -> None:
+    assert endpoint_words("https://sts.eu-central-1.amazonaws.com", local=False) == "AWS"
+    assert endpoint_words("http://127.0.0.1:4566", local=True) == "http://127.0.0.1:4566 (the local endpoint)"

@@ -19,12 +19,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
 from reconciler.aws import lock as pipeline_lock
 from reconciler.aws.context import AwsContext
 from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_exit_code, interrupt_of
+from reconciler.cli.history_table import history_lines
 from reconciler.cli.options import QUARTER
+from reconciler.cli.plan_header import target_line
 from reconciler.cli.progress import RunProgress, short_id
 from reconciler.cli.render import make_console, print_json, render_plan
 from reconciler.engine import running
@@ -402,6 +403,7 @@ def plan(
     if as_json:
         print_json(document if estimate is None else {**document, "cost_estimate": estimate})
     else:
+        g.console.print(target_line(ctx, local=g.local), markup=False, style="dim")
         render_plan(g.console, the_plan)
         for line in estimate_lines(estimate) if estimate is not None else []:
             g.console.print(line, markup=False)
@@ -800,43 +802,20 @@ def unpublish(g: Globals, quarter: str, auto_approve: bool, lock_timeout: float)
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable history on stdout.")
+@click.option("--wide", is_flag=True, help="Every column: start time, step durations, rows, cost.")
 @pass_globals
-def history(g: Globals, as_json: bool) -> None:
-    """Every run, from its run record in S3 (failed and interrupted ones too): quarter, state, step
-    durations, rows, gate, published, cost. Ids are never shortened; not on a terminal, plain columns."""
+def history(g: Globals, as_json: bool, wide: bool) -> None:
+    """Every run, from its run record in S3 (failed and interrupted ones too): quarter, how it ended, its
+    duration, gate, and whether it is live (the run its quarter publishes now); --wide adds the start,
+    step durations, rows and cost. Values are never shortened."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     rows = run_history.rows(ctx, publish.Layout.of(pipeline))
     if as_json:
         print_json({"format_version": "1", "pipeline": pipeline.name, "runs": rows})
         return
-    header = ["run id", "quarter", "state", "started", "crawl s", "job s", "total s", "read", "valid",
-              "quarantined", "gate", "published", "cost $"]  # fmt: skip
-    show_ingestion = any(r.get("ingestion") for r in rows)  # spec.quicksight.dataset: the SPICE refresh per run
-    if show_ingestion:
-        header.append("spice")
-
-    def cell(value: Any) -> str:
-        return "-" if value is None or value == "" else f"{value:,}" if isinstance(value, int) else str(value)
-
-    table_rows = [[
-        r["run_id"], cell(r["quarter"]), r["state"], cell(r["started_at"]), cell(r["steps"].get("crawl")),
-        cell(r["steps"].get("job")), cell(r["total_seconds"]), cell(r["rows_read"]), cell(r["rows_valid"]),
-        cell(r["rows_quarantined"]), cell(r["gate"]), "yes" if r["published"] else "no",
-        "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
-        *([cell(r.get("ingestion"))] if show_ingestion else []),
-    ] for r in rows]  # fmt: skip
-    if not g.console.is_terminal:  # piped: whitespace-separated columns, nothing wrapped or cut
-        widths = [max(len(line[i]) for line in [header, *table_rows]) for i in range(len(header))]
-        for line in [header, *table_rows]:
-            click.echo(mask_text("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()))
-        return
-    table = Table(*header)
-    table.columns[0].no_wrap = True  # on a terminal too, an id is never cut: other columns give way
-    table.columns[0].min_width = max((len(line[0]) for line in table_rows), default=6)
-    for line in table_rows:
-        table.add_row(*line)
-    g.console.print(table)
+    for line in history_lines(rows, wide=wide):
+        click.echo(mask_text(line))
 
 
 @cli.command()
