@@ -46,3 +46,32 @@ def test_history_fits_80_columns_and_wide_shows_everything_whole(project: Projec
     assert re.split(r"\s{2,}", wide.output.splitlines()[0]) == [
         "run id", "quarter", "state", "started", "crawl s", "job s", "total s", "read", "valid", "quarantined",
         "gate", "live", "cost $"]  # fmt: skip
+
+
+def test_show_says_only_what_was_observed(project: Project, aws: Any) -> None:
+    """An interrupted run wrote no report: its gate rules were not observed. A first quarter's share-change
+    rule compared nothing, and says so instead of "within the limit"."""
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    interrupted, first = new_run_id(datetime.now(UTC) - timedelta(days=1)), new_run_id(datetime.now(UTC))
+    recorded_run(aws, interrupted, "interrupted", published_then=False)
+    recorded_run(aws, first, "published", published_then=True)
+    s3 = aws.client("s3")
+    report = {"run_quarter": "2026-Q3", "rows_read": 2000, "rows_rejected": 20, "duplicates_dropped": 0,
+              "brands_seen": ["Volkswagen", "Mercedes-Benz", "BMW", "Audi"],
+              "date_range": {"min": "2026-07-01", "max": "2026-09-30"}}  # fmt: skip
+    s3.put_object(Bucket=BUCKET, Key=f"prepared/runs/{first}/reports/run_report.json", Body=json.dumps(report).encode())
+    verdict = {"run_id": first, "passed": True, "failures": [], "compared_with": None}
+    s3.put_object(Bucket=BUCKET, Key=f"prepared/runs/{first}/_gate.json", Body=json.dumps(verdict).encode())
+
+    def rules(run_id: str) -> dict[str, str]:
+        shown = project.cli("show", run_id, "--json")
+        assert shown.exit_code == 0, shown.output
+        return {r["rule"]: r["observed"] for r in json.loads(shown.stdout)["gate_rules"]}
+
+    assert set(rules(interrupted).values()) == {"not observed (no report)"}
+    text = project.cli("show", interrupted).output
+    assert "observed 0" not in text and "within the limit" not in text, text
+    assert "min_rows_read: not observed (no report), allowed >= 1,000" in text, text
+    observed = rules(first)
+    assert observed["max_brand_share_change"] == "not compared (no earlier published quarter)"
+    assert observed["min_rows_read"] == "2,000 rows"

@@ -754,7 +754,7 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, allow_fail
         compared = publish.comparison_run(publish.published_quarters(ctx, layout), label)
         previous = publish.read_report(ctx, layout, compared[1]) if compared else None
         failures = publish.check_gate(pipeline, report, previous, label)
-        publish.write_gate(ctx, layout, run_id, failures)
+        publish.write_gate(ctx, layout, run_id, failures, compared[1] if compared else None)
         gate = publish.read_gate(ctx, layout, run_id)
     g.console.print(f"Published now for {label or '?'}: {current['run_id'] if current else '(nothing)'}")
     g.console.print(f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})")
@@ -886,7 +886,8 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
         line(f"gate      {verdict_text}")
         for r in rules:
             mark = "?" if r["passed"] is None else ("ok" if r["passed"] else "FAILED")
-            line(f"  {mark:<6} {r['rule']}: observed {r['observed']}, allowed {r['allowed']}")
+            seen = r["observed"] if r["observed"].startswith(("not ", "no ")) else f"observed {r['observed']}"
+            line(f"  {mark:<6} {r['rule']}: {seen}, allowed {r['allowed']}")
             for failure in r["failures"]:
                 line(f"         {failure}")
     for name, uri in outputs.items():

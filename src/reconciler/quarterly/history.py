@@ -410,6 +410,8 @@ def gate_rules(pipeline: Pipeline, report: dict[str, Any], verdict: dict[str, An
     def rule(name: str, observed: str, allowed: str) -> dict[str, Any]:
         failed = [f for f in failures if str(f).startswith(name + ":")]
         passed = None if verdict is None else not failed
+        if not report:  # the job wrote no report (an interrupted or failed run): nothing was observed
+            observed = "not observed (no report)"
         return {"rule": name, "observed": observed, "allowed": allowed, "passed": passed, "failures": failed}
 
     rules = []
@@ -431,9 +433,18 @@ def gate_rules(pipeline: Pipeline, report: dict[str, Any], verdict: dict[str, An
         rules.append(rule("covers_quarter", f"{found.get('min')} to {found.get('max')}",
                           f"the whole of {publish.report_quarter(report) or 'the quarter'}"))  # fmt: skip
     if q.max_brand_share_change is not None:
-        rules.append(rule("max_brand_share_change", "see the failures" if any(
-            str(f).startswith("max_brand_share_change:") for f in failures) else "within the limit",
-            f"<= {q.max_brand_share_change:.2%} per brand"))  # fmt: skip
+        compared = (verdict or {}).get("compared_with")
+        if any(str(f).startswith("max_brand_share_change:") for f in failures):
+            observed = "see the failures"
+        elif verdict is None:
+            observed = "not checked"
+        elif compared:
+            observed = f"within the limit (against run {compared})"
+        elif "compared_with" in verdict:
+            observed = "not compared (no earlier published quarter)"
+        else:  # a verdict written before it recorded what it compared against
+            observed = "no failure recorded"
+        rules.append(rule("max_brand_share_change", observed, f"<= {q.max_brand_share_change:.2%} per brand"))
     return rules
 
 

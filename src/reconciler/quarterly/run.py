@@ -591,7 +591,7 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
             previous = publish.read_report(ctx, layout, compared[1]) if compared else None
             failures = publish.check_gate(pipeline, report, previous, label)
             held.check("writing the gate's verdict")
-            publish.write_gate(ctx, layout, run_id, failures)
+            publish.write_gate(ctx, layout, run_id, failures, compared[1] if compared else None)
             if failures:
                 raise GateError(
                     f"run {run_id} failed the quality gate; nothing published changed:\n"
