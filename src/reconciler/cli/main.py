@@ -299,15 +299,22 @@ class ApplyReporter:
                 self.progress = None
 
 
-def summary_line(result: ApplyResult, verb: str) -> str:
-    counts: dict[str, int] = {}
-    for c in result.done:
-        counts[c.action] = counts.get(c.action, 0) + 1
-    parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing to do"
+def summary_line(result: ApplyResult, verb: str, *, overtaken: bool = False) -> str:
+    """Terraform's words: `Apply complete! Resources: 1 added, 2 changed, 0 destroyed.` (a replacement
+    counts as one added and one destroyed). `overtaken`: the plan shown had changes, and another apply
+    made them while this one waited for the lock."""
+    added = sum(1 for c in result.done if c.action in ("create", "replace"))
+    changed = sum(1 for c in result.done if c.action in ("update", "adopt"))
+    destroyed = sum(1 for c in result.done if c.action in ("delete", "replace"))
+    destroyed += sum(len(c.deleted_objects) for c in result.done)  # objects an upload pruned
+    counted = f"{added} added, {changed} changed, {destroyed} destroyed"
     if result.ok:
-        return f"{verb} complete: {parts}."
-    done = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing"
-    return f"{verb} incomplete: {done} done, {len(result.failed)} failed, {len(result.blocked)} refused."
+        resources = f"{destroyed} destroyed" if verb == "Destroy" else counted
+        line = f"{verb} complete! Resources: {resources}."
+        if overtaken:
+            line += " Another apply made the planned changes while this one waited for the lock."
+        return line
+    return f"{verb} incomplete: {counted}, {len(result.failed)} failed, {len(result.blocked)} refused."
 
 
 def parse_adopt(values: tuple[str, ...]) -> frozenset[str]:
@@ -470,8 +477,9 @@ def apply(
         g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
         raise_for_result(result, "destroy")  # after a failed destroy: destroy again, never apply
         return
-    _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
-    g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
+    executed, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
+    overtaken = approved.has_changes and not executed.has_changes
+    g.console.print(f"[bold]{summary_line(result, 'Apply', overtaken=overtaken)}[/]")
     raise_for_result(result)
     converge_published(g, pipeline, ctx, lock_timeout)
 
