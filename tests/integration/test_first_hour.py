@@ -36,3 +36,16 @@ def test_the_plan_names_region_endpoint_and_account(project: Project, aws: Any) 
 def test_aws_is_named_aws() -> None:
     assert endpoint_words("https://sts.eu-central-1.amazonaws.com", local=False) == "AWS"
     assert endpoint_words("http://127.0.0.1:4566", local=True) == "http://127.0.0.1:4566 (the local endpoint)"
+
+
+def test_an_unused_cron_is_named_by_validate_and_plan(project: Project, aws: Any) -> None:
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.edit("cron: cron(0 0 1 */3 ? *)", "cron: cron(0 6 1 */3 ? *)")
+    note = "Note: spec.schedule.cron (cron(0 6 1 */3 ? *)) is unused while spec.schedule.in_aws is false"
+    validated = project.cli("validate")
+    assert validated.exit_code == 0 and note in validated.output, validated.output
+    planned = project.cli("plan", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output  # editing it changes nothing ...
+    assert note in planned.output and "No changes" in planned.output  # ... and the plan says why
+    project.edit("in_aws: false", "in_aws: true")
+    assert "is unused" not in project.cli("validate").output

@@ -57,6 +57,7 @@ from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
 from reconciler.quarterly.run import outcome as run_outcome
 from reconciler.spec.checks import run_argument_problems
 from reconciler.spec.model import Pipeline
+from reconciler.spec.unused import unused_notes
 
 LOCAL_STATE_DIR = Path(".reconciler")
 DEFAULT_SPEC = Path("pipeline.yaml")
@@ -370,6 +371,8 @@ def validate(g: Globals) -> None:
     """Check the spec (schema and semantics). No AWS calls."""
     pipeline = g.load()
     g.console.print(f"[green]Valid:[/] {g.spec_file} (pipeline {pipeline.name!r}, apiVersion reconciler/v1)")
+    for note in unused_notes(pipeline):
+        g.console.print(f"Note: {note}", markup=False)
     if pipeline.schedule is not None and pipeline.schedule.in_aws:
         g.console.print(
             f"Note: spec.schedule.in_aws is true: Glue workflow {pipeline.schedule.workflow!r} is the one scheduler; "
@@ -411,6 +414,8 @@ def plan(
         print_json(document if estimate is None else {**document, "cost_estimate": estimate})
     else:
         g.console.print(target_line(ctx, local=g.local), markup=False, style="dim")
+        for note in unused_notes(pipeline):
+            g.console.print(f"Note: {note}", markup=False, style="dim")
         render_plan(g.console, the_plan)
         for line in estimate_lines(estimate) if estimate is not None else []:
             g.console.print(line, markup=False)
