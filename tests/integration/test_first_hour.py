@@ -7,9 +7,11 @@ import shutil
 import subprocess
 from typing import Any
 
+import pytest
+
 from reconciler.cli.plan_header import endpoint_words
 
-from .conftest import Project
+from .conftest import BUCKET, JOB, Project
 
 
 def test_validate_without_the_raw_data_says_how_to_generate_it(project: Project) -> None:
@@ -49,3 +51,15 @@ def test_an_unused_cron_is_named_by_validate_and_plan(project: Project, aws: Any
     assert note in planned.output and "No changes" in planned.output  # ... and the plan says why
     project.edit("in_aws: false", "in_aws: true")
     assert "is unused" not in project.cli("validate").output
+
+
+def test_import_beside_a_spec_takes_its_region(project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    out = project.root / "imported" / "pipeline.yaml"
+    result = project.cli("import", "--bucket", BUCKET, "--crawler", "car-brands-raw", "--job", JOB,
+                         "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output  # the spec beside it declares eu-central-1
+    assert "no region" not in result.output and out.is_file()
+    assert "region: \"eu-central-1\"" in out.read_text()

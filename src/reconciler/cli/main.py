@@ -1025,6 +1025,18 @@ def permissions(g: Globals, as_json: bool, account_id: str | None) -> None:
     click.echo(json.dumps(operator_policy(pipeline, account), indent=2))
 
 
+def spec_region(g: Globals) -> str | None:
+    """metadata.region of the spec `-f` names, when it exists and is valid (`import --out` beside it)."""
+    if not g.spec_file.is_file():
+        return None
+    from reconciler.spec.load import load_spec
+
+    try:
+        return load_spec(g.spec_file).region
+    except ReconcilerError:
+        return None
+
+
 @cli.command("import")
 @click.option("--bucket", required=True, help="The bucket the pipeline keeps its data and script in.")
 @click.option("--crawler", required=True, help="The Glue crawler.")
@@ -1046,7 +1058,7 @@ def import_pipeline(
 
     out = out if out is not None else g.spec_file
     importer.check_writable(out, force=force)  # before any AWS request
-    region = g.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = g.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or spec_region(g)
     if not region:
         raise UsageError("no region: the pipeline's region is needed", hint="give --region REGION, or set AWS_REGION")
     ctx = g.context(None, region=region)
