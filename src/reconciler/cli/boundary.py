@@ -86,6 +86,19 @@ def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
 
 
+def single_dash_long_option(exc: click.UsageError, args: Sequence[str]) -> str | None:
+    """The `-auto-approve` (a long option with one dash) behind click's "No such option '-a'", when `--` plus
+    its name is an option of the command that failed."""
+    if not isinstance(exc, click.NoSuchOption) or exc.ctx is None:
+        return None
+    known = {name for param in exc.ctx.command.params for name in getattr(param, "opts", [])}
+    for word in _options_part(args):
+        name = word.split("=", 1)[0]
+        if name.startswith("-") and not name.startswith("--") and len(name) > 2 and f"-{name}" in known:
+            return name
+    return None
+
+
 def run_guarded(invoke: Callable[[], Any], args: Sequence[str]) -> int:
     """Run `invoke` (click's main in non-standalone mode) and return the process's exit code."""
     debug = debug_requested(args)
@@ -108,6 +121,11 @@ def run_guarded(invoke: Callable[[], Any], args: Sequence[str]) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:  # BadParameter, NoSuchOption, MissingParameter, ...
+        single = single_dash_long_option(exc, args)
+        if single is not None:  # Terraform's spelling, -auto-approve: click read it as -a -u -t ...
+            exc = click.UsageError(
+                f"No such option: {single}. Did you mean -{single}? (Terraform spells it with one dash.)", exc.ctx
+            )
         exc.show()
         return EXIT_USAGE
     except click.ClickException as exc:

@@ -459,10 +459,13 @@ def apply(
         targets=frozenset(target), destroy=destroying,
     )  # fmt: skip
     if saved is not None:
+        again = (f"make the plan again and review it: {command('plan', '--out', str(planfile))}, "
+                 f"then {command('apply', str(planfile))}")  # fmt: skip
         if saved.get("spec_sha256") != pipeline.spec_sha256:
-            raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied")
+            raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied", hint=again)
         if saved.get("live_state_fingerprint") != approved.fingerprint:
-            raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
+            raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied",
+                                 hint=again)  # fmt: skip
     render_plan(g.console, approved)
     if not approved.has_changes:
         if not destroying:
