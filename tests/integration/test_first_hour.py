@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from reconciler.cli.plan_header import endpoint_words
 
 from .conftest import BUCKET, JOB, Project
+from .test_attach import sleepy_project, wait_running
 
 
 def test_validate_without_the_raw_data_says_how_to_generate_it(project: Project) -> None:
@@ -69,3 +71,21 @@ def test_terraforms_one_dash_spelling_gets_a_did_you_mean(project: Project) -> N
     result = project.cli("apply", "-auto-approve")
     assert result.exit_code == 64, result.output
     assert "No such option: -auto-approve. Did you mean --auto-approve?" in result.output
+
+
+def test_the_stop_command_works_as_pasted_on_the_local_endpoint(project: Project, aws: Any, tmp_path: Any) -> None:
+    """With no AWS credentials in the shell (a new user's): the hint carries the dummy ones the endpoint takes."""
+    sleepy_project(project, aws, seconds=120)
+    glue = aws.client("glue")
+    run_id = glue.start_job_run(JobName=JOB)["JobRunId"]
+    wait_running(aws)
+    refused = project.cli("destroy", "--auto-approve", "--force")
+    assert refused.exit_code == 1, refused.output
+    (line,) = [x for x in refused.output.splitlines() if "batch-stop-job-run" in x]
+    pasted = line.split("stop it with: ", 1)[1]
+    assert pasted.startswith("AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws glue"), pasted
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": str(tmp_path)}
+    done = subprocess.run(pasted, shell=True, env=shell, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    state = glue.get_job_run(JobName=JOB, RunId=run_id)["JobRun"]["JobRunState"]
+    assert state in {"STOPPING", "STOPPED"}, state

@@ -16,7 +16,6 @@ import contextlib
 import difflib
 import functools
 import os
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.aws import lock
+from reconciler.aws.cli_command import aws_cli
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, is_transient
 from reconciler.engine.apply import check_applicable, create_bucket_exclusive, raise_for_result
@@ -338,10 +338,7 @@ def wait_job(
 
 def stop_command(ctx: AwsContext, job: str, run_id: str) -> str:
     """The AWS CLI command that stops a job run (BatchStopJobRun, AWS Glue API reference), pasteable."""
-    words = ["aws", "glue", "batch-stop-job-run", "--job-name", job, "--job-run-ids", run_id, "--region", ctx.region]
-    if ctx.endpoint_url:
-        words += ["--endpoint-url", ctx.endpoint_url]
-    return shlex.join(words)
+    return aws_cli(ctx, "glue", "batch-stop-job-run", "--job-name", job, "--job-run-ids", run_id)
 
 
 def _wait_job(
