@@ -6,6 +6,7 @@ the writes switched off.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from reconciler import masking
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, UsageError
 from reconciler.invocation import command
 from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
 from reconciler.resources.base import AttrChange
@@ -131,14 +132,23 @@ def _ordered(changes: Iterable[Change]) -> list[Change]:
     return forward + backward
 
 
+def _address_guess(target: str, kinds: list[str]) -> str | None:
+    """The address `target` most likely means: its kind spelled as a known one (`crawlers.x` -> `crawler.x`)."""
+    kind, _, name = target.partition(".")
+    close = difflib.get_close_matches(kind.lower().rstrip("s"), kinds, n=1, cutoff=0.6)
+    return f"{close[0]}.{name}" if close and name else None
+
+
 def select_targets(kinds: list[ResourceKind], targets: frozenset[str]) -> tuple[set[str], set[str]]:
     """(kinds of the targeted resources, kinds they depend on, transitively). Every declared resource of a
     dependency kind is planned along; of a targeted kind only the named ones."""
     by_name = {k.kind: k for k in kinds}
     unknown = sorted(t for t in targets if t.split(".", 1)[0] not in by_name or "." not in t)
     if unknown:
-        raise ReconcilerError(
-            f"--target {', '.join(unknown)}: not an address (KIND.NAME with KIND one of {', '.join(sorted(by_name))})"
+        guesses = [guess for t in unknown if (guess := _address_guess(t, sorted(by_name)))]
+        raise UsageError(
+            f"--target {', '.join(unknown)}: not an address (KIND.NAME with KIND one of {', '.join(sorted(by_name))})",
+            hint=f"did you mean {', '.join(guesses)}?" if guesses else f"`{command('plan')}` lists the addresses",
         )
     target_kinds = {t.split(".", 1)[0] for t in targets}
     needed: set[str] = set()
