@@ -158,8 +158,28 @@ def _internal(err: Any, exc: Exception, debug: bool) -> int:
     return EXIT_ERROR
 
 
+#: the commands of a quarter's work first, in the order people use them; the rest follow by name
+MAIN_COMMANDS = ("validate", "plan", "apply", "run", "history", "show", "outputs", "promote", "unpublish", "destroy")
+
+
 class ReconcilerGroup(click.Group):
-    """The top-level group: its `main` (the console script's, and CliRunner's) goes through run_guarded."""
+    """The top-level group: its `main` (the console script's, and CliRunner's) goes through run_guarded.
+    Its help lists the main commands first, each with its whole first sentence (click cuts it at ~45
+    characters with "...")."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return [n for n in MAIN_COMMANDS if n in names] + [n for n in names if n not in MAIN_COMMANDS]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(  # one signature for click's two overloads; always exits in standalone mode, like click's
         self,

@@ -355,6 +355,13 @@ def cli(
 
     The global options (-f, --local, --endpoint-url, --region, --profile, --no-color, --debug) may be
     given before or after the command.
+
+    \b
+    Examples:
+      reconcile --local run          the quarterly run, on the local endpoint
+      reconcile plan                 what differs from pipeline.yaml, in AWS
+      reconcile --local history      every run (show RUN_ID: one of them)
+      reconcile --local run --quarter 2026-Q4
     """
     g = Globals(
         spec_file, endpoint_url, local, region, profile, make_console(no_color),
@@ -565,7 +572,7 @@ def _progress_hooks(g: Globals, ctx: AwsContext) -> dict[str, Any]:
 @pass_globals
 def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float, stop_running: bool) -> None:
     """Delete everything this pipeline owns (tagged as its own), in reverse dependency order. A job run or
-    crawl still running in it is refused, named, unless --stop-running (engine/running.py)."""
+    crawl still running in it is refused, named, unless --stop-running."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     approved = _plan(g, pipeline, ctx, force=force, destroy=True)
@@ -1009,7 +1016,7 @@ def lock_break(g: Globals, lock_id: str, force: bool) -> None:
 @pass_globals
 def permissions(g: Globals, as_json: bool, account_id: str | None) -> None:
     """The least-privilege IAM policy an operator needs to validate, plan, apply, run, promote and destroy
-    this spec (docs/permissions.md); no AWS call but sts:GetCallerIdentity (needs no permission)."""
+    this spec; no AWS call but sts:GetCallerIdentity (needs no permission)."""
     from reconciler.permissions import operator_policy, statements
     from reconciler.resources import Account
 
@@ -1056,7 +1063,7 @@ def import_pipeline(
     g: Globals, bucket: str, crawler: str, job: str, database: str | None, workflow: str | None,
     trigger: str | None, role: str | None, name: str | None, out: Path | None, force: bool,
 ) -> None:  # fmt: skip
-    """Write a pipeline.yaml for a pipeline built by hand, with read-only calls (docs/import.md)."""
+    """Write a pipeline.yaml for a pipeline built by hand, with read-only calls; then plan --adopt all."""
     from reconciler.adopt import importer
 
     out = out if out is not None else g.spec_file
