@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from reconciler.cli.plan_header import endpoint_words
+from reconciler_local import call_admin
+from reconciler_local.datagen import generate
 
+from ..reliability.test_faults import quick_run_project
 from .conftest import BUCKET, JOB, Project
 from .test_attach import sleepy_project, wait_running
 
@@ -89,3 +92,15 @@ def test_the_stop_command_works_as_pasted_on_the_local_endpoint(project: Project
     assert done.returncode == 0, done.stdout + done.stderr
     state = glue.get_job_run(JobName=JOB, RunId=run_id)["JobRun"]["JobRunState"]
     assert state in {"STOPPING", "STOPPED"}, state
+
+
+def test_a_run_of_a_quarter_that_is_not_over_warns(project: Project, aws: Any) -> None:
+    quick_run_project(project)
+    generate(project.root / "Data" / "car_brands", rows=200, quarter="2026-Q4",
+             truth_path=project.root / "truth.json")  # fmt: skip
+    call_admin(aws.url, "clock", {"now": "2026-11-15T06:00:00Z"})  # halfway through 2026-Q4
+    result = project.cli("run", "--quarter", "2026-Q4", "--timeout", "120")
+    text = " ".join(result.output.split())
+    assert "quarter 2026-Q4 is not over yet (it ends 2026-12-31)" in text, result.output
+    over = project.cli("run", "--quarter", "2026-Q3", "--timeout", "120")
+    assert "is not over yet" not in over.output, over.output

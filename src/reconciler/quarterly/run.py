@@ -520,6 +520,11 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
         summary.warnings.append(message)
         emit("warning", {"message": message})
 
+    ends = quarters.bounds(label)[1]
+    if ends >= quarters.run_time(ctx).date():  # the export of a quarter still running is not complete
+        warn(f"quarter {label} is not over yet (it ends {ends.isoformat()}): its data may be incomplete, and a "
+             "run after its end processes it again")  # fmt: skip
+
     first: Plan | None = None
     approved_destructive: list[str] = []
     new_bucket = False  # this run just called CreateBucket (or met a concurrent first run's new bucket)
