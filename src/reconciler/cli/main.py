@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import json
 import os
+import shlex
 import sys
 import threading
 import time
@@ -48,7 +49,7 @@ from reconciler.errors import (
     StalePlanError,
     UsageError,
 )
-from reconciler.invocation import command, local_command, set_global_args, set_program
+from reconciler.invocation import command, local_command, program, set_global_args, set_program
 from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish, refresh
@@ -1075,9 +1076,22 @@ def import_pipeline(
     found = importer.read_found(ctx, bucket=bucket, crawler=crawler, job=job, database=database,
                                 workflow=workflow, trigger=trigger, role=role)  # fmt: skip
     written = importer.write_import(found, out, name=name, force=force)
-    spec = [] if out == g.spec_file else ["-f", str(out)]
-    g.console.print(f"Wrote {', '.join(map(str, written))}. Next: {command(*spec, 'plan', '--adopt', 'all')}",
+    g.console.print(f"Wrote {', '.join(map(str, written))}. Next: {after_import(g, out, ctx.endpoint_url)}",
                     markup=False)  # fmt: skip
+
+
+def after_import(g: Globals, out: Path, endpoint_url: str | None) -> str:
+    """The plan to run next on the written spec, against the same endpoint. `--local` means the endpoint of
+    the spec's own directory: for a spec written elsewhere it would start a second, empty endpoint and plan
+    to create what exists, so the command names this endpoint's URL instead."""
+    if out == g.spec_file:
+        return command("plan", "--adopt", "all")
+    if g.local and endpoint_url and out.absolute().parent.resolve() != g.spec_file.absolute().parent.resolve():
+        words = [a for a in g.global_args() if a != "--local"]
+        words = [w for i, w in enumerate(words) if w != "-f" and (i == 0 or words[i - 1] != "-f")]
+        return shlex.join([program(), "-f", str(out), "--endpoint-url", endpoint_url, *words,
+                           "plan", "--adopt", "all"])  # fmt: skip
+    return command("-f", str(out), "plan", "--adopt", "all")
 
 
 def main() -> None:
