@@ -104,3 +104,14 @@ def test_a_run_of_a_quarter_that_is_not_over_warns(project: Project, aws: Any) -
     assert "quarter 2026-Q4 is not over yet (it ends 2026-12-31)" in text, result.output
     over = project.cli("run", "--quarter", "2026-Q3", "--timeout", "120")
     assert "is not over yet" not in over.output, over.output
+
+
+def test_adopt_all_leaves_another_pipelines_resources_alone(project: Project, aws: Any) -> None:
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    project.edit("  name: car-brands\n", "  name: car-brands-copy\n")  # the same names, another pipeline
+    changes = project.changes("--adopt", "all")
+    crawler = changes["crawler.car-brands-raw"]
+    assert crawler["action"] == "conflict", crawler
+    assert "owned by pipeline 'car-brands'" in crawler["reason"] and "--adopt all leaves" in crawler["reason"]
+    taken = project.changes("--adopt", "crawler.car-brands-raw")["crawler.car-brands-raw"]
+    assert taken["action"] == "adopt" and taken["reason"] == "taken over from pipeline 'car-brands' on request"

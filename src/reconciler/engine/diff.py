@@ -95,14 +95,17 @@ def decide(
     if owner != pipeline_name:
         held_by = f"pipeline {owner!r}" if owner else "no pipeline (untagged)"
         if not adopt:
+            also = " (--adopt all leaves another pipeline's resources alone)" if owner else ""
             return Change(
                 kind, desired.name, CONFLICT, level,
-                reason=f"exists but is owned by {held_by}; not modified (adopt it with --adopt {kind}.{desired.name})",
+                reason=f"exists but is owned by {held_by}; not modified (adopt it with --adopt {kind}.{desired.name})"
+                + also,
                 desired=desired,
             )  # fmt: skip
     attr_changes = diff_values(desired.attrs, observed.attrs) + diff_tags(desired.tags, observed.tags)
     if owner != pipeline_name:
-        return Change(kind, desired.name, ADOPT, level, attr_changes, "adopted on request", desired)
+        taken = f"taken over from pipeline {owner!r} on request" if owner else "adopted on request"
+        return Change(kind, desired.name, ADOPT, level, attr_changes, taken, desired)
     if not attr_changes:
         return Change(kind, desired.name, NOOP, level, desired=desired)
     forcing = sorted({c.top for c in attr_changes} & immutable)

@@ -230,9 +230,12 @@ def build_plan(
     declared = set()
     for kind, d in desired:
         declared.add(d.address)
+        seen = observed[d.address]
+        # `--adopt all` takes over what nobody owns; a resource another pipeline owns only by its own address.
+        other_owner = seen is not None and seen.owner() not in (None, "", pipeline.name)
         changes.append(
-            decide(kind.kind, kind.level, kind.immutable, d, observed[d.address], pipeline.name,
-                   adopt=d.address in adopt or "all" in adopt)
+            decide(kind.kind, kind.level, kind.immutable, d, seen, pipeline.name,
+                   adopt=d.address in adopt or ("all" in adopt and not other_owner))
         )  # fmt: skip
     for kind in kinds:
         for name in owned[kind.kind]:
