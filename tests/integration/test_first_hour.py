@@ -68,6 +68,9 @@ def test_import_beside_a_spec_takes_its_region(project: Project, aws: Any, monke
     assert result.exit_code == 0, result.output  # the spec beside it declares eu-central-1
     assert "no region" not in result.output and out.is_file()
     assert "region: \"eu-central-1\"" in out.read_text()
+    text = " ".join(result.output.split())  # the bucket is the applied pipeline's: import says so
+    assert f"Warning: bucket '{BUCKET}' already belongs to pipeline 'car-brands'" in text, text
+    assert f"--adopt bucket.{BUCKET}" in text
 
 
 def test_terraforms_one_dash_spelling_gets_a_did_you_mean(project: Project) -> None:

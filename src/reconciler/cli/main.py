@@ -57,7 +57,7 @@ from reconciler.quarterly.estimate import cost_estimate, estimate_lines
 from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
 from reconciler.quarterly.run import outcome as run_outcome
 from reconciler.spec.checks import run_argument_problems
-from reconciler.spec.model import Pipeline
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG, Pipeline
 from reconciler.spec.unused import unused_notes
 
 LOCAL_STATE_DIR = Path(".reconciler")
@@ -1076,6 +1076,11 @@ def import_pipeline(
     found = importer.read_found(ctx, bucket=bucket, crawler=crawler, job=job, database=database,
                                 workflow=workflow, trigger=trigger, role=role)  # fmt: skip
     written = importer.write_import(found, out, name=name, force=force)
+    owner = found.bucket_tags.get(OWNER_TAG) if found.bucket_tags.get(MANAGED_TAG) == "true" else None
+    if owner:
+        g.warn(f"bucket {bucket!r} already belongs to pipeline {owner!r} (its {OWNER_TAG} tag): `plan --adopt all` "
+               f"leaves it to {owner!r}; to manage it as that pipeline, import with --name {owner}, or take it over "
+               f"by its address: --adopt bucket.{bucket}")  # fmt: skip
     g.console.print(f"Wrote {', '.join(map(str, written))}. Next: {after_import(g, out, ctx.endpoint_url)}",
                     markup=False)  # fmt: skip
 
