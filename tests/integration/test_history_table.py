@@ -15,7 +15,7 @@ from .conftest import BUCKET, Project
 def recorded_run(aws: Any, run_id: str, state: str, *, published_then: bool) -> None:
     record = {"run_id": run_id, "quarter": "2026-Q3", "state": state, "started_at": "2026-10-01T06:00:00+00:00",
               "finished_at": "2026-10-01T06:04:10+00:00", "published": published_then,
-              "steps": {"crawl": {"seconds": 41.2}, "job": {"seconds": 180.4}},
+              "steps": {"crawl": {"seconds": 41.2345}, "job": {"seconds": 180.3999}},
               "rows": {"rows_read": 1_000_000, "rows_valid": 979_480, "rows_rejected": 20_520},
               "cost": {"total_usd": 0.1234}}  # fmt: skip
     key = f"prepared/runs/{run_id}/_run.json"
@@ -75,3 +75,15 @@ def test_show_says_only_what_was_observed(project: Project, aws: Any) -> None:
     observed = rules(first)
     assert observed["max_brand_share_change"] == "not compared (no earlier published quarter)"
     assert observed["min_rows_read"] == "2,000 rows"
+
+
+def test_durations_agree_in_history_json_and_show(project: Project, aws: Any) -> None:
+    assert project.cli("apply", "--auto-approve").exit_code == 0
+    run_id = new_run_id(datetime.now(UTC))
+    recorded_run(aws, run_id, "published", published_then=True)  # steps of 41.2345 s and 180.3999 s
+    (row,) = json.loads(project.cli("history", "--json").stdout)["runs"]
+    assert (row["steps"], row["total_seconds"]) == ({"crawl": 41.2, "job": 180.4}, 221.6)
+    wide = project.cli("history", "--wide").output.splitlines()[1].split()
+    assert wide[4:7] == ["41.2", "180.4", "221.6"], wide
+    shown = " ".join(project.cli("show", run_id).output.split())
+    assert "step crawl - 41.2s" in shown and "step job - 180.4s" in shown, shown

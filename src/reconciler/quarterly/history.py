@@ -362,7 +362,8 @@ def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
             "started_at": record.get("started_at") or report.get("started_at"),
             "finished_at": record.get("finished_at"),
             "duration_seconds": report.get("duration_seconds"),
-            "steps": {name: step.get("seconds") for name, step in steps.items()},
+            # One rounding everywhere (history, --json, show, the run summary): tenths of a second.
+            "steps": {name: _tenths(step.get("seconds")) for name, step in steps.items()},
             "total_seconds": round(sum(float(s.get("seconds") or 0) for s in steps.values()), 1) if steps else None,
             "job_run_id": (record.get("job_run") or {}).get("id"),
             "rows_read": counted.get("rows_read"),
@@ -378,6 +379,10 @@ def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
             "ingestion": (record.get("ingestion") or {}).get("state"),  # quarterly/refresh.py
         })  # fmt: skip
     return listed
+
+
+def _tenths(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds), 1)
 
 
 def _holds_objects(ctx: AwsContext, layout: publish.Layout, run_id: str) -> bool:
