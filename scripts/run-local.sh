@@ -22,7 +22,20 @@ if [ ! -d Data/car_brands/ingest_quarter=2026-Q3 ]; then
   "$VENV/bin/python" -m reconciler_local.datagen --out Data/car_brands --rows 1000000 --quarter 2026-Q3
 fi
 
+# Whatever happens from here (a failed run too), say how to reach `reconcile` and how to stop the endpoint.
+next_steps() {
+  status=$?
+  echo
+  echo "== next (README.md, \"After the main command\")"
+  echo "reconcile is in the project's virtualenv, not on PATH:"
+  echo "  $VENV/bin/reconcile --local history        or:  source $VENV/bin/activate; reconcile --local history"
+  echo "The local endpoint keeps running, with its state in .reconciler/. Stop it with:"
+  echo "  $VENV/bin/reconcile local down"
+  exit "$status"
+}
+
 echo "== starting the local AWS endpoint"
+trap next_steps EXIT
 "$VENV/bin/reconcile" local up
 
 echo "== reconcile run"
@@ -49,4 +62,3 @@ PY
 echo
 echo "List them yourself:  AWS_ENDPOINT_URL=${url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \\"
 echo "                     $VENV/bin/python -c \"import boto3; [print(o['Key']) for o in boto3.client('s3', region_name='eu-central-1').list_objects_v2(Bucket='car-brands-pipeline-local', Prefix='prepared/')['Contents']]\""
-echo "Stop the endpoint:   $VENV/bin/reconcile local down"

@@ -43,7 +43,11 @@ def test_two_applies_at_once_one_waits_and_the_state_is_right(
     # Exactly one apply created the pipeline; the other re-planned under the lock and found nothing to do (in
     # us-east-1 both were told they created the bucket: without the lock's verdict both would execute creates).
     outcomes = sorted(line for out in (out1, out2) for line in out.splitlines() if line.startswith("Apply complete"))
-    assert outcomes == ["Apply complete: 10 create.", "Apply complete: nothing to do."], (out1, out2)
+    assert outcomes == [
+        "Apply complete! Resources: 0 added, 0 changed, 0 destroyed. Another apply made the planned changes "
+        "while this one waited for the lock.",
+        "Apply complete! Resources: 10 added, 0 changed, 0 destroyed.",
+    ], (out1, out2)
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0
     glue = aws.client("glue")
     assert glue.list_jobs()["JobNames"] == ["car-brands-prepare"]

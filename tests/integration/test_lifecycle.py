@@ -252,6 +252,8 @@ def test_saved_plan_is_refused_when_live_state_changed(project: Project, aws: An
     stale = project.cli("apply", str(planfile))
     assert stale.exit_code == 3  # EXIT_LOCKED: a stale plan
     assert "changed since" in stale.output
+    hint = " ".join(stale.output.split())
+    assert "hint: make the plan again and review it: " in hint and f"plan --out {planfile}, then " in hint, hint
     assert aws.client("glue").get_job(JobName="car-brands-prepare")["Job"]["NumberOfWorkers"] == 2
 
     assert project.cli("plan", "--out", str(planfile)).exit_code == 0

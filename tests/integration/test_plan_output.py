@@ -92,6 +92,8 @@ def test_the_human_plan_shows_policy_statements_uploads_and_what_tightens(projec
     script.write_text(script.read_text() + "\n# changed\n")
 
     text = project.cli("plan").output
+    header, _note, text = text.split("\n", 2)  # the region, endpoint and account; the unused cron
+    assert header.startswith("Plan for region ") and _note.startswith("Note: spec.schedule.cron")
     assert text.startswith("Symbols: ~ update in place")
     assert '- statement "Everything" (Allow)' in text and "actions       s3:*" in text
     assert f"+ raw/car_brands/ingest_quarter=2026-Q3/part-new.csv ({new_file.stat().st_size} bytes)" in text

@@ -60,7 +60,7 @@ def test_gate_publish_promote_rollback_history(project: Project, aws: Any) -> No
     bad = next(run_id for run_id, r in runs.items() if r["gate"] == "failed")
 
     # A human looked at it and publishes it anyway; then rolls back to the good run.
-    promoted = project.cli("promote", bad, "--auto-approve")
+    promoted = project.cli("promote", bad, "--auto-approve", "--allow-failed-gate")
     assert promoted.exit_code == 0, promoted.output
     assert "failed its quality gate" in promoted.output
     assert pointer(aws)["run_id"] == bad

@@ -46,7 +46,10 @@ def test_a_quarter_that_was_not_ingested_is_refused_before_anything_is_created(p
     output = " ".join(result.output.split())
     assert "quarter 2025-Q1 has not been ingested" in output and "ingest_quarter=2025-Q1/" in output
     assert not aws.client("s3").list_buckets().get("Buckets")  # nothing applied, nothing started
-    assert project.cli("run", "--quarter", "2026Q1").exit_code == 1  # not a quarter at all
+    assert "to generate example data for 2025-Q1: " in output and "-m reconciler_local.datagen --out" in output
+    assert output.rstrip().endswith("--quarter 2025-Q1"), output
+    malformed = project.cli("run", "--quarter", "2026Q1")  # not a quarter at all: a usage error
+    assert malformed.exit_code == 64 and "Did you mean 2026-Q1?" in malformed.output, malformed.output
     # Without --quarter: the quarter due at the endpoint's clock (1 April 2027: 2027-Q1), not ingested.
     call_admin(aws.url, "clock", {"now": "2027-04-01T06:00:00Z"})
     due = project.cli("run", "--json")

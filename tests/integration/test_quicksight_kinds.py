@@ -146,8 +146,8 @@ def test_promote_refreshes_spice_and_the_run_record_keeps_the_ingestion(project:
     assert project.cli("apply", "--auto-approve").exit_code == 0
     fake_run(aws, "20261001T060000Z-aaaaaa", "2026-Q3", "2026-10-01T06:00:00Z")
     fake_run(aws, "20270101T060000Z-bbbbbb", "2026-Q4", "2027-01-01T06:00:00Z")
-    assert project.cli("promote", "20261001T060000Z-aaaaaa", "--auto-approve").exit_code == 0
-    promoted = project.cli("promote", "20270101T060000Z-bbbbbb", "--auto-approve")
+    assert project.cli("promote", "20261001T060000Z-aaaaaa", "--auto-approve", "--allow-failed-gate").exit_code == 0
+    promoted = project.cli("promote", "20270101T060000Z-bbbbbb", "--auto-approve", "--allow-failed-gate")
     assert promoted.exit_code == 0, promoted.output
     said = " ".join(promoted.output.split())
     assert re.search(r"QuickSight data set car-brands: ingestion reconcile-20270101T060000Z-bbbbbb-a[0-9]{20} "
@@ -170,7 +170,7 @@ def test_an_unreadable_published_file_fails_the_ingestion_with_quicksights_error
     fake_run(aws, run_id, "2026-Q3", "2026-10-01T06:00:00Z")
     aws.client("s3").put_object(Bucket=BUCKET, Key=f"prepared/runs/{run_id}/aggregated/csv/part-00000.csv",
                                 Body=b"\xff\xfe\x00 not text")  # fmt: skip
-    failed = project.cli("promote", run_id, "--auto-approve")
+    failed = project.cli("promote", run_id, "--auto-approve", "--allow-failed-gate")
     assert failed.exit_code == 1
     output = " ".join(failed.output.split())
     assert "is published, but QuickSight's SPICE ingestion" in output and "ended FAILED: S3_FILE_INACCESSIBLE" in output

@@ -292,7 +292,8 @@ def test_ctrl_c_on_a_terminal_asks_with_the_spinner_paused_and_says_what_became_
         assert "job failed" not in text
         if answer in {"n", "ctrl-c"}:
             assert "■ job interrupted" in text and "what it waited for goes on running" in text
-            assert f"goes on running hint: stop it with: aws glue batch-stop-job-run --job-name {JOB} " \
+            assert f"goes on running hint: stop it with: AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing " \
+                   f"aws glue batch-stop-job-run --job-name {JOB} " \
                    f"--job-run-ids {job_run['Id']}" in text  # fmt: skip
             assert glue.get_job_run(JobName=JOB, RunId=job_run["Id"])["JobRun"]["JobRunState"] == "RUNNING"
             glue.batch_stop_job_run(JobName=JOB, JobRunIds=[job_run["Id"]])

@@ -77,8 +77,10 @@ def test_prune_deletes_stale_objects_as_planned_deletes(project: Project, aws: A
     deletes = [a for a in change["attributes"] if a["after"] is None]
     assert [a["path"] for a in deletes] == [f'objects["{stale}"]'], change
     assert not any(stale in w for w in project.plan_json()["warnings"])  # a delete now, not a warning
+    assert project.plan_json()["summary"]["destroy"] == 1  # a pruned object is a destroy
     shown = project.cli("plan")
     assert f"- {stale}" in shown.output, shown.output
+    assert "0 to replace, 1 to destroy (1 of them object(s) pruned from uploads)." in shown.output, shown.output
 
     applied = project.cli("apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
@@ -86,9 +88,15 @@ def test_prune_deletes_stale_objects_as_planned_deletes(project: Project, aws: A
     assert len(keys(aws, PREFIX + FOLDER)) == len(list((project.root / "Data" / "car_brands" / FOLDER).iterdir()))
     assert project.cli("plan", "--detailed-exitcode").exit_code == 0  # converged
 
-    # Another file deleted: the run's own reconcile step prunes it, so the quarter is not refused.
+    # Another file deleted: deleting raw data is a destroy, so the run's own reconcile step prunes it only
+    # with --allow-destroy (then the quarter is not refused as stale).
     again = deleted_locally(project)
-    run = project.cli("run", "--timeout", "120")
+    refused = project.cli("run", "--timeout", "120")
+    assert refused.exit_code == 1, refused.output
+    assert f"upload.{PREFIX} deletes 1 object(s) its source no longer has (prune: true): {again}" in refused.output
+    assert "--allow-destroy" in refused.output
+    assert again in keys(aws)
+    run = project.cli("run", "--timeout", "120", "--allow-destroy")
     assert run.exit_code == 0, run.output
     assert again not in keys(aws)
 

@@ -52,12 +52,13 @@ def test_an_undeclared_resource_is_deleted_only_when_targeted_by_address(project
 
 
 def test_bad_targets_are_refused_before_any_change(project: Project, aws: Any) -> None:
-    for target, message in [
-        ("nonsense", "not an address"),
-        ("queue.x", "not an address"),
-        ("crawler.no-such-crawler", "no declared resource"),
+    for target, code, message in [
+        ("nonsense", 64, "not an address"),  # a malformed value: a usage error
+        ("queue.x", 64, "not an address"),
+        ("crawlers.car-brands-raw", 64, "did you mean crawler.car-brands-raw?"),
+        ("crawler.no-such-crawler", 1, "no declared resource"),  # well formed, but nothing by that name
     ]:
         result = project.cli("apply", "--auto-approve", "--target", target)
-        assert result.exit_code == 1, result.output
-        assert message in result.output
+        assert result.exit_code == code, result.output
+        assert message in result.output, result.output
     assert aws.client("s3").list_buckets()["Buckets"] == []

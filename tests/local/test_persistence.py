@@ -236,7 +236,7 @@ def test_local_uses_the_specs_directory_says_when_it_starts_one_and_keeps_the_pi
         assert not (elsewhere / ".reconciler").exists()
         line = " ".join(applied.stderr.split())
         assert f"Started the local AWS endpoint at {started.url} (pid {started.pid}" in line
-        assert f"stop it with: reconcile -f {spec} --local local down" in line
+        assert f"stop it with: reconcile -f {spec} local down" in line  # pasted, it works
 
         planned = reconcile("-f", str(spec), "--local", "plan", "--detailed-exitcode", cwd=elsewhere)
         assert planned.returncode == EXIT_OK, planned.stdout + planned.stderr  # the same endpoint: no changes

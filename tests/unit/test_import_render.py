@@ -10,6 +10,7 @@ import pytest
 
 from reconciler.adopt.importer import Found, render_spec, write_import
 from reconciler.errors import UsageError
+from reconciler.resources.bucket import flatten_encryption
 from reconciler.spec.load import load_spec
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AWSGlueServiceRole-events"
@@ -47,7 +48,8 @@ def test_what_differs_is_explicit() -> None:
              "DefaultArguments": {"--enable-metrics": "true"}, "Description": "by hand"},
         crawler={"TablePrefix": "src_", "Schedule": {"ScheduleExpression": "cron(0 1 * * ? *)"},
                  "SchemaChangePolicy": {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}},
-        bucket_attrs={"versioning": True, "encryption": {"type": "SSE-KMS", "kms_key_arn": "arn:aws:kms:k"}},
+        bucket_attrs={"versioning": True, "encryption": flatten_encryption({"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "arn:aws:kms:k"}}]})},
     ))  # fmt: skip
     for line in ('glue_version: "4.0"', 'worker_type: "G.2X"', "number_of_workers: 10", "timeout_minutes: 120",
                  "max_retries: 1", '"--enable-metrics": "true"', 'description: "by hand"', 'table_prefix: "src_"',
@@ -111,3 +113,11 @@ def test_a_start_trigger_under_another_name_is_left_alone_and_on_demand_is_not_i
     scheduled = {"Name": "wf-start", "Type": "SCHEDULED", "Schedule": "cron(0 6 1 1,4,7,10 ? *)", "State": "ACTIVATED"}
     active = render_spec(found(workflow={"Name": "wf"}, trigger=scheduled))
     assert 'cron: "cron(0 6 1 1,4,7,10 ? *)"' in active and "in_aws: true" in active and "enabled:" not in active
+
+
+def test_the_comment_names_the_buckets_default_encryption_as_read() -> None:
+    """GetBucketEncryption as flattened for the bucket kind: SSE-S3 is AES256, never "none"."""
+    sse_s3 = flatten_encryption({"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    text = render_spec(found(bucket_attrs={"versioning": False, "encryption": sse_s3}))
+    assert "default encryption SSE-S3." in text and "type: SSE-KMS" not in text
+    assert "default encryption none." in render_spec(found(bucket_attrs={"versioning": False, "encryption": None}))

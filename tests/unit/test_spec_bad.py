@@ -651,3 +651,16 @@ def test_fuzz_interpolation(text: str, env: dict[str, str], tmp_path: Path) -> N
     problems = validate_file(spec, env)
     assert time.monotonic() - started < MAX_SECONDS
     assert all(p.line >= 1 and INTERNAL_ERROR not in p.message for p in problems)
+
+
+def test_a_yaml_syntax_error_shows_its_lines_with_a_caret(tmp_path: Path) -> None:
+    """An unclosed bracket is reported where YAML noticed it (line 6) and where it starts (line 5)."""
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("apiVersion: reconciler/v1\nkind: Pipeline\nmetadata:\n  name: x\n  region: [eu-central-1\n"
+                    "spec:\n  bucket: {name: b}\n")  # fmt: skip
+    with pytest.raises(SpecError) as raised:
+        load_spec(spec)
+    (problem,) = raised.value.problems
+    assert (problem.line, problem.column) == (6, 5)
+    assert "    5 |   region: [eu-central-1\n      |           ^ it starts here\n" in problem.message, problem.message
+    assert problem.message.endswith("    6 | spec:\n      |     ^"), problem.message

@@ -238,8 +238,16 @@ def render_spec(found: Found, *, name: str | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+#: GetBucketEncryption's SSEAlgorithm (flatten_encryption's `algorithm`) as the spec names it
+ENCRYPTION_TYPES = {"AES256": "SSE-S3", "aws:kms": "SSE-KMS", "aws:kms:dsse": "DSSE-KMS"}
+
+
 def _bucket_lines(found: Found) -> list[str]:
-    enc = found.bucket_attrs.get("encryption") or {}
+    flat = found.bucket_attrs.get("encryption") or {}
+    algorithm = flat.get("algorithm")
+    enc = {"type": ENCRYPTION_TYPES.get(str(algorithm), str(algorithm))} if algorithm else {}
+    if flat.get("kms_key_arn"):
+        enc["kms_key_arn"] = flat["kms_key_arn"]
     tag_note = f"tags {sorted(found.bucket_tags)}" if found.bucket_tags else "untagged"
     out = [
         f"  # Bucket found: {found.object_count} object(s), {tag_note}, versioning "

@@ -86,6 +86,19 @@ def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
 
 
+def single_dash_long_option(exc: click.UsageError, args: Sequence[str]) -> str | None:
+    """The `-auto-approve` (a long option with one dash) behind click's "No such option '-a'", when `--` plus
+    its name is an option of the command that failed."""
+    if not isinstance(exc, click.NoSuchOption) or exc.ctx is None:
+        return None
+    known = {name for param in exc.ctx.command.params for name in getattr(param, "opts", [])}
+    for word in _options_part(args):
+        name = word.split("=", 1)[0]
+        if name.startswith("-") and not name.startswith("--") and len(name) > 2 and f"-{name}" in known:
+            return name
+    return None
+
+
 def run_guarded(invoke: Callable[[], Any], args: Sequence[str]) -> int:
     """Run `invoke` (click's main in non-standalone mode) and return the process's exit code."""
     debug = debug_requested(args)
@@ -108,6 +121,11 @@ def run_guarded(invoke: Callable[[], Any], args: Sequence[str]) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:  # BadParameter, NoSuchOption, MissingParameter, ...
+        single = single_dash_long_option(exc, args)
+        if single is not None:  # Terraform's spelling, -auto-approve: click read it as -a -u -t ...
+            exc = click.UsageError(
+                f"No such option: {single}. Did you mean -{single}? (Terraform spells it with one dash.)", exc.ctx
+            )
         exc.show()
         return EXIT_USAGE
     except click.ClickException as exc:
@@ -140,8 +158,28 @@ def _internal(err: Any, exc: Exception, debug: bool) -> int:
     return EXIT_ERROR
 
 
+#: the commands of a quarter's work first, in the order people use them; the rest follow by name
+MAIN_COMMANDS = ("validate", "plan", "apply", "run", "history", "show", "outputs", "promote", "unpublish", "destroy")
+
+
 class ReconcilerGroup(click.Group):
-    """The top-level group: its `main` (the console script's, and CliRunner's) goes through run_guarded."""
+    """The top-level group: its `main` (the console script's, and CliRunner's) goes through run_guarded.
+    Its help lists the main commands first, each with its whole first sentence (click cuts it at ~45
+    characters with "...")."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return [n for n in MAIN_COMMANDS if n in names] + [n for n in names if n not in MAIN_COMMANDS]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(  # one signature for click's two overloads; always exits in standalone mode, like click's
         self,

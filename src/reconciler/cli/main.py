@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import json
 import os
+import shlex
 import sys
 import threading
 import time
@@ -19,11 +20,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
 from reconciler.aws import lock as pipeline_lock
 from reconciler.aws.context import AwsContext
 from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_exit_code, interrupt_of
+from reconciler.cli.history_table import history_lines
+from reconciler.cli.options import QUARTER
+from reconciler.cli.plan_header import target_line
 from reconciler.cli.progress import RunProgress, short_id
 from reconciler.cli.render import make_console, print_json, render_plan
 from reconciler.engine import running
@@ -39,13 +42,14 @@ from reconciler.errors import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     ApprovalError,
+    GateError,
     LocalEndpointError,
     PublishError,
     ReconcilerError,
     StalePlanError,
     UsageError,
 )
-from reconciler.invocation import command, set_global_args
+from reconciler.invocation import command, local_command, program, set_global_args, set_program
 from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish, refresh
@@ -53,7 +57,8 @@ from reconciler.quarterly.estimate import cost_estimate, estimate_lines
 from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
 from reconciler.quarterly.run import outcome as run_outcome
 from reconciler.spec.checks import run_argument_problems
-from reconciler.spec.model import Pipeline
+from reconciler.spec.model import MANAGED_TAG, OWNER_TAG, Pipeline
+from reconciler.spec.unused import unused_notes
 
 LOCAL_STATE_DIR = Path(".reconciler")
 DEFAULT_SPEC = Path("pipeline.yaml")
@@ -149,7 +154,7 @@ class Globals:
             if started:
                 self.err_console.print(escape(
                     f"Started the local AWS endpoint at {state.url} (pid {state.pid}, state in {state_dir}/); "
-                    f"stop it with: {command('local', 'down')}"))
+                    f"stop it with: {local_command('down')}"))
         if endpoint is not None and self.local:
             # The local endpoint accepts any credentials: never send real ones to it.
             os.environ["AWS_ACCESS_KEY_ID"] = "testing"
@@ -321,15 +326,22 @@ class ApplyReporter:
                 self.progress = None
 
 
-def summary_line(result: ApplyResult, verb: str) -> str:
-    counts: dict[str, int] = {}
-    for c in result.done:
-        counts[c.action] = counts.get(c.action, 0) + 1
-    parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing to do"
+def summary_line(result: ApplyResult, verb: str, *, overtaken: bool = False) -> str:
+    """Terraform's words: `Apply complete! Resources: 1 added, 2 changed, 0 destroyed.` (a replacement
+    counts as one added and one destroyed). `overtaken`: the plan shown had changes, and another apply
+    made them while this one waited for the lock."""
+    added = sum(1 for c in result.done if c.action in ("create", "replace"))
+    changed = sum(1 for c in result.done if c.action in ("update", "adopt"))
+    destroyed = sum(1 for c in result.done if c.action in ("delete", "replace"))
+    destroyed += sum(len(c.deleted_objects) for c in result.done)  # objects an upload pruned
+    counted = f"{added} added, {changed} changed, {destroyed} destroyed"
     if result.ok:
-        return f"{verb} complete: {parts}."
-    done = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "nothing"
-    return f"{verb} incomplete: {done} done, {len(result.failed)} failed, {len(result.blocked)} refused."
+        resources = f"{destroyed} destroyed" if verb == "Destroy" else counted
+        line = f"{verb} complete! Resources: {resources}."
+        if overtaken:
+            line += " Another apply made the planned changes while this one waited for the lock."
+        return line
+    return f"{verb} incomplete: {counted}, {len(result.failed)} failed, {len(result.blocked)} refused."
 
 
 def parse_adopt(values: tuple[str, ...]) -> frozenset[str]:
@@ -369,6 +381,13 @@ def cli(
 
     The global options (-f, --local, --endpoint-url, --region, --profile, --no-color, --debug) may be
     given before or after the command.
+
+    \b
+    Examples:
+      reconcile --local run          the quarterly run, on the local endpoint
+      reconcile plan                 what differs from pipeline.yaml, in AWS
+      reconcile --local history      every run (show RUN_ID: one of them)
+      reconcile --local run --quarter 2026-Q4
     """
     g = Globals(
         spec_file, endpoint_url, local, region, profile, make_console(no_color),
@@ -385,6 +404,8 @@ def validate(g: Globals) -> None:
     """Check the spec (schema and semantics). No AWS calls."""
     pipeline = g.load()
     g.console.print(f"[green]Valid:[/] {g.spec_file} (pipeline {pipeline.name!r}, apiVersion reconciler/v1)")
+    for note in unused_notes(pipeline):
+        g.console.print(f"Note: {note}", markup=False)
     if pipeline.schedule is not None and pipeline.schedule.in_aws:
         g.console.print(
             f"Note: spec.schedule.in_aws is true: Glue workflow {pipeline.schedule.workflow!r} is the one scheduler; "
@@ -425,6 +446,9 @@ def plan(
     if as_json:
         print_json(document if estimate is None else {**document, "cost_estimate": estimate})
     else:
+        g.console.print(target_line(ctx, local=g.local), markup=False, style="dim")
+        for note in unused_notes(pipeline):
+            g.console.print(f"Note: {note}", markup=False, style="dim")
         render_plan(g.console, the_plan)
         for line in estimate_lines(estimate) if estimate is not None else []:
             g.console.print(line, markup=False)
@@ -468,10 +492,13 @@ def apply(
         targets=frozenset(target), destroy=destroying,
     )  # fmt: skip
     if saved is not None:
+        again = (f"make the plan again and review it: {command('plan', '--out', str(planfile))}, "
+                 f"then {command('apply', str(planfile))}")  # fmt: skip
         if saved.get("spec_sha256") != pipeline.spec_sha256:
-            raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied")
+            raise StalePlanError(f"{planfile} was made from a different spec; nothing was applied", hint=again)
         if saved.get("live_state_fingerprint") != approved.fingerprint:
-            raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied")
+            raise StalePlanError(f"the live state changed since {planfile} was made; nothing was applied",
+                                 hint=again)  # fmt: skip
     render_plan(g.console, approved)
     if not approved.has_changes:
         if not destroying:
@@ -491,8 +518,9 @@ def apply(
         g.console.print(f"[bold]{summary_line(result, 'Destroy')}[/]")
         raise_for_result(result, "destroy")  # after a failed destroy: destroy again, never apply
         return
-    _, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
-    g.console.print(f"[bold]{summary_line(result, 'Apply')}[/]")
+    executed, result = locked_apply(pipeline, ctx, approved, options, **_progress_hooks(g, ctx))
+    overtaken = approved.has_changes and not executed.has_changes
+    g.console.print(f"[bold]{summary_line(result, 'Apply', overtaken=overtaken)}[/]")
     raise_for_result(result)
     converge_published(g, pipeline, ctx, lock_timeout)
 
@@ -570,7 +598,7 @@ def _progress_hooks(g: Globals, ctx: AwsContext) -> dict[str, Any]:
 @pass_globals
 def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float, stop_running: bool) -> None:
     """Delete everything this pipeline owns (tagged as its own), in reverse dependency order. A job run or
-    crawl still running in it is refused, named, unless --stop-running (engine/running.py)."""
+    crawl still running in it is refused, named, unless --stop-running."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     approved = _plan(g, pipeline, ctx, force=force, destroy=True)
@@ -675,7 +703,7 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Overall limit in seconds.")
 @click.option("--skip-apply", is_flag=True, help="Do not reconcile first; run what exists.")
 @click.option("--arg", "job_args", multiple=True, metavar="KEY=VALUE", help="Extra job run argument (repeatable).")
-@click.option("--quarter", "--run-quarter", "run_quarter", default=None, metavar="YYYY-QN",
+@click.option("--quarter", "--run-quarter", "run_quarter", default=None, type=QUARTER,
               help="The quarter to process (any ingested one); default: the one spec.schedule.quarter says is due.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
 @click.option("--stop-on-interrupt", is_flag=True, help="On Ctrl-C stop the running job without asking.")
@@ -753,11 +781,14 @@ def run(
 @click.argument("run_id")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Publish even over a newer published run of the same quarter.")
+@click.option("--allow-failed-gate", is_flag=True, help="Publish a run that failed its quality gate.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
 @pass_globals
-def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeout: float) -> None:
+def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, allow_failed_gate: bool,
+            lock_timeout: float) -> None:  # fmt: skip
     """Publish RUN_ID for its quarter by hand (after a human looked at it, a run the Glue workflow
-    started, or to roll the quarter back to an earlier run with --force). Other quarters stay as they are."""
+    started, or to roll the quarter back to an earlier run with --force). Other quarters stay as they are.
+    A run that failed its quality gate needs --allow-failed-gate."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     layout = publish.Layout.of(pipeline)
@@ -772,14 +803,20 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeo
         compared = publish.comparison_run(publish.published_quarters(ctx, layout), label)
         previous = publish.read_report(ctx, layout, compared[1]) if compared else None
         failures = publish.check_gate(pipeline, report, previous, label)
-        publish.write_gate(ctx, layout, run_id, failures)
+        publish.write_gate(ctx, layout, run_id, failures, compared[1] if compared else None)
         gate = publish.read_gate(ctx, layout, run_id)
     g.console.print(f"Published now for {label or '?'}: {current['run_id'] if current else '(nothing)'}")
     g.console.print(f"To publish:    {run_id} (rows read {report.get('rows_read')}, valid {report.get('rows_valid')})")
+    publish.check_not_older(ctx, layout, run_id, report, current, force=force)  # refused before asking
     if gate and not gate.get("passed"):
         g.console.print("[yellow]This run failed its quality gate:[/]")
         for failure in gate.get("failures", []):
-            g.console.print(f"  - {failure}")
+            g.console.print(f"  - {failure}", markup=False)
+        if not allow_failed_gate:
+            raise GateError(
+                f"run {run_id} failed its quality gate: nothing was published",
+                hint=f"to publish it anyway: {command('promote', '--allow-failed-gate', run_id)}",
+            )
     confirm(g.console, f"Publish run {run_id}?", auto_approve)
     with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
         publish.converge(ctx, pipeline, layout, warn=g.warn)  # repair first: what a crash left is not ours to keep
@@ -789,44 +826,45 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, lock_timeo
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable history on stdout.")
+@click.argument("quarter", type=QUARTER)
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--lock-timeout", type=float, default=0.0, show_default=True, help="Seconds to wait for the lock.")
 @pass_globals
-def history(g: Globals, as_json: bool) -> None:
-    """Every run, from its run record in S3 (failed and interrupted ones too): quarter, state, step
-    durations, rows, gate, published, cost. Ids are never shortened; not on a terminal, plain columns."""
+def unpublish(g: Globals, quarter: str, auto_approve: bool, lock_timeout: float) -> None:
+    """Withdraw QUARTER (YYYY-QN) from what is published: the pointer and the QuickSight manifest no
+    longer name it, the data set is refreshed. Its runs and their data stay; `promote` publishes one again."""
+    pipeline = g.load()
+    ctx = g.context(pipeline)
+    layout = publish.Layout.of(pipeline)
+    current = publish.published_quarters(ctx, layout).get(quarter)
+    if current is None:  # said before asking; checked again under the lock
+        publish.unpublish_check(ctx, layout, quarter)
+    else:
+        g.console.print(f"Published now for {quarter}: {current['run_id']}")
+    confirm(g.console, f"Withdraw {quarter} from what is published?", auto_approve)
+    with pipeline_lock.held(ctx, pipeline.bucket.name, "unpublish", timeout=lock_timeout):
+        gone = publish.unpublish(ctx, pipeline, layout, quarter, by="reconcile unpublish", warn=g.warn)
+    g.console.print(f"Unpublished {quarter} (was {gone['run_id']}); its data stays: "
+                    f"{command('promote', str(gone['run_id']))} publishes it again.")  # fmt: skip
+    refresh.after_unpublish(ctx, pipeline, quarter, say=g.console.print)  # QuickSight SPICE ingestion, if declared
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable history on stdout.")
+@click.option("--wide", is_flag=True, help="Every column: start time, step durations, rows, cost.")
+@pass_globals
+def history(g: Globals, as_json: bool, wide: bool) -> None:
+    """Every run, from its run record in S3 (failed and interrupted ones too): quarter, how it ended, its
+    duration, gate, and whether it is live (the run its quarter publishes now); --wide adds the start,
+    step durations, rows and cost. Values are never shortened."""
     pipeline = g.load()
     ctx = g.context(pipeline)
     rows = run_history.rows(ctx, publish.Layout.of(pipeline))
     if as_json:
         print_json({"format_version": "1", "pipeline": pipeline.name, "runs": rows})
         return
-    header = ["run id", "quarter", "state", "started", "crawl s", "job s", "total s", "read", "valid",
-              "quarantined", "gate", "published", "cost $"]  # fmt: skip
-    show_ingestion = any(r.get("ingestion") for r in rows)  # spec.quicksight.dataset: the SPICE refresh per run
-    if show_ingestion:
-        header.append("spice")
-
-    def cell(value: Any) -> str:
-        return "-" if value is None or value == "" else f"{value:,}" if isinstance(value, int) else str(value)
-
-    table_rows = [[
-        r["run_id"], cell(r["quarter"]), r["state"], cell(r["started_at"]), cell(r["steps"].get("crawl")),
-        cell(r["steps"].get("job")), cell(r["total_seconds"]), cell(r["rows_read"]), cell(r["rows_valid"]),
-        cell(r["rows_quarantined"]), cell(r["gate"]), "yes" if r["published"] else "no",
-        "-" if r["cost_usd"] is None else f"{r['cost_usd']:.4f}",
-        *([cell(r.get("ingestion"))] if show_ingestion else []),
-    ] for r in rows]  # fmt: skip
-    if not g.console.is_terminal:  # piped: whitespace-separated columns, nothing wrapped or cut
-        widths = [max(len(line[i]) for line in [header, *table_rows]) for i in range(len(header))]
-        for line in [header, *table_rows]:
-            click.echo(mask_text("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()))
-        return
-    table = Table(*header)
-    table.columns[0].no_wrap = True  # on a terminal too, an id is never cut: other columns give way
-    table.columns[0].min_width = max((len(line[0]) for line in table_rows), default=6)
-    for line in table_rows:
-        table.add_row(*line)
-    g.console.print(table)
+    for line in history_lines(rows, wide=wide):
+        click.echo(mask_text(line))
 
 
 @cli.command()
@@ -899,7 +937,8 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
         line(f"gate      {verdict_text}")
         for r in rules:
             mark = "?" if r["passed"] is None else ("ok" if r["passed"] else "FAILED")
-            line(f"  {mark:<6} {r['rule']}: observed {r['observed']}, allowed {r['allowed']}")
+            seen = r["observed"] if r["observed"].startswith(("not ", "no ")) else f"observed {r['observed']}"
+            line(f"  {mark:<6} {r['rule']}: {seen}, allowed {r['allowed']}")
             for failure in r["failures"]:
                 line(f"         {failure}")
     for name, uri in outputs.items():
@@ -1005,7 +1044,7 @@ def lock_break(g: Globals, lock_id: str, force: bool) -> None:
 @pass_globals
 def permissions(g: Globals, as_json: bool, account_id: str | None) -> None:
     """The least-privilege IAM policy an operator needs to validate, plan, apply, run, promote and destroy
-    this spec (docs/permissions.md); no AWS call but sts:GetCallerIdentity (needs no permission)."""
+    this spec; no AWS call but sts:GetCallerIdentity (needs no permission)."""
     from reconciler.permissions import operator_policy, statements
     from reconciler.resources import Account
 
@@ -1024,6 +1063,18 @@ def permissions(g: Globals, as_json: bool, account_id: str | None) -> None:
     click.echo(json.dumps(operator_policy(pipeline, account), indent=2))
 
 
+def spec_region(g: Globals) -> str | None:
+    """metadata.region of the spec `-f` names, when it exists and is valid (`import --out` beside it)."""
+    if not g.spec_file.is_file():
+        return None
+    from reconciler.spec.load import load_spec
+
+    try:
+        return load_spec(g.spec_file).region
+    except ReconcilerError:
+        return None
+
+
 @cli.command("import")
 @click.option("--bucket", required=True, help="The bucket the pipeline keeps its data and script in.")
 @click.option("--crawler", required=True, help="The Glue crawler.")
@@ -1040,23 +1091,42 @@ def import_pipeline(
     g: Globals, bucket: str, crawler: str, job: str, database: str | None, workflow: str | None,
     trigger: str | None, role: str | None, name: str | None, out: Path | None, force: bool,
 ) -> None:  # fmt: skip
-    """Write a pipeline.yaml for a pipeline built by hand, with read-only calls (docs/import.md)."""
+    """Write a pipeline.yaml for a pipeline built by hand, with read-only calls; then plan --adopt all."""
     from reconciler.adopt import importer
 
     out = out if out is not None else g.spec_file
     importer.check_writable(out, force=force)  # before any AWS request
-    region = g.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = g.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or spec_region(g)
     if not region:
         raise UsageError("no region: the pipeline's region is needed", hint="give --region REGION, or set AWS_REGION")
     ctx = g.context(None, region=region)
     found = importer.read_found(ctx, bucket=bucket, crawler=crawler, job=job, database=database,
                                 workflow=workflow, trigger=trigger, role=role)  # fmt: skip
     written = importer.write_import(found, out, name=name, force=force)
-    spec = [] if out == g.spec_file else ["-f", str(out)]
-    g.console.print(f"Wrote {', '.join(map(str, written))}. Next: {command(*spec, 'plan', '--adopt', 'all')}",
+    owner = found.bucket_tags.get(OWNER_TAG) if found.bucket_tags.get(MANAGED_TAG) == "true" else None
+    if owner:
+        g.warn(f"bucket {bucket!r} already belongs to pipeline {owner!r} (its {OWNER_TAG} tag): `plan --adopt all` "
+               f"leaves it to {owner!r}; to manage it as that pipeline, import with --name {owner}, or take it over "
+               f"by its address: --adopt bucket.{bucket}")  # fmt: skip
+    g.console.print(f"Wrote {', '.join(map(str, written))}. Next: {after_import(g, out, ctx.endpoint_url)}",
                     markup=False)  # fmt: skip
+
+
+def after_import(g: Globals, out: Path, endpoint_url: str | None) -> str:
+    """The plan to run next on the written spec, against the same endpoint. `--local` means the endpoint of
+    the spec's own directory: for a spec written elsewhere it would start a second, empty endpoint and plan
+    to create what exists, so the command names this endpoint's URL instead."""
+    if out == g.spec_file:
+        return command("plan", "--adopt", "all")
+    if g.local and endpoint_url and out.absolute().parent.resolve() != g.spec_file.absolute().parent.resolve():
+        words = [a for a in g.global_args() if a != "--local"]
+        words = [w for i, w in enumerate(words) if w != "-f" and (i == 0 or words[i - 1] != "-f")]
+        return shlex.join([program(), "-f", str(out), "--endpoint-url", endpoint_url, *words,
+                           "plan", "--adopt", "all"])  # fmt: skip
+    return command("-f", str(out), "plan", "--adopt", "all")
 
 
 def main() -> None:
     """The console script: the group's main is the error boundary (reconciler.cli.boundary)."""
+    set_program(sys.argv[0])  # hints then name a command that works from here (.venv/bin/reconcile)
     cli.main(prog_name="reconcile")

@@ -335,7 +335,8 @@ def plan_lines(plan: Plan) -> list[Line]:
     counts = plan.counts()
     summary = (
         f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['replace']} to replace, "
-        f"{counts['destroy']} to destroy."
+        f"{counts['destroy']} to destroy"
+        + (f" ({counts['pruned_objects']} of them object(s) pruned from uploads)." if counts["pruned_objects"] else ".")
     )
     if counts["conflict"]:
         summary += f" {counts['conflict']} conflict(s): apply refuses until they are resolved."

@@ -39,6 +39,14 @@ class Change:
     def address(self) -> str:
         return f"{self.kind}.{self.name}"
 
+    @property
+    def deleted_objects(self) -> list[str]:
+        """The keys an update of an upload deletes (objects its source no longer has, with `prune: true`):
+        each is a destroy, counted and gated as one, though the upload itself is updated in place."""
+        if self.action != UPDATE or self.kind != "upload":
+            return []
+        return sorted(a.keys[1] for a in self.attrs if len(a.keys) == 2 and a.top == "objects" and a.after is None)
+
 
 def diff_values(desired: Any, observed: Any, path: tuple[str, ...] = ()) -> list[AttrChange]:
     """Attribute-level differences; dicts recurse, lists and scalars compare whole."""
@@ -87,14 +95,17 @@ def decide(
     if owner != pipeline_name:
         held_by = f"pipeline {owner!r}" if owner else "no pipeline (untagged)"
         if not adopt:
+            also = " (--adopt all leaves another pipeline's resources alone)" if owner else ""
             return Change(
                 kind, desired.name, CONFLICT, level,
-                reason=f"exists but is owned by {held_by}; not modified (adopt it with --adopt {kind}.{desired.name})",
+                reason=f"exists but is owned by {held_by}; not modified (adopt it with --adopt {kind}.{desired.name})"
+                + also,
                 desired=desired,
             )  # fmt: skip
     attr_changes = diff_values(desired.attrs, observed.attrs) + diff_tags(desired.tags, observed.tags)
     if owner != pipeline_name:
-        return Change(kind, desired.name, ADOPT, level, attr_changes, "adopted on request", desired)
+        taken = f"taken over from pipeline {owner!r} on request" if owner else "adopted on request"
+        return Change(kind, desired.name, ADOPT, level, attr_changes, taken, desired)
     if not attr_changes:
         return Change(kind, desired.name, NOOP, level, desired=desired)
     forcing = sorted({c.top for c in attr_changes} & immutable)

@@ -6,6 +6,7 @@ the writes switched off.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from reconciler import masking
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
 from reconciler.engine.diff import ADOPT, BLOCKED, CONFLICT, CREATE, DELETE, NOOP, REPLACE, UPDATE, Change, decide
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, UsageError
 from reconciler.invocation import command
 from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
 from reconciler.resources.base import AttrChange
@@ -46,12 +47,15 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0}
+        """Changes per action; an object an upload prunes counts as a destroy (and in `pruned_objects`)."""
+        out = {"add": 0, "change": 0, "replace": 0, "destroy": 0, "conflict": 0, "blocked": 0, "pruned_objects": 0}
         for c in self.changes:
             key = {CREATE: "add", UPDATE: "change", ADOPT: "change", REPLACE: "replace", DELETE: "destroy",
                    CONFLICT: "conflict", BLOCKED: "blocked"}.get(c.action)  # fmt: skip
             if key:
                 out[key] += 1
+            out["pruned_objects"] += len(c.deleted_objects)
+        out["destroy"] += out["pruned_objects"]
         return out
 
     @property
@@ -128,14 +132,23 @@ def _ordered(changes: Iterable[Change]) -> list[Change]:
     return forward + backward
 
 
+def _address_guess(target: str, kinds: list[str]) -> str | None:
+    """The address `target` most likely means: its kind spelled as a known one (`crawlers.x` -> `crawler.x`)."""
+    kind, _, name = target.partition(".")
+    close = difflib.get_close_matches(kind.lower().rstrip("s"), kinds, n=1, cutoff=0.6)
+    return f"{close[0]}.{name}" if close and name else None
+
+
 def select_targets(kinds: list[ResourceKind], targets: frozenset[str]) -> tuple[set[str], set[str]]:
     """(kinds of the targeted resources, kinds they depend on, transitively). Every declared resource of a
     dependency kind is planned along; of a targeted kind only the named ones."""
     by_name = {k.kind: k for k in kinds}
     unknown = sorted(t for t in targets if t.split(".", 1)[0] not in by_name or "." not in t)
     if unknown:
-        raise ReconcilerError(
-            f"--target {', '.join(unknown)}: not an address (KIND.NAME with KIND one of {', '.join(sorted(by_name))})"
+        guesses = [guess for t in unknown if (guess := _address_guess(t, sorted(by_name)))]
+        raise UsageError(
+            f"--target {', '.join(unknown)}: not an address (KIND.NAME with KIND one of {', '.join(sorted(by_name))})",
+            hint=f"did you mean {', '.join(guesses)}?" if guesses else f"`{command('plan')}` lists the addresses",
         )
     target_kinds = {t.split(".", 1)[0] for t in targets}
     needed: set[str] = set()
@@ -218,9 +231,12 @@ def build_plan(
     declared = set()
     for kind, d in desired:
         declared.add(d.address)
+        seen = observed[d.address]
+        # `--adopt all` takes over what nobody owns; a resource another pipeline owns only by its own address.
+        other_owner = seen is not None and seen.owner() not in (None, "", pipeline.name)
         changes.append(
-            decide(kind.kind, kind.level, kind.immutable, d, observed[d.address], pipeline.name,
-                   adopt=d.address in adopt or "all" in adopt)
+            decide(kind.kind, kind.level, kind.immutable, d, seen, pipeline.name,
+                   adopt=d.address in adopt or ("all" in adopt and not other_owner))
         )  # fmt: skip
     for kind in kinds:
         for name in owned[kind.kind]:

@@ -15,11 +15,11 @@ CrawlerNotRunningException when it is not (then there is nothing to stop).
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reconciler.aws.cli_command import aws_cli
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
 from reconciler.engine.diff import DELETE
@@ -49,12 +49,9 @@ class Running:
     def stop_command(self, ctx: AwsContext) -> str:
         """The AWS CLI command that stops it, pasteable."""
         if self.kind == "job":
-            words = ["aws", "glue", "batch-stop-job-run", "--job-name", self.name, "--job-run-ids", str(self.run_id)]
-        else:
-            words = ["aws", "glue", "stop-crawler", "--name", self.name]
-        endpoint = ctx.custom_endpoint("glue")  # explicit: the same endpoint whatever configures it
-        words += ["--region", ctx.region] + (["--endpoint-url", endpoint] if endpoint else [])
-        return shlex.join(words)
+            run = str(self.run_id)
+            return aws_cli(ctx, "glue", "batch-stop-job-run", "--job-name", self.name, "--job-run-ids", run)
+        return aws_cli(ctx, "glue", "stop-crawler", "--name", self.name)
 
 
 def find_running(ctx: AwsContext, plan: Plan) -> list[Running]:

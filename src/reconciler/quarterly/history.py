@@ -383,7 +383,8 @@ def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
             "started_at": record.get("started_at") or report.get("started_at"),
             "finished_at": record.get("finished_at"),
             "duration_seconds": report.get("duration_seconds"),
-            "steps": {name: step.get("seconds") for name, step in steps.items()},
+            # One rounding everywhere (history, --json, show, the run summary): tenths of a second.
+            "steps": {name: _tenths(step.get("seconds")) for name, step in steps.items()},
             "total_seconds": round(sum(float(s.get("seconds") or 0) for s in steps.values()), 1) if steps else None,
             "job_run_id": (record.get("job_run") or {}).get("id"),
             "rows_read": counted.get("rows_read"),
@@ -399,6 +400,10 @@ def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
             "ingestion": (record.get("ingestion") or {}).get("state"),  # quarterly/refresh.py
         })  # fmt: skip
     return listed
+
+
+def _tenths(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds), 1)
 
 
 def _holds_objects(ctx: AwsContext, layout: publish.Layout, run_id: str) -> bool:
@@ -431,6 +436,8 @@ def gate_rules(pipeline: Pipeline, report: dict[str, Any], verdict: dict[str, An
     def rule(name: str, observed: str, allowed: str) -> dict[str, Any]:
         failed = [f for f in failures if str(f).startswith(name + ":")]
         passed = None if verdict is None else not failed
+        if not report:  # the job wrote no report (an interrupted or failed run): nothing was observed
+            observed = "not observed (no report)"
         return {"rule": name, "observed": observed, "allowed": allowed, "passed": passed, "failures": failed}
 
     rules = []
@@ -452,9 +459,18 @@ def gate_rules(pipeline: Pipeline, report: dict[str, Any], verdict: dict[str, An
         rules.append(rule("covers_quarter", f"{found.get('min')} to {found.get('max')}",
                           f"the whole of {publish.report_quarter(report) or 'the quarter'}"))  # fmt: skip
     if q.max_brand_share_change is not None:
-        rules.append(rule("max_brand_share_change", "see the failures" if any(
-            str(f).startswith("max_brand_share_change:") for f in failures) else "within the limit",
-            f"<= {q.max_brand_share_change:.2%} per brand"))  # fmt: skip
+        compared = (verdict or {}).get("compared_with")
+        if any(str(f).startswith("max_brand_share_change:") for f in failures):
+            observed = "see the failures"
+        elif verdict is None:
+            observed = "not checked"
+        elif compared:
+            observed = f"within the limit (against run {compared})"
+        elif "compared_with" in verdict:
+            observed = "not compared (no earlier published quarter)"
+        else:  # a verdict written before it recorded what it compared against
+            observed = "no failure recorded"
+        rules.append(rule("max_brand_share_change", observed, f"<= {q.max_brand_share_change:.2%} per brand"))
     return rules
 
 

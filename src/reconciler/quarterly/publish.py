@@ -220,8 +220,10 @@ def read_gate(ctx: AwsContext, layout: Layout, run_id: str) -> dict[str, Any] | 
     return _get_json(ctx, layout.bucket, layout.run_key(run_id, GATE))
 
 
-def write_gate(ctx: AwsContext, layout: Layout, run_id: str, failures: list[str]) -> None:
-    verdict = {"run_id": run_id, "passed": not failures, "failures": failures,
+def write_gate(ctx: AwsContext, layout: Layout, run_id: str, failures: list[str],
+               compared_with: str | None = None) -> None:  # fmt: skip
+    """The verdict, with the run the share-change rule compared against (None: nothing was compared)."""
+    verdict = {"run_id": run_id, "passed": not failures, "failures": failures, "compared_with": compared_with,
                "checked_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
     _put_json(ctx, layout.bucket, layout.run_key(run_id, GATE), verdict)
 
@@ -349,9 +351,20 @@ def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dic
     manifest = pipeline.quicksight.manifest
     if manifest is None:
         return False
+    withdrawn = False
     if published is None:
-        published = published_quarters(ctx, layout)
+        pointer = read_pointer(ctx, layout)
+        published = published_quarters(ctx, layout, pointer)
+        withdrawn = pointer is not None and not published  # every quarter was unpublished
     document = manifest_document(pipeline, layout, published)
+    if document is None and withdrawn:
+        # The pointer proves the manifest is ours, and it must not name withdrawn data.
+        try:
+            ctx.call("s3", "head_object", Bucket=layout.bucket, Key=manifest.key)
+        except NotFoundError:
+            return False
+        ctx.call("s3", "delete_object", Bucket=layout.bucket, Key=manifest.key)
+        return True
     if document is None:
         return False  # nothing published yet: a manifest a person put there is left alone
     from reconciler.quarterly.manifest import manifest_text
@@ -444,17 +457,7 @@ def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *,
     pointer = read_pointer(ctx, layout)
     published = published_quarters(ctx, layout, pointer)
     current = published.get(label)
-    if (
-        current is not None
-        and not force
-        and str(current["run_id"]) != run_id
-        and _started(ctx, layout, current) > (report.get("started_at") or "")
-    ):
-        raise PublishError(
-            f"run {run_id} of {label} is older than the published run {current['run_id']} of {label}: nothing "
-            "was published",
-            hint=f"to roll {label} back to it anyway: {command('promote', '--force', run_id)}",
-        )
+    check_not_older(ctx, layout, run_id, report, current, force=force)
     entry = {
         "run_id": run_id,
         "prefix": layout.run_uri(run_id),
@@ -472,6 +475,53 @@ def promote(ctx: AwsContext, pipeline: Pipeline, layout: Layout, run_id: str, *,
     }
     _put_json(ctx, layout.bucket, layout.pointer_key, document)
     converge(ctx, pipeline, layout, updated, warn=warn)
+    return entry | {"quarter": label}
+
+
+def check_not_older(ctx: AwsContext, layout: Layout, run_id: str, report: dict[str, Any],
+                    current: dict[str, Any] | None, *, force: bool) -> None:  # fmt: skip
+    """PublishError when `run_id` is older than `current`, the published run of its quarter (a rollback),
+    and not `force`. `promote` checks it before it asks and again under the lock."""
+    label = report_quarter(report) or "?"
+    if (
+        current is not None
+        and not force
+        and str(current["run_id"]) != run_id
+        and _started(ctx, layout, current) > (report.get("started_at") or "")
+    ):
+        raise PublishError(
+            f"run {run_id} of {label} is older than the published run {current['run_id']} of {label}: nothing "
+            "was published",
+            hint=f"to roll {label} back to it anyway: {command('promote', '--force', run_id)}",
+        )
+
+
+def unpublish_check(ctx: AwsContext, layout: Layout, label: str) -> dict[str, Any]:
+    """What is published, when `label` is among it; else PublishError."""
+    published = published_quarters(ctx, layout)
+    if label not in published:
+        shown = ", ".join(sorted(published)) or "none"
+        raise PublishError(
+            f"quarter {label} is not published (published: {shown}): nothing was changed",
+            hint=f"`{command('history')}` shows which run of which quarter is published",
+        )
+    return published
+
+
+def unpublish(ctx: AwsContext, pipeline: Pipeline, layout: Layout, label: str, *, by: str,
+              warn: Warn = _log_warning) -> dict[str, Any]:  # fmt: skip
+    """Withdraw quarter `label`: the pointer first (one PUT: the truth), then the derived manifest. The
+    run's data stays (`promote` publishes it again). When no quarter is left, the manifest is deleted: it
+    would otherwise keep naming the withdrawn data. Returns the withdrawn pointer entry, with `quarter`.
+    Call under the pipeline lock."""
+    published = unpublish_check(ctx, layout, label)
+    entry: dict[str, Any] = dict(published[label])
+    left = {q: e for q, e in published.items() if q != label}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    document = {"format_version": POINTER_FORMAT, "quarters": {q: left[q] for q in sorted(left)},
+                "updated_at": now, "updated_by": by}  # fmt: skip
+    _put_json(ctx, layout.bucket, layout.pointer_key, document)
+    converge(ctx, pipeline, layout, warn=warn)
     return entry | {"quarter": label}
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from reconciler.aws.context import AwsContext
 from reconciler.aws.lock import missing_bucket
 from reconciler.errors import NotFoundError, RunError
+from reconciler.invocation import generator_command
 from reconciler.spec.model import Pipeline
 
 LABEL = re.compile(r"^(?P<year>[0-9]{4})-Q(?P<q>[1-4])$")
@@ -158,9 +159,12 @@ def check_ingested(ctx: AwsContext, pipeline: Pipeline, job: str, label: str, *,
         return
     known = ingested_in_bucket(ctx, bucket, key_prefix)
     where = f"s3://{bucket}/{key_prefix}{folder(label)}"
+    sources = [u.source for u in pipeline.uploads if u.is_dir and key_prefix.startswith(u.prefix)]
+    generate = generator_command(sources[0], label) if sources else None
     raise RunError(
         f"quarter {label} has not been ingested: nothing under {where}"
         + (" nor in the upload source" if local_too else ""),
         hint=f"ingested quarters in the bucket: {', '.join(known) or 'none'}; put the export in "
-        f"{folder(label)} of the upload source, or pass --quarter for another quarter",
+        f"{folder(label)} of the upload source, or pass --quarter for another quarter"
+        + (f"; to generate example data for {label}: {generate}" if generate else ""),
     )

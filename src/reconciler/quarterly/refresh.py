@@ -126,3 +126,21 @@ def after_publish(ctx: AwsContext, pipeline: Pipeline, run_id: str, emit: EventS
             f"{pipeline.quicksight.manifest.key if pipeline.quicksight.manifest else '?'}), then refresh with: "
             f"{command('promote', run_id)}",
         )
+
+
+def after_unpublish(ctx: AwsContext, pipeline: Pipeline, label: str, say: Callable[[str], None] | None = None) -> None:
+    """After quarter `label` was withdrawn: refresh the data set (nothing without spec.quicksight.dataset), so
+    that it no longer shows the quarter; RunError when the ingestion did not complete."""
+    if pipeline.quicksight.dataset is None:
+        return
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    outcome = ingest(ctx, pipeline, f"unpublish-{label}-{stamp}")
+    if say is not None:
+        say(describe(outcome))
+    if outcome["state"] != "COMPLETED":
+        raise RunError(
+            f"{label} is unpublished, but QuickSight's SPICE ingestion {outcome['ingestion_id']} of data set "
+            f"{outcome['data_set']} ended {outcome['state']}: {outcome.get('error') or 'no error given'}",
+            hint=f"fix what the error names, then: aws quicksight create-ingestion --aws-account-id {ctx.account_id} "
+            f"--data-set-id {outcome['data_set']} --ingestion-id {outcome['ingestion_id']}-again",
+        )

@@ -16,7 +16,6 @@ import contextlib
 import difflib
 import functools
 import os
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.aws import lock
+from reconciler.aws.cli_command import aws_cli
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, is_transient
 from reconciler.engine.apply import check_applicable, create_bucket_exclusive, raise_for_result
@@ -338,11 +338,7 @@ def wait_job(
 
 def stop_command(ctx: AwsContext, job: str, run_id: str) -> str:
     """The AWS CLI command that stops a job run (BatchStopJobRun, AWS Glue API reference), pasteable."""
-    words = ["aws", "glue", "batch-stop-job-run", "--job-name", job, "--job-run-ids", run_id, "--region", ctx.region]
-    endpoint = ctx.custom_endpoint("glue")  # explicit: the same endpoint whatever configures it
-    if endpoint:
-        words += ["--endpoint-url", endpoint]
-    return shlex.join(words)
+    return aws_cli(ctx, "glue", "batch-stop-job-run", "--job-name", job, "--job-run-ids", run_id)
 
 
 def _wait_job(
@@ -524,6 +520,11 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
         summary.warnings.append(message)
         emit("warning", {"message": message})
 
+    ends = quarters.bounds(label)[1]
+    if ends >= quarters.run_time(ctx).date():  # the export of a quarter still running is not complete
+        warn(f"quarter {label} is not over yet (it ends {ends.isoformat()}): its data may be incomplete, and a "
+             "run after its end processes it again")  # fmt: skip
+
     first: Plan | None = None
     approved_destructive: list[str] = []
     new_bucket = False  # this run just called CreateBucket (or met a concurrent first run's new bucket)
@@ -592,7 +593,7 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
             previous = publish.read_report(ctx, layout, compared[1]) if compared else None
             failures = publish.check_gate(pipeline, report, previous, label)
             held.check("writing the gate's verdict")
-            publish.write_gate(ctx, layout, run_id, failures)
+            publish.write_gate(ctx, layout, run_id, failures, compared[1] if compared else None)
             if failures:
                 raise GateError(
                     f"run {run_id} failed the quality gate; nothing published changed:\n"

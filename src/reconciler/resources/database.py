@@ -20,7 +20,7 @@ from reconciler.resources.base import (
     tagged_as_ours,
 )
 from reconciler.resources.fields import Field
-from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
+from reconciler.resources.glue_common import get_tags, owned_and_present, sync_tags
 from reconciler.spec.model import Pipeline
 
 #: Every attribute of a database, stated once (botocore glue model: DatabaseInput / Database).
@@ -54,9 +54,10 @@ class DatabaseKind(ResourceKind):
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         """The declared database and those the Tagging API lists under our owner tag, each confirmed by its
-        own GetTags: no read of anyone else's database, and the same calls however many the account has."""
+        own read (GetDatabase and GetTags): no read of anyone else's database, and the same calls however
+        many the account has."""
         candidates = {pipeline.database.name, *tagged_as_ours(ctx, pipeline, "glue:database")}
-        return sorted(n for n in candidates if observed_owner_is(get_tags(ctx, ctx.glue_arn("database", n)), pipeline))
+        return sorted(n for n in candidates if owned_and_present(self.read(ctx, n, pipeline), pipeline))
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         try:

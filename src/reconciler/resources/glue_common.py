@@ -167,6 +167,13 @@ def observed_owner_is(tags: dict[str, str], pipeline: Pipeline) -> bool:
     return Observed({}, tags).owner() == pipeline.name
 
 
+def owned_and_present(observed: Observed | None, pipeline: Pipeline) -> bool:
+    """A candidate is ours only if its own read finds it and its tags name us. The Tagging API is an
+    eventually consistent index, and a GetTags by ARN may still answer for a resource just deleted, so
+    neither alone proves the resource exists: a stale entry would be planned as a delete forever."""
+    return observed is not None and observed.owner() == pipeline.name
+
+
 @dataclass(frozen=True)
 class GlueBatchApi:
     """The List* (filters by tag) and BatchGet* operations of one Glue kind."""

@@ -22,7 +22,7 @@ from reconciler.resources.base import (
     tagged_as_ours,
 )
 from reconciler.resources.fields import Field
-from reconciler.resources.glue_common import get_tags, observed_owner_is, sync_tags
+from reconciler.resources.glue_common import get_tags, owned_and_present, sync_tags
 from reconciler.spec.model import Pipeline
 
 #: Every attribute of a workflow, stated once (botocore glue model: CreateWorkflow / Workflow).
@@ -55,10 +55,11 @@ class WorkflowKind(ResourceKind):
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         """The declared workflow and those the Tagging API lists under our owner tag, each confirmed by its
-        own GetTags (ListWorkflows cannot filter by tag: listing it would read every workflow's tags)."""
+        own read, GetWorkflow and GetTags (ListWorkflows cannot filter by tag: listing it would read every
+        workflow's tags)."""
         declared = {pipeline.schedule.workflow} if pipeline.schedule else set()
         candidates = declared | set(tagged_as_ours(ctx, pipeline, "glue:workflow"))
-        return sorted(n for n in candidates if observed_owner_is(get_tags(ctx, ctx.glue_arn("workflow", n)), pipeline))
+        return sorted(n for n in candidates if owned_and_present(self.read(ctx, n, pipeline), pipeline))
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         try:

@@ -18,6 +18,7 @@ from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.invocation import generator_command
 from reconciler.spec import arguments, reserved, rules
 from reconciler.spec.notify_checks import notify_findings
 from reconciler.spec.quicksight_checks import dataset_findings
@@ -432,7 +433,9 @@ def _check_uploads(
         elif resolved.exists():
             findings.append(Finding((*base, "source"), f"{source!r} is neither a regular file nor a directory"))
         else:
-            findings.append(Finding((*base, "source"), f"{source!r} does not exist (looked for {resolved})"))
+            generate = generator_command(resolved) if not Path(source).suffix else None
+            also = f"; to generate the example's raw data there: {generate}" if generate else ""
+            findings.append(Finding((*base, "source"), f"{source!r} does not exist (looked for {resolved}){also}"))
             listing.unknown_prefixes.append(prefix)
     findings += _check_upload_keys(listing, keys or reserved.ReservedIndex([]), refused)
     return findings, listing

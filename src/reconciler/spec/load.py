@@ -153,14 +153,26 @@ class _Lines:
         return line + 1, offset - self._starts[line] + 1
 
 
-def _yaml_problem(exc: yaml.YAMLError, file: str, lines: _Lines) -> Problem:
+def _caret(text: str, line: int, column: int, note: str = "") -> str:
+    """The source line `line` (1-based) and a caret under `column`, as compilers show a syntax error."""
+    source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    gutter = f"{line:>5} | "
+    return f"\n{gutter}{source}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^{' ' + note if note else ''}"
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str, lines: _Lines, text: str = "") -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         words = "; ".join(str(w) for w in (exc.context, exc.problem) if w)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        if exc.context_mark and exc.context_mark.line + 1 != line:
-            words += f" (see line {exc.context_mark.line + 1})"
-        return Problem(file, line, column, "", f"YAML syntax error: {words}")
+        shown = ""
+        context = exc.context_mark
+        if context and context.line + 1 != line:
+            # The cause is often where the construct began (an unclosed bracket or quote): point there too.
+            words += f" (see line {context.line + 1})"
+            shown += _caret(text, context.line + 1, context.column + 1, "it starts here")
+        shown += _caret(text, line, column)
+        return Problem(file, line, column, "", f"YAML syntax error: {words}{shown if text else ''}")
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = lines.at(exc.position)
         char = exc.character
@@ -177,7 +189,7 @@ def _compose(text: str, file: str, lines: _Lines) -> tuple[Node, _Loader]:
     except _LimitExceeded as exc:
         raise _Stop([exc.problem(file)]) from exc
     except yaml.YAMLError as exc:
-        raise _Stop([_yaml_problem(exc, file, lines)]) from exc
+        raise _Stop([_yaml_problem(exc, file, lines, text)]) from exc
     except RecursionError as exc:  # belt and braces: MAX_DEPTH keeps the composer far from this
         raise _Stop([Problem(file, 1, 1, "", f"nesting is deeper than {MAX_DEPTH} levels")]) from exc
     if node is None:

@@ -17,7 +17,16 @@ from reconciler_local.glue.exceptions import (
     GlueClientError,
     InvalidInputException,
 )
-from reconciler_local.moto_api import Action, FakeCrawler, FakeJob, FakeTrigger, GlueBackend, Predicate, utcnow
+from reconciler_local.moto_api import (
+    Action,
+    FakeCrawler,
+    FakeJob,
+    FakeTrigger,
+    GlueBackend,
+    Predicate,
+    get_partition,
+    utcnow,
+)
 from reconciler_local.moto_api import glue_responses_module as moto_glue_responses
 from reconciler_local.patching import graft, original
 from reconciler_local.roles import ASSUME_ROLE_MESSAGE, TRIGGER_ASSUME_ROLE_MESSAGE, assume_problem
@@ -291,6 +300,13 @@ class GlueBackendAdditions(GlueBackend):
         if not crawler.schedule or getattr(crawler, "schedule_state", "SCHEDULED") != "SCHEDULED":
             raise GlueClientError("SchedulerNotRunningException", f"The schedule of crawler {name} is not running.")
         crawler.schedule_state = "NOT_SCHEDULED"  # type: ignore[attr-defined]
+
+    def delete_database(self, database_name: str) -> None:
+        """moto keeps a deleted database's tags, so the Tagging API and GetTags still answered for it."""
+        original(GlueBackend, "delete_database")(self, database_name)
+        self.tagger.delete_all_tags_for_resource(
+            f"arn:{get_partition(self.region_name)}:glue:{self.region_name}:{self.account_id}:database/{database_name}"
+        )
 
     def delete_crawler(self, name: str) -> None:
         crawler = self.crawlers.get(name)
