@@ -1,7 +1,8 @@
 """Target 6: the local Spark job at 1M and 10M rows against the same clean-and-aggregate in DuckDB on the
 same files, in the same run. Spark runs in its own process (`spark_job.py`: session start-up timed apart
-from the job runs); DuckDB in its own virtualenv (`duckdb_job.py`, $DUCKDB_VENV, default /tmp/duckdb-venv,
-created with `pip install duckdb` if missing)."""
+from the job runs); DuckDB (`duckdb_job.py`) with this interpreter when the `bench` extra is installed
+(duckdb locked in uv.lock), else in its own virtualenv ($DUCKDB_VENV, default /tmp/duckdb-venv, created with
+`pip install duckdb` if missing). `job_fresh.py` runs the job as Glue starts it, one fresh process per run."""
 
 from __future__ import annotations
 
@@ -26,7 +27,12 @@ BUDGET_SECONDS = 14 * 60
 
 
 def duckdb_python() -> Path:
-    return tool_in_venv(DUCKDB_VENV, "duckdb", "python")
+    """This interpreter when the `bench` extra is installed (duckdb locked in uv.lock), else $DUCKDB_VENV."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return tool_in_venv(DUCKDB_VENV, "duckdb", "python")
+    return Path(sys.executable)
 
 
 def _worker(argv: list[str]) -> tuple[float, dict[str, Any]]:
