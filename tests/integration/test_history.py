@@ -133,12 +133,12 @@ def test_an_interrupted_run_is_recorded_as_interrupted(project: Project, aws: An
         while time.monotonic() < deadline and not [r for r in glue_runs(glue) if r["JobRunState"] == "RUNNING"]:
             time.sleep(0.2)
         process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=60)
+        out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 143
+    assert process.returncode == 143, out + err
     (row,) = history(project).values()
     assert row["state"] == "interrupted" and "interrupted" in row["error"] and row["job_run_id"]
 

@@ -183,7 +183,7 @@ def test_an_unreadable_published_file_fails_the_ingestion_with_quicksights_error
     # refuses a used one with ResourceExistsException, as CreateIngestion documents): the retry takes a new one.
     aws.client("s3").put_object(Bucket=BUCKET, Key=f"prepared/runs/{run_id}/aggregated/csv/part-00000.csv",
                                 Body=b"year_quarter,brand,events\n2026-Q3,BMW,1\n")  # fmt: skip
-    again = project.cli("promote", run_id, "--auto-approve")
+    again = project.cli("promote", run_id, "--auto-approve", "--allow-failed-gate")
     assert again.exit_code == 0, again.output
     assert history_of(project)[run_id]["ingestion"] == "COMPLETED"
 

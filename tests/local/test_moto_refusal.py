@@ -24,7 +24,7 @@ import pytest
 
 from reconciler.errors import EXIT_ERROR
 from reconciler_local import down
-from reconciler_local.moto_support import ALLOW_VARIABLE, SUPPORTED, install_command
+from reconciler_local.moto_support import ALLOW_VARIABLE, REQUIREMENT, SUPPORTED, install_command
 from tests.helpers import make_spec_project
 
 UNTESTED = "5.2.7"
@@ -53,7 +53,7 @@ def assert_refused(result: subprocess.CompletedProcess[str], prefix: str) -> Non
     assert f"moto {UNTESTED} is installed" in first
     assert f"supports only moto{SUPPORTED}" in first
     assert f"install it with: {install_command()}" in first  # into the Python that runs the endpoint
-    assert f"'moto[server]{SUPPORTED}'" in first
+    assert f"'{REQUIREMENT}'" in first
     assert f"export {ALLOW_VARIABLE}=1" in result.stderr
 
 

@@ -43,7 +43,27 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered as an interrupt so that it unwinds exactly like Ctrl-C."""
 
 
+#: A SIGTERM that lands in a finalizer (a weakref callback or `__del__`, run by the garbage collector in the
+#: middle of any line) must not be raised there: Python prints "Exception ignored in ..." and drops it, and
+#: the command would go on as if never signalled. It is sent again this long after, outside the finalizer.
+REDELIVER_SECONDS = 0.05
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or code.co_filename.endswith(("weakref.py", "_weakrefset.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if _in_finalizer(frame):
+        timer = threading.Timer(REDELIVER_SECONDS, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.daemon = True
+        timer.start()
+        return
     raise Terminated()
 
 
