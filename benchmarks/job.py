@@ -6,6 +6,7 @@ from the job runs); DuckDB (`duckdb_job.py`) with this interpreter when the `ben
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -28,9 +29,7 @@ BUDGET_SECONDS = 14 * 60
 
 def duckdb_python() -> Path:
     """This interpreter when the `bench` extra is installed (duckdb locked in uv.lock), else $DUCKDB_VENV."""
-    try:
-        import duckdb  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("duckdb") is None:
         return tool_in_venv(DUCKDB_VENV, "duckdb", "python")
     return Path(sys.executable)
 
