@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import sys
@@ -27,20 +26,20 @@ from typing import Any
 import click
 
 from reconciler.cli.render import make_console, render_error
-from reconciler.errors import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_TERMINATED,
-    EXIT_USAGE,
-    ReconcilerError,
+from reconciler.errors import EXIT_OK, EXIT_TERMINATED, ReconcilerError
+from reconciler.failures import (
+    BROKEN_PIPE,
+    INTERRUPT,
+    NO_ANSWER,
+    Terminated,
+    classify,
+    interrupt_exit_code,
+    interrupt_of,
 )
 
+__all__ = ["DEBUG_ENV", "ReconcilerGroup", "Terminated", "interrupt_exit_code", "interrupt_of", "run_guarded"]
+
 DEBUG_ENV = "RECONCILER_DEBUG"
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered as an interrupt so that it unwinds exactly like Ctrl-C."""
 
 
 #: A SIGTERM that lands in a finalizer (a weakref callback or `__del__`, run by the garbage collector in the
@@ -89,23 +88,6 @@ def debug_requested(args: Sequence[str]) -> bool:
     return os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes"} or "--debug" in _options_part(args)
 
 
-def interrupt_of(exc: BaseException) -> KeyboardInterrupt | None:
-    """The interrupt this exception is, or was raised while handling (click's Abort wraps Ctrl-C; the run
-    turns Ctrl-C during a job wait into a RunError saying whether the job was stopped)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
-    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
-
-
 def single_dash_long_option(exc: click.UsageError, args: Sequence[str]) -> str | None:
     """The `-auto-approve` (a long option with one dash) behind click's "No such option '-a'", when `--` plus
     its name is an option of the command that failed."""
@@ -133,49 +115,39 @@ def run_guarded(invoke: Callable[[], Any], args: Sequence[str]) -> int:
             result = invoke()
     except SystemExit:
         raise
-    except ReconcilerError as exc:
-        traceback_if_debug()
-        render_error(err, exc)
-        interrupt = interrupt_of(exc)
-        return interrupt_exit_code(interrupt) if interrupt is not None else exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.UsageError as exc:  # BadParameter, NoSuchOption, MissingParameter, ...
-        single = single_dash_long_option(exc, args)
-        if single is not None:  # Terraform's spelling, -auto-approve: click read it as -a -u -t ...
-            exc = click.UsageError(
-                f"No such option: {single}. Did you mean -{single}? (Terraform spells it with one dash.)", exc.ctx
-            )
-        exc.show()
-        return EXIT_USAGE
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt) as exc:
-        interrupt = interrupt_of(exc)
-        if interrupt is None:  # click.prompt met the end of its input
+    except BaseException as exc:
+        failure = classify(exc)
+        if isinstance(exc, ReconcilerError):
+            traceback_if_debug()
+            render_error(err, exc)
+        elif isinstance(exc, click.UsageError):
+            single = single_dash_long_option(exc, args)
+            if single is not None:  # Terraform's spelling, -auto-approve: click read it as -a -u -t ...
+                exc = click.UsageError(
+                    f"No such option: {single}. Did you mean -{single}? (Terraform spells it with one dash.)", exc.ctx
+                )
+            exc.show()
+        elif isinstance(exc, click.ClickException):
+            exc.show()
+        elif failure.category == NO_ANSWER:
             err.print("Aborted: no answer; nothing was changed.")
-            return EXIT_ERROR
-        traceback_if_debug()
-        code = interrupt_exit_code(interrupt)
-        err.print("Terminated." if code == EXIT_TERMINATED else "Interrupted.")
-        return code
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:  # `reconcile plan --json | head`: the reader left, nothing to say
-            return EXIT_ERROR
-        return _internal(err, exc, debug)
-    except Exception as exc:
-        return _internal(err, exc, debug)
+        elif failure.category == INTERRUPT:
+            traceback_if_debug()
+            err.print("Terminated." if failure.exit_code == EXIT_TERMINATED else "Interrupted.")
+        elif failure.category != BROKEN_PIPE and not isinstance(exc, click.exceptions.Exit):
+            if not isinstance(exc, Exception):
+                raise
+            _internal(err, exc, debug)
+        return failure.exit_code
     return int(result) if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
 
 
-def _internal(err: Any, exc: Exception, debug: bool) -> int:
+def _internal(err: Any, exc: Exception, debug: bool) -> None:
     if debug:
         traceback.print_exc(file=sys.stderr)
     message = " ".join(str(exc).split()) or "(no message)"
     tail = "" if debug else " (run again with --debug for the traceback)"
     err.print(f"internal error: {type(exc).__name__}: {message}{tail}", markup=False)
-    return EXIT_ERROR
 
 
 #: the commands of a quarter's work first, in the order people use them; the rest follow by name

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from reconciler.aws import lock as pipeline_lock
 from reconciler.aws.context import AwsContext
-from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_exit_code, interrupt_of
+from reconciler.cli.boundary import DEBUG_ENV, ReconcilerGroup, Terminated, interrupt_of
 from reconciler.cli.history_table import history_lines
 from reconciler.cli.options import QUARTER
 from reconciler.cli.plan_header import target_line
@@ -39,8 +39,6 @@ from reconciler.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
-    EXIT_TERMINATED,
-    EXIT_USAGE,
     ApprovalError,
     GateError,
     LocalEndpointError,
@@ -49,13 +47,13 @@ from reconciler.errors import (
     StalePlanError,
     UsageError,
 )
+from reconciler.failures import classify
 from reconciler.invocation import command, local_command, program, set_global_args, set_program
 from reconciler.masking import mask_text, mask_value
 from reconciler.quarterly import history as run_history
 from reconciler.quarterly import publish, refresh
 from reconciler.quarterly.estimate import cost_estimate, estimate_lines
 from reconciler.quarterly.run import RunOptions, RunSummary, run_pipeline
-from reconciler.quarterly.run import outcome as run_outcome
 from reconciler.spec.checks import run_argument_problems
 from reconciler.spec.model import MANAGED_TAG, OWNER_TAG, Pipeline
 from reconciler.spec.unused import unused_notes
@@ -649,26 +647,13 @@ def job_arguments(job_args: tuple[str, ...], run_quarter: str | None) -> tuple[t
 
 def run_failure(err: BaseException) -> dict[str, Any]:
     """The `run_failed` event's fields for any failure (ours, an interrupt, a bug), with the exit code the
-    error boundary will give it; secret-looking values masked (reconciler/masking.py)."""
-    return dict(mask_value(_run_failure(err)))
-
-
-def _run_failure(err: BaseException) -> dict[str, Any]:
-    interrupt = interrupt_of(err)
-    code = interrupt_exit_code(interrupt) if interrupt is not None else None
-    if isinstance(err, ReconcilerError):
-        return {"error": err.message, "hint": err.hint, "kind": type(err).__name__, "exit_code": code or err.exit_code,
-                "outcome": run_outcome(err)}  # fmt: skip
-    if isinstance(err, click.ClickException):
-        usage = isinstance(err, click.UsageError)
-        return {"error": err.format_message(), "hint": None, "kind": type(err).__name__,
-                "exit_code": EXIT_USAGE if usage else err.exit_code}  # fmt: skip
-    if interrupt is not None:
-        signal_name = "SIGTERM" if code == EXIT_TERMINATED else "SIGINT"
-        return {"error": f"interrupted ({signal_name})", "hint": None, "kind": type(interrupt).__name__,
-                "exit_code": code}  # fmt: skip
-    return {"error": f"internal error: {type(err).__name__}: {err}", "hint": "run again with --debug for the traceback",
-            "kind": type(err).__name__, "exit_code": EXIT_ERROR}  # fmt: skip
+    error boundary gives it (reconciler.failures.classify); secret-looking values masked (reconciler/masking.py)."""
+    failure = classify(err)
+    fields: dict[str, Any] = {"error": failure.message, "hint": failure.hint, "kind": failure.kind,
+                              "exit_code": failure.exit_code}  # fmt: skip
+    if failure.outcome is not None:
+        fields["outcome"] = failure.outcome
+    return dict(mask_value(fields))
 
 
 def rows_text(report: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.text import Text
 
-from reconciler.quarterly.run import EVENT_FORMAT_VERSION, SHORT_ID, short_id
+from reconciler.quarterly.types import EVENT_FORMAT_VERSION, SHORT_ID, short_id
 
 __all__ = ["HEARTBEAT_ENV", "HEARTBEAT_SECONDS", "SHORT_ID", "RunProgress", "elapsed_text", "short_id"]
 
@@ -81,7 +81,7 @@ class _LiveLine:
 
 
 class RunProgress:
-    """The run's event sink (quarterly.run.EventSink) for the CLI."""
+    """The run's event sink (quarterly.types.EventSink) for the CLI."""
 
     def __init__(self, console: Console, as_json: bool, *, logs: bool = False, clock: Any = time.monotonic) -> None:
         self.console = console

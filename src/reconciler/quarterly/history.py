@@ -43,15 +43,12 @@ from reconciler.errors import (
 )
 from reconciler.masking import mask_value
 from reconciler.quarterly import publish
+from reconciler.quarterly.types import EventSink, RunSummary
 from reconciler.spec.model import Pipeline
 
 RUN_RECORD = publish.RUN_RECORD
 RECORD_FORMAT = "1"
 PRICES = Path(__file__).with_name("prices.json")
-
-#: (event name, fields) -> None, as quarterly.run.EventSink
-EventSink = Any
-
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -202,13 +199,13 @@ class Recorder:
     ctx: AwsContext
     pipeline: Pipeline
     layout: publish.Layout
-    summary: Any  # quarterly.run.RunSummary (not imported: run imports this module)
+    summary: RunSummary
     job: str
     crawlers: list[str]
     record: dict[str, Any] = field(default_factory=dict)
     failed_step: str | None = None
     warnings: list[str] = field(default_factory=list)
-    sink: EventSink = None  # the run's own event sink, for the record's warnings
+    sink: EventSink | None = None  # the run's own event sink, for the record's warnings
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)

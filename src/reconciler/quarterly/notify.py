@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import GateError, ReconcilerError
 from reconciler.invocation import command
 from reconciler.masking import mask_text, mask_value
+from reconciler.quarterly.types import EventSink, RunSummary
 from reconciler.resources.topic import topic_arn
 from reconciler.spec.model import Notify, Pipeline
 
 if TYPE_CHECKING:
     from reconciler.aws.context import AwsContext
-    from reconciler.quarterly.run import EventSink, RunSummary
 
 __all__ = ["Message", "message_for", "notifying", "sns_subject", "webhook_body"]
 
