@@ -23,6 +23,7 @@ def main() -> int:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="eu-central-1")
     from click.testing import CliRunner
 
+    import reconciler.cli.app as cli_app
     import reconciler.cli.main as cli_module
     from reconciler.aws.context import AwsContext
     from reconciler.engine.locked import ApplyOptions, locked_apply
@@ -57,7 +58,7 @@ def main() -> int:
                     super().__init__(*args, **kwargs)
                     contexts.append(self)
 
-            cli_module.context_factory = CountingContext
+            cli_app.context_factory = CountingContext
             spec = str(root / "pipeline.yaml")
             outcome = CliRunner().invoke(cli_module.cli, ["-f", spec, "--endpoint-url", endpoint.url, "apply",
                                                           "--auto-approve"])  # fmt: skip

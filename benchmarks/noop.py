@@ -24,6 +24,7 @@ def is_mutating(op: str) -> bool:
 def measure(ep: Endpoint) -> dict[str, Any]:
     from click.testing import CliRunner
 
+    import reconciler.cli.app as cli_app
     import reconciler.cli.main as cli_module
     from reconciler.aws.context import AwsContext
     from reconciler.engine.locked import ApplyOptions, locked_apply
@@ -53,14 +54,14 @@ def measure(ep: Endpoint) -> dict[str, Any]:
                 super().__init__(*args, **kwargs)
                 contexts.append(self)
 
-        original = cli_module.context_factory
-        cli_module.context_factory = CountingContext
+        original = cli_app.context_factory
+        cli_app.context_factory = CountingContext
         ep.counter.reset()
         try:
             outcome = CliRunner().invoke(cli_module.cli, ["-f", str(spec), "--endpoint-url", ep.url, "apply",
                                                           "--auto-approve"])  # fmt: skip
         finally:
-            cli_module.context_factory = original
+            cli_app.context_factory = original
         assert outcome.exit_code == 0 and "No changes" in outcome.output, outcome.output
         apply_calls = Counter(contexts[0].counter.calls)
         apply_server, apply_bytes = ep.counter.snapshot()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import main as cli_main
+from reconciler.cli import app as cli_main
 from reconciler.errors import EXIT_ERROR
 from reconciler_local import call_admin
 from reconciler_local.lifecycle import status

@@ -25,6 +25,7 @@ from click.testing import CliRunner, Result
 from reconciler.aws.context import AwsContext
 from reconciler.aws.lock import LOCK_KEY
 from reconciler.aws.retry import RetryPolicy
+from reconciler.cli import app as cli_app
 from reconciler.cli import main as cli_main
 from reconciler.errors import (
     EXIT_CODES,
@@ -51,7 +52,7 @@ class QuickRetryContext(AwsContext):
 
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_main, "context_factory", QuickRetryContext)
+    monkeypatch.setattr(cli_app, "context_factory", QuickRetryContext)
 
 
 def faults(aws: Any, **settings: Any) -> None:
@@ -356,7 +357,7 @@ def test_internal_errors_are_one_line_and_debug_shows_the_traceback(project: Pro
     """A bug (here: a spec path that is a directory, which nothing expects) is one `internal error:` line."""
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     (tmp_path / "sitecustomize.py").write_text(
-        "import reconciler.cli.main as m\n"
+        "import reconciler.cli.app as m\n"
         "def broken(self):\n    raise RuntimeError('a bug\\nover two lines')\n"
         "m.Globals.load = broken\n"
     )
@@ -424,7 +425,7 @@ def running_job_runs(glue: Any) -> list[dict[str, Any]]:
 
 def test_run_json_reports_an_internal_error_as_run_failed(project: Project, tmp_path: Path) -> None:
     (tmp_path / "sitecustomize.py").write_text(
-        "import reconciler.cli.main as m\n"
+        "import reconciler.cli.commands.quarterly as m\n"
         "def broken(*args, **kwargs):\n    raise KeyError('no such thing')\n"
         "m.run_pipeline = broken\n"
     )

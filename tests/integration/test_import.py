@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.aws.context import AwsContext
-from reconciler.cli import main as cli_main
+from reconciler.cli import app as cli_main
 from reconciler.cli.main import cli
 
 BUCKET = "console-built-data"

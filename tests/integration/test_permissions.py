@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import reconciler.cli.main as cli_main
+import reconciler.cli.app as cli_main
 from reconciler.aws.context import AwsContext, CallCounter
 from reconciler.permissions import actions_for, granted_actions
 

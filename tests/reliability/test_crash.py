@@ -27,7 +27,7 @@ import pytest
 
 from reconciler.aws.context import CRASH_AFTER_ENV, AwsContext, CrashAfter
 from reconciler.aws.lock import LOCK_KEY
-from reconciler.cli import main as cli_module
+from reconciler.cli import app as cli_module
 from reconciler_local import reset
 
 from .conftest import BUCKET, Project

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.cli.main import Globals, after_import
+from reconciler.cli.app import Globals
+from reconciler.cli.commands.setup import after_import
 from reconciler.cli.render import make_console
 from reconciler.invocation import set_global_args
 

@@ -13,9 +13,9 @@ import pytest
 from rich.console import Console
 
 from reconciler import invocation
-from reconciler.cli.main import print_run_summary
 from reconciler.cli.progress import RunProgress, elapsed_text, short_id
 from reconciler.cli.render import render_error
+from reconciler.cli.run_render import print_run_summary
 from reconciler.errors import RunError, RunInterrupted, RunTimedOut
 from reconciler.quarterly.run import RunSummary
 

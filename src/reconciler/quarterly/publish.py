@@ -221,11 +221,13 @@ def read_gate(ctx: AwsContext, layout: Layout, run_id: str) -> dict[str, Any] | 
 
 
 def write_gate(ctx: AwsContext, layout: Layout, run_id: str, failures: list[str],
-               compared_with: str | None = None) -> None:  # fmt: skip
-    """The verdict, with the run the share-change rule compared against (None: nothing was compared)."""
+               compared_with: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The verdict, with the run the share-change rule compared against (None: nothing was compared); returned
+    as written."""
     verdict = {"run_id": run_id, "passed": not failures, "failures": failures, "compared_with": compared_with,
                "checked_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
     _put_json(ctx, layout.bucket, layout.run_key(run_id, GATE), verdict)
+    return verdict
 
 
 def report_quarter(report: dict[str, Any]) -> str | None:

@@ -43,6 +43,7 @@ from reconciler.errors import (
 )
 from reconciler.failures import outcome
 from reconciler.invocation import command
+from reconciler.quarterly import gate as quality_gate
 from reconciler.quarterly import history, notify, publish, quarters, refresh
 from reconciler.quarterly.driverlog import DriverLog, driver_log_streams, job_log_tail, log_location
 from reconciler.quarterly.types import (
@@ -522,14 +523,12 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
                     f"the job wrote no report at s3://{layout.bucket}/{layout.run_key(run_id, publish.REPORT)}"
                 )
             summary.report = report
-            # Against the published run of the same quarter (a restatement) or of the quarter before.
-            compared = publish.comparison_run(publish.published_quarters(ctx, layout), label)
-            emit("gate", {"quarter": label, "compared_with": None if compared is None else
-                          {"quarter": compared[0], "run_id": compared[1]}})  # fmt: skip
-            previous = publish.read_report(ctx, layout, compared[1]) if compared else None
-            failures = publish.check_gate(pipeline, report, previous, label)
-            held.check("writing the gate's verdict")
-            publish.write_gate(ctx, layout, run_id, failures, compared[1] if compared else None)
+            def compared_with(compared: tuple[str, str] | None) -> None:
+                emit("gate", {"quarter": label, "compared_with": None if compared is None else
+                              {"quarter": compared[0], "run_id": compared[1]}})  # fmt: skip
+
+            failures = quality_gate.judge(ctx, pipeline, layout, run_id, report, label, on_compared=compared_with,
+                                          before_write=lambda: held.check("writing the gate's verdict")).failures
             if failures:
                 raise GateError(
                     f"run {run_id} failed the quality gate; nothing published changed:\n"
