@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import RunError, RunInterrupted, RunTimedOut
-from reconciler.quarterly.run import ROLE_CHANGE_WINDOW_SECONDS, once_more_if_role_not_ready, role_not_ready
+from reconciler.quarterly.role_retry import ROLE_CHANGE_WINDOW_SECONDS, once_more_if_role_not_ready, role_not_ready
 
 ASSUME = RunError("job 'j' run jr_1 ended FAILED: Service is unable to assume provided role. Please verify the "
                   "role's TrustPolicy.")  # fmt: skip
