@@ -211,7 +211,6 @@ def pass_globals(f: Callable[Concatenate[Globals, P], R]) -> Callable[..., R]:
     return global_options(top=False)(wrapper)
 
 
-
 @click.group(cls=ReconcilerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @global_options(top=True)
 @click.version_option(package_name="pipeline-reconciler")

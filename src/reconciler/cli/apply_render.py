@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.status import Status
 
 from reconciler.aws.context import AwsContext
 from reconciler.engine.apply import ApplyResult
@@ -93,6 +94,10 @@ def summary_line(result: ApplyResult, verb: str, *, overtaken: bool = False) -> 
         return line
     return f"{verb} incomplete: {counted}, {len(result.failed)} failed, {len(result.blocked)} refused."
 
+
+def reading(console: Console) -> Status:
+    """The spinner while the live state is read (on a terminal only: see render.make_console)."""
+    return console.status("Reading live state…", spinner="dots")
 
 
 def summary(console: Console, result: ApplyResult, verb: str, *, overtaken: bool = False) -> None:

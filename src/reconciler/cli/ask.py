@@ -11,6 +11,8 @@ from reconciler.cli import apply_render
 from reconciler.engine.plan import Plan
 from reconciler.engine.security import broadening
 from reconciler.errors import ApprovalError
+from reconciler.failures import Terminated, interrupt_of
+from reconciler.quarterly.types import short_id
 
 
 def confirm(console: Console, question: str, auto_approve: bool) -> None:
@@ -40,3 +42,13 @@ def confirm_broadening(console: Console, plan: Plan, auto_approve: bool, approve
             hint="review the lines above, then pass --approve-broadening (or answer on a terminal)",
         )
     confirm(console, "Do you want to widen access like this?", auto_approve=False)
+
+
+def stop_job_question(job: str, run_id: str) -> bool:
+    """Ctrl-C during the job, on a terminal: stop the job run? A second Ctrl-C leaves it running."""
+    try:
+        return click.confirm(f"\nInterrupted. Stop job {job} run {short_id(run_id)}? (no: it goes on running)",
+                             default=True)  # fmt: skip
+    except (click.Abort, KeyboardInterrupt, EOFError) as again:  # a second Ctrl-C: leave it running, say so
+        click.echo()
+        return isinstance(interrupt_of(again), Terminated)  # SIGTERM while asking: stop it, as unasked

@@ -39,7 +39,6 @@ def print_run_summary(console: Console, summary: RunSummary) -> None:
         console.print(f"  retention removed {len(summary.removed_runs)} old unpublished run(s)")
 
 
-
 def show_lines(
     run_id: str, record: dict[str, Any], report: dict[str, Any], verdict: dict[str, Any] | None,
     rules: list[dict[str, Any]], outputs: dict[str, str], logs: list[str], *, published: bool,

@@ -213,7 +213,6 @@ def reconcile_under_lock(
     return plan
 
 
-
 def choose_job(pipeline: Pipeline, name: str | None) -> str:
     """`--job NAME`, else spec.schedule.job, else the spec's first job; an undeclared name names the declared."""
     declared = [j.name for j in pipeline.jobs]

@@ -40,9 +40,8 @@ target_option = click.option(
 )  # fmt: skip
 
 
-
 def _plan(g: Globals, pipeline: Pipeline, ctx: AwsContext, **kwargs: Any) -> Plan:
-    with g.err_console.status("Reading live state…", spinner="dots"):
+    with apply_render.reading(g.err_console):
         return build_plan(pipeline, ctx, **kwargs)
 
 
@@ -190,8 +189,6 @@ def read_saved_plan(planfile: Path) -> dict[str, Any]:
     return dict(saved)
 
 
-
-
 def _progress_hooks(g: Globals, ctx: AwsContext) -> dict[str, Any]:
     """What apply and destroy report while they work: each change, upload bytes, lock waits."""
     return {
@@ -229,7 +226,6 @@ def destroy(g: Globals, auto_approve: bool, force: bool, lock_timeout: float, st
                             on_stopping=lambda r: apply_render.running_work(g.console, "Stopping", r))
     apply_render.summary(g.console, result, "Destroy")  # the outcome is known: complete or not
     raise_for_result(result, "destroy")
-
 
 
 COMMANDS = (plan, apply, destroy)

@@ -9,10 +9,10 @@ import click
 
 from reconciler.cli import apply_render
 from reconciler.cli.app import Globals, pass_globals
-from reconciler.cli.ask import confirm
-from reconciler.cli.boundary import Terminated, interrupt_of
+from reconciler.cli.ask import confirm, stop_job_question
+from reconciler.cli.boundary import Terminated
 from reconciler.cli.options import QUARTER
-from reconciler.cli.progress import RunProgress, short_id
+from reconciler.cli.progress import RunProgress
 from reconciler.cli.render import render_plan
 from reconciler.cli.run_render import print_run_summary
 from reconciler.engine.plan import Plan
@@ -95,12 +95,7 @@ def run(
         if stop_on_interrupt or not can_ask or isinstance(interrupt, Terminated):
             return True
         reporter.pause()  # nothing redraws under the question
-        try:
-            return click.confirm(f"\nInterrupted. Stop job {job} run {short_id(run_id)}? (no: it goes on running)",
-                                 default=True)  # fmt: skip
-        except (click.Abort, KeyboardInterrupt, EOFError) as again:  # a second Ctrl-C: leave it running, say so
-            click.echo()
-            return isinstance(interrupt_of(again), Terminated)  # SIGTERM while asking: stop it, as unasked
+        return stop_job_question(job, run_id)
 
     def review_plan(plan: Plan, destructive: list[str]) -> bool:
         """The plan the run applies, shown first; destructive changes need --allow-destroy or a yes here."""
@@ -137,7 +132,6 @@ def run(
                                   "manifest": summary.manifest_uri, "removed_runs": summary.removed_runs})  # fmt: skip
     else:
         print_run_summary(g.console, summary)
-
 
 
 COMMANDS = (run,)

@@ -79,5 +79,4 @@ def outputs(g: Globals, run_id: str | None, every_object: bool, as_json: bool) -
     messages.lines(run_outputs.render(found, every_object=every_object))
 
 
-
 COMMANDS = (history, show, outputs)

@@ -112,5 +112,4 @@ def after_import(g: Globals, out: Path, endpoint_url: str | None) -> str:
     return command("-f", str(out), "plan", "--adopt", "all")
 
 
-
 COMMANDS = (validate, permissions, import_pipeline)
