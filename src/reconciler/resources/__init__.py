@@ -1,5 +1,4 @@
-"""Resource kinds, in dependency order. Adding a kind: README.md, "Adding a resource kind" (the module with
-its FIELDS, one entry in KINDS here, the spec section and the kinds that reference it)."""
+"""Resource kinds, in dependency order (`KINDS`). Adding a kind: docs/adding-a-kind.md."""
 
 from __future__ import annotations
 

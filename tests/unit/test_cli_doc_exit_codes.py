@@ -1,4 +1,4 @@
-"""The README's exit codes are the code's (issue 16: `run`'s documented exit codes once omitted the gate)."""
+"""The CLI reference's exit codes (docs/cli.md) are the code's: `run`'s documented exit codes once omitted the gate."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 
 from reconciler.errors import EXIT_CODES, EXIT_GATE, EXIT_LOCKED
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CLI_DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def _section(title: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"### {title}\n")
-    end = text.find("\n## ", start)
+    text = CLI_DOC.read_text(encoding="utf-8")
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
     return text[start : end if end != -1 else len(text)]
 
 
@@ -23,7 +23,7 @@ def test_the_exit_code_table_is_errors_exit_codes() -> None:
 
 
 def test_runs_row_in_the_cli_table_names_the_gate_and_the_lock() -> None:
-    text = README.read_text(encoding="utf-8")
+    text = CLI_DOC.read_text(encoding="utf-8")
     row = next(line for line in text.splitlines() if line.startswith("| `run "))
     codes = row.rsplit("|", 2)[-2]
     assert f"{EXIT_GATE} gate failed" in codes and f"{EXIT_LOCKED} locked" in codes
