@@ -134,7 +134,7 @@ def key_prefix_problems(prefix: str) -> list[str]:
 
 
 def object_key_problems(key: str) -> list[str]:
-    """A full object key such as scripts/job.py."""
+    """A full object key, such as a job script's."""
     if key == "":
         return ["must not be empty"]
     if key.endswith("/"):

@@ -2,9 +2,10 @@
 
 moto dispatches a Glue JSON request (`X-Amz-Target: AWSGlue.UpdateCrawler`) to the `GlueResponse`
 method named after the action in snake_case (`update_crawler`); `install()` grafts the methods below
-onto `GlueResponse`. The logic lives on the backend (`models.py`, `runtime/`); these methods only read
-parameters and shape the answer. Methods we graft onto moto's `GlueBackend` are invisible to mypy,
-hence the `attr-defined` ignores on calls to them; each is defined in `models.py` or `runtime/`.
+onto `GlueResponse`. The logic lives on the backend (`models.py`, `job_runtime.py`,
+`crawler_runtime.py`); these methods only read parameters and shape the answer. Methods we graft onto
+moto's `GlueBackend` are invisible to mypy, hence the `attr-defined` ignores on calls to them; each is
+defined in one of those modules.
 """
 
 from __future__ import annotations
