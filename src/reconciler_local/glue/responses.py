@@ -77,7 +77,7 @@ class GlueResponseAdditions(GlueResponse):
         resource must carry every given tag ("and", the default) or one of them ("or", moto's own
         behaviour). AWS documents neither: the API reference says only "Specifies to return only these
         tagged resources" (botocore glue model, ListCrawlers/ListJobs/ListTriggers Tags), so a client must
-        be correct under both; issue 13 defect 3."""
+        be correct under both (a listing is never the truth of ownership: each resource's own GetTags is)."""
         resource_tags = self.glue_backend.get_tags(resource_arn)
         matches = [resource_tags.get(key) == value for key, value in tags.items()]
         return any(matches) if get_runtime().settings.tag_filter == "or" else all(matches)
