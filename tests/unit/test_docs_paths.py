@@ -189,3 +189,37 @@ def test_docstrings_and_comments_are_read_but_code_is_not() -> None:
     texts = list(python_text(source))
     paths = set().union(*(named_paths(t, _top_level()) for t in texts))
     assert paths == {"docs/nowhere.md", "docs/in-comment.md", "docs/in-function.md"}
+
+
+#: The repository's own text: what a reader of a checkout reads.
+TEXT_ROOTS = ("README.md", "Makefile", "Dockerfile", "docs", "src", "tests", "scripts", "benchmarks", "glue_scripts",
+              "Data/README.md", ".github", ".ci")  # fmt: skip
+_ISSUE_NUMBER = re.compile(r"\b(?:[Ii]ssues?|[Dd]efects?) #?[0-9]+")
+
+
+def issue_numbers(text: str) -> list[str]:
+    """The 'issue N' / 'defect N' references in `text`: a tracker a reader of the repository cannot look up
+    (an external project's issue is cited by its URL or `owner/repo#N` instead)."""
+    return _ISSUE_NUMBER.findall(text)
+
+
+def test_no_text_refers_to_an_issue_number_instead_of_the_behaviour() -> None:
+    found = []
+    for top in TEXT_ROOTS:
+        base = ROOT / top
+        files = [base] if base.is_file() else [p for p in base.rglob("*") if p.is_file()]
+        for path in files:
+            if path.suffix not in {".py", ".md", ".sh", ".yml", ".yaml", ".toml", ".txt", ""}:
+                continue
+            try:
+                text = path.read_text("utf-8")
+            except UnicodeDecodeError:
+                continue
+            found += [f"{path.relative_to(ROOT)}: {m}" for m in issue_numbers(text)]
+    assert not found, "state the behaviour instead of the issue number:\n" + "\n".join(found)
+
+
+def test_an_issue_number_is_found_and_an_external_citation_is_not() -> None:
+    issue, defect = "issue", "defect"  # kept apart, so that this file does not trip its own check
+    text = f"retried ({issue} 13 {defect} 7); see I{issue[1:]} 16, and {defect} 3; aws/aws-sdk-js/{issue}s/4212"
+    assert issue_numbers(text) == [f"{issue} 13", f"{defect} 7", f"I{issue[1:]} 16", f"{defect} 3"]
