@@ -1,1 +1,1 @@
-"""The command line: option parsing and the error boundary (`main`), and everything printed (`render`)."""
+"""The command line (docs/cli.md): the commands (`main`), the error boundary (`boundary`), what is printed."""

@@ -10,7 +10,7 @@ once a quarter. So every `reconcile run` writes its own record beside its output
 at start (once it holds the lock), and again at the end of every step, failed or not, and at the end
 (failed crawl, failed/stopped/timed-out job, timeout, interrupt, gate failure, lost lock, published):
 quarter, state, step durations, job run id, rows, gate verdict, published or not, and cost. A run that
-adopts a killed run's job run (run.attachable_job_run) continues the killed run's record.
+attaches to a killed run's job run (run.attachable_job_run) continues the killed run's record.
 
 Cost: the job run's DPU-seconds (GetJobRun `DPUSeconds` when Glue reports it, for Flex and auto-scaling
 runs; else `ExecutionTime` x workers x the worker type's DPUs) and the crawl's DPU-hours (ListCrawls'

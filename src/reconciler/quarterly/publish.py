@@ -1,4 +1,4 @@
-"""Write-audit-publish: each run writes to its own prefix, is checked, and only then is published.
+"""Write-audit-publish: each run writes to its own prefix, is checked, and only then is published (docs/publishing.md).
 
 Layout under the job's `--output_path` (the *base*, e.g. `s3://bucket/prepared/`):
 

@@ -1,4 +1,4 @@
-"""`reconcile run`: the quarterly job. Lock, reconcile, crawl and WAIT, job and WAIT, manifest.
+"""`reconcile run`: one quarter. Lock, reconcile, crawl and wait, job and wait, gate, publish (docs/publishing.md).
 
 The original design failed exactly here: it started the job before the crawler had finished, and its
 conditional trigger never fired for a crawler it had started by hand. So `run` starts the job itself,
@@ -263,7 +263,7 @@ def attachable_job_run(
     ctx: AwsContext, job: str, layout: publish.Layout, quarter: str | None
 ) -> tuple[dict[str, Any], str] | None:
     """A job run that this pipeline started for this quarter and whose run crashed or was killed, with its
-    run id: the run adopts it. That is one in progress, or the job's latest run when it SUCCEEDED and was
+    run id: the run attaches to it. That is one in progress, or the job's latest run when it SUCCEEDED and was
     never gated (the killed run's job finished while nobody watched). Any other run in progress is
     refused, named."""
     runs = [dict(r) for r in ctx.call("glue", "get_job_runs", JobName=job, MaxResults=50).get("JobRuns", [])]
@@ -283,7 +283,7 @@ def attachable_job_run(
 def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventSink,
               layout: publish.Layout | None = None) -> str:  # fmt: skip
     """Start one run, never two: after a failed start, look for the run with our run id before retrying.
-    A run in progress that is not ours is refused (attachable_job_run adopts ours before the crawl)."""
+    A run in progress that is not ours is refused (the run attaches to ours, attachable_job_run, before the crawl)."""
     mine = arguments.get("--run_id")
 
     def ours_in_progress() -> str | None:
@@ -552,8 +552,8 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
             quarters.check_ingested(ctx, pipeline, job, label, local_too=False)  # uploaded by the apply
         if publish.converge(ctx, pipeline, layout, warn=warn):  # repair a crash between pointer and manifest
             emit("converged", {"manifest": pipeline.quicksight.manifest.key if pipeline.quicksight.manifest else None})
-        # A job run this pipeline started for this quarter, still going (its run was killed): adopt it, its
-        # run id and output prefix, and gate and publish it. Any other run in progress is refused, named.
+        # A job run this pipeline started for this quarter, still going (its run was killed): attach to it,
+        # take its run id and output prefix, and gate and publish it. Any other run in progress is refused, named.
         adopted = attachable_job_run(ctx, job, layout, label)
         if adopted is not None:
             run_id = summary.run_id = adopted[1]
