@@ -27,3 +27,10 @@ def test_runs_row_in_the_cli_table_names_the_gate_and_the_lock() -> None:
     row = next(line for line in text.splitlines() if line.startswith("| `run "))
     codes = row.rsplit("|", 2)[-2]
     assert f"{EXIT_GATE} gate failed" in codes and f"{EXIT_LOCKED} locked" in codes
+
+
+def test_the_readmes_short_list_names_every_exit_code() -> None:
+    readme = (CLI_DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    bullet = readme[readme.index("- **Errors are one line**") :].split("\n- ", 1)[0].split("\n\n", 1)[0]
+    listed = bullet[bullet.index("exit code (") :]
+    assert {int(code) for code in re.findall(r"\b(\d+)\s+[a-z]", listed)} == set(EXIT_CODES)
