@@ -1,4 +1,4 @@
-"""`reconcile`: the command line: its options and commands (docs/cli.md); errors end in `boundary`."""
+"""`reconcile`: the command line. Thin: parse options, call the library, map errors to exit codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Resource kinds, in dependency order (`KINDS`). Adding a kind: docs/adding-a-kind.md."""
+"""Resource kinds, in dependency order. Adding a kind: README.md, "Adding a resource kind" (the module with
+its FIELDS, one entry in KINDS here, the spec section and the kinds that reference it)."""
 
 from __future__ import annotations
 
