@@ -61,3 +61,10 @@ def test_the_recommended_workers_grow_with_the_square_root_of_the_volume(rows: i
     best = recommend(round(rows * ROW_BYTES))
     assert (best["number_of_workers"], best["worker_type"]) == (workers, "G.1X")
     assert best["dpu_seconds"] >= workers * 60  # never under the 1-minute minimum
+
+
+def test_show_names_an_unpriced_crawl_instead_of_printing_zero() -> None:
+    line = history.describe_cost(history.cost("eu-central-1", EXAMPLE_RUN, 0.5))
+    assert line == ("$0.6600: job $0.6600, crawl unpriced (crawler unpriced in eu-central-1: price list dated "
+                    "2023-02-06 has no entry); eu-central-1, prices of 2023-02-06")  # fmt: skip
+    assert "crawl $0.2200" in history.describe_cost(history.cost("us-east-1", EXAMPLE_RUN, 0.5))

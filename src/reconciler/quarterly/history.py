@@ -168,6 +168,17 @@ def cost(region: str, job_run: dict[str, Any] | None, crawl_dpu_hours: float | N
     return result
 
 
+def describe_cost(cost: dict[str, Any]) -> str:
+    """A run record's cost in one line, for `show`: each part priced, or unpriced with the reason (never $0)."""
+    priced = "" if cost.get("priced_as") == cost.get("region") else f" (priced as {cost.get('priced_as')})"
+    job = f"${cost['job_usd']:.4f}" if cost.get("job_usd") is not None else (
+        f"unpriced ({cost['job_unpriced']})" if cost.get("job_unpriced") else "$0.0000")  # fmt: skip
+    crawl = f"${cost.get('crawl_usd') or 0:.4f}" if not cost.get("crawl_unpriced") else (
+        f"unpriced ({cost['crawl_unpriced']})")  # fmt: skip
+    return (f"${cost.get('total_usd', 0):.4f}: job {job}, crawl {crawl}; {cost.get('region')}{priced}, prices of "
+            f"{cost.get('prices_as_of')}")  # fmt: skip
+
+
 # --- reading and writing records --------------------------------------------------------------------------
 
 
