@@ -15,9 +15,10 @@ seen, the one the next run normally processes; without any quarter folder, the w
   cores at 10M rows, 66,615 rows/s, is about 33,000 rows per second per core);
 - on Glue every worker has VCPUS_PER_DPU vCPUs per DPU and one executor (botocore's Glue model, CreateJob
   WorkerType: "For the G.1X worker type, each worker maps to 1 DPU (4 vCPUs, 16 GB of memory) with 94GB disk,
-  and provides 1 executor per worker"; G.2X 2 DPU and 8 vCPUs; AWS Glue Developer Guide, "Defining job
-  properties for Spark jobs", Worker type), and one worker runs the driver, so N workers of D DPUs give
-  4 x D x (N - 1) executor cores;
+  and provides 1 executor per worker"; G.2X 2 DPU and 8 vCPUs; AWS Glue Developer Guide, "Configuring job
+  properties for Spark jobs", section "Defining job properties for Spark jobs", Worker type:
+  https://docs.aws.amazon.com/glue/latest/dg/add-job.html), and one worker runs the driver, so N workers of
+  D DPUs give 4 x D x (N - 1) executor cores;
 - a run takes START_UP_SECONDS + work / cores, and is billed workers x DPUs x at least the 1-minute minimum
   (prices.json `minimum_seconds`);
 - the DPU-seconds are lowest at N = 1 + sqrt(work / (4 x START_UP_SECONDS)) workers of G.1X (the start-up
