@@ -9,7 +9,7 @@ machine of the upload sources apply puts there (a local file replaces the bucket
 Keys group by their `ingest_quarter=YYYY-QN/` folder (quarters.folder); the quarter checked is the newest one
 seen, the one the next run normally processes; without any quarter folder, the whole prefix.
 
-**The model** (docs/cost-estimate.md, "Workers by volume"; docs/performance.md section 7):
+**The model** (docs/cost-estimate.md, "Workers"; docs/performance.md section 7):
 - rows = bytes / ROW_BYTES (the example's CSV: 1,000,000 rows are 27.5 MB);
 - the job's work is rows / ROWS_PER_CORE_SECOND core-seconds (the local job's measured throughput on 2
   cores at 10M rows, 66,615 rows/s, is about 33,000 rows per second per core);
