@@ -917,11 +917,7 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
              f"{job_run.get('number_of_workers')} x {job_run.get('worker_type')}, {job_run.get('dpu_seconds')} DPU-s")
     cost = record.get("cost") or {}
     if cost:
-        priced = "" if cost.get("priced_as") == cost.get("region") else f" (priced as {cost.get('priced_as')})"
-        job_cost = f"${cost['job_usd']:.4f}" if cost.get("job_usd") is not None else (
-            f"unpriced ({cost['job_unpriced']})" if cost.get("job_unpriced") else "$0.0000")
-        line(f"cost      ${cost.get('total_usd', 0):.4f}: job {job_cost}, crawl "
-             f"${cost.get('crawl_usd', 0):.4f}; {cost.get('region')}{priced}, prices of {cost.get('prices_as_of')}")
+        line(f"cost      {run_history.describe_cost(cost)}")
     if report:
         line(f"rows      {rows_text(report)}")
         rejects = report.get("rejected_by_reason") or {}
