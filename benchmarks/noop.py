@@ -122,12 +122,12 @@ def render(r: dict[str, Any]) -> str:
          "ownership tag (which declared names are ours; also finds removed ones)",
          n(*(k for k in calls if k.startswith("glue:BatchGet")), "glue:ListCrawlers", "glue:ListJobs",
            "glue:ListTriggers")),
-        ("Glue tags: one GetTags per Glue resource, the truth for ownership and tag drift (issue 13 defect 3: a "
+        ("Glue tags: one GetTags per Glue resource, the truth for ownership and tag drift (a "
          "listing filtered by several tags is an AND or an OR, AWS documents neither)", n("glue:GetTags")),
         ("uploads: one listing per prefix (+ one index GET on a machine that has not seen the objects)",
          n("s3:ListObjectsV2", "s3:GetObject")),
         ("removed from the spec: one Resource Groups Tagging API GetResources filtered by our ownership tag "
-         "(buckets, databases, workflows: no rights on, and no calls per, foreign resources; issue 13 defect 4) "
+         "(buckets, databases, workflows: no rights on, and no calls per, foreign resources) "
          "and one ListRoles",
          n("s3:ListBuckets", "iam:ListRoles", "glue:GetDatabases", "glue:ListWorkflows",
            "resourcegroupstaggingapi:GetResources")),
@@ -144,7 +144,7 @@ def render(r: dict[str, Any]) -> str:
         "the lock serial (read before the plan, so that a plan with changes need not be made twice under the lock), "
         "and stops there: no lock, no write.",
         "",
-        f"- Against the issue's bound (one read per declared resource + one listing per upload prefix = "
+        f"- Against the read bound (one read per declared resource + one listing per upload prefix = "
         f"{r['resources']} + {r['uploads']} = {bound}): **not met as worded**: {plan_total} calls for {others} "
         f"other resources and {r['uploads']} uploads (37 before this round's changes). Uploads meet it (one "
         "listing, never a HEAD per object; a machine that has not "

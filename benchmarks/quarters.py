@@ -1,4 +1,4 @@
-"""Issue 14's "Measure": a quarter's job time must not grow with history, and publishing stays cheap.
+"""The quarter-by-quarter measurement: a quarter's job time must not grow with history, and publishing stays cheap.
 
 1. Job time for the newest quarter N with 1, 4 and 8 quarters ingested (BENCH_QUARTER_ROWS rows each,
    default 1,000,000), `--run_quarter N` (what `reconcile run` passes) against the full recomputation of
@@ -136,12 +136,12 @@ def publish_cost(ep: Endpoint, published: int) -> tuple[float, dict[str, int]]:
 def section(ep: Endpoint, repeat: int) -> str:
     rows, results = job_times(max(1, repeat))
     lines = [
-        "## Quarter by quarter: job time with 1, 4 and 8 quarters ingested (issue 14)",
+        "## Quarter by quarter: job time with 1, 4 and 8 quarters ingested",
         "",
         f"Each quarter {rows:,} rows (the generator's defaults otherwise). `one quarter`: the job with "
         "`--run_quarter` = the newest quarter, as `reconcile run` starts it; `all quarters`: the same job "
-        "without it, recomputing every ingested quarter (the cron line before issue 14). Same Spark session, "
-        "after one warm-up run.",
+        "without it, recomputing every ingested quarter (what a run did before it took one quarter). "
+        "Same Spark session, after one warm-up run.",
         "",
         "| quarters ingested | one quarter (rows read) | all quarters (rows read) | all / one |",
         "|---:|---:|---:|---:|",

@@ -33,10 +33,11 @@ Second round (this document's numbers are after it):
   index GET when the listing shows the (size, ETag) this machine last saw. Counts (exact): no-op plan of
   the example 37 -> 28 calls; no-op plans at 25 / 105 / 405 resources 66 / 226 / 828 -> 24 / 24 / 30
   calls, and 0.44 / 1.49 / 5.41 s -> section 4 (the earlier times were under heavier load; the call
-  counts are what changed). Issue 13 then replaced the listing filtered by all declared tags with one
-  GetTags per Glue resource (AND or OR filter semantics are undocumented) and the four per-kind
-  ownership listings of buckets, databases and workflows with one tagging-API GetResources: the example
-  stays at 28 calls, plans at scale are linear again (41 / 121 / 425, section 4).
+  counts are what changed). Ownership by each resource's own tag read then replaced the listing
+  filtered by all declared tags with one GetTags per Glue resource (AND or OR filter semantics are
+  undocumented) and the four per-kind ownership listings of buckets, databases and workflows with one
+  tagging-API GetResources: the example stays at 28 calls, plans at scale are linear again (41 / 121 /
+  425, section 4).
 - An auto-approved apply plans once. It reads the lock serial before planning; every lock holder
   rewrites the serial before changing anything, so an unchanged serial under the lock proves no other
   reconciler overtook the plan. Initial upload of the 4-file data set: 66 -> 41 requests for the whole

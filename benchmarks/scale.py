@@ -101,7 +101,7 @@ def section(ep: Endpoint, repeat: int) -> str:
             f"time grows at {growth:.2f} of the resource count's rate.",
             "- Crawlers and jobs are read in bulk: per kind one ListCrawlers/ListJobs filtered by our one ownership "
             "tag (which names are ours, and which were removed from the spec) and one BatchGetCrawlers/BatchGetJobs "
-            "per 100 names, then one GetTags per resource: since issue 13 (defect 3) a resource's own tag read is "
+            "per 100 names, then one GetTags per resource: a resource's own tag read is "
             "the truth for ownership and tag drift, because a listing filtered by several tags may be an AND or an "
             "OR (AWS documents neither) and a one-tag listing cannot say whether the other tags are in sync. That "
             "made the calls linear again (one per resource, as the table shows: 1.05 per resource at 405), the price "

@@ -88,7 +88,7 @@ class RunningEndpoint:
 ENDPOINT_ENVIRONMENT = {
     "RECONCILER_LOCAL_CRAWL_MIN_SECONDS": "0.2",
     "RECONCILER_LOCAL_CRAWL_STOPPING_SECONDS": "0.05",
-    # What AWS enforces (issue 13; src/reconciler_local/README.md "Strict settings"), on for the whole suite:
+    # What AWS enforces (src/reconciler_local/README.md "Strict settings"), on for the whole suite:
     # role resolution (a crawler's or job's Role must exist and trust Glue: tests that give Glue a role use the
     # `glue_role_arn` fixture or create one), IAM propagation (2 s), the Glue role's policies and the new-bucket
     # window (0.5 s of NoSuchBucket for configuration calls after CreateBucket; the tests' own CreateBucket calls

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-# --- exit codes: the one table (documented in the README, "Exit codes") --------------------------------------
+# --- exit codes: the one table (documented in docs/cli.md, "Exit codes") -------------------------------------
 EXIT_OK = 0
 EXIT_ERROR = 1  #: any error: AWS, spec, conflict, failed run, refused approval
 EXIT_CHANGES = 2  #: plan --detailed-exitcode: the plan has changes (and nothing else uses 2)

@@ -14,6 +14,8 @@
 | `POST /_reconciler/save` | write the state to the data file now, if it changed: `{"saved": bool}` (persistence.py) |
 | `GET  /_reconciler/job-runs/<run id>/log` | the job run's driver stdout+stderr as text/plain |
 | `GET  /_reconciler/job-runs/<run id>` | where the run's files are: `{"log_path", "work_dir", ...}` |
+| `POST /_reconciler/s3/declared-size` | test-only: `{"bucket": B, "key": K, "size": N}`: object K lists and |
+|                           | heads as N bytes, not stored (s3store.S3Store.declare_size) |
 
 Everything answers JSON except the log route; errors are `{"error": message}` with 4xx.
 """
@@ -33,6 +35,7 @@ from reconciler_local import roles
 from reconciler_local.clock import parse_instant
 from reconciler_local.faults import FaultInjector
 from reconciler_local.runtime import Runtime
+from reconciler_local.s3store import S3Error, store_with_bucket
 
 ADMIN_PREFIX = "/_reconciler/"
 SAVE_ROUTE = "/_reconciler/save"
@@ -70,6 +73,7 @@ class AdminApp:
                 Rule(SAVE_ROUTE, endpoint="save", methods=["POST"]),
                 Rule("/_reconciler/job-runs/<run_id>/log", endpoint="job_run_log", methods=["GET"]),
                 Rule("/_reconciler/job-runs/<run_id>", endpoint="job_run", methods=["GET"]),
+                Rule("/_reconciler/s3/declared-size", endpoint="declared_size", methods=["POST"]),
             ]
         )
 
@@ -150,6 +154,17 @@ class AdminApp:
             except (ValueError, TypeError) as error:
                 raise BadRequest(str(error)) from error
         return _json(self.faults.state())
+
+    def on_declared_size(self, request: Request) -> Response:
+        body = self._body(request)
+        bucket, key, size = body.get("bucket"), body.get("key"), body.get("size")
+        if not isinstance(bucket, str) or not isinstance(key, str) or not isinstance(size, int) or size < 0:
+            raise BadRequest('expected {"bucket": name, "key": key, "size": bytes (an integer, 0 or more)}')
+        try:
+            store_with_bucket(bucket).declare_size(bucket, key, size)
+        except S3Error as error:
+            raise BadRequest(str(error)) from error
+        return _json({"bucket": bucket, "key": key, "size": size})
 
     def on_save(self, request: Request) -> Response:
         if self.save_state is None:

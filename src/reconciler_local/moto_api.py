@@ -343,7 +343,8 @@ CONTRACT: tuple[Expect, ...] = (
     _calls("moto.s3.models.S3Backend.delete_object", "bucket_name", "key_name"),
     _calls("moto.s3.models.S3Backend.put_bucket_tagging", "bucket_name", "tags"),
     _calls("moto.s3.models.FakeKey.__getstate__"),  # persistence.py pickles keys with their bytes
-    *_attrs("moto.s3.models.FakeKey", "_value_buffer", "lock", "value", "name", "size", "etag", "last_modified"),
+    *_attrs("moto.s3.models.FakeKey", "_value_buffer", "lock", "value", "name", "size", "etag", "last_modified",
+            "contentsize"),  # s3store.declare_size: the Size ListObjectsV2 and HeadObject report
     # Glue responses: the operations we replace or wrap, and what they read.
     *_attrs(_GLUE_RESPONSE, "glue_backend"),
     *(_calls(f"{_GLUE_RESPONSE}.{name}") for name in ("create_job", "create_crawler", "get_workflow",

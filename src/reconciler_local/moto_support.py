@@ -3,7 +3,7 @@
 The endpoint grafts onto moto's private internals (`moto_api.py` lists them), which move between patch
 releases: moto 5.2.6 removed `GlueResponse.parameters`, and an endpoint on it answered HTTP 500 to every
 grafted Glue operation. So the supported range is exactly the releases the suite has passed on, declared
-here once; pyproject.toml's `[local]` extra says the same (tests/unit/test_moto_support.py checks they agree).
+here once; pyproject.toml's `[local]` extra says the same (tests/unit/test_moto_range.py checks they agree).
 
 This module imports nothing from moto: it must answer before moto's modules (or our grafts onto them) are
 imported, since a moved private name can already fail at import time.

@@ -43,7 +43,7 @@ class Settings:
     crawl_sample_bytes: int = 1024 * 1024  # head of each file read for classification
     crawl_max_files_per_table: int = 1000  # files sampled per table (all files are listed)
     keep_staged_data: bool = False  # keep a job run's staged s3:// data in its work dir after the run
-    # What AWS enforces (issue 13); each is modelled in the module named, which cites its AWS source.
+    # What AWS enforces where moto is lenient; each is modelled in the module named, which cites its AWS source.
     role_resolution: bool = False  # a crawler's / job's Role must resolve to a Glue-trusted role (roles.py)
     iam_propagation_seconds: float = 0.0  # a role changed this recently cannot be assumed yet (roles.py)
     enforce_iam: bool = False  # requests are authorised against the caller's IAM policies (auth.py)

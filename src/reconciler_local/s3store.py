@@ -117,3 +117,23 @@ class S3Store:
 
     def delete(self, bucket: str, key: str) -> None:
         self.backend.delete_object(bucket, key)
+
+    def declare_size(self, bucket: str, key: str, size: int) -> None:
+        """Test-only: the object's `Size` in ListObjectsV2 and `Content-Length` in HeadObject become `size`,
+        as for an object of that many bytes (moto reports both from FakeKey.contentsize), without storing them.
+        Its stored bytes stay what was put: a GetObject of it is not modelled (nothing of ours reads one), and
+        the declaration does not survive a restart (a restored key recounts its bytes)."""
+        if size < 0:
+            raise S3Error(f"a size is never negative: {size}")
+        fake_key = self._key(bucket, key)
+        with fake_key.lock:
+            fake_key.contentsize = size
+
+
+def store_with_bucket(bucket: str, partition: str = "aws") -> S3Store:
+    """The S3Store of the account that owns `bucket` (the endpoint serves every account a client signs as)."""
+    for account_id in list(s3_backends.keys()):
+        store = S3Store(account_id, partition)
+        if store.bucket_exists(bucket):
+            return store
+    raise S3Error(f"The specified bucket does not exist: {bucket}")

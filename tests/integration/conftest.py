@@ -17,7 +17,7 @@ from reconciler_local.lifecycle import call_admin
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "car-brands-test"
 JOB = "car-brands-prepare"
-#: when the quarterly cron line fires for 2026-Q3 (README: 06:00 UTC on the first day of the next quarter)
+#: when the quarterly cron line fires for 2026-Q3 (docs/publishing.md: 06:00 UTC on the first day of the next quarter)
 CRON_TIME = "2026-10-01T06:00:00Z"
 
 

@@ -1,4 +1,4 @@
-"""A run attaches only to a job run that is its own (issue 14, point 6): a job run in progress that this
+"""A run attaches only to a job run that is its own: a job run in progress that this
 pipeline started for the same quarter (its `reconcile run` was killed) is adopted, with its run id and
 output prefix, then gated and published; any other run in progress (the console, a trigger, another
 quarter) makes `run` refuse, naming it. And a run killed with SIGKILL while holding the lock is taken over

@@ -1,5 +1,5 @@
-"""Issue 13: what real AWS does that the endpoint did not show. Role references (defect 1), IAM
-propagation retries (defect 2) and trigger transitions (defect 10), each on the real local endpoint."""
+"""What real AWS does that the endpoint did not show. Role references, IAM
+propagation retries and trigger transitions, each on the real local endpoint."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ UNABLE_TO_ASSUME = "Service is unable to assume provided role. Please verify rol
 
 
 def test_crawler_and_job_are_given_the_managed_roles_full_arn(project: Project, aws: Any) -> None:
-    """Defect 1: the managed role has the path /reconciler/<pipeline>/; a bare name means a path-less ARN."""
+    """The managed role has the path /reconciler/<pipeline>/; a bare name means a path-less ARN."""
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     role_arn = aws.client("iam").get_role(RoleName="car-brands-glue")["Role"]["Arn"]
@@ -83,7 +83,7 @@ def _fail(aws: Any, operation: str, message: str) -> None:
 def test_iam_propagation_errors_are_retried(
     project: Project, aws: Any, slept: list[float], operation: str, message: str
 ) -> None:
-    """Defect 2: Glue's "not propagated yet" answers are retried (terraform-provider-aws crawler.go, trigger.go)."""
+    """Glue's "not propagated yet" answers are retried (terraform-provider-aws crawler.go, trigger.go)."""
     _fail(aws, operation, message)
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
@@ -140,7 +140,7 @@ class TransitionalTriggers(AwsContext):
 def test_a_plan_during_a_trigger_transition_shows_no_diff(
     project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch, state: str
 ) -> None:
-    """Defect 10: the plan waits for the transition to end instead of diffing a half-made trigger."""
+    """The plan waits for the transition to end instead of diffing a half-made trigger."""
     assert project.cli("apply", "--auto-approve").exit_code == 0
     slept: list[float] = []
     monkeypatch.setattr(trigger, "settle_sleep", slept.append)
@@ -153,7 +153,7 @@ def test_a_plan_during_a_trigger_transition_shows_no_diff(
 def test_trigger_writes_wait_for_the_transition_and_send_no_reserved_name(
     project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Defect 10: UpdateTrigger's TriggerUpdate.Name is "Reserved for future use" (botocore glue model): not
+    """UpdateTrigger's TriggerUpdate.Name is "Reserved for future use" (botocore glue model): not
     sent; create, update and delete wait for the trigger to settle (waitTriggerCreated / Deleted)."""
     assert project.cli("apply", "--auto-approve").exit_code == 0
     after_crawl = "car-brands-quarterly-after-crawl"
@@ -180,8 +180,9 @@ def test_trigger_writes_wait_for_the_transition_and_send_no_reserved_name(
 
 
 def test_apply_passes_with_role_resolution_and_iam_propagation_delay(project: Project, aws: Any) -> None:
-    """Defects 1 and 2 on the strict endpoint: the Role must resolve to the role with its path (a bare name
-    fails CreateCrawler as on AWS), and a role made seconds ago cannot be assumed yet (retried, bounded)."""
+    """Role references and IAM propagation on the strict endpoint: the Role must resolve to the role with its
+    path (a bare name fails CreateCrawler as on AWS), and a role made seconds ago cannot be assumed yet (retried,
+    bounded)."""
     call_admin(aws.url, "settings", {"role_resolution": True, "iam_propagation_seconds": 2})
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
@@ -190,7 +191,7 @@ def test_apply_passes_with_role_resolution_and_iam_propagation_delay(project: Pr
 
 @pytest.mark.parametrize("semantics", ["and", "or"])
 def test_ownership_is_correct_under_and_and_or_tag_filters(project: Project, aws: Any, semantics: str) -> None:
-    """Defect 3: Glue does not document how several List* Tags combine; the endpoint models both. Resources
+    """Glue does not document how several List* Tags combine; the endpoint models both. Resources
     with only one of our two ownership tags are never deleted, neither by apply nor by destroy."""
     call_admin(aws.url, "settings", {"tag_filter": semantics})
     glue = aws.client("glue")

@@ -1,4 +1,4 @@
-"""Issue 13, defect 13: a versioned bucket does not keep every old version of our internal keys forever,
+"""A versioned bucket does not keep every old version of our internal keys forever,
 others' lifecycle rules stay, and a DeleteObjects that answers 200 with per-key Errors is a failure."""
 
 from __future__ import annotations

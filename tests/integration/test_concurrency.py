@@ -29,7 +29,7 @@ def reconcile(project: Project, *args: str) -> subprocess.Popen[str]:
 def test_two_applies_at_once_one_waits_and_the_state_is_right(
     project: Project, aws: Any, region: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 13 defect 9: in us-east-1 CreateBucket answers 200 to the owner of an existing bucket
+    """In us-east-1 CreateBucket answers 200 to the owner of an existing bucket
     (terraform-provider-aws internal/service/s3/bucket.go; moto models it), so both first applies
     believe they created the bucket; exactly one may skip re-planning under the lock."""
     monkeypatch.setenv("AWS_REGION", region)  # the spec's region: ${AWS_REGION:-eu-central-1}

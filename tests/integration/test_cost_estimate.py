@@ -17,8 +17,10 @@ from reconciler.spec.load import load_spec
 from .conftest import BUCKET, Project
 from .test_history import QUARTER, history, reporting_project, run
 
-# us-east-1's figures in prices.json (the endpoint's region is not listed, so it is priced as us-east-1)
-ETL, CRAWLER, S3_GB_MONTH = 0.44, 0.44, 0.023
+# eu-central-1's figures in prices.json (the endpoint's region): the ETL job rate of the 2023-02-06 price list
+# copy, which has no crawler nor S3 rate for it: those are unpriced, never us-east-1's
+ETL = 0.44
+UNPRICED = "unpriced in eu-central-1: price list dated 2023-02-06 has no entry"
 
 
 def raw_bytes(project: Project) -> int:
@@ -33,16 +35,21 @@ def test_before_any_run_the_timeout_is_the_upper_bound(project: Project, aws: An
     # pipeline.yaml: 2 x G.1X, timeout_minutes 60
     assert (job["dpus"], job["seconds"], job["upper_bound"], job["history_runs"]) == (2, 3600.0, True, 0)
     assert job["usd"] == pytest.approx(2 * 1.0 * ETL, abs=1e-4)
+    assert estimate["region"] == "eu-central-1" and estimate["prices_as_of"] == "2023-02-06"
     (crawler,) = estimate["crawlers"]
-    assert crawler["name"] == "car-brands-raw" and crawler["usd"] == pytest.approx(600 / 3600 * CRAWLER, abs=1e-4)
+    assert crawler["name"] == "car-brands-raw" and crawler["dpu_hours"] == pytest.approx(600 / 3600, abs=1e-4)
+    assert crawler["usd"] is None and crawler["unpriced"] == f"crawler {UNPRICED}"
     storage = estimate["storage"]
     assert storage["raw_bytes"] == raw_bytes(project) and storage["published_bytes"] == 0
-    assert storage["source"] == "https://aws.amazon.com/s3/pricing/" and storage["price_gb_month"] == S3_GB_MONTH
-    assert estimate["run_usd"] == pytest.approx(job["usd"] + crawler["usd"], abs=1e-4)
+    assert storage["price_gb_month"] is None and storage["unpriced"] == f"S3 storage {UNPRICED}"
+    assert estimate["unpriced"] == [f"crawler {UNPRICED}", f"S3 storage {UNPRICED}"]
+    assert estimate["run_usd"] == pytest.approx(job["usd"], abs=1e-4)  # the unpriced parts are left out
 
     text = " ".join(project.cli("plan").output.split())
     assert "Cost estimate of the next quarterly run (an estimate, not a bill;" in text
     assert "(upper bound) (no successful run in history: the job's timeout (60 min) as the upper bound)" in text
+    assert f"crawler car-brands-raw: 0.1667 DPU-h, {UNPRICED}; the per-run total leaves it out" in text
+    assert f"= {UNPRICED}" in text and "(2 part(s) unpriced)" in text
 
 
 def published_prefix_bytes(aws: Any, run_id: str) -> int:
@@ -64,8 +71,7 @@ def test_after_runs_the_median_of_history_and_the_published_data(project: Projec
     storage = estimate["storage"]
     assert storage["published_quarters"] == 1
     assert storage["published_bytes"] == published_prefix_bytes(aws, published) > 0
-    total_gb = (storage["raw_bytes"] + storage["published_bytes"]) / 1024**3
-    assert storage["usd_per_month"] == pytest.approx(total_gb * S3_GB_MONTH, abs=1e-4)
+    assert storage["usd_per_month"] is None  # no S3 rate for eu-central-1 in the dated copy
 
 
 def estimate_calls(project: Project, aws: Any) -> dict[str, int]:
@@ -86,8 +92,9 @@ def test_the_estimate_adds_a_few_reads_bounded_by_history_runs(project: Project,
         assert run(project).exit_code == 0
     assert len(history(project)) == HISTORY_RUNS + 2
     calls = estimate_calls(project, aws)
-    # one LIST of runs/ + one of the published quarter's prefix; HISTORY_RUNS records + the pointer
-    assert calls == {"s3:ListObjectsV2": 2, "s3:GetObject": HISTORY_RUNS + 1}, calls
+    # one LIST of runs/, one of the published quarter's prefix and one of the job's input prefix (the workers
+    # check); HISTORY_RUNS records + the pointer
+    assert calls == {"s3:ListObjectsV2": 3, "s3:GetObject": HISTORY_RUNS + 1}, calls
     print(f"\nestimate calls with {HISTORY_RUNS + 2} runs in history: {calls}")
 
 

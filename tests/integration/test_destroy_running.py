@@ -1,4 +1,4 @@
-"""Destroy never deletes under running work and says what to run next (issue 15, item 6), on the endpoint.
+"""Destroy never deletes under running work and says what to run next, on the endpoint.
 
 - A job run left going (as by a crashed `reconcile run`) and a crawl in progress: destroy refuses before
   deleting anything, naming the run id, the crawler and the AWS CLI command that stops each; with

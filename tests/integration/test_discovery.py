@@ -1,4 +1,4 @@
-"""Issue 13, defect 4: a plan needs no right on other people's resources and costs the same however many
+"""A plan needs no right on other people's resources and costs the same however many
 buckets, databases and workflows the account holds (the Tagging API finds ours, each confirmed by its own
 read)."""
 

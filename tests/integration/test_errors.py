@@ -92,7 +92,7 @@ def quick_job(project: Project) -> None:
 
 
 def test_no_credentials_as_under_cron(project: Project, tmp_path: Path) -> None:
-    """cron runs with an almost empty environment: no AWS variables, a HOME without ~/.aws."""
+    """Cron runs with an almost empty environment: no AWS variables, a HOME without ~/.aws."""
     home = tmp_path / "home"
     home.mkdir()
     # AWS_EC2_METADATA_DISABLED: on an EC2 CI runner the instance role would be found, which is not this case
@@ -382,7 +382,7 @@ def test_a_signal_during_the_job_wait_stops_the_job_releases_the_lock_and_exits_
 ) -> None:
     """SIGTERM (a CI runner cancelling, `systemctl stop`) unwinds like Ctrl-C: the job run is stopped, the
     lock released, `run --json` says run_failed, and the exit code is 128 + the signal's number. With --json
-    (or without a terminal) nobody is asked: the job run is stopped as with --stop-on-interrupt (issue 16)."""
+    (or without a terminal) nobody is asked: the job run is stopped as with --stop-on-interrupt."""
     (project.root / "glue_scripts" / "car_brands_job.py").write_text("import time\ntime.sleep(60)\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "-f", str(project.spec), "--endpoint-url", project.endpoint, "run",
@@ -440,9 +440,9 @@ def test_run_json_reports_an_internal_error_as_run_failed(project: Project, tmp_
     assert "internal error: KeyError" in result.stderr and "--debug" in result.stderr
 
 
-def test_the_readme_documents_every_exit_code() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
+def test_the_cli_reference_documents_every_exit_code() -> None:
+    cli_doc = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    table = cli_doc.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     rows = dict(
         (int(cells[0]), cells[1])
         for line in table.splitlines()

@@ -1,4 +1,4 @@
-"""Hostile specs (issue 15): a spec that would let an upload, a job argument or a crawler reach the tool's own
+"""Hostile specs: a spec that would let an upload, a job argument or a crawler reach the tool's own
 keys, widen the role, load code from elsewhere, or name things that look like other things is refused by
 `validate`, `plan` and `apply --auto-approve` alike: exit 1, file:line of the offending value, the reason, and
 not one request reaches the endpoint (its request counter, `GET /_reconciler/faults` `aws_requests`, does not

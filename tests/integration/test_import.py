@@ -1,4 +1,4 @@
-"""`reconcile import` (issue 17 part 3): a pipeline built by hand with plain boto3, as the console builds it (bare
+"""`reconcile import`: a pipeline built by hand with plain boto3, as the console builds it (bare
 names, AWS defaults, an untagged bucket holding data), is imported, planned with --adopt all and applied; the
 raw objects are never touched."""
 

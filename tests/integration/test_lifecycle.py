@@ -121,7 +121,7 @@ def test_full_lifecycle(project: Project, aws: Any) -> None:
         "role.car-brands-glue": {"access_policy.Statement"},
         "upload.scripts/car_brands_job.py": {"objects[\"scripts/car_brands_job.py\"].sha256",
                                              "objects[\"scripts/car_brands_job.py\"].size"},
-        # a create lists everything it sets (issue 16), its tags too
+        # a create lists everything it sets, its tags too
         "crawler.car-brands-extra": {"role", "database", "description", "targets", "table_prefix", "schedule",
                                      "schema_change_policy", "recrawl_policy", "tags.project", "tags.owner",
                                      "tags.reconciler:pipeline", "tags.reconciler:managed", "tags.reconciler:keys"},

@@ -1,4 +1,4 @@
-"""Local convenience copies never block the real work (issue 15, item 7): when the local copy of the
+"""Local convenience copies never block the real work: when the local copy of the
 QuickSight manifest (`spec.quicksight.manifest.output`) cannot be written, publishing still happens (the
 pointer and the manifest in S3) and the command says so in one warning, never a traceback or an abort."""
 

@@ -1,4 +1,4 @@
-"""Secrets are masked by name and by value in every output (issue 15, item 4), against the local endpoint:
+"""Secrets are masked by name and by value in every output, against the local endpoint:
 the plan for people, `plan --json`, the saved plan, apply's output, `run --json` events, the run record in
 S3, `history` and `show`. A literal secret in the spec is a validation warning naming the safer ways;
 what reaches Glue is the value itself (masking is for outputs only)."""

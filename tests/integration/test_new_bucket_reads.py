@@ -1,4 +1,4 @@
-"""Issue 13 defect 7: a plan that reads a bucket moments after someone created it (a concurrent first apply, in
+"""A plan that reads a bucket moments after someone created it (a concurrent first apply, in
 S3's new-bucket window) waits the window out instead of failing or taking NoSuchBucket for "setting not set"."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 13, defect 5, end to end: an IAM user whose only policy is `reconcile permissions`' output runs
+"""End to end, an IAM user whose only policy is `reconcile permissions`' output runs
 validate, plan, apply, history and destroy on the endpoint with IAM enforcement on (enforce_iam); without
 one of its statements a command fails with one clear access-denied line.
 

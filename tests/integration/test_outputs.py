@@ -1,4 +1,4 @@
-"""`reconcile outputs [RUN_ID]` (issue 16): what a run wrote, with sizes and s3:// URIs; without a run id, every
+"""`reconcile outputs [RUN_ID]`: what a run wrote, with sizes and s3:// URIs; without a run id, every
 published quarter's run. Runs are written with plain boto3, as a job run would have written them."""
 
 from __future__ import annotations

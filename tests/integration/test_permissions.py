@@ -1,4 +1,4 @@
-"""Issue 13, defect 5: `reconcile permissions` grants every action the tool's calls need, on this spec's
+"""`reconcile permissions` grants every action the tool's calls need, on this spec's
 resources only; PassRole only for its role and only to Glue; KMS only with SSE-KMS."""
 
 from __future__ import annotations

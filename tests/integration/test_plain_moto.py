@@ -1,5 +1,5 @@
-"""Issue 13 against a plain `python -m moto.server` (no project code in the server): the whole lifecycle
-over plain http (defect 15), and ownership under moto's OR semantics of Glue's List* Tags filter (defect 3)."""
+"""What AWS does, against a plain `python -m moto.server` (no project code in the server): the whole lifecycle
+over plain http, and ownership under moto's OR semantics of Glue's List* Tags filter."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def plain(tmp_path: Path, moto: str, monkeypatch: pytest.MonkeyPatch) -> Project
 
 
 def test_the_whole_lifecycle_on_a_plain_moto_server(plain: Project, moto: str) -> None:
-    """Defect 15: no TLS-only statement on a plain-http endpoint that is not ours, and the plan says so."""
+    """No TLS-only statement on a plain-http endpoint that is not ours, and the plan says so."""
     plan = plain.plan_json()
     assert any("plain http://" in w for w in plan["warnings"])
     assert "Warning:" in plain.cli("plan").output
@@ -105,7 +105,7 @@ def test_the_whole_lifecycle_on_a_plain_moto_server(plain: Project, moto: str) -
 
 
 def test_ownership_holds_under_or_semantics_of_the_tags_filter(plain: Project, moto: str) -> None:
-    """Defect 3: moto ORs the List* Tags filter. A crawler carrying only one of our two ownership tags is
+    """moto ORs the List* Tags filter. A crawler carrying only one of our two ownership tags is
     listed by it, and must still be neither deleted nor treated as ours."""
     glue = client(moto, "glue")
     target = {"S3Targets": [{"Path": "s3://elsewhere/"}]}
@@ -123,14 +123,14 @@ def test_ownership_holds_under_or_semantics_of_the_tags_filter(plain: Project, m
     assert glue.get_job(JobName="theirs-job")["Job"]["Name"] == "theirs-job"
 
 
-# --- the boto3 endpoint chain (issue 21 section 4) ----------------------------------------------------------
+# --- the boto3 endpoint chain ----------------------------------------------------------
 
 #: every service the tool calls (AwsContext.call's first argument anywhere in src/reconciler)
 SERVICES = ("s3", "glue", "iam", "sts", "logs", "cloudwatch", "quicksight", "sns", "events", "resourcegroupstaggingapi")
 
 
 def service_ids() -> dict[str, str]:
-    """client name -> botocore's service id ("CloudWatch Logs"), which names its variable and config key."""
+    """Client name -> botocore's service id ("CloudWatch Logs"), which names its variable and config key."""
     session: Any = boto3.session.Session(region_name=REGION)
     return {name: str(session.client(name).meta.service_model.service_id) for name in SERVICES}
 

@@ -1,4 +1,4 @@
-"""What a user reads and scripts against (issue 16, "Reading a plan" and "Smaller things"): the plan's wording
+"""What a user reads and scripts against: the plan's wording
 against the endpoint, plan --json for creates, --detailed-exitcode with a conflict, saved destroy and targeted
 plans, --region, --no-color / NO_COLOR under a terminal, and validate's editor-friendly lines."""
 

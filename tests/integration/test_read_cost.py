@@ -42,7 +42,7 @@ def test_forty_more_crawlers_and_jobs_cost_no_more_glue_reads(project: Project, 
     result = project.cli("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     many = glue_reads(project, aws)
-    # Ownership is confirmed by each resource's own GetTags (issue 13, defect 3: never by the List* tag
+    # Ownership is confirmed by each resource's own GetTags (never by the List* tag
     # filter alone), so GetTags grows with *our* resources, one each; every other read stays the same.
     assert {op: n for op, n in many.items() if op != "GetTags"} == {
         op: n for op, n in one_each.items() if op != "GetTags"

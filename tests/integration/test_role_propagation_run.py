@@ -1,4 +1,4 @@
-"""Issue 13 defect 2 inside `run`: the apply of a run changes the Glue role's policy, the job run it starts a
+"""Inside `run`: the apply of a run changes the Glue role's policy, the job run it starts a
 moment later fails because Glue cannot assume the role yet (the endpoint's IAM propagation window, as AWS's
 eventual consistency), and `run` retries that job run once after a settle wait instead of failing the quarter."""
 

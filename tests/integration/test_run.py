@@ -88,7 +88,7 @@ def test_failing_job_fails_the_run_with_its_exception(project: Project, aws: Any
 
 
 def test_failing_job_log_tail_reads_the_glue5_driver_streams_in_cloudwatch(project: Project, aws: Any) -> None:
-    """Issue 13 defect 14: on Glue 5 the driver's stdout and stderr are in /aws-glue/jobs/output, stream
+    """On Glue 5 the driver's stdout and stderr are in /aws-glue/jobs/output, stream
     `<run id>-driver` (the endpoint's glue5_log_layout); the tail reads them from CloudWatch Logs, not
     only from the endpoint's admin route."""
     set_job_script(project, FAILING_JOB)

@@ -1,4 +1,4 @@
-"""Watching `reconcile run` (issue 16): the plan it applies and --allow-destroy, --job, live progress with the
+"""Watching `reconcile run`: the plan it applies and --allow-destroy, --job, live progress with the
 step's own time and the driver log, the non-terminal heartbeat, short ids, and the distinct outcomes of a run
 that is interrupted, stopped, timed out or failed. Terminal behaviour runs under a pseudo-terminal (pty)."""
 

@@ -1,4 +1,4 @@
-"""Stale and foreign objects are visible (issue 15, item 5), against the local endpoint.
+"""Stale and foreign objects are visible, against the local endpoint.
 
 - A file deleted locally leaves its object under the upload's prefix: the plan says so (count, first keys),
   `run` refuses the quarter before anything is started (no crawl, no job run, no lock left) until the user

@@ -1,4 +1,4 @@
-"""Issue 13, defect 12: a tag removed from metadata.tags is removed from every resource; tags others add
+"""A tag removed from metadata.tags is removed from every resource; tags others add
 stay, on the bucket too (PutBucketTagging replaces the whole set)."""
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def test_hot_path_uses_built_in_functions_only() -> None:
 )
 def test_a_quarter_rule_is_resolved_at_the_run_start(job: ModuleType, rule: str, now: dt.datetime,
                                                      quarter: str) -> None:  # fmt: skip
-    """Issue 14: a run the Glue workflow's schedule starts has only the job's default arguments; with
+    """A run the Glue workflow's schedule starts has only the job's default arguments; with
     spec.schedule.in_aws they carry `--run_quarter <rule>`, and the job processes one quarter."""
     assert job.resolve_args([*GLUE_ARGV, "--run_quarter", rule], now=now).run_quarter == quarter
 

@@ -1,4 +1,4 @@
-"""Issue 13's lane: the whole lifecycle and one quarterly run on the 2,000-row sample, the same code against
+"""The opt-in AWS lane: the whole lifecycle and one quarterly run on the 2,000-row sample, the same code against
 the local endpoint (in `.ci/run`) and against a real account (`scripts/test-aws.sh`, opt-in).
 
 Everything is read back with plain boto3, never with the tool's own readers."""
@@ -42,7 +42,7 @@ def test_lifecycle_and_one_run_then_nothing_left(lane: Lane) -> None:
     )
     assert report["rows_read"] == 2000, report
     # The report names where the run read and wrote as S3 locations (the endpoint's staging folders used to
-    # leak into it locally: issue 16)
+    # leaked into it locally)
     assert report["input_path"] == f"s3://{lane.bucket}/raw/car_brands/", report
     assert report["output_path"] == f"s3://{lane.bucket}/prepared/runs/{run_id}/", report
     manifest = json.loads(s3.get_object(Bucket=lane.bucket, Key="quicksight/manifest.json")["Body"].read())

@@ -1,4 +1,4 @@
-"""The settings that make the endpoint enforce what AWS enforces (issue 13), each over HTTP with plain boto3.
+"""The settings that make the endpoint enforce what AWS enforces, each over HTTP with plain boto3.
 
 Each test turns its setting on through `POST /_reconciler/settings` (the `aws` fixture's reset turns it
 off again): role resolution, the IAM propagation window, IAM enforcement for the operator and for the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from reconciler.errors import GateError, LockError, RunError
@@ -11,7 +13,10 @@ from reconciler.quarterly.history import cost, final_state, job_dpu_seconds, pri
 def test_the_price_table_is_dated_and_names_its_source() -> None:
     table = price_table()
     assert table["as_of"] and table["source"] == "https://aws.amazon.com/glue/pricing/"
-    assert table["default_region"] in table["regions"]
+    assert table["default_copy"] in table["copies"]
+    for region, entry in table["regions"].items():  # every region's figures name a dated copy with its source
+        copy = table["copies"][entry["copy"]]
+        assert copy["source"] and date.fromisoformat(copy["as_of"]), region
 
 
 def test_dpu_seconds_are_glues_own_figure_when_reported_else_time_times_workers() -> None:
@@ -28,8 +33,10 @@ def test_cost_applies_the_minimums_and_says_which_prices_it_used() -> None:
     short = cost("us-east-1", {"ExecutionTime": 5, "NumberOfWorkers": 2, "WorkerType": "G.1X"}, 0.01)
     assert short["job_dpu_seconds"] == 120.0  # billed for the 1-minute minimum
     assert short["crawl_usd"] == pytest.approx(0.0044) and short["total_usd"] == pytest.approx(0.0147 + 0.0044)
-    elsewhere = cost("eu-central-1", None, 0.5)
-    assert elsewhere["region"] == "eu-central-1" and elsewhere["priced_as"] == "us-east-1"  # said, not hidden
+    elsewhere = cost("eu-central-1", None, 0.5)  # its copy has no crawler rate: said, never us-east-1's
+    assert elsewhere["region"] == elsewhere["priced_as"] == "eu-central-1" and "crawl_usd" not in elsewhere
+    assert elsewhere["crawl_unpriced"] == "crawler unpriced in eu-central-1: price list dated 2023-02-06 has no entry"
+    assert elsewhere["total_usd"] == 0.0
     flex = cost("us-east-1", {"ExecutionTime": 3600, "NumberOfWorkers": 1, "ExecutionClass": "FLEX"}, None)
     assert flex["job_usd"] == pytest.approx(0.29)
 

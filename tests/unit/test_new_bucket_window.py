@@ -1,4 +1,4 @@
-"""Issue 13 defect 7: the bounded NoSuchBucket retry after our own CreateBucket (aws/retry.py)."""
+"""The bounded NoSuchBucket retry after our own CreateBucket (aws/retry.py)."""
 
 from __future__ import annotations
 

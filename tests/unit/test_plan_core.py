@@ -71,7 +71,7 @@ def test_a_big_upload_renders_as_a_count_and_twenty_lines_while_json_keeps_every
     render_plan(Console(file=out, no_color=True, width=200), plan)
     text = out.getvalue()
     assert "30 object(s) differ: 30 to send, 30,435 bytes" in text
-    assert text.count("    + raw/part-") == 20  # one `+ key (size)` line per object (issue 16)
+    assert text.count("    + raw/part-") == 20  # one `+ key (size)` line per object
     assert "+ raw/part-000.csv (1,000 bytes)" in text and 'objects["' not in text
     assert "… and 10 more (all of them: plan --json)" in text
     assert len(plan.to_json()["changes"][0]["attributes"]) == 31

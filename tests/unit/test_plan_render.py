@@ -1,4 +1,4 @@
-"""The human-readable plan (issue 16, "Reading a plan"): legend, policies statement by statement, uploads
+"""The human-readable plan: legend, policies statement by statement, uploads
 object by object, every security change labelled widens or tightens. Pure: plans built by hand, no server."""
 
 from __future__ import annotations

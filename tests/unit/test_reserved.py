@@ -1,4 +1,4 @@
-"""Issue 15: the tool's own keys are stated once (spec/reserved.py) and the code that writes them reads them
+"""The tool's own keys are stated once (spec/reserved.py) and the code that writes them reads them
 from there, so validation refuses exactly the keys the tool writes; code-loading job arguments are flagged
 for the plan's security section by their field's `security_key`."""
 

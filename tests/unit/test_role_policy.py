@@ -1,4 +1,4 @@
-"""Issue 13, defect 6: the Glue role may do what the spec uses, nothing more."""
+"""The Glue role may do what the spec uses, nothing more."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_logs_only_on_glues_own_groups(example: Pipeline) -> None:
 
 
 def test_the_write_statement_is_exactly_the_output_prefixes_never_the_bucket(example: Pipeline) -> None:
-    """Issue 15: an output in another bucket used to fall back to `BUCKET/*`; the role now writes exactly the
+    """An output in another bucket used to fall back to `BUCKET/*`; the role now writes exactly the
     output prefixes of the pipeline's bucket, and with none it writes nothing at all."""
     bucket = f"arn:aws:s3:::{example.bucket.name}"
     assert statements(example)["WriteJobOutputs"]["Resource"] == [f"{bucket}/prepared/runs/*"]

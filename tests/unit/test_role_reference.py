@@ -1,4 +1,4 @@
-"""Issue 13, defect 1: one form for every way a role is written, and the full ARN sent to Glue."""
+"""One form for every way a role is written, and the full ARN sent to Glue."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 13 defect 2, inside `run`: a crawl or job run that fails because the role this run's apply just changed
+"""Inside `run`: a crawl or job run that fails because the role this run's apply just changed
 is not usable yet is retried once; nothing else is."""
 
 from __future__ import annotations

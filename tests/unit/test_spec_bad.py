@@ -99,7 +99,7 @@ CASES = [
         (Expect("number_of_workers", "spec.jobs[0].number_of_workers", "write the number without quotes"),),
     ),
     Case(
-        "a word where a number is expected, unquoted (issue 16: no 'without quotes' hint)",
+        "a word where a number is expected, unquoted (no 'without quotes' hint)",
         (("number_of_workers: 2", "number_of_workers: two"),),
         (Expect("number_of_workers", "spec.jobs[0].number_of_workers", "(got 'two'); write a number such as 2"),),
     ),
@@ -246,7 +246,7 @@ CASES = [
         (Expect("region:", "metadata.region", "must look like an AWS region"),),
     ),
     Case(
-        "a misspelt region (botocore's partition data, issue 16)",
+        "a misspelt region (botocore's partition data)",
         (("${AWS_REGION:-eu-central-1}", "eu-centrl-1"),),
         (Expect("region:", "metadata.region", "'eu-centrl-1' is not an AWS region (did you mean 'eu-central-1'?)"),),
     ),

@@ -1,4 +1,4 @@
-"""Issue 13 defect 8: the errors AWS and botocore raise for a condition that passes are retried; the rest are not.
+"""The errors AWS and botocore raise for a condition that passes are retried; the rest are not.
 (The faults end to end, with the attempts named when retries run out: tests/reliability/test_faults.py and
 tests/integration/test_errors.py::test_throttled_*.)"""
 

@@ -22,7 +22,7 @@ def test_every_botocore_worker_type_is_priced_by_its_dpus_or_explicitly_unpriced
     for worker_type in WORKER_TYPES:
         cost = _cost(worker_type)
         if worker_type in table["worker_dpu"]:
-            expected = 2 * table["worker_dpu"][worker_type] * table["regions"]["us-east-1"]["etl_job_dpu_hour"]
+            expected = 2 * table["worker_dpu"][worker_type] * history.region_prices("us-east-1")["etl_job_dpu_hour"]
             assert cost["job_usd"] == round(expected, 4), worker_type
         else:
             assert cost["job_usd"] is None and worker_type in str(cost["job_unpriced"]), worker_type

@@ -1,4 +1,4 @@
-"""Issue 13 defect 11: the worker types a Spark job may have follow the declared Glue version."""
+"""The worker types a Spark job may have follow the declared Glue version."""
 
 from __future__ import annotations
 

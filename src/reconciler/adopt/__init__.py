@@ -1,1 +1,1 @@
-"""Adopting a pipeline someone built by hand: `reconcile import` (adopt/importer.py, docs/import.md)."""
+"""Importing a pipeline someone built by hand: `reconcile import` (adopt/importer.py, docs/import.md)."""

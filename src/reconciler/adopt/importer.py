@@ -1,4 +1,4 @@
-"""`reconcile import`: write a pipeline.yaml for a pipeline built by hand in the console (issue 17 part 3).
+"""`reconcile import`: write a pipeline.yaml for a pipeline built by hand in the console (docs/import.md).
 
 Three layers, kept apart so the rendering is testable without AWS:
 - `read_found` makes only read calls (HeadBucket, GetBucket*, ListObjectsV2, GetObject of the job script,

@@ -186,7 +186,7 @@ def call_with_retry(fn: Callable[[], T], *, policy: RetryPolicy | None = None) -
     return (policy or DEFAULT_POLICY).call(fn)
 
 
-# The new-bucket window (issue 13 defect 7). Right after CreateBucket, S3 can answer NoSuchBucket to the
+# The new-bucket window. Right after CreateBucket, S3 can answer NoSuchBucket to the
 # bucket's configuration calls and to PutObject for a while: terraform-provider-aws retries NoSuchBucket on
 # each of them after CreateBucket, for bucketPropagationTimeout (2 minutes; internal/service/s3/bucket.go).
 # Only for calls made right after *our* CreateBucket: anywhere else NoSuchBucket means the bucket is absent.

@@ -1,1 +1,2 @@
-"""The command line: option parsing and the error boundary (`main`), and everything printed (`render`)."""
+"""The command line (docs/cli.md): the group (`app`), the commands (`commands/`), the error boundary
+(`boundary`), and the renderers of everything printed."""

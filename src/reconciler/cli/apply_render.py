@@ -6,16 +6,28 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.status import Status
 
 from reconciler.aws.context import AwsContext
-from reconciler.engine.apply import ApplyResult
 from reconciler.engine.diff import Change
 from reconciler.invocation import command
+
+
+class ApplyResult(Protocol):
+    """What the summary line counts of engine.apply's result (a renderer imports no module that does work)."""
+
+    @property
+    def done(self) -> list[Change]: ...
+    @property
+    def failed(self) -> list[Any]: ...
+    @property
+    def blocked(self) -> list[Any]: ...
+    @property
+    def ok(self) -> bool: ...
 
 
 class ApplyReporter:

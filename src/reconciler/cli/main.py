@@ -1,5 +1,5 @@
-"""`reconcile`, the console script: the group (cli/app.py) with every command (cli/commands/) registered.
-Its main is the error boundary (cli/boundary.py)."""
+"""`reconcile`, the console script (docs/cli.md): the group (cli/app.py) with every command (cli/commands/)
+registered. Its main is the error boundary (cli/boundary.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from reconciler.invocation import command
-from reconciler.quarterly import publish, refresh
+from reconciler.quarterly import history, publish, refresh
 from reconciler.quarterly.types import RunSummary
 
 
@@ -67,12 +67,7 @@ def show_lines(
                    f"{job_run.get('dpu_seconds')} DPU-s")
     cost = record.get("cost") or {}
     if cost:
-        priced = "" if cost.get("priced_as") == cost.get("region") else f" (priced as {cost.get('priced_as')})"
-        job_cost = f"${cost['job_usd']:.4f}" if cost.get("job_usd") is not None else (
-            f"unpriced ({cost['job_unpriced']})" if cost.get("job_unpriced") else "$0.0000")
-        out.append(f"cost      ${cost.get('total_usd', 0):.4f}: job {job_cost}, crawl "
-                   f"${cost.get('crawl_usd', 0):.4f}; {cost.get('region')}{priced}, "
-                   f"prices of {cost.get('prices_as_of')}")
+        out.append(f"cost      {history.describe_cost(cost)}")
     if report:
         out.append(f"rows      {rows_text(report)}")
         rejects = report.get("rejected_by_reason") or {}

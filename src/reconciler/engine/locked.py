@@ -78,7 +78,7 @@ def locked_apply(
         with lock.held(
             ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait, fresh_bucket=just_created
         ) as held:
-            # Issue 13 defect 9: in us-east-1 CreateBucket answers 200 to the owner for a bucket that exists
+            # In us-east-1 CreateBucket answers 200 to the owner for a bucket that exists
             # (terraform-provider-aws internal/service/s3/bucket.go notes it: no BucketAlreadyOwnedByYou
             # there), so two first applies may both believe they created
             # it. The lock is the arbiter: the bucket is ours alone only if nobody held the lock before us

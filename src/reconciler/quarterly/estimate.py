@@ -11,12 +11,19 @@ It is an estimate, and says what it rests on:
 - **S3 storage per month**: the raw data (the upload sources of the job's input prefix, sized on this
   machine: what apply puts in the bucket) and the published data (every object under each published
   quarter's run prefix) at the S3 Standard price per GB-month.
-Prices: `prices.json`, the same dated table `history` prices past runs with (its `source` and `as_of`; the
-S3 figure carries its own `source`, `as_of` and `note`). Requests, data transfer, the Glue Data Catalog and
-CloudWatch Logs are not included.
+Prices: `prices.json`, the same dated table `history` prices past runs with: the region's own figures from
+one dated copy of AWS's prices (its `source` and `as_of`; the S3 figure carries its own `source`, `as_of`
+and `note`). A figure the region's copy lacks is **unpriced** ("unpriced in <region>: price list dated
+<as_of> has no entry"), listed in `unpriced` and left out of the totals: never another region's figure.
+Requests, data transfer, the Glue Data Catalog and CloudWatch Logs are not included.
+
+**Workers** (quarterly/sizing.py): whether the job's workers are far too many or too few for the newest
+quarter of raw data the plan sees, with the recommended `number_of_workers` and `worker_type`; one warning
+line, an estimate, never a gate.
 
 AWS calls it adds to a plan: one LIST of the runs prefix (a page per 1,000 runs), at most HISTORY_RUNS GETs of
-run records, the GET of the pointer, and one LIST page per published quarter (per 1,000 objects). Nothing
+run records, the GET of the pointer, one LIST page per published quarter (per 1,000 objects), and one LIST
+page of the job's input prefix per 1,000 raw objects (the workers check). Nothing
 here fails a plan: any error gives `{"available": false, "reason": ...}` ("estimate unavailable: reason").
 """
 
@@ -27,7 +34,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import NotFoundError, ReconcilerError
-from reconciler.quarterly import history, publish, quarters
+from reconciler.quarterly import history, publish, quarters, sizing
 from reconciler.resources import upload
 from reconciler.resources.job import default_timeout
 from reconciler.spec.model import Pipeline
@@ -69,6 +76,8 @@ def _job_part(pipeline: Pipeline, job_name: str, records: list[dict[str, Any]], 
               minimum: dict[str, float]) -> dict[str, Any]:  # fmt: skip
     job = next(j for j in pipeline.jobs if j.name == job_name)
     unpriced = history.unpriced_reason(job.worker_type)
+    if unpriced is None and "etl_job_dpu_hour" not in prices:
+        unpriced = "job " + history.missing_price(pipeline.region)
     dpus = 0.0 if unpriced else job.number_of_workers * float(history.price_table()["worker_dpu"][job.worker_type])
     past = [
         float(r["job_run"]["execution_seconds"])
@@ -93,7 +102,7 @@ def _job_part(pipeline: Pipeline, job_name: str, records: list[dict[str, Any]], 
 
 
 def _crawler_parts(names: list[str], records: list[dict[str, Any]], prices: dict[str, float],
-                   minimum: dict[str, float]) -> list[dict[str, Any]]:  # fmt: skip
+                   minimum: dict[str, float], region: str) -> list[dict[str, Any]]:  # fmt: skip
     floor = float(minimum["crawler"]) / 3600
     parts = []
     for name in names:
@@ -109,8 +118,10 @@ def _crawler_parts(names: list[str], records: list[dict[str, Any]], prices: dict
         else:
             hours = floor
             basis = "the crawler's 10-minute minimum (no crawl in history)"
+        rate = prices.get("crawler_dpu_hour")
+        unpriced = None if rate is not None else "crawler " + history.missing_price(region)
         parts.append({"name": name, "dpu_hours": round(hours, 4), "basis": basis,
-                      "usd": round(hours * prices["crawler_dpu_hour"], 4)})  # fmt: skip
+                      "usd": None if rate is None else round(hours * rate, 4), "unpriced": unpriced})  # fmt: skip
     return parts
 
 
@@ -144,14 +155,14 @@ def _estimate(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any]:
     if not pipeline.jobs:
         return {"available": False, "reason": "the spec declares no job"}
     table = history.price_table()
-    prices, priced_as = history._region_prices(pipeline.region)
+    prices, copy = history.region_prices(pipeline.region), history.region_copy(pipeline.region)
     minimum = table["minimum_seconds"]
     layout = publish.Layout.of(pipeline)
     job_name = pipeline.schedule.job if pipeline.schedule else pipeline.jobs[0].name
     crawlers = [pipeline.schedule.crawler] if pipeline.schedule else [c.name for c in pipeline.crawlers]
     records = _records(ctx, layout)
     job = _job_part(pipeline, job_name, records, prices, minimum)
-    crawls = _crawler_parts(crawlers, records, prices, minimum)
+    crawls = _crawler_parts(crawlers, records, prices, minimum, pipeline.region)
     raw = _raw_bytes(pipeline, job_name)
     published, published_quarters = _published_bytes(ctx, layout)
     storage_price = prices.get("s3_standard_gb_month")
@@ -161,19 +172,21 @@ def _estimate(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any]:
         "gb": round((raw + published) / GB, 6), "price_gb_month": storage_price,
         "usd_per_month": None if storage_price is None else round((raw + published) / GB * storage_price, 4),
         "source": s3_note.get("source"), "as_of": s3_note.get("as_of"), "note": s3_note.get("note"),
+        "unpriced": None if storage_price is not None else "S3 storage " + history.missing_price(pipeline.region),
     }  # fmt: skip
-    run_usd = round((job["usd"] or 0.0) + sum(c["usd"] for c in crawls), 4)
+    run_usd = round((job["usd"] or 0.0) + sum(c["usd"] or 0.0 for c in crawls), 4)
+    unpriced = [part["unpriced"] for part in (job, *crawls, storage) if part.get("unpriced")]
     return {
         "available": True,
         "estimate": True,
         "basis": "an estimate, not a bill: workers x the median duration of past runs (or the timeout), crawlers "
         "at their history or 10-minute minimum, S3 Standard storage of raw and published data; requests, "
         "transfer, the Data Catalog and logs are not included",
-        "currency": table["currency"], "region": pipeline.region, "priced_as": priced_as,
-        "prices_as_of": table["as_of"], "source": table["source"],
+        "currency": table["currency"], "region": pipeline.region, "priced_as": pipeline.region,
+        "prices_as_of": copy["as_of"], "source": copy["source"],
         "job": job, "crawlers": crawls, "storage": storage,
         "run_usd": run_usd, "storage_usd_per_month": storage["usd_per_month"],
-        "unpriced": [job["unpriced"]] if job["unpriced"] else [],
+        "unpriced": unpriced, "workers": sizing.workers_check(pipeline, ctx, job_name),
     }  # fmt: skip
 
 
@@ -189,26 +202,35 @@ def estimate_lines(estimate: dict[str, Any]) -> list[str]:
     if not estimate.get("available"):
         return [f"Cost estimate: estimate unavailable: {estimate.get('reason')}"]
     job, storage = estimate["job"], estimate["storage"]
-    priced = estimate["priced_as"]
-    where = priced if priced == estimate["region"] else f"{priced} (no prices for {estimate['region']})"
     lines = [
-        f"Cost estimate of the next quarterly run (an estimate, not a bill; {where} prices of "
+        f"Cost estimate of the next quarterly run (an estimate, not a bill; {estimate['region']} prices of "
         f"{estimate['prices_as_of']}, {estimate['source']}):",
         f"  job {job['name']}: {job['workers']} x {job['worker_type']} = {job['dpus']:g} DPU x "
         f"{job['seconds'] / 60:.1f} min = {job['dpu_hours']:g} DPU-h, ${job['usd']:.4f} "
         f"{'(upper bound) ' if job['upper_bound'] else ''}({job['basis']})"
         if not job.get("unpriced") else
-        f"  job {job['name']}: {job['workers']} x {job['worker_type']}, {job['seconds'] / 60:.1f} min: unpriced "
-        f"({job['unpriced']}); the per-run total leaves it out",
+        f"  job {job['name']}: {job['workers']} x {job['worker_type']}, {job['seconds'] / 60:.1f} min: "
+        f"{_unpriced(job['unpriced'])}; the per-run total leaves it out",
     ]
     lines += [f"  crawler {c['name']}: {c['dpu_hours']:g} DPU-h, ${c['usd']:.4f} ({c['basis']})"
-              for c in estimate["crawlers"]]  # fmt: skip
+              if c.get("usd") is not None else
+              f"  crawler {c['name']}: {c['dpu_hours']:g} DPU-h, {_unpriced(c['unpriced'])}; the per-run total "
+              f"leaves it out" for c in estimate["crawlers"]]  # fmt: skip
     per_month = storage["usd_per_month"]
     lines.append(
         f"  S3 storage: raw {_size(storage['raw_bytes'])} + published {_size(storage['published_bytes'])} "
         f"({storage['published_quarters']} quarter(s)) = "
-        + (f"${per_month:.4f} per month" if per_month is not None else "no S3 price for this region")
+        + (f"${per_month:.4f} per month" if per_month is not None else _unpriced(storage["unpriced"]))
     )
     lines.append(f"  per run ${estimate['run_usd']:.4f}"
-                 + (f", storage ${per_month:.4f} per month" if per_month is not None else ""))  # fmt: skip
+                 + (f", storage ${per_month:.4f} per month" if per_month is not None else "")
+                 + (f" ({len(estimate['unpriced'])} part(s) unpriced)" if estimate["unpriced"] else ""))  # fmt: skip
+    warning = sizing.workers_line(estimate.get("workers") or {})
+    if warning:
+        lines.append(warning)
     return lines
+
+
+def _unpriced(reason: str) -> str:
+    """`crawler unpriced in X: ...` -> `unpriced in X: ...` (the line already names the part)."""
+    return reason[reason.index("unpriced"):] if "unpriced" in reason else f"unpriced ({reason})"

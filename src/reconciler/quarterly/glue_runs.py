@@ -160,7 +160,7 @@ def attachable_job_run(
     ctx: AwsContext, job: str, layout: publish.Layout, quarter: str | None
 ) -> tuple[dict[str, Any], str] | None:
     """A job run that this pipeline started for this quarter and whose run crashed or was killed, with its
-    run id: the run adopts it. That is one in progress, or the job's latest run when it SUCCEEDED and was
+    run id: the run attaches to it. That is one in progress, or the job's latest run when it SUCCEEDED and was
     never gated (the killed run's job finished while nobody watched). Any other run in progress is
     refused, named."""
     runs = [dict(r) for r in ctx.call("glue", "get_job_runs", JobName=job, MaxResults=50).get("JobRuns", [])]
@@ -180,7 +180,7 @@ def attachable_job_run(
 def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventSink,
               layout: publish.Layout | None = None) -> str:  # fmt: skip
     """Start one run, never two: after a failed start, look for the run with our run id before retrying.
-    A run in progress that is not ours is refused (attachable_job_run adopts ours before the crawl)."""
+    A run in progress that is not ours is refused (the run attaches to ours, attachable_job_run, before the crawl)."""
     mine = arguments.get("--run_id")
 
     def ours_in_progress() -> str | None:

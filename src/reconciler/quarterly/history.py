@@ -10,12 +10,13 @@ once a quarter. So every `reconcile run` writes its own record beside its output
 at start (once it holds the lock), and again at the end of every step, failed or not, and at the end
 (failed crawl, failed/stopped/timed-out job, timeout, interrupt, gate failure, lost lock, published):
 quarter, state, step durations, job run id, rows, gate verdict, published or not, and cost. A run that
-adopts a killed run's job run (glue_runs.attachable_job_run) continues the killed run's record.
+attaches to a killed run's job run (glue_runs.attachable_job_run) continues the killed run's record.
 
 Cost: the job run's DPU-seconds (GetJobRun `DPUSeconds` when Glue reports it, for Flex and auto-scaling
 runs; else `ExecutionTime` x workers x the worker type's DPUs) and the crawl's DPU-hours (ListCrawls'
-`DPUHour`), priced with the dated table `prices.json` (the AWS Glue pricing page's figures, with their
-minimums). On the local endpoint the same formula gives what a run of that length would cost on AWS.
+`DPUHour`), priced with the dated table `prices.json` (each region's figures from one dated copy of AWS's
+prices, with the minimums; a figure the copy lacks is unpriced, never borrowed from another region). On the
+local endpoint the same formula gives what a run of that length would cost on AWS.
 """
 
 from __future__ import annotations
@@ -71,12 +72,25 @@ def price_table() -> dict[str, Any]:
     return loaded
 
 
-def _region_prices(region: str) -> tuple[dict[str, float], str]:
+def region_copy(region: str) -> dict[str, str]:
+    """The dated copy `region`'s prices come from (prices.json `copies`): {"name", "source", "as_of", "note"};
+    for a region the table has no entry for, `default_copy` (the copy that was searched and lacks it)."""
     table = price_table()
-    regions: dict[str, dict[str, float]] = table["regions"]
-    if region in regions:
-        return regions[region], region
-    return regions[table["default_region"]], str(table["default_region"])
+    entry = table["regions"].get(region)
+    name = str(entry["copy"] if entry else table["default_copy"])
+    return {"name": name, **table["copies"][name]}
+
+
+def region_prices(region: str) -> dict[str, float]:
+    """`region`'s own figures (etl_job_dpu_hour, flex_job_dpu_hour, crawler_dpu_hour, s3_standard_gb_month: any
+    may be missing); {} for a region the table has no entry for. Never another region's figures."""
+    entry = price_table()["regions"].get(region)
+    return dict(entry["prices"]) if entry else {}
+
+
+def missing_price(region: str) -> str:
+    """Why a figure of `region` is unpriced: its copy, dated, has no entry for it."""
+    return f"unpriced in {region}: price list dated {region_copy(region)['as_of']} has no entry"
 
 
 def unpriced_reason(worker_type: str | None) -> str | None:
@@ -111,22 +125,26 @@ def job_dpu_seconds(job_run: dict[str, Any]) -> tuple[float | None, bool]:
 
 
 def cost(region: str, job_run: dict[str, Any] | None, crawl_dpu_hours: float | None) -> dict[str, Any]:
-    """The run's cost in USD at the table's prices, with each figure it came from."""
-    prices, priced_as = _region_prices(region)
+    """The run's cost in USD at `region`'s own prices, with each figure it came from; a figure the region's
+    dated copy lacks is unpriced (`job_unpriced`, `crawl_unpriced`: missing_price) and left out of the total."""
+    prices = region_prices(region)
+    copy = region_copy(region)
     table = price_table()
     minimum = table["minimum_seconds"]
-    result: dict[str, Any] = {"currency": table["currency"], "region": region, "priced_as": priced_as,
-                              "prices_as_of": table["as_of"], "source": table["source"]}  # fmt: skip
+    result: dict[str, Any] = {"currency": table["currency"], "region": region, "priced_as": region,
+                              "prices_as_of": copy["as_of"], "source": copy["source"]}  # fmt: skip
     total = 0.0
     unpriced = unpriced_reason(job_run.get("WorkerType")) if job_run is not None and job_run.get(
         "NumberOfWorkers") else None  # fmt: skip
+    flex = job_run is not None and job_run.get("ExecutionClass") == "FLEX"
+    rate = prices.get("flex_job_dpu_hour" if flex else "etl_job_dpu_hour")
+    if job_run is not None and unpriced is None and rate is None:
+        unpriced = ("Flex job " if flex else "job ") + missing_price(region)
     if job_run is not None and unpriced is not None:
         result |= {"job_usd": None, "job_unpriced": unpriced}
-    elif job_run is not None:
+    elif job_run is not None and rate is not None:
         dpu_seconds, reported = job_dpu_seconds(job_run)
         assert dpu_seconds is not None  # priced: job_dpus has a figure
-        flex = job_run.get("ExecutionClass") == "FLEX"
-        rate = prices["flex_job_dpu_hour" if flex else "etl_job_dpu_hour"]
         execution = float(job_run.get("ExecutionTime") or 0)
         if execution < minimum["etl_job"]:  # every job run is billed for at least the minimum duration
             per_second = dpu_seconds / execution if execution > 0 else (job_dpus(job_run) or 0.0)
@@ -136,11 +154,26 @@ def cost(region: str, job_run: dict[str, Any] | None, crawl_dpu_hours: float | N
                    "job_usd": job_usd}  # fmt: skip
         total += job_usd
     if crawl_dpu_hours is not None:
-        crawl_usd = round(crawl_dpu_hours * prices["crawler_dpu_hour"], 4)
-        result |= {"crawl_dpu_hours": round(crawl_dpu_hours, 6), "crawl_usd": crawl_usd}
-        total += crawl_usd
+        result["crawl_dpu_hours"] = round(crawl_dpu_hours, 6)
+        if "crawler_dpu_hour" in prices:
+            crawl_usd = round(crawl_dpu_hours * prices["crawler_dpu_hour"], 4)
+            result["crawl_usd"] = crawl_usd
+            total += crawl_usd
+        else:  # no crawl_usd key: `show` prints the unpriced reason, not $0
+            result["crawl_unpriced"] = "crawler " + missing_price(region)
     result["total_usd"] = round(total, 4)
     return result
+
+
+def describe_cost(cost: dict[str, Any]) -> str:
+    """A run record's cost in one line, for `show`: each part priced, or unpriced with the reason (never $0)."""
+    priced = "" if cost.get("priced_as") == cost.get("region") else f" (priced as {cost.get('priced_as')})"
+    job = f"${cost['job_usd']:.4f}" if cost.get("job_usd") is not None else (
+        f"unpriced ({cost['job_unpriced']})" if cost.get("job_unpriced") else "$0.0000")  # fmt: skip
+    crawl = f"${cost.get('crawl_usd') or 0:.4f}" if not cost.get("crawl_unpriced") else (
+        f"unpriced ({cost['crawl_unpriced']})")  # fmt: skip
+    return (f"${cost.get('total_usd', 0):.4f}: job {job}, crawl {crawl}; {cost.get('region')}{priced}, prices of "
+            f"{cost.get('prices_as_of')}")  # fmt: skip
 
 
 # --- reading and writing records --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """`reconcile outputs [RUN_ID]`: the objects a run wrote (or, without a run id, every published quarter's run),
-with sizes, as `s3://` URIs, grouped by output folder (issue 16, "Inspecting runs and outputs").
+with sizes, as `s3://` URIs, grouped by output folder (docs/cli.md).
 
 Read-only: one ListObjectsV2 listing (paginated, 1,000 keys a page: S3 API reference, ListObjectsV2) per run,
 and the pointer for the published runs. A run's objects are everything under its prefix

@@ -1,4 +1,4 @@
-"""Write-audit-publish: each run writes to its own prefix, is checked, and only then is published.
+"""Write-audit-publish: each run writes to its own prefix, is checked, and only then is published (docs/publishing.md).
 
 Layout under the job's `--output_path` (the *base*, e.g. `s3://bucket/prepared/`):
 
@@ -173,8 +173,8 @@ def check_gate(pipeline: Pipeline, report: dict[str, Any], previous: dict[str, A
 # PutBucketVersioning, https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html: "While
 # this change is propagating, you might encounter intermittent HTTP 404 NoSuchKey errors for requests to
 # objects created or updated after enabling versioning. We recommend that you wait for 15 minutes after
-# enabling versioning before issuing write operations (PUT or DELETE) on objects in the bucket"; issue 13
-# defect 7; quote checked 2026-12-01). A read of an object that
+# enabling versioning before issuing write operations (PUT or DELETE) on objects in the bucket";
+# quote checked 2026-12-01). A read of an object that
 # was just written (the report of a job run that succeeded) looks again with this bounded backoff before
 # concluding it is absent: 60.5 s in all.
 WRITTEN_404_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -529,7 +529,7 @@ def unpublish(ctx: AwsContext, pipeline: Pipeline, layout: Layout, label: str, *
 
 def _previous(current: dict[str, Any] | None, run_id: str) -> str | None:
     """The rollback chain's next link: the run this promotion replaces. Promoting the run that is already
-    published keeps its link (issue 16: it used to point at itself, and the chain was broken)."""
+    published keeps its link, never pointing at itself (that would break the chain)."""
     if current is None:
         return None
     if str(current["run_id"]) == run_id:

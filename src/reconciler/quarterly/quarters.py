@@ -1,6 +1,6 @@
 """The quarter of a run: which one is due, whether it is a real label, and whether its ingest folder exists.
 
-A run processes exactly one quarter (README, "Publishing only trustworthy data"): `--quarter YYYY-QN`, or
+A run processes exactly one quarter (docs/publishing.md): `--quarter YYYY-QN`, or
 else the quarter `spec.schedule.quarter` says is due at run time: `previous` (the default) is the last
 complete quarter (a run on 1 October processes Q3), `current` the quarter the run falls in. The quarter
 is checked, and its ingest folder (`ingest_quarter=YYYY-QN/` under the job's `--input_path`) looked for,

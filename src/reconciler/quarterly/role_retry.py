@@ -15,9 +15,9 @@ from reconciler.quarterly.types import EventSink
 #: Troubleshooting IAM, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html). A crawl or
 #: job run that starts seconds after this run's apply created or changed the Glue role can fail because Glue
 #: cannot assume the role yet, or because the role's new permissions are not visible yet. The texts, as
-#: terraform-provider-aws internal/service/glue/crawler.go retries them for CreateCrawler/UpdateCrawler (its
-#: issue 30371 shows the wording varies); a job run's ErrorMessage for this is not documented (*unverified*), so
-#: S3's and Glue's access-denied wordings count too.
+#: terraform-provider-aws internal/service/glue/crawler.go retries them for CreateCrawler/UpdateCrawler
+#: (hashicorp/terraform-provider-aws#30371 shows the wording varies); a job run's ErrorMessage for this is not
+#: documented (*unverified*), so S3's and Glue's access-denied wordings count too.
 ROLE_NOT_READY_MESSAGES = (
     "Service is unable to assume",  # "Service is unable to assume provided role. Please verify role's TrustPolicy"
     "role's TrustPolicy",

@@ -1,4 +1,4 @@
-"""`reconcile run`: the quarterly job. Lock, reconcile, crawl and WAIT, job and WAIT, manifest.
+"""`reconcile run`: one quarter. Lock, reconcile, crawl and wait, job and wait, gate, publish (docs/publishing.md).
 
 The original design failed exactly here: it started the job before the crawler had finished, and its
 conditional trigger never fired for a crawler it had started by hand. So `run` starts the job itself,

@@ -108,8 +108,8 @@ def apply_step(run: Run, held: lock.Held, first: Plan | None, approved_destructi
 
 
 def adopt(run: Run) -> None:
-    """A job run this pipeline started for this quarter, still going (its run was killed): adopt it, its run id
-    and output prefix, and gate and publish it. Any other run in progress is refused, named."""
+    """A job run this pipeline started for this quarter, still going (its run was killed): attach to it, take its
+    run id and output prefix, and gate and publish it. Any other run in progress is refused, named."""
     run.adopted = attachable_job_run(run.ctx, run.job, run.layout, run.quarter)
     if run.adopted is not None:
         run.run_id = run.summary.run_id = run.adopted[1]

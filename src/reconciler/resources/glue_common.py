@@ -63,7 +63,8 @@ def role_attr(pipeline: Pipeline) -> str:
 IAM_PROPAGATION_TIMEOUT = 120.0
 #: The InvalidInputException messages that mean "IAM has not caught up yet", and only those, retried for
 #: CreateCrawler / UpdateCrawler (terraform-provider-aws internal/service/glue/crawler.go, resourceCrawlerCreate
-#: and resourceCrawlerUpdate; issue 30371 shows the TrustPolicy wording varies, hence the two forms):
+#: and resourceCrawlerUpdate; hashicorp/terraform-provider-aws#30371 shows the TrustPolicy wording varies, hence
+#: the two forms):
 CRAWLER_PROPAGATION_MESSAGES = (
     "Service is unable to assume",  # "Service is unable to assume provided role. Please verify role's TrustPolicy"
     "Please verify the role's TrustPolicy",  # the other wording seen in crawler.go

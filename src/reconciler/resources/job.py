@@ -88,7 +88,7 @@ def scheduled_quarter(job: Job, pipeline: Pipeline) -> dict[str, str]:
     """When the Glue workflow's schedule is the scheduler (spec.schedule.in_aws), the scheduled job's runs start
     with its DefaultArguments only (AWS Glue API, StartJobRun: "Arguments ... replace the default arguments set in
     the job definition itself"; a trigger's action passes none of ours). `--run_quarter <rule>` makes such a run
-    process the one quarter `spec.schedule.quarter` names at its start, as `reconcile run` does (issue 14); the
+    process the one quarter `spec.schedule.quarter` names at its start, as `reconcile run` does; the
     job script resolves the rule. `reconcile run` passes the quarter itself, which replaces this default."""
     schedule = pipeline.schedule
     if schedule is None or not schedule.in_aws or schedule.job != job.name:

@@ -150,7 +150,7 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
             "Action": ["s3:DeleteObject", "s3:PutObject"],
             # Only the run prefixes: every job run writes under <output>runs/<run id>/ (write-audit-publish,
             # quarterly/publish.py), never beside them, so the job cannot write the published pointer
-            # <output>_published.json that selects what consumers read (issue 15).
+            # <output>_published.json that selects what consumers read.
             "Resource": sorted(f"{bucket_arn}/{reserved.runs_prefix(p)}*" for p in writes),
         })  # fmt: skip
     external = external_reads(pipeline)

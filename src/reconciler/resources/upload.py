@@ -4,7 +4,7 @@ Objects are compared by a sha256 of their content that we store in object metada
 (`x-amz-meta-sha256`), never by mtime or ETag (ETag is no MD5 for multipart or KMS objects), so
 unchanged data is never re-sent.
 
-Stale and foreign objects are never silent (issue 15):
+Stale and foreign objects are never silent:
 - *Stale*: an object under a directory upload's prefix that the source no longer has (a file deleted
   locally). By default it is left alone and the plan says so (count and first keys, `Observed.notes`), and
   `reconcile run` refuses a quarter whose ingest folder holds one (`stale_keys`, unless --accept-stale).
@@ -263,7 +263,7 @@ def same_content_sha(cache: HashCache | None, path: Path, etag: str) -> str | No
     through the AWS Management Console, and are encrypted by SSE-S3 or plaintext, ETags that are an MD5 digest of
     their object data" (Amazon S3 API reference, Object, ETag); a multipart, SSE-KMS or SSE-C ETag is no MD5 and
     simply does not match, so such an object stays foreign. Equal bytes are not foreign: replacing them would
-    change nothing (issue 17 part 3, docs/import.md)."""
+    change nothing (a pipeline imported with `reconcile import`, docs/import.md)."""
     digest = etag.strip('"')
     if not re.fullmatch(r"[0-9a-f]{32}", digest) or cache is None:
         return None

@@ -2,7 +2,7 @@
 cannot make (names, cron, ARNs, files on disk, cross references).
 
 Everything here works on the interpolated document (plain dicts and lists) and returns `Finding`s: a path in
-the document and a message. spec.py turns them into located `Problem`s. The semantic checks are defensive:
+the document and a message. load.py turns them into located `Problem`s. The semantic checks are defensive:
 they skip values of the wrong type, because the schema has already reported those.
 """
 
@@ -24,7 +24,7 @@ from reconciler.spec.notify_checks import notify_findings
 from reconciler.spec.quicksight_checks import dataset_findings
 from reconciler.spec.schemas import default_at, load_schema
 
-if TYPE_CHECKING:  # jsonschema is imported when a spec is first checked (spec.py skips known-valid ones)
+if TYPE_CHECKING:  # jsonschema is imported when a spec is first checked (load.py skips known-valid ones)
     from jsonschema import ValidationError
 
 DocPath = tuple[str | int, ...]
@@ -208,7 +208,7 @@ def schema_findings(
 
 
 def schema_type_errors(doc: Any) -> Iterator[tuple[DocPath, list[str]]]:
-    """(path, expected types) of every `type` error, for the interpolation coercion pass in spec.py."""
+    """(path, expected types) of every `type` error, for the interpolation coercion pass in load.py."""
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(load_schema(SCHEMA_FILE))

@@ -30,7 +30,7 @@ same but for '#', decides:
   guessing a meaning AWS does not document.
 - `a/n` is every n-th value from a to the end of the field ("1/10 ... the 11th, 21st, and 31st minute");
   a step is 1 to the field's highest value (`*/60` in minutes is refused, as EventBridge refuses it:
-  github.com/aws/aws-sdk-js issue 4212).
+  https://github.com/aws/aws-sdk-js/issues/4212).
 
 Values are ASCII digits or the English names, in any case; any other digit (e.g. Arabic-Indic) is refused.
 """

@@ -134,7 +134,7 @@ def key_prefix_problems(prefix: str) -> list[str]:
 
 
 def object_key_problems(key: str) -> list[str]:
-    """A full object key such as scripts/job.py."""
+    """A full object key, such as a job script's."""
     if key == "":
         return ["must not be empty"]
     if key.endswith("/"):
@@ -214,9 +214,9 @@ def table_prefix_problems(prefix: str) -> list[str]:
 
 # Worker types the Glue API accepts that do not run a Spark batch job.
 def worker_type_version_problem(worker_type: str, glue_version: str) -> str | None:
-    """Issue 13 defect 11: `Standard` is no worker type of a Spark job from Glue 5.0 on. botocore's CreateJob
+    """`Standard` is no worker type of a Spark job from Glue 5.0 on. botocore's CreateJob
     `WorkerType` documentation lists only G.025X, G.1X, G.2X, G.4X, G.8X, G.12X, G.16X and R.*X "for Spark
-    jobs" (Standard belongs to the older capacity model). The issue reports it refused on 5.x; for 4.0 it stays
+    jobs" (Standard belongs to the older capacity model). AWS refuses it on 5.x; for 4.0 it stays
     accepted (*unverified* either way for 4.0: existing 4.0 jobs may carry it)."""
     if worker_type == "Standard" and glue_version.split(".", 1)[0].isdigit() and int(glue_version.split(".")[0]) >= 5:
         return f"worker type Standard is not valid for a Spark job on Glue {glue_version}: use G.1X (1 DPU per worker)"

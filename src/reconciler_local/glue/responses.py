@@ -2,9 +2,10 @@
 
 moto dispatches a Glue JSON request (`X-Amz-Target: AWSGlue.UpdateCrawler`) to the `GlueResponse`
 method named after the action in snake_case (`update_crawler`); `install()` grafts the methods below
-onto `GlueResponse`. The logic lives on the backend (`models.py`, `runtime/`); these methods only read
-parameters and shape the answer. Methods we graft onto moto's `GlueBackend` are invisible to mypy,
-hence the `attr-defined` ignores on calls to them; each is defined in `models.py` or `runtime/`.
+onto `GlueResponse`. The logic lives on the backend (`models.py`, `job_runtime.py`,
+`crawler_runtime.py`); these methods only read parameters and shape the answer. Methods we graft onto
+moto's `GlueBackend` are invisible to mypy, hence the `attr-defined` ignores on calls to them; each is
+defined in one of those modules.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class GlueResponseAdditions(GlueResponse):
         resource must carry every given tag ("and", the default) or one of them ("or", moto's own
         behaviour). AWS documents neither: the API reference says only "Specifies to return only these
         tagged resources" (botocore glue model, ListCrawlers/ListJobs/ListTriggers Tags), so a client must
-        be correct under both; issue 13 defect 3."""
+        be correct under both (a listing is never the truth of ownership: each resource's own GetTags is)."""
         resource_tags = self.glue_backend.get_tags(resource_arn)
         matches = [resource_tags.get(key) == value for key, value in tags.items()]
         return any(matches) if get_runtime().settings.tag_filter == "or" else all(matches)

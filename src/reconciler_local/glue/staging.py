@@ -108,7 +108,7 @@ class Stager:
     def _as_written_on_s3(self, path: Path) -> bytes:
         """A file's bytes for S3. In a small JSON file (the job's report) a staged local path is written back as
         the s3:// URI it stands for: on Glue the job sees s3:// arguments and reports them as such, and a report
-        naming this endpoint's staging folders (gone after the run) would send a reader nowhere (issue 16)."""
+        naming this endpoint's staging folders (gone after the run) would send a reader nowhere."""
         data = path.read_bytes()
         if path.suffix != ".json" or len(data) > JSON_REWRITE_LIMIT:
             return data
