@@ -19,8 +19,8 @@ from reconciler.errors import AwsError
 from reconciler.quarterly import history, notify
 from reconciler.quarterly.driverlog import driver_log_streams, job_log_tail
 from reconciler.quarterly.steps import (
-    adopt,
     apply_step,
+    attach,
     crawl_step,
     gate_step,
     job_step,
@@ -67,7 +67,7 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
                    on_takeover=lambda h, why: emit("lock_taken_over", {"holder": h.describe(), "reason": why}),
                    ) as held, history.recorded(recorder, run_id, label):  # fmt: skip
         apply_step(run, held, first, approved_destructive)
-        adopt(run)
+        attach(run)
         crawl_step(run, held)
         job_step(run, held)
         gate_step(run, held)

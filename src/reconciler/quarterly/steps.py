@@ -1,4 +1,4 @@
-"""The quarterly run's steps, each on one screen: prepare, apply, crawl, job, gate, publish, refresh.
+"""The quarterly run's steps, each on one screen: prepare, apply, attach, crawl, job, gate, publish, refresh.
 
 `run.py` calls them in order, under the pipeline lock from `apply` on. `Run` is what they share.
 """
@@ -31,7 +31,7 @@ from reconciler.spec.model import Pipeline
 
 @dataclass
 class Run:
-    """One run's state, shared by its steps. `run_id` changes when the run adopts a killed run's job run."""
+    """One run's state, shared by its steps. `run_id` changes when the run attaches to a killed run's job run."""
 
     pipeline: Pipeline
     ctx: AwsContext
@@ -46,7 +46,7 @@ class Run:
     run_id: str
     quarter: str
     role_changed_at: float | None = None  # monotonic end of an apply that changed the Glue role
-    adopted: tuple[dict[str, Any], str] | None = None  # (job run, run id)
+    attached: tuple[dict[str, Any], str] | None = None  # (job run, run id)
 
     def step(self, name: str) -> _Step:
         return _Step(name, self.summary, self.emit)
@@ -107,20 +107,20 @@ def apply_step(run: Run, held: lock.Held, first: Plan | None, approved_destructi
         run.emit("converged", {"manifest": pipeline.quicksight.manifest.key if pipeline.quicksight.manifest else None})
 
 
-def adopt(run: Run) -> None:
+def attach(run: Run) -> None:
     """A job run this pipeline started for this quarter, still going (its run was killed): attach to it, take its
     run id and output prefix, and gate and publish it. Any other run in progress is refused, named."""
-    run.adopted = attachable_job_run(run.ctx, run.job, run.layout, run.quarter)
-    if run.adopted is not None:
-        run.run_id = run.summary.run_id = run.adopted[1]
-        run.emit("job_attached", {"job": run.job, "job_run_id": run.adopted[0]["Id"], "run_id": run.run_id,
+    run.attached = attachable_job_run(run.ctx, run.job, run.layout, run.quarter)
+    if run.attached is not None:
+        run.run_id = run.summary.run_id = run.attached[1]
+        run.emit("job_attached", {"job": run.job, "job_run_id": run.attached[0]["Id"], "run_id": run.run_id,
                                   "adopted": True})  # fmt: skip
 
 
 def crawl_step(run: Run, held: lock.Held) -> None:
     with run.step("crawl"):
         held.check("starting the crawl")  # a holder that lost its lease stops before its next write
-        for name in run.crawlers if run.adopted is None else []:  # an adopted run's crawl is done
+        for name in run.crawlers if run.attached is None else []:  # an attached run's crawl is done
             last = once_more_if_role_not_ready(
                 functools.partial(crawl, run.ctx, name, run.deadline, run.options, run.emit), run.role_changed_at,
                 "crawl", run.emit,
@@ -134,8 +134,8 @@ def job_step(run: Run, held: lock.Held) -> None:
         ours = {"--output_path": run.layout.run_uri(run.run_id), "--run_id": run.run_id, "--run_quarter": run.quarter}
         arguments = dict(run.options.job_arguments) | ours
         held.check("starting the job")
-        if run.adopted:  # an adopted run was started before this run changed anything: no retry
-            _start_and_wait(run, arguments, run.adopted[0]["Id"])
+        if run.attached:  # an attached run was started before this run changed anything: no retry
+            _start_and_wait(run, arguments, run.attached[0]["Id"])
         else:
             once_more_if_role_not_ready(lambda: _start_and_wait(run, arguments, None), run.role_changed_at, "job",
                                         run.emit)  # fmt: skip
