@@ -118,6 +118,16 @@ def test_a_shared_deadline_bounds_two_waits_together() -> None:
     assert raised.value.seconds == 5 and clock.t == 1005 and deadline.expired()
 
 
+def test_a_continuous_target_must_be_seen_on_that_many_polls_in_a_row() -> None:
+    """S3 shows a new lifecycle configuration, then the old one again, while it propagates: two READY in a row
+    are needed, and a pending answer in between starts the count again."""
+    clock = FakeClock()
+    status = states("OLD", "NEW", "OLD", "NEW", "NEW", "OLD")
+    assert until(status, pending={"OLD"}, target={"NEW"}, timeout=60, poll=every(1), clock=clock,
+                 continuous_target=2) == 5  # fmt: skip
+    assert clock.slept == [1, 1, 1, 1]
+
+
 def test_an_error_of_the_status_function_ends_the_wait_as_it_is() -> None:
     def status() -> tuple[int, str]:
         raise KeyError("gone")

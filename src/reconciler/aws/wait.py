@@ -98,8 +98,10 @@ def until(
     poll: Poll,
     clock: Clock | None = None,
     on_pending: Callable[[T, str], None] | None = None,
+    continuous_target: int = 1,
 ) -> T:
-    """Call `status()` until its state is in `target`, and return its result then.
+    """Call `status()` until its state is in `target` (on `continuous_target` polls in a row: StateChangeConf's
+    ContinuousTargetOccurence, for a change that shows, then not, while it propagates), and return its result.
 
     After each pending answer: at the deadline WaitTimeout, else `on_pending(result, state)` (an event, a log
     follow-up) and a sleep of the next delay (see Poll). `timeout` is seconds from now, or a Deadline."""
@@ -110,11 +112,13 @@ def until(
         clock = clock or SYSTEM
         deadline = Deadline(timeout, clock)
     delays = poll.delays()
+    in_a_row = 0
     while True:
         result, state = status()
-        if state in target:
+        in_a_row = in_a_row + 1 if state in target else 0
+        if in_a_row >= continuous_target:
             return result
-        if state not in pending:
+        if state not in pending and state not in target:
             raise UnexpectedState(state, result)
         delay = next(delays)
         left = deadline.left
