@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from reconciler.spec import model
 from reconciler.spec.notify_checks import url_envs
 from reconciler.spec.quicksight_checks import DEFAULT_COLUMNS
-from reconciler.spec.storage_checks import resolve_local
+from reconciler.spec.upload_checks import resolve_local
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

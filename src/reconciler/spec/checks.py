@@ -3,8 +3,8 @@ cannot make (names, cron, ARNs, files on disk, cross references).
 
 Everything here works on the interpolated document (plain dicts and lists) and returns `Finding`s: a path in
 the document and a message (spec/findings.py). load.py turns them into located `Problem`s. The storage checks
-(uploads, S3 paths, the bucket) are in spec/storage_checks.py. The semantic checks are defensive:
-they skip values of the wrong type, because the schema has already reported those.
+(S3 paths, the bucket) are in spec/storage_checks.py, the uploads' in spec/upload_checks.py. The semantic
+checks are defensive: they skip values of the wrong type, because the schema has already reported those.
 """
 
 from __future__ import annotations
@@ -30,18 +30,15 @@ from reconciler.spec.notify_checks import notify_findings
 from reconciler.spec.quicksight_checks import dataset_findings
 from reconciler.spec.schemas import default_at, load_schema
 from reconciler.spec.storage_checks import (
-    UploadIndex,
     check_allow,
     check_bucket,
     check_crawler_reserved,
     check_output_overlaps,
     check_reads,
-    check_uploads,
     collect_outputs,
-    resolve_local,
     run_argument_problems,
-    source_path,
 )
+from reconciler.spec.upload_checks import UploadIndex, check_uploads, resolve_local, source_path
 
 # re-exported: load.py, manifest.py and the CLI import them from here
 __all__ = ["DocPath", "Finding", "describe", "resolve_local", "run_argument_problems", "schema_findings",
