@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from reconciler.aws.wait import Clock, Deadline, Poll, UnexpectedState, WaitTimeout, every, retry_while, until
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "reconciler"
 
 
 class FakeClock(Clock):
@@ -181,3 +185,39 @@ def test_retry_while_raises_the_last_retryable_error_at_the_deadline() -> None:
         retry_while(action, lambda e: isinstance(e, Flaky), timeout=120, poll=Poll(1, cap=10, before_deadline=True),
                     clock=clock)  # fmt: skip
     assert raised.value is last and attempts[0] == 15 and clock.t - 1000 == 115
+
+
+#: Loops that sleep but wait for no state: a fixed number of attempts, each after a fixed delay.
+FIXED_RETRIES = {
+    ("aws/lock.py", "_delete_when_visible"),  # a conditional delete after a 404, RELEASE_404_DELAYS
+    ("quarterly/publish.py", "_get_json"),  # a read of a just-written object after a 404, WRITTEN_404_DELAYS
+    ("quarterly/run.py", "start_job"),  # StartJobRun, 5 attempts, each after looking for the run it may have started
+    ("resources/event_rule.py", "entries_checked"),  # PutTargets' failed entries, ENTRY_ATTEMPTS
+}
+
+
+def _sleeps(node: ast.AST) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call):
+            f = inner.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            if name in {"sleep", "monotonic"} or name.endswith("_sleep"):
+                return True
+    return False
+
+
+def test_no_module_polls_by_hand() -> None:
+    """Every wait for a state goes through aws/wait.py: a loop of its own that sleeps or reads the clock is
+    one of the fixed retries above, or a new hand-written polling loop (use wait.until or wait.retry_while)."""
+    found: set[tuple[str, str]] = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        if module == "aws/wait.py":
+            continue
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                loops = [n for n in ast.walk(function) if isinstance(n, ast.While | ast.For)]
+                if any(_sleeps(loop) for loop in loops):
+                    found.add((module, function.name))
+    assert found <= FIXED_RETRIES, sorted(found - FIXED_RETRIES)
+    assert found, "the scan found none of the fixed retries: it no longer sees loops"
