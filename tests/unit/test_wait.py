@@ -187,6 +187,17 @@ def test_retry_while_raises_the_last_retryable_error_at_the_deadline() -> None:
     assert raised.value is last and attempts[0] == 15 and clock.t - 1000 == 115
 
 
+def test_retry_while_raises_the_last_error_with_its_own_cause() -> None:
+    cause = KeyError("the botocore error")
+
+    def action() -> str:
+        raise Flaky("mapped") from cause
+
+    with pytest.raises(Flaky) as raised:
+        retry_while(action, lambda e: isinstance(e, Flaky), timeout=1, poll=every(1), clock=FakeClock())
+    assert raised.value.__cause__ is cause and not isinstance(raised.value.__context__, WaitTimeout)
+
+
 #: Loops that sleep but wait for no state: a fixed number of attempts, each after a fixed delay.
 FIXED_RETRIES = {
     ("aws/lock.py", "_delete_when_visible"),  # a conditional delete after a 404, RELEASE_404_DELAYS

@@ -153,4 +153,5 @@ def retry_while(
     try:
         return until(attempt, pending={"failed"}, target={"done"}, timeout=timeout, poll=poll, clock=clock)[0]
     except WaitTimeout:
-        raise failures[-1] from None
+        pass
+    raise failures[-1]  # outside the except: the error keeps its own cause (the botocore error) and context
