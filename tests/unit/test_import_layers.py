@@ -53,8 +53,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("reconciler.resources.quicksight", "reconciler.permissions"),
         # quarterly/notify.py <-> quarterly/run.py: the run's data types live in run.py
         ("reconciler.quarterly.notify", "reconciler.quarterly.run"),
-        # resources/bucket.py reads `Layout` from the publication code
-        ("reconciler.resources.bucket", "reconciler.quarterly.publish"),
         # resources/quicksight.py builds the data source's placeholder manifest with the quarterly manifest code
         ("reconciler.resources.quicksight", "reconciler.quarterly.manifest"),
         # cli/progress.py reads event constants from the run
