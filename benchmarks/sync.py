@@ -189,7 +189,7 @@ def section(ep: Endpoint, repeat: int) -> str:
         "",
         f"Ours: TransferConfig multipart threshold {upload.TRANSFER.multipart_threshold // 2**20} MiB, parts "
         f"{upload.TRANSFER.multipart_chunksize // 2**20} MiB, "
-        f"{upload.TRANSFER.max_request_concurrency} parts in flight, "
+        f"{upload.TRANSFER.max_concurrency} parts in flight, "
         f"{upload.FILE_CONCURRENCY} files in parallel. awscli defaults: 8 MiB threshold/parts, 10 requests in flight. "
         "All are full command-line runs (process start-up included); ours hashes the files on the initial upload "
         "(cold cache). `reconcile apply` checks the whole pipeline (about 28 reads) each time; with `--target` "

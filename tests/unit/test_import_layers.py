@@ -55,8 +55,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
         # permissions.py <-> resources/quicksight.py: `Statement` lives in permissions
         ("reconciler.resources.quicksight", "reconciler.permissions"),
-        # resources/bucket.py reads `Layout` from the publication code
-        ("reconciler.resources.bucket", "reconciler.quarterly.publish"),
         # resources/quicksight.py builds the data source's placeholder manifest with the quarterly manifest code
         ("reconciler.resources.quicksight", "reconciler.quarterly.manifest"),
     }

@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import S3Transfer, TransferConfig
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from reconciler.aws.errors import map_exception
 from reconciler.aws.retry import RetryPolicy, error_code
@@ -259,6 +262,16 @@ class AwsContext:
             ) from exc
 
     @contextmanager
+    def s3_uploads(self, sizes: TransferSizes) -> Iterator[S3Uploads]:
+        """One S3 transfer manager (one thread pool, one set of connections) for many files, each sent
+        through the error boundary (`guarded`): boto3's client.upload_file builds and tears down one per file."""
+        config = TransferConfig(multipart_threshold=sizes.multipart_threshold,
+                                multipart_chunksize=sizes.multipart_chunksize, max_concurrency=sizes.max_concurrency)
+        # boto3-stubs declare S3Transfer's config as another type than the boto3 TransferConfig it takes
+        with S3Transfer(client=self.client("s3"), config=config) as transfer:  # type: ignore[arg-type]
+            yield S3Uploads(self, transfer)
+
+    @contextmanager
     def shared_reads(self) -> Iterator[None]:
         """Within this block an identical read (e.g. a resource's tags, needed both to read it and to
         list what we own) is sent once and its answer shared. Only for a plan's read phase: nothing
@@ -268,3 +281,37 @@ class AwsContext:
             yield
         finally:
             self._memo = None
+
+
+@dataclass(frozen=True)
+class TransferSizes:
+    """boto3's TransferConfig, the parts we set: multipart above `multipart_threshold` bytes, in parts of
+    `multipart_chunksize`, `max_concurrency` parts at a time per file."""
+
+    multipart_threshold: int
+    multipart_chunksize: int
+    max_concurrency: int
+
+
+class S3Uploads:
+    """Files sent by one S3 transfer manager (AwsContext.s3_uploads); errors are ours, as for every call."""
+
+    def __init__(self, ctx: AwsContext, transfer: S3Transfer) -> None:
+        self._ctx, self._transfer = ctx, transfer
+
+    def upload_file(self, path: str, bucket: str, key: str, *, metadata: dict[str, str],
+                    callback: Callable[[int], None] | None = None) -> None:  # fmt: skip
+        """PutObject (or a multipart upload) of the file at `path`, retried and error-mapped like a call."""
+
+        def send() -> None:
+            try:
+                self._transfer.upload_file(path, bucket, key, extra_args={"Metadata": metadata}, callback=callback)
+            except S3UploadFailedError as exc:
+                # boto3 wraps the failed PutObject/UploadPart's ClientError in S3UploadFailedError, which
+                # neither the retries (a 503 SlowDown is transient) nor the error mapping recognise: hand on
+                # the ClientError itself, with AWS's code.
+                if isinstance(exc.__context__, ClientError):
+                    raise exc.__context__ from None
+                raise
+
+        self._ctx.guarded("s3", "put_object", send)

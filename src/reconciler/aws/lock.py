@@ -23,6 +23,7 @@ its plan still holds and need not be made twice (Terraform compares its state se
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import pwd
@@ -39,6 +40,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.errors import AwsApiError, AwsError, LockError, NotFoundError, ReconcilerError
@@ -247,38 +249,52 @@ def acquire(
     PUT is the new-bucket window (aws/retry.py while_bucket_is_new), retried bounded; otherwise it means
     nothing was applied yet."""
     info = new_lock_info(operation)
-    deadline = time.monotonic() + timeout
-    told = False
-    while True:
-        # If-None-Match makes a repeat safe: a put that did land answers 412 and is recognised below.
-        etag = while_bucket_is_new(lambda: _try_put(ctx, bucket, info)) if fresh_bucket else _try_put(ctx, bucket, info)
-        if etag is not None:
-            return info, etag
-        seen = observe_lock(ctx, bucket)
-        if seen is None:
-            continue  # released between our put and our read: try again at once
-        if seen.info.id == info.id:
-            # Our own put succeeded but its answer was lost (dropped connection); the retry then met
-            # our own lock and got 412. Without this check the apply locked itself out and left the lock.
-            return info, seen.etag
-        reason = seen.takeover_reason
-        if reason is not None:
-            # Replace exactly the lock we judged: if it was renewed or taken meanwhile, S3 answers 412.
-            etag = _try_put(ctx, bucket, info, if_match=seen.etag)
+
+    def attempt() -> tuple[str | Observed, str]:
+        """Our lock's ETag once it is ours ("taken"), else the lock that someone else holds ("held")."""
+        while True:
+            # If-None-Match makes a repeat safe: a put that did land answers 412 and is recognised below.
+            put = functools.partial(_try_put, ctx, bucket, info)
+            etag = while_bucket_is_new(put) if fresh_bucket else put()
             if etag is not None:
-                (on_takeover or _say_takeover)(seen.info, reason)
-                return info, etag
-            continue
-        if time.monotonic() >= deadline:
-            raise LockError(
-                f"the pipeline is locked: {seen.info.describe()}; {seen.lease_text()}",
-                hint="wait for it to finish, pass --lock-timeout S (an expired lease is taken over without "
-                f"asking), or if you are sure it is dead: {command('lock', 'break', seen.info.id)}",
-            )
-        if on_wait and not told:
-            on_wait(seen.info)
+                return etag, "taken"
+            seen = observe_lock(ctx, bucket)
+            if seen is None:
+                continue  # released between our put and our read: try again at once
+            if seen.info.id == info.id:
+                # Our own put succeeded but its answer was lost (dropped connection); the retry then met
+                # our own lock and got 412. Without this check the apply locked itself out and left the lock.
+                return seen.etag, "taken"
+            reason = seen.takeover_reason
+            if reason is not None:
+                # Replace exactly the lock we judged: if it was renewed or taken meanwhile, S3 answers 412.
+                etag = _try_put(ctx, bucket, info, if_match=seen.etag)
+                if etag is not None:
+                    (on_takeover or _say_takeover)(seen.info, reason)
+                    return etag, "taken"
+                continue
+            return seen, "held"
+
+    told = False
+
+    def waiting(seen: str | Observed, _state: str) -> None:  # on_wait once, when the wait begins
+        nonlocal told
+        if on_wait and not told and isinstance(seen, Observed):
             told = True
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+            on_wait(seen.info)
+
+    try:
+        etag = wait.until(attempt, pending={"held"}, target={"taken"}, timeout=timeout, poll=wait.every(poll),
+                          on_pending=waiting)  # fmt: skip
+    except wait.WaitTimeout as timed_out:
+        seen = timed_out.last
+        raise LockError(
+            f"the pipeline is locked: {seen.info.describe()}; {seen.lease_text()}",
+            hint="wait for it to finish, pass --lock-timeout S (an expired lease is taken over without "
+            f"asking), or if you are sure it is dead: {command('lock', 'break', seen.info.id)}",
+        ) from None
+    assert isinstance(etag, str)
+    return info, etag
 
 
 class Lease:

@@ -27,6 +27,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from reconciler.aws import wait
+from reconciler.aws.wait import Clock, Poll
 from reconciler.errors import EndpointUnreachableError, ThrottledError
 
 T = TypeVar("T")
@@ -201,13 +203,7 @@ def while_bucket_is_new(
 ) -> T:
     """`fn()`, retried with a bounded backoff while it fails with NoSuchBucket, for at most `seconds`.
     `fn` must be safe to repeat (the configuration PUTs replace, the lock PUT is conditional)."""
-    deadline = time.monotonic() + seconds
-    delay = 0.2
-    while True:
-        try:
-            return fn()
-        except Exception as exc:
-            if error_code(exc) != "NoSuchBucket" or time.monotonic() + delay > deadline:
-                raise
-        sleep(delay)
-        delay = min(delay * 2, 5.0)
+    return wait.retry_while(
+        fn, lambda exc: error_code(exc) == "NoSuchBucket", timeout=seconds,
+        poll=Poll(0.2, cap=5.0, before_deadline=True), clock=Clock(sleep=sleep),
+    )  # fmt: skip

@@ -1,5 +1,7 @@
 """The one locked apply path, shared by `apply`, `destroy` and `run`.
 
+`locked_session` is how each of them opens: check the plan, create the bucket exclusively, take the lock.
+
 `locked_apply` takes the lock and calls `apply_held`; `run` holds the lock for its whole length and calls
 `apply_held` itself for its reconcile step. `apply_held` is where the plan that is *executed* is decided
 (the approved plan, or a new one made under the lock) and where that plan's access-widening changes are
@@ -7,7 +9,8 @@ checked, so a plan re-made under the lock can never widen access that nobody app
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from reconciler.aws import lock
@@ -52,6 +55,49 @@ class ApplyOptions:
     approved_destructive: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Session:
+    held: lock.Held
+    #: this session created the bucket and nobody held its lock before: nobody else can have changed anything
+    fresh_bucket: bool
+
+
+@contextmanager
+def locked_session(
+    pipeline: Pipeline,
+    ctx: AwsContext,
+    operation: str,
+    *,
+    plan: Plan | None,
+    force: bool = False,
+    timeout: float = 0.0,
+    on_wait: Callable[[lock.LockInfo], None] | None = None,
+    on_takeover: Callable[[lock.LockInfo, str], None] | None = None,
+) -> Iterator[Session]:
+    """The opening of every locked operation (apply, destroy, run): check `plan`, create the bucket exclusively
+    when `plan` creates it (the lock lives in it), take the lock; release it at the end. `plan` None (a destroy,
+    a run that applies nothing): only the lock."""
+    created_now = just_created = False
+    if plan is not None:
+        # Nothing is written when a declared name is someone else's: not even our lock into their bucket.
+        check_applicable(plan, force=force)
+        bucket_change = next((c for c in plan.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
+        just_created = bucket_change is not None and bucket_change.action == CREATE
+        if just_created:
+            created_now = create_bucket_exclusive(ctx, pipeline)
+    # The bucket is moments old when we just called CreateBucket (ours, or a concurrent first apply's that
+    # answered BucketAlreadyOwnedByYou): the lock PUT may meet the new-bucket window (aws/retry.py).
+    with lock.held(
+        ctx, pipeline.bucket.name, operation, timeout=timeout, on_wait=on_wait, on_takeover=on_takeover,
+        fresh_bucket=just_created,
+    ) as held:  # fmt: skip
+        # In us-east-1 CreateBucket answers 200 to the owner for a bucket that exists (terraform-provider-aws
+        # internal/service/s3/bucket.go notes it: no BucketAlreadyOwnedByYou there), so two first applies may
+        # both believe they created it. The lock is the arbiter: the bucket is ours alone only if nobody held
+        # the lock before us (no serial yet: lock.held reads it under the lock, and every holder bumps it first).
+        yield Session(held, created_now and held.previous_serial == lock.NO_SERIAL)
+
+
 def locked_apply(
     pipeline: Pipeline,
     ctx: AwsContext,
@@ -63,29 +109,15 @@ def locked_apply(
     on_wait: Callable[[lock.LockInfo], None] | None = None,
 ) -> tuple[Plan, ApplyResult]:
     """Take the lock, make sure the approved plan still holds, execute it, release the lock."""
-    bucket = pipeline.bucket.name
-    bucket_change = next((c for c in approved.changes if c.address == f"bucket.{bucket}"), None)
-    created_now = False
-    # Nothing is written when a declared name is someone else's: not even our lock into their bucket.
-    check_applicable(approved, force=options.force)
-    just_created = bucket_change is not None and bucket_change.action == CREATE
-    if just_created:
-        created_now = create_bucket_exclusive(ctx, pipeline)
-    # The bucket is moments old when we just called CreateBucket (ours, or a concurrent first apply's that
-    # answered BucketAlreadyOwnedByYou): the lock PUT may meet the new-bucket window (aws/retry.py).
     done: list[ApplyResult] = []
     try:
-        with lock.held(
-            ctx, bucket, options.operation, timeout=options.lock_timeout, on_wait=on_wait, fresh_bucket=just_created
-        ) as held:
-            # In us-east-1 CreateBucket answers 200 to the owner for a bucket that exists
-            # (terraform-provider-aws internal/service/s3/bucket.go notes it: no BucketAlreadyOwnedByYou
-            # there), so two first applies may both believe they created
-            # it. The lock is the arbiter: the bucket is ours alone only if nobody held the lock before us
-            # (no serial yet: lock.held reads it under the lock, and every holder bumps it first).
-            fresh = created_now and held.previous_serial == lock.NO_SERIAL
+        with locked_session(
+            pipeline, ctx, options.operation, plan=approved, force=options.force, timeout=options.lock_timeout,
+            on_wait=on_wait,
+        ) as session:  # fmt: skip
             outcome = apply_held(
-                pipeline, ctx, approved, options, held, kinds=kinds, on_event=on_event, fresh_bucket=fresh
+                pipeline, ctx, approved, options, session.held, kinds=kinds, on_event=on_event,
+                fresh_bucket=session.fresh_bucket,
             )  # fmt: skip
             done.append(outcome[1])
             return outcome
@@ -181,10 +213,11 @@ def locked_destroy(
         return execute(approved, ctx, pipeline, force=options.force, on_event=on_event)
     done: list[ApplyResult] = []
     try:
-        with lock.held(ctx, bucket, "destroy", timeout=options.lock_timeout, on_wait=on_wait) as held:
+        with locked_session(pipeline, ctx, "destroy", plan=None, timeout=options.lock_timeout,
+                            on_wait=on_wait) as session:  # fmt: skip
             not_under_running_work()  # under the lock: no `reconcile run` of ours starts one meanwhile
             destroy = replace(options, operation="destroy")
-            done.append(apply_held(pipeline, ctx, approved, destroy, held, on_event=on_event)[1])
+            done.append(apply_held(pipeline, ctx, approved, destroy, session.held, on_event=on_event)[1])
             return done[0]
     except ReconcilerError as release_error:
         if done:  # as in locked_apply

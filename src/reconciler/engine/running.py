@@ -19,9 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reconciler.aws import wait
 from reconciler.aws.cli_command import aws_cli
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
+from reconciler.aws.wait import Clock, Poll
 from reconciler.engine.diff import DELETE
 from reconciler.engine.plan import Plan
 from reconciler.errors import AwsApiError, ReconcilerError, RunError
@@ -129,20 +131,20 @@ def stop_and_wait(
             except AwsApiError as exc:
                 if error_code(exc) != "CrawlerNotRunningException" and not is_not_found(exc):
                     raise
-    deadline = time.monotonic() + timeout
-    delay = 0.25
-    while True:
+
+    def status() -> tuple[list[Running], str]:
         still = [r for r in running if _still_running(ctx, r)]
-        if not still:
-            return
-        if time.monotonic() >= deadline:
-            raise ReconcilerError(
-                f"still running {timeout:.0f}s after being stopped: " + "; ".join(r.describe() for r in still)
-                + "; nothing was deleted",
-                hint=f"wait until they have stopped, then: {command('destroy')}",
-            )
-        sleep(delay)
-        delay = min(delay * 2, 5.0)
+        return still, "running" if still else "stopped"
+
+    try:
+        wait.until(status, pending={"running"}, target={"stopped"}, timeout=timeout, poll=Poll(0.25, cap=5.0),
+                   clock=Clock(sleep=sleep))  # fmt: skip
+    except wait.WaitTimeout as timed_out:
+        raise ReconcilerError(
+            f"still running {timeout:.0f}s after being stopped: " + "; ".join(r.describe() for r in timed_out.last)
+            + "; nothing was deleted",
+            hint=f"wait until they have stopped, then: {command('destroy')}",
+        ) from None
 
 
 def _still_running(ctx: AwsContext, r: Running) -> bool:

@@ -1,8 +1,8 @@
 """The run's crawls and job runs on Glue: start or attach, and wait for the end.
 
-Waits follow one shape, the one of botocore's waiters (botocore/waiter.py): a status function, pending
-states, target states, an overall deadline, and backoff polling that starts small (the gap between crawl
-end and job start is what users feel) and is capped.
+Waits follow one shape (aws/wait.py): a status function, pending states, target states, an overall
+deadline, and backoff polling that starts small (the gap between crawl end and job start is what users
+feel) and is capped.
 """
 
 from __future__ import annotations
@@ -12,38 +12,23 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.aws import wait
 from reconciler.aws.cli_command import aws_cli
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, is_transient
+from reconciler.aws.wait import Clock, Deadline, Poll
 from reconciler.errors import AwsApiError, EndpointUnreachableError, RunError, RunInterrupted, RunTimedOut
 from reconciler.quarterly import publish
 from reconciler.quarterly.driverlog import DriverLog, job_log_tail, log_location
 from reconciler.quarterly.types import CRAWL_PENDING, JOB_FAILED, JOB_PENDING, EventSink, RunOptions, short_id
 
-
-class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    @property
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-    def expired(self) -> bool:
-        return self.left <= 0
+#: what the crawl's wait is told once the crawl it started (or attached to) has ended
+CRAWL_ENDED = "ended"
 
 
-class Backoff:
+def backoff(options: RunOptions, cap: float) -> Poll:
     """Start small, grow by half each time, capped: quick to notice the end, cheap while waiting."""
-
-    def __init__(self, initial: float, cap: float) -> None:
-        self.delay = initial
-        self.cap = cap
-
-    def sleep(self, deadline: Deadline) -> None:
-        time.sleep(max(0.0, min(self.delay, deadline.left)))
-        self.delay = min(self.delay * 1.5, self.cap)
+    return Poll(options.poll_initial, factor=1.5, cap=cap)
 
 
 def _utc(value: Any) -> datetime | None:
@@ -74,34 +59,44 @@ def crawl(ctx: AwsContext, name: str, deadline: Deadline, options: RunOptions, e
                 raise RunError(f"starting crawler {name!r}: {exc}") from exc
             attached = True  # someone (a schedule, a colleague) started it a moment ago
     emit("crawl_started", {"crawler": name, "attached": attached})
-    backoff = Backoff(options.poll_initial, options.poll_cap)
-    while True:
+
+    def crawl_state() -> tuple[dict[str, Any], str]:  # READY before the new crawl has ended is pending too
         state, last = last_crawl(ctx, name)
         started = _utc(last.get("StartTime"))
         is_new = started is not None and (previous_start is None or started > previous_start or attached)
-        if state == "READY" and is_new and last.get("Status"):
-            status = str(last["Status"])
-            if status != "SUCCEEDED":
-                message = last.get("ErrorMessage") or "no error message"
-                # GetCrawler's LastCrawl (LastCrawlInfo, AWS Glue API reference) names the crawl's LogGroup and
-                # LogStream; without them, Glue's default group /aws-glue/crawlers and a stream named after the
-                # crawler (AWS Glue Developer Guide, "Viewing crawler logs").
-                where = f"CloudWatch Logs {last.get('LogGroup') or '/aws-glue/crawlers'}, stream " \
-                        f"{last.get('LogStream') or name}"  # fmt: skip
-                raise RunError(f"crawler {name!r} ended {status}: {message}",
-                               hint=f"the job was not started; the crawler's full log: {where}")  # fmt: skip
-            return last
-        if state not in CRAWL_PENDING | {"READY"}:
-            raise RunError(f"crawler {name!r} is in unexpected state {state}")
-        if deadline.expired():
-            _stop_crawler(ctx, name)
-            raise RunTimedOut(f"timed out after {deadline.seconds:.0f}s waiting for crawler {name!r} (stopped it)")
-        emit("waiting", {"step": "crawl", "crawler": name, "state": state})
+        return last, CRAWL_ENDED if state == "READY" and is_new and last.get("Status") else state
+
+    def sleep(seconds: float) -> None:
         try:
-            backoff.sleep(deadline)
+            time.sleep(seconds)
         except KeyboardInterrupt:
             raise RunInterrupted(f"interrupted: crawler {name!r} goes on crawling (its crawl ends by itself); "
                                  "the job was not started", stopped=False) from None  # fmt: skip
+
+    try:
+        last = wait.until(
+            crawl_state, pending=CRAWL_PENDING | {"READY"}, target={CRAWL_ENDED}, timeout=deadline,
+            poll=backoff(options, options.poll_cap), clock=Clock(sleep=sleep),
+            on_pending=lambda _, state: emit("waiting", {"step": "crawl", "crawler": name, "state": state}),
+        )  # fmt: skip
+    except wait.UnexpectedState as unexpected:
+        raise RunError(f"crawler {name!r} is in unexpected state {unexpected.state}") from None
+    except wait.WaitTimeout:
+        _stop_crawler(ctx, name)
+        raise RunTimedOut(
+            f"timed out after {deadline.seconds:.0f}s waiting for crawler {name!r} (stopped it)"
+        ) from None
+    status = str(last["Status"])
+    if status != "SUCCEEDED":
+        message = last.get("ErrorMessage") or "no error message"
+        # GetCrawler's LastCrawl (LastCrawlInfo, AWS Glue API reference) names the crawl's LogGroup and
+        # LogStream; without them, Glue's default group /aws-glue/crawlers and a stream named after the
+        # crawler (AWS Glue Developer Guide, "Viewing crawler logs").
+        where = f"CloudWatch Logs {last.get('LogGroup') or '/aws-glue/crawlers'}, stream " \
+                f"{last.get('LogStream') or name}"  # fmt: skip
+        raise RunError(f"crawler {name!r} ended {status}: {message}",
+                       hint=f"the job was not started; the crawler's full log: {where}")  # fmt: skip
+    return last
 
 
 def _stop_crawler(ctx: AwsContext, name: str) -> None:
@@ -241,7 +236,6 @@ def stop_command(ctx: AwsContext, job: str, run_id: str) -> str:
 def _wait_job(
     ctx: AwsContext, job: str, run_id: str, deadline: Deadline, options: RunOptions, emit: EventSink
 ) -> dict[str, Any]:
-    backoff = Backoff(options.poll_initial, options.poll_cap * 2)
     follower = DriverLog(ctx, run_id) if options.follow_logs else None
 
     def follow(glue_version: str | None) -> None:
@@ -249,33 +243,37 @@ def _wait_job(
         if lines:
             emit("log", {"step": "job", "job": job, "job_run_id": run_id, "lines": lines})
 
-    while True:
-        run = ctx.call("glue", "get_job_run", JobName=job, RunId=run_id)["JobRun"]
-        state = run.get("JobRunState", "")
-        version = run.get("GlueVersion")
-        if state == "SUCCEEDED":
-            follow(version)
-            return dict(run)
-        if state in JOB_FAILED:
-            follow(version)
-            message = run.get("ErrorMessage") or "no error message"
-            tail = job_log_tail(ctx, run_id, glue_version=version)
-            raise RunError(
-                f"job {job!r} run {short_id(run_id)} ended {state}: {message}"
-                + (f"\n--- driver log (tail) ---\n{tail}" if tail else ""),
-                hint=f"the full driver log: {log_location(ctx, run_id, version)}",
-            )
-        if state not in JOB_PENDING:
-            raise RunError(f"job {job!r} run {run_id} is in unexpected state {state}")
-        if deadline.expired():
-            stop_job_run(ctx, job, run_id)
-            raise RunTimedOut(
-                f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {short_id(run_id)} (stopped it)",
-                hint=f"the full driver log: {log_location(ctx, run_id, version)}; allow more with --timeout SECONDS",
-            )
+    def status() -> tuple[dict[str, Any], str]:
+        found = ctx.call("glue", "get_job_run", JobName=job, RunId=run_id)["JobRun"]
+        return dict(found), str(found.get("JobRunState", ""))
+
+    def waiting(found: dict[str, Any], state: str) -> None:
         emit("waiting", {"step": "job", "job": job, "job_run_id": run_id, "state": state})
-        follow(version)
-        backoff.sleep(deadline)
+        follow(found.get("GlueVersion"))
+
+    try:
+        run = wait.until(status, pending=JOB_PENDING, target=JOB_FAILED | {"SUCCEEDED"}, timeout=deadline,
+                         poll=backoff(options, options.poll_cap * 2), on_pending=waiting)  # fmt: skip
+    except wait.UnexpectedState as unexpected:
+        raise RunError(f"job {job!r} run {run_id} is in unexpected state {unexpected.state}") from None
+    except wait.WaitTimeout as timed_out:
+        version = timed_out.last.get("GlueVersion")
+        stop_job_run(ctx, job, run_id)
+        raise RunTimedOut(
+            f"timed out after {deadline.seconds:.0f}s waiting for job {job!r} run {short_id(run_id)} (stopped it)",
+            hint=f"the full driver log: {log_location(ctx, run_id, version)}; allow more with --timeout SECONDS",
+        ) from None
+    state, version = run["JobRunState"], run.get("GlueVersion")
+    follow(version)
+    if state == "SUCCEEDED":
+        return run
+    message = run.get("ErrorMessage") or "no error message"
+    tail = job_log_tail(ctx, run_id, glue_version=version)
+    raise RunError(
+        f"job {job!r} run {short_id(run_id)} ended {state}: {message}"
+        + (f"\n--- driver log (tail) ---\n{tail}" if tail else ""),
+        hint=f"the full driver log: {log_location(ctx, run_id, version)}",
+    )
 
 
 def stop_job_run(ctx: AwsContext, job: str, run_id: str) -> None:

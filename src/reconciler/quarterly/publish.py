@@ -28,7 +28,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from reconciler.errors import NotFoundError, PublishError
 from reconciler.invocation import command
 from reconciler.resources.base import delete_objects_checked
 from reconciler.spec import reserved
+from reconciler.spec.layout import Layout as Layout  # re-exported: run, history and the tests use publish.Layout
 from reconciler.spec.model import Pipeline, QuickSight
 
 # The pointer's and the run prefixes' names are stated once, in spec/reserved.py (validation reads them).
@@ -66,37 +67,6 @@ def run_started(run_id: str) -> datetime | None:
         return datetime.strptime(run_id.split("-", 1)[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class Layout:
-    bucket: str
-    base_key: str  # e.g. "prepared/"
-
-    @classmethod
-    def of(cls, pipeline: Pipeline) -> Layout:
-        job = pipeline.jobs[0] if pipeline.schedule is None else next(
-            j for j in pipeline.jobs if j.name == pipeline.schedule.job
-        )  # fmt: skip
-        output = dict(job.arguments).get("--output_path", "")
-        own = f"s3://{pipeline.bucket.name}/"
-        if not output.startswith(own):
-            raise PublishError(
-                f"job {job.name!r} has no --output_path inside s3://{pipeline.bucket.name}/: nothing to publish",
-                hint="set arguments.--output_path to a prefix of the pipeline's bucket",
-            )
-        base = output[len(own) :]
-        return cls(pipeline.bucket.name, base if base.endswith("/") or not base else base + "/")
-
-    def run_key(self, run_id: str, relative: str = "") -> str:
-        return f"{reserved.runs_prefix(self.base_key)}{run_id}/{relative}"
-
-    def run_uri(self, run_id: str) -> str:
-        return f"s3://{self.bucket}/{self.run_key(run_id)}"
-
-    @property
-    def pointer_key(self) -> str:
-        return reserved.pointer_key(self.base_key)
 
 
 # --- the gate: pure --------------------------------------------------------------------------------

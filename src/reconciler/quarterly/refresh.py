@@ -15,11 +15,11 @@ QuickSight's error: the data is published, but the data set people read is not r
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, AwsError, RunError
 from reconciler.invocation import command
@@ -70,13 +70,17 @@ def ingest(ctx: AwsContext, pipeline: Pipeline, run_id: str, *, timeout: float =
     try:
         _start(ctx, ids, run_id)
         ingestion_id = ids["IngestionId"]
-        deadline = time.monotonic() + timeout
-        while True:
-            found = ctx.call_fresh("quicksight", "describe_ingestion", **ids)["Ingestion"]
-            state = str(found.get("IngestionStatus"))
-            if state in ENDED or time.monotonic() > deadline:
-                break
-            time.sleep(poll)
+
+        def status() -> tuple[dict[str, Any], str]:  # any status not in ENDED is waited for (QUEUED, RUNNING, ...)
+            ingestion = ctx.call_fresh("quicksight", "describe_ingestion", **ids)["Ingestion"]
+            state = str(ingestion.get("IngestionStatus"))
+            return ingestion, state if state in ENDED else "not ended"
+
+        try:
+            found = wait.until(status, pending={"not ended"}, target=ENDED, timeout=timeout, poll=wait.every(poll))
+        except wait.WaitTimeout as timed_out:  # still running: recorded as such, not an error of the wait
+            found = timed_out.last
+        state = str(found.get("IngestionStatus"))
     except AwsError as exc:
         return {"data_set": dataset.data_set, "ingestion_id": ids["IngestionId"], "state": "NOT_STARTED",
                 "error": exc.message}  # fmt: skip

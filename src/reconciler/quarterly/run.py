@@ -10,10 +10,9 @@ The steps are in quarterly/steps.py; the crawls, job runs and their waits in qua
 
 from __future__ import annotations
 
-from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
-from reconciler.engine.apply import check_applicable, create_bucket_exclusive
-from reconciler.engine.diff import CREATE
+from reconciler.engine.apply import check_applicable
+from reconciler.engine.locked import locked_session
 from reconciler.engine.plan import Plan, build_plan
 from reconciler.errors import AwsError
 from reconciler.quarterly import history, notify
@@ -51,21 +50,16 @@ def _run_pipeline(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit
     emit, recorder, run_id, label = run.emit, run.recorder, run.run_id, run.quarter
     first: Plan | None = None
     approved_destructive: list[str] = []
-    new_bucket = False  # this run just called CreateBucket (or met a concurrent first run's new bucket)
     if not options.skip_apply:
         first = build_plan(pipeline, ctx, observe_serial=True)
-        check_applicable(first)  # before the lock: a bucket that is someone else's gets no lock object of ours
+        check_applicable(first)  # before the review: a name that is someone else's is refused first
         approved_destructive = review(first, options, emit)
-        bucket_change = next((c for c in first.changes if c.address == f"bucket.{pipeline.bucket.name}"), None)
-        if bucket_change is not None and bucket_change.action == CREATE:
-            create_bucket_exclusive(ctx, pipeline)
-            new_bucket = True
-    # Right after CreateBucket the lock PUT may meet S3's new-bucket window (NoSuchBucket): lock.held retries it,
-    # bounded, exactly then (aws/retry.py while_bucket_is_new), as locked_apply does for apply.
-    with lock.held(ctx, pipeline.bucket.name, "run", timeout=options.lock_timeout, fresh_bucket=new_bucket,
-                   on_wait=lambda h: emit("lock_wait", {"holder": h.describe()}),
-                   on_takeover=lambda h, why: emit("lock_taken_over", {"holder": h.describe(), "reason": why}),
-                   ) as held, history.recorded(recorder, run_id, label):  # fmt: skip
+    # Check, create the bucket when the plan does, take the lock: as apply does (engine/locked.py).
+    with locked_session(pipeline, ctx, "run", plan=first, timeout=options.lock_timeout,
+                        on_wait=lambda h: emit("lock_wait", {"holder": h.describe()}),
+                        on_takeover=lambda h, why: emit("lock_taken_over", {"holder": h.describe(), "reason": why}),
+                        ) as session, history.recorded(recorder, run_id, label):  # fmt: skip
+        held = session.held
         apply_step(run, held, first, approved_destructive)
         attach(run)
         crawl_step(run, held)

@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.aws import lock
 from reconciler.aws.context import AwsContext
+from reconciler.aws.wait import Deadline
 from reconciler.engine.apply import check_applicable, raise_for_result
 from reconciler.engine.destructive import destructive
 from reconciler.engine.locked import ApplyOptions, apply_held
@@ -22,7 +23,7 @@ from reconciler.failures import outcome
 from reconciler.invocation import command
 from reconciler.quarterly import gate as quality_gate
 from reconciler.quarterly import history, publish, quarters, refresh
-from reconciler.quarterly.glue_runs import Deadline, attachable_job_run, crawl, start_job, wait_job
+from reconciler.quarterly.glue_runs import attachable_job_run, crawl, start_job, wait_job
 from reconciler.quarterly.role_retry import changes_role, once_more_if_role_not_ready
 from reconciler.quarterly.types import EventSink, RunOptions, RunSummary, masked_events
 from reconciler.resources import upload

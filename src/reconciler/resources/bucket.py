@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import time
 import urllib.request
 from typing import Any, ClassVar
 
+from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, while_bucket_is_new
-from reconciler.errors import AwsApiError, AwsError
+from reconciler.errors import AwsApiError, AwsError, ReconcilerError
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -34,6 +34,8 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import flags_guard, leaving_guard, policy_document, removal_guard
+from reconciler.spec import reserved  # the keys themselves are stated once there
+from reconciler.spec.layout import Layout  # which output is published
 from reconciler.spec.model import Encryption, Pipeline
 
 PUBLIC_ACCESS_BLOCK = {
@@ -174,13 +176,9 @@ NONCURRENT_DAYS = 30
 def internal_keys(pipeline: Pipeline) -> list[str]:
     """Keys (prefixes) this tool rewrites in the bucket: .reconciler/ (lock, serial, caches), the published
     pointer and the QuickSight manifest."""
-    from reconciler.errors import ReconcilerError
-    from reconciler.quarterly import publish  # which output is published lives with the publication code
-    from reconciler.spec import reserved  # the keys themselves are stated once there
-
     published: list[str] = []
     with contextlib.suppress(ReconcilerError):  # no job output in the bucket: nothing published, no pointer
-        published.append(publish.Layout.of(pipeline).base_key)
+        published.append(Layout.of(pipeline).base_key)
     manifest = pipeline.quicksight.manifest
     return reserved.internal_keys(published, manifest.key if manifest is not None else None)
 
@@ -413,15 +411,15 @@ class BucketKind(ResourceKind):
         straight after the apply could otherwise see the old rules (terraform-provider-aws
         internal/service/s3/bucket_lifecycle_configuration.go: lifecycleConfigurationRulesSteadyTimeout, 2
         minutes). Still not steady: a warning-free return; the next plan shows what S3 answers then."""
-        deadline = time.monotonic() + LIFECYCLE_STEADY_TIMEOUT
-        steady = 0
-        while time.monotonic() < deadline:
+
+        def status() -> tuple[None, str]:
             rules = self._optional(ctx, "get_bucket_lifecycle_configuration", name,
                                    lambda r: flatten_rules(r.get("Rules", [])))  # fmt: skip
-            steady = steady + 1 if (rules or []) == (wanted or []) else 0
-            if steady >= LIFECYCLE_STEADY_READS:
-                return
-            time.sleep(LIFECYCLE_POLL_SECONDS)
+            return None, "steady" if (rules or []) == (wanted or []) else "pending"
+
+        with contextlib.suppress(wait.WaitTimeout):
+            wait.until(status, pending={"pending"}, target={"steady"}, timeout=LIFECYCLE_STEADY_TIMEOUT,
+                       poll=wait.every(LIFECYCLE_POLL_SECONDS), continuous_target=LIFECYCLE_STEADY_READS)  # fmt: skip
 
     def count_objects(self, ctx: AwsContext, name: str, *, limit: int = 100_000) -> int:
         """Objects plus old versions and delete markers: what a delete would lose."""

@@ -3,11 +3,12 @@ running crawler cannot be updated or deleted, so we wait for it to finish instea
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
+from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
+from reconciler.aws.wait import Poll
 from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
@@ -78,19 +79,19 @@ def desired_attrs(crawler: Crawler, pipeline: Pipeline) -> Attrs:
 
 
 def wait_crawler_ready(ctx: AwsContext, name: str, timeout: float = RUNNING_WAIT_SECONDS) -> None:
-    """Status function + pending states + target state + timeout."""
-    deadline = time.monotonic() + timeout
-    delay = 1.0
-    while True:
-        state = ctx.call("glue", "get_crawler", Name=name)["Crawler"].get("State", "READY")
-        if state == "READY":
-            return
-        if state not in {"RUNNING", "STOPPING"}:
-            raise AwsError(f"crawler {name!r} is in unexpected state {state}")
-        if time.monotonic() > deadline:
-            raise AwsError(f"crawler {name!r} still {state} after {timeout:.0f}s; try again when it finished")
-        time.sleep(delay)
-        delay = min(delay * 2, 15.0)
+    """Wait until the crawler is READY (GetCrawler State: READY | RUNNING | STOPPING, AWS Glue API reference)."""
+
+    def status() -> tuple[None, str]:
+        return None, str(ctx.call("glue", "get_crawler", Name=name)["Crawler"].get("State", "READY"))
+
+    try:
+        wait.until(status, pending={"RUNNING", "STOPPING"}, target={"READY"}, timeout=timeout, poll=Poll(1.0, cap=15.0))
+    except wait.UnexpectedState as unexpected:
+        raise AwsError(f"crawler {name!r} is in unexpected state {unexpected.state}") from None
+    except wait.WaitTimeout as timed_out:
+        raise AwsError(
+            f"crawler {name!r} still {timed_out.state} after {timeout:.0f}s; try again when it finished"
+        ) from None
 
 
 class CrawlerKind(TagListedGlueKind):

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
+from reconciler.aws.wait import Clock, Poll
 from reconciler.errors import AwsApiError
 from reconciler.resources.base import Account, Attrs, Desired, Observed, ResourceKind, is_not_found, tags_to_remove
 from reconciler.resources.role import role_path
@@ -93,17 +95,13 @@ def retry_iam_propagation(
     """`action()`, retried while it fails with one of `messages` (IAM not propagated yet), for at most
     `timeout` seconds (IAM_PROPAGATION_TIMEOUT); any other error, or the last one, is raised as is.
     `sleep` defaults to propagation_sleep, looked up at call time so that tests can replace it."""
-    limit = IAM_PROPAGATION_TIMEOUT if timeout is None else timeout
-    deadline = clock() + limit
-    delay = 1.0
-    while True:
-        try:
-            return action()
-        except AwsApiError as exc:
-            if not is_propagation_error(exc, messages, code) or clock() + delay > deadline:
-                raise
-        (sleep or propagation_sleep)(delay)
-        delay = min(delay * 2, 10.0)
+    return wait.retry_while(
+        action,
+        lambda exc: isinstance(exc, AwsApiError) and is_propagation_error(exc, messages, code),
+        timeout=IAM_PROPAGATION_TIMEOUT if timeout is None else timeout,
+        poll=Poll(1.0, cap=10.0, before_deadline=True),
+        clock=Clock(now=clock, sleep=sleep or propagation_sleep),
+    )
 
 
 def propagation_sleep(seconds: float) -> None:

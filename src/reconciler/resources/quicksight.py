@@ -20,9 +20,9 @@ Every call takes AwsAccountId (ctx.account_id: STS GetCallerIdentity).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, AwsError, NotFoundError
 from reconciler.resources import glue_common
@@ -325,24 +325,26 @@ def wait_for_data_source(ctx: AwsContext, pipeline: Pipeline, name: str, *, time
     """Poll DescribeDataSource until CREATION_SUCCESSFUL / UPDATE_SUCCESSFUL (ResourceStatus, botocore quicksight
     model); CREATION_FAILED / UPDATE_FAILED is an error naming its ErrorInfo (terraform-provider-aws
     data_source.go waitDataSourceCreated / waitDataSourceUpdated, dataSourceError)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def status() -> tuple[tuple[dict[str, Any], str], str]:  # the waiter is told SUCCESSFUL / FAILED / PENDING
         source = ctx.call_fresh("quicksight", "describe_data_source", AwsAccountId=ctx.account_id,
                                 DataSourceId=name)["DataSource"]  # fmt: skip
-        status = str(source.get("Status", ""))
-        if status.endswith("_SUCCESSFUL"):
-            return
-        if status.endswith("_FAILED"):
-            info = source.get("ErrorInfo") or {}
-            detail = f"{info.get('Type', 'UNKNOWN')}: {info.get('Message', 'no error given')}"
-            if info.get("Type") == "ACCESS_DENIED":
-                raise _manifest_unreadable(pipeline, name, "creating", detail)
-            raise AwsError(f"QuickSight data source {name!r} ended {status}: {detail}",
-                           hint="fix what QuickSight names, then apply again")  # fmt: skip
-        if time.monotonic() > deadline:
-            raise AwsError(f"QuickSight data source {name!r} is still {status} after {int(timeout)} s",
-                           hint="apply again later")  # fmt: skip
-        time.sleep(STATUS_POLL)
+        found = str(source.get("Status", ""))
+        return (source, found), found.rsplit("_", 1)[-1] if found.endswith(("_SUCCESSFUL", "_FAILED")) else "PENDING"
+
+    try:
+        source, found = wait.until(status, pending={"PENDING"}, target={"SUCCESSFUL", "FAILED"}, timeout=timeout,
+                                   poll=wait.every(STATUS_POLL))  # fmt: skip
+    except wait.WaitTimeout as timed_out:
+        raise AwsError(f"QuickSight data source {name!r} is still {timed_out.last[1]} after {int(timeout)} s",
+                       hint="apply again later") from None  # fmt: skip
+    if found.endswith("_FAILED"):
+        info = source.get("ErrorInfo") or {}
+        detail = f"{info.get('Type', 'UNKNOWN')}: {info.get('Message', 'no error given')}"
+        if info.get("Type") == "ACCESS_DENIED":
+            raise _manifest_unreadable(pipeline, name, "creating", detail)
+        raise AwsError(f"QuickSight data source {name!r} ended {found}: {detail}",
+                       hint="fix what QuickSight names, then apply again")  # fmt: skip
 
 
 def _upload_settings(pipeline: Pipeline) -> dict[str, Any]:

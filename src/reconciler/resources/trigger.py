@@ -15,7 +15,9 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
+from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
+from reconciler.aws.wait import Clock, Poll
 from reconciler.errors import AwsApiError, AwsError
 from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
@@ -34,6 +36,8 @@ TRANSITIONAL_STATES = frozenset({"CREATING", "UPDATING", "ACTIVATING", "DEACTIVA
 #: How long a trigger may stay in transition before we give up (terraform-provider-aws waitTriggerCreated
 #: uses the resource's create timeout, 5 minutes by default).
 SETTLE_TIMEOUT = 300.0
+#: the state the waiter is told for a trigger in no transitional state, or gone
+SETTLED = "settled"
 
 
 def settle_sleep(seconds: float) -> None:
@@ -44,22 +48,22 @@ def settle_sleep(seconds: float) -> None:
 def wait_trigger_settled(ctx: AwsContext, name: str, timeout: float = SETTLE_TIMEOUT) -> dict[str, Any] | None:
     """Poll GetTrigger until `name` is in no transitional state; its definition then, or None once gone
     (a DELETING trigger ends as EntityNotFoundException: waitTriggerDeleted's empty target)."""
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
+
+    def status() -> tuple[dict[str, Any] | None, str]:
         try:
             trigger: dict[str, Any] = dict(ctx.call_fresh("glue", "get_trigger", Name=name)["Trigger"])
         except AwsApiError as exc:
             if is_not_found(exc):
-                return None
+                return None, SETTLED
             raise aws_error("waiting for", f"Glue trigger {name!r}", exc) from exc
-        state = trigger.get("State", "")
-        if state not in TRANSITIONAL_STATES:
-            return trigger
-        if time.monotonic() + delay > deadline:
-            raise AwsError(f"Glue trigger {name!r} still {state} after {timeout:.0f}s; try again later")
-        settle_sleep(delay)
-        delay = min(delay * 2, 5.0)
+        state = str(trigger.get("State", ""))
+        return trigger, state if state in TRANSITIONAL_STATES else SETTLED
+
+    try:
+        return wait.until(status, pending=TRANSITIONAL_STATES, target={SETTLED}, timeout=timeout,
+                          poll=Poll(0.5, cap=5.0, before_deadline=True), clock=Clock(sleep=settle_sleep))  # fmt: skip
+    except wait.WaitTimeout as timed_out:
+        raise AwsError(f"Glue trigger {name!r} still {timed_out.state} after {timeout:.0f}s; try again later") from None
 
 
 def start_trigger_name(workflow: str) -> str:

@@ -36,11 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
-from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import S3Transfer, TransferConfig
-from botocore.exceptions import ClientError as BotoClientError
-
-from reconciler.aws.context import AwsContext
+from reconciler.aws.context import AwsContext, TransferSizes
 from reconciler.errors import AwsApiError, ReconcilerError
 from reconciler.localcache import read_json_dict, write_json_atomic
 from reconciler.resources.base import (
@@ -59,7 +55,7 @@ from reconciler.spec.reserved import INTERNAL_PREFIX, UPLOAD_INDEX_PREFIX
 
 HASH_META = "sha256"
 # Multipart above 64 MiB in 16 MiB parts, 8 parts in flight: large raw files go up in parallel.
-TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8)
+TRANSFER = TransferSizes(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8)
 FILE_CONCURRENCY = 8  # small files go up side by side
 INDEX_PREFIX = UPLOAD_INDEX_PREFIX  # spec/reserved.py: validation keeps uploads off it
 CACHE_FILE = "hash-cache.json"
@@ -424,37 +420,20 @@ class UploadKind(ResourceKind):
 
     def _send(self, ctx: AwsContext, desired: Desired, keys: list[str], pipeline: Pipeline) -> None:
         files = _files_of(pipeline, desired.name)
-        s3 = ctx.client("s3")
         bucket = desired.attrs["bucket"]
 
         def send_one(key: str) -> None:
-            meta = desired.attrs["objects"][key]
             path = files[key]
-
-            def send() -> None:
-                try:
-                    transfer.upload_file(
-                        str(path), bucket, key, extra_args={"Metadata": {HASH_META: meta["sha256"]}},
-                        callback=lambda n: self._on_bytes(ctx, desired.name, n),
-                    )  # fmt: skip
-                except S3UploadFailedError as exc:
-                    # boto3 wraps the failed PutObject/UploadPart's ClientError in S3UploadFailedError,
-                    # which neither our retries (a 503 SlowDown is transient) nor our error handling
-                    # recognise: hand on the ClientError itself, with AWS's code.
-                    if isinstance(exc.__context__, BotoClientError):
-                        raise exc.__context__ from None
-                    raise
-
             try:
-                ctx.guarded("s3", "put_object", send)
+                transfer.upload_file(
+                    str(path), bucket, key, metadata={HASH_META: desired.attrs["objects"][key]["sha256"]},
+                    callback=lambda n: self._on_bytes(ctx, desired.name, n),
+                )  # fmt: skip
             except AwsApiError as exc:
                 raise aws_error("uploading", f"{path} to s3://{bucket}/{key}", exc) from exc
 
-        # One transfer manager (one thread pool, one set of connections) for every file of this upload:
-        # boto3's client.upload_file builds and tears down a manager per file.
-        # boto3-stubs declare S3Transfer's config as another type than the boto3 TransferConfig it takes
-        manager = S3Transfer(client=s3, config=TRANSFER)  # type: ignore[arg-type]
-        with manager as transfer, ThreadPoolExecutor(FILE_CONCURRENCY) as pool:
+        # One transfer manager for every file of this upload (AwsContext.s3_uploads).
+        with ctx.s3_uploads(TRANSFER) as transfer, ThreadPoolExecutor(FILE_CONCURRENCY) as pool:
             list(pool.map(send_one, keys))
         self._write_index(ctx, desired, pipeline)
 

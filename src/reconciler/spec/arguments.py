@@ -12,7 +12,7 @@
   security section.
 - other: everything else, passed as written.
 
-The rules are in spec/checks.py ("job arguments by role").
+The rules are in spec/storage_checks.py ("job arguments by role").
 
 The code-loading arguments are Glue's own, from AWS Glue "Using job parameters in AWS Glue jobs"
 (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html): `--extra-py-files`

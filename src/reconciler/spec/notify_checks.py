@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.spec import model
-
 DocPath = tuple[str | int, ...]
 
-__all__ = ["notify_env_findings", "notify_findings", "notify_model"]
+__all__ = ["notify_env_findings", "notify_findings"]
 
 
 def _notify(doc: Any) -> dict[str, Any] | None:
@@ -24,7 +22,7 @@ def _notify(doc: Any) -> dict[str, Any] | None:
     return notify if isinstance(notify, dict) else None
 
 
-def _url_envs(notify: Mapping[str, Any]) -> list[tuple[int, str]]:
+def url_envs(notify: Mapping[str, Any]) -> list[tuple[int, str]]:
     hooks = notify.get("webhooks")
     return [
         (i, hook["url_env"])
@@ -65,7 +63,7 @@ def notify_env_findings(doc: Any, env: Mapping[str, str]) -> list[tuple[DocPath,
     found: list[tuple[DocPath, str]] = [
         (("spec", "notify", "webhooks", i, "url_env"),
          f"environment variable {name} is not set here: `reconcile run` would skip this webhook with a warning")
-        for i, name in _url_envs(notify)
+        for i, name in url_envs(notify)
         if not env.get(name)
     ]  # fmt: skip
     spec = doc.get("spec") or {}
@@ -80,22 +78,3 @@ def notify_env_findings(doc: Any, env: Mapping[str, str]) -> list[tuple[DocPath,
     return found
 
 
-def notify_model(raw: Mapping[str, Any] | None) -> model.Notify | None:
-    """The validated spec.notify (schema defaults filled in) as `model.Notify`; None when absent."""
-    if raw is None:
-        return None
-    slow_after = raw.get("slow_after_minutes")
-    return model.Notify(
-        webhooks=tuple(model.Webhook(url_env=name) for _, name in _url_envs(raw)),
-        sns_topic_arn=raw.get("sns_topic_arn"),
-        events=tuple(raw["events"]),
-        slow_after_minutes=None if slow_after is None else float(slow_after),
-        managed_topic=_managed_topic(raw.get("sns_topic")),
-    )
-
-
-def _managed_topic(raw: Any) -> model.ManagedTopic | None:
-    managed = raw.get("managed") if isinstance(raw, dict) else None
-    if not isinstance(managed, dict):
-        return None
-    return model.ManagedTopic(name=managed["name"], display_name=managed["display_name"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.spec import model, regions
+from reconciler.spec import regions
 
 DocPath = tuple[str | int, ...]
 
@@ -26,7 +26,7 @@ DEFAULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("day_name", "STRING"), ("brand", "STRING"), ("events", "INTEGER"), ("year", "INTEGER"), ("quarter", "INTEGER"),
 )  # fmt: skip
 
-__all__ = ["DEFAULT_COLUMNS", "dataset_findings", "dataset_model"]
+__all__ = ["DEFAULT_COLUMNS", "dataset_findings"]
 
 
 def _dataset(doc: Any) -> dict[str, Any] | None:
@@ -93,13 +93,3 @@ def dataset_findings(doc: Any) -> list[tuple[DocPath, str]]:
             arns.add(arn)
             found.extend(((*base, "principals", i, "arn"), m) for m in _principal_problems(arn, doc))
     return found
-
-
-def dataset_model(raw: Any) -> model.QuickSightDataset | None:
-    if not isinstance(raw, dict):
-        return None
-    columns = tuple((str(c["name"]), str(c["type"])) for c in raw.get("columns") or []) or DEFAULT_COLUMNS
-    principals = tuple(sorted((str(p["arn"]), str(p.get("access", "viewer"))) for p in raw.get("principals") or []))
-    return model.QuickSightDataset(
-        data_source=str(raw["data_source"]), data_set=str(raw["data_set"]), columns=columns, principals=principals
-    )
