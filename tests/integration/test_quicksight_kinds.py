@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from reconciler_local import call_admin
+from tests.helpers import IAM_PROPAGATION_SECONDS
 
 from .conftest import BUCKET, Project
 from .test_quarters import fake_run
@@ -132,6 +133,10 @@ def test_a_manifest_quicksight_cannot_read_is_retried_then_named_with_the_servic
     output = " ".join(result.output.split())
     assert "service role aws-quicksight-service-role-v0" in output and f"s3://{BUCKET}" in output, output
     assert "the caller needs quicksight:CreateDataSource" not in output
+    # The person fixes QuickSight's S3 access, which takes longer than IAM propagation of the role the first apply
+    # created: this test shortened the CLI's propagation retries (above), so without this wait the crawler's
+    # CreateCrawler could still meet the endpoint's propagation window, depending on the machine's speed.
+    time.sleep(IAM_PROPAGATION_SECONDS)
     assert project.cli("apply", "--auto-approve").exit_code == 0  # and once QuickSight can read it, it is created
 
 
