@@ -78,6 +78,9 @@ def test_a_job_run_started_by_hand_makes_run_refuse_naming_it(project: Project, 
     assert result.exit_code == 1, result.output
     assert f"job run {started} (RUNNING, started 20" in output and "started by hand" in output
     assert "not starting a second one" in output and "batch-stop-job-run" in output
+    # the stop command works as pasted: it names this endpoint and region, with the dummy credentials it takes
+    assert f"aws glue batch-stop-job-run --job-name {JOB} --job-run-ids {started} --region {aws.region} " \
+           f"--endpoint-url {aws.url}" in output, output  # fmt: skip
     assert [r["Id"] for r in job_runs(aws.client("glue"), JOB)] == [started]  # no second run started
     assert not aws.client("glue").get_crawler(Name="car-brands-raw")["Crawler"].get("LastCrawl")  # nothing billed
     aws.client("glue").batch_stop_job_run(JobName=JOB, JobRunIds=[started])

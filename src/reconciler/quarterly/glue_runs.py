@@ -142,12 +142,14 @@ def describe_job_run(job_run: dict[str, Any], layout: publish.Layout) -> str:
             f"{started.isoformat(timespec='seconds') if started else 'at an unknown time'}), {how}")  # fmt: skip
 
 
-def refuse_foreign(job: str, job_run: dict[str, Any], layout: publish.Layout, quarter: str | None) -> RunError:
+def refuse_foreign(
+    ctx: AwsContext, job: str, job_run: dict[str, Any], layout: publish.Layout, quarter: str | None
+) -> RunError:
+    """The hint's stop command names the region and endpoint, so it works when pasted (also on the local one)."""
     return RunError(
         f"job {job!r} has a run in progress that is not this pipeline's run of {quarter or 'this quarter'}: "
         f"{describe_job_run(job_run, layout)}; not starting a second one, not attaching to it",
-        hint=f"let it finish, or stop it (aws glue batch-stop-job-run --job-name {job} --job-run-ids "
-        f"{job_run.get('Id')}), then run again",
+        hint=f"let it finish, or stop it ({stop_command(ctx, job, str(job_run.get('Id')))}), then run again",
     )
 
 
@@ -163,7 +165,7 @@ def attachable_job_run(
     for job_run in (r for r in runs if r.get("JobRunState") in JOB_PENDING):
         run_id = our_run_id(job_run, layout, quarter)
         if run_id is None:
-            raise refuse_foreign(job, job_run, layout, quarter)
+            raise refuse_foreign(ctx, job, job_run, layout, quarter)
         return job_run, run_id
     latest = runs[0] if runs else None
     run_id = our_run_id(latest, layout, quarter) if latest and latest.get("JobRunState") == "SUCCEEDED" else None
@@ -183,7 +185,7 @@ def start_job(ctx: AwsContext, job: str, arguments: dict[str, str], emit: EventS
             if mine is not None and (job_run.get("Arguments") or {}).get("--run_id") == mine:
                 return str(job_run["Id"])
             if layout is not None:
-                raise refuse_foreign(job, job_run, layout, arguments.get("--run_quarter"))
+                raise refuse_foreign(ctx, job, job_run, layout, arguments.get("--run_quarter"))
         return None
 
     found = ours_in_progress()
