@@ -1,9 +1,10 @@
-"""Resource kinds, in dependency order. Adding a kind: README.md, "Adding a resource kind" (the module with
-its FIELDS, one entry in KINDS here, the spec section and the kinds that reference it)."""
+"""Resource kinds. Adding a kind: docs/adding-a-kind.md (the module with its FIELDS and hooks, one entry in
+KINDS here, its schema section and its spec model class). The shared places (permissions.py, the role's
+policy, the Tagging API filter, engine/running.py, the acceptance harness) collect from KINDS."""
 
 from __future__ import annotations
 
-from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind
+from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, register
 from reconciler.resources.bucket import BucketKind
 from reconciler.resources.crawler import CrawlerKind
 from reconciler.resources.database import DatabaseKind
@@ -22,6 +23,7 @@ KINDS: tuple[type[ResourceKind], ...] = (
     EventRuleKind,
     DataSourceKind, DataSetKind,
 )  # fmt: skip
+register(KINDS)  # what role.py (the role's policy) and base.py (the Tagging API filter) collect from
 
 
 def all_kinds() -> list[ResourceKind]:

@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from reconciler.aws.cli_command import aws_cli
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, AwsError, NotFoundError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields as fields_table
 from reconciler.resources.fields import Attrs as Attrs  # re-exported: the kinds import it from here
 from reconciler.resources.fields import Field
@@ -94,6 +96,35 @@ class AttrChange:
         return out
 
 
+@dataclass(frozen=True)
+class Running:
+    """Work in progress in a resource that deleting it would break (a job run, a crawl): what
+    ResourceKind.running reports, and what destroy names or stops (engine/running.py)."""
+
+    kind: str
+    name: str
+    run_id: str | None  # the job run's id; None for a crawl
+    state: str
+    started: str
+    #: one line for the refusal ("job 'x' run jr_1 is RUNNING (started ...)")
+    description: str
+    #: the AWS CLI words that stop it ("glue", "stop-crawler", "--name", "x")
+    stop_cli: tuple[str, ...]
+
+    def describe(self) -> str:
+        return self.description
+
+    def stop_command(self, ctx: AwsContext) -> str:
+        """The AWS CLI command that stops it, pasteable."""
+        return aws_cli(ctx, *self.stop_cli)
+
+
+#: What every kind declares for the places the kinds share (docs/adding-a-kind.md). Each has a default here,
+#: and tests/unit/test_kinds.py fails for a kind that does not declare it itself (or in a shared base class):
+#: a new kind must decide each one.
+HOOKS = ("spec_section", "tagging_type", "operator_statements", "role_statements", "runs")
+
+
 class ResourceKind(ABC):
     """One AWS resource kind. Same functions, same order, in every module."""
 
@@ -112,6 +143,16 @@ class ResourceKind(ABC):
     depends_on: ClassVar[frozenset[str]] = frozenset()
     #: True when prefetch() reads every declared resource of the kind in bulk
     batched: ClassVar[bool] = False
+    #: the schema path of the spec section its spec keys (FIELDS `spec`) are relative to, and the spec model
+    #: class that section becomes (spec/model.py); None: the kind is derived, it has no section of its own
+    spec_section: ClassVar[tuple[str, ...] | None] = None
+    spec_model: ClassVar[type | None] = None
+    #: its type in the Resource Groups Tagging API (GetResources ResourceTypeFilters, "service[:resourceType]"),
+    #: when list_owned finds its resources there (tagged_as_ours); None: it lists them another way
+    tagging_type: ClassVar[str | None] = None
+    #: True when its resources run work (job runs, crawls) that destroy must not delete from under them:
+    #: then running(), stop_running() and still_running() say what runs and stop it
+    runs: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -148,6 +189,34 @@ class ResourceKind(ABC):
         """Why deleting `name` must not happen without force (e.g. a bucket holding objects)."""
         return None
 
+    # --- what the shared places collect from every kind (permissions.py, role.py, engine/running.py) ----------
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        """The operator's IAM statements for this kind's calls (`reconcile permissions`, permissions.py)."""
+        return []
+
+    def glue_tag_arns(self, pipeline: Pipeline, account: Account) -> tuple[str, ...]:
+        """ARNs of the declared resources whose tags are read and written with glue:GetTags / TagResource /
+        UntagResource (one shared operator statement, GlueTags)."""
+        return ()
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        """Statements of the managed role's inline policy (what the crawlers and jobs need of this kind's
+        resources; resources/role.py access_policy collects them)."""
+        return []
+
+    def running(self, ctx: AwsContext, name: str) -> list[Running]:
+        """Work in progress in resource `name` (only for a kind with `runs`)."""
+        return []
+
+    def stop_running(self, ctx: AwsContext, run: Running) -> None:
+        """Ask AWS to stop `run` (only for a kind with `runs`); one that ended meanwhile is fine."""
+        return None
+
+    def still_running(self, ctx: AwsContext, run: Running) -> bool:
+        """Whether `run` is still in progress (only for a kind with `runs`)."""
+        return False
+
 
 def delete_objects_checked(ctx: AwsContext, bucket: str, objects: list[dict[str, str]]) -> None:
     """DeleteObjects in batches of 1,000 (its limit), failing on any per-key error: S3 answers 200 with an
@@ -172,11 +241,24 @@ def is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, NotFoundError)
 
 
-#: The kinds found through the Resource Groups Tagging API, by its resource type names (GetResources
-#: ResourceTypeFilters, "service[:resourceType]", Resource Groups Tagging API reference). One request for all
-#: of them ("sns": topics, resources/topic.py; "events:rule": resources/event_rule.py), so that within a plan
-#: (AwsContext.shared_reads) it is sent once.
-TAGGING_TYPES = ("glue:database", "glue:workflow", "s3:bucket", "sns", "events:rule")
+_REGISTERED: list[type[ResourceKind]] = []
+
+
+def register(kinds: tuple[type[ResourceKind], ...]) -> None:
+    """Make `kinds` (resources/__init__.py KINDS) what the places inside this package that collect from every
+    kind read at call time: the Tagging API filter (tagging_types) and the role's policy (role.py). They
+    cannot import the package that imports them; KINDS stays the one list."""
+    _REGISTERED[:] = kinds
+
+
+def registered() -> tuple[type[ResourceKind], ...]:
+    return tuple(_REGISTERED)
+
+
+def tagging_types() -> tuple[str, ...]:
+    """The `tagging_type` of every kind found through the Resource Groups Tagging API, QuickSight's aside
+    (tagged_as_ours asks for those only when the spec has a QuickSight data set)."""
+    return tuple(k.tagging_type for k in registered() if k.tagging_type and not k.tagging_type.startswith("quicksight"))
 
 
 def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> list[str]:
@@ -185,13 +267,16 @@ def tagged_as_ours(ctx: AwsContext, pipeline: Pipeline, resource_type: str) -> l
     GetResources filters server-side by tag (TagFilters, Resource Groups Tagging API reference), so the cost
     does not grow with the account's other resources and no right on them is needed (tag:GetResources only).
     The API is eventually consistent and may not cover every type in every region: callers add the names the
-    spec declares and confirm each candidate's tags with the resource's own read."""
+    spec declares and confirm each candidate's tags with the resource's own read.
+
+    One request for every kind's `tagging_type` (tagging_types()), so that within a plan
+    (AwsContext.shared_reads) it is sent once."""
     names: list[str] = []
     token = ""
     # QuickSight only when asked for (a spec with spec.quicksight.dataset), by service: its Tagging API resource
     # type names are not documented per type, and a service filter matches every type of the service
     # (GetResources API reference, ResourceTypeFilters: "service[:resourceType]")
-    type_filters = ["quicksight"] if resource_type.startswith("quicksight:") else list(TAGGING_TYPES)
+    type_filters = ["quicksight"] if resource_type.startswith("quicksight:") else list(tagging_types())
     while True:
         page = ctx.call(
             "resourcegroupstaggingapi", "get_resources",

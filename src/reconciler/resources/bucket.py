@@ -17,6 +17,7 @@ from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, while_bucket_is_new
 from reconciler.errors import AwsApiError, AwsError, ReconcilerError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -34,7 +35,10 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import flags_guard, leaving_guard, policy_document, removal_guard
-from reconciler.spec import reserved  # the keys themselves are stated once there
+from reconciler.spec import (
+    model,
+    reserved,  # the keys themselves are stated once there
+)
 from reconciler.spec.layout import Layout  # which output is published
 from reconciler.spec.model import Encryption, Pipeline
 
@@ -233,6 +237,53 @@ class BucketKind(ResourceKind):
     kind: ClassVar[str] = "bucket"
     level: ClassVar[int] = 0
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "bucket")
+    spec_model: ClassVar[type | None] = model.Bucket
+    tagging_type: ClassVar[str | None] = "s3:bucket"
+    runs: ClassVar[bool] = False
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        bucket = f"arn:{account.partition}:s3:::{pipeline.bucket.name}"
+        out = [
+            Statement("PipelineBucket", (
+                "s3:CreateBucket", "s3:TagResource", "s3:DeleteBucket", "s3:ListBucket", "s3:ListBucketVersions",
+                "s3:ListBucketMultipartUploads", "s3:GetBucketTagging", "s3:PutBucketTagging",
+                "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetEncryptionConfiguration",
+                "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
+                "s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls", "s3:GetBucketPolicy",
+                "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetLifecycleConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ), (bucket,), "the bucket and its settings; s3:TagResource because CreateBucket carries our tags"),
+            Statement("PipelineObjects", (
+                "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
+                "s3:AbortMultipartUpload",
+            ), (f"{bucket}/*",),
+                "uploads, lock, run history, reports, pointer, manifest; emptying the bucket on destroy"),
+        ]  # fmt: skip
+        enc = pipeline.bucket.encryption
+        if enc.type == "SSE-KMS" and enc.kms_key_arn:
+            # Reading and writing SSE-KMS objects (Amazon S3 User Guide, "Using server-side encryption with AWS
+            # KMS keys"): kms:GenerateDataKey to write, kms:Decrypt to read. The AWS managed key needs no grant.
+            out.append(Statement("BucketKey", ("kms:Decrypt", "kms:GenerateDataKey"), (enc.kms_key_arn,),
+                                 "objects encrypted with the bucket's KMS key"))  # fmt: skip
+        return out
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        bucket_arn = f"arn:{account.partition}:s3:::{pipeline.bucket.name}"
+        out: list[dict[str, Any]] = [
+            {"Sid": "ListPipelineBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+             "Resource": [bucket_arn]},
+            {"Sid": "ReadPipelineObjects", "Effect": "Allow", "Action": ["s3:GetObject"],
+             "Resource": [f"{bucket_arn}/*"]},
+        ]  # fmt: skip
+        key = pipeline.bucket.encryption.kms_key_arn if pipeline.bucket.encryption.type == "SSE-KMS" else None
+        if key:
+            # Reading SSE-KMS objects needs kms:Decrypt and writing them kms:GenerateDataKey on the bucket's key
+            # (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys", permissions). With the
+            # AWS managed key aws/s3 (no key ARN in the spec) its key policy already allows use through S3.
+            out.append({"Sid": "BucketKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": [key]})  # fmt: skip
+        return out
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         b = pipeline.bucket

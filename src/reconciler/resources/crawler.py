@@ -10,22 +10,37 @@ from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code
 from reconciler.aws.wait import Poll
 from reconciler.errors import AwsApiError, AwsError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
-from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Attrs,
+    Desired,
+    Running,
+    aws_error,
+    desired_tags,
+    is_not_found,
+)
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import (
     CRAWLER_PROPAGATION_MESSAGES,
     GlueBatchApi,
     TagListedGlueKind,
+    renamed_statement,
     retry_iam_propagation,
     role_arn,
     role_attr,
     role_name,
     sync_tags,
 )
-from reconciler.spec.model import Crawler, Pipeline
+from reconciler.resources.role import catalog_arns
+from reconciler.spec import model
+from reconciler.spec.model import OWNER_TAG, Crawler, Pipeline
 
 RUNNING_WAIT_SECONDS = 900.0
+#: GetCrawler's `State` while a crawl is in progress (AWS Glue API reference, Crawler: READY | RUNNING | STOPPING)
+CRAWLER_ACTIVE = frozenset({"RUNNING", "STOPPING"})
 
 
 def _schedule_text(schedule: Any) -> str | None:
@@ -102,11 +117,78 @@ class CrawlerKind(TagListedGlueKind):
         "list_crawlers", "CrawlerNames", "batch_get_crawlers", "CrawlerNames", "Crawlers", "crawler"
     )
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "crawlers")
+    spec_model: ClassVar[type | None] = model.Crawler
+    tagging_type: ClassVar[str | None] = None  # ListCrawlers filters by tag (TagListedGlueKind)
+    runs: ClassVar[bool] = True
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         return [
             Desired(self.kind, c.name, desired_attrs(c, pipeline), desired_tags(pipeline)) for c in pipeline.crawlers
         ]
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        crawlers = self.glue_tag_arns(pipeline, account)
+        if not crawlers:
+            return []
+        return [
+            renamed_statement("crawler", ("glue:GetCrawler", "glue:DeleteCrawler", "glue:StopCrawler"), pipeline,
+                              account),
+            # glue:CreateCrawler has no resource type (SAR): only "*" matches; it is limited to requests that tag
+            # the new crawler as this pipeline's (aws:RequestTag, listed for the action).
+            Statement("CreateCrawlers", ("glue:CreateCrawler",), ("*",),
+                      "crawlers are created with this pipeline's owner tag",
+                      {"StringEquals": {f"aws:RequestTag/{OWNER_TAG}": pipeline.name}}),
+            Statement("Crawlers", (
+                "glue:GetCrawler", "glue:BatchGetCrawlers", "glue:UpdateCrawler",
+                "glue:DeleteCrawler", "glue:StartCrawler", "glue:StopCrawler", "glue:ListCrawls",
+            ), crawlers, "the spec's crawlers; run starts and waits for them"),
+        ]  # fmt: skip
+
+    def glue_tag_arns(self, pipeline: Pipeline, account: Account) -> tuple[str, ...]:
+        return tuple(account.arn("glue", f"crawler/{c.name}") for c in pipeline.crawlers)
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        if not any(c.schema_change_policy.delete_behavior == "DELETE_FROM_DATABASE" for c in pipeline.crawlers):
+            return []
+        # A crawler with DeleteBehavior DELETE_FROM_DATABASE deletes the tables and partitions whose data is gone
+        # (AWS Glue Developer Guide, "Setting crawler configuration options": "Delete tables and partitions from
+        # the Data Catalog"). Which of the calls the crawler makes is not documented, so all three are granted
+        # (Service Authorization Reference, AWS Glue: each on catalog, database and table), and only then.
+        return [{
+            "Sid": "CrawlerDeletes",
+            "Effect": "Allow",
+            "Action": ["glue:BatchDeletePartition", "glue:BatchDeleteTable", "glue:DeleteTable"],
+            "Resource": catalog_arns(pipeline, account),
+        }]  # fmt: skip
+
+    # AWS Glue API reference (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-crawler-crawling.html):
+    # GetCrawler's `State` is READY | RUNNING | STOPPING; StopCrawler "If the specified crawler is running, stops
+    # the crawl", and answers CrawlerNotRunningException when it is not (then there is nothing to stop).
+
+    def running(self, ctx: AwsContext, name: str) -> list[Running]:
+        try:
+            found = ctx.call("glue", "get_crawler", Name=name)["Crawler"]
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return []
+            raise
+        state = str(found.get("State", ""))
+        if state not in CRAWLER_ACTIVE:
+            return []
+        # GetCrawler names no start time of the crawl in progress
+        return [Running(self.kind, name, None, state, "", f"crawler {name!r} is {state}",
+                        ("glue", "stop-crawler", "--name", name))]  # fmt: skip
+
+    def stop_running(self, ctx: AwsContext, run: Running) -> None:
+        try:
+            ctx.call("glue", "stop_crawler", Name=run.name)
+        except AwsApiError as exc:
+            if error_code(exc) != "CrawlerNotRunningException" and not is_not_found(exc):
+                raise
+
+    def still_running(self, ctx: AwsContext, run: Running) -> bool:
+        return bool(self.running(ctx, run.name))
 
     def flatten(self, item: dict[str, Any]) -> Attrs:
         return flatten_crawler(item)

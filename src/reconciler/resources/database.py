@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -21,6 +22,8 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import get_tags, owned_and_present, sync_tags
+from reconciler.resources.role import catalog_arns
+from reconciler.spec import model
 from reconciler.spec.model import Pipeline
 
 #: Every attribute of a database, stated once (botocore glue model: DatabaseInput / Database).
@@ -38,6 +41,43 @@ class DatabaseKind(ResourceKind):
     kind: ClassVar[str] = "database"
     level: ClassVar[int] = 2
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "database")
+    spec_model: ClassVar[type | None] = model.Database
+    tagging_type: ClassVar[str | None] = "glue:database"
+    runs: ClassVar[bool] = False
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        db = pipeline.database.name
+        # Per the SAR (AWS Glue): the database actions act on the root catalog `catalog` and `database/<db>`; the
+        # table actions also on `table/<db>/<t>`; DeleteDatabase on all of these and on the database's
+        # user-defined functions (AWS Glue Developer Guide, "Specifying AWS Glue resource ARNs": deleting a
+        # database "requires permission on all the tables and user-defined functions in the database").
+        database = (account.arn("glue", "catalog"), account.arn("glue", f"database/{db}"))
+        tables = (*database, account.arn("glue", f"table/{db}/*"))
+        return [
+            Statement("PipelineCatalog", ("glue:CreateDatabase", "glue:GetDatabase", "glue:UpdateDatabase"),
+                      database, "the database"),
+            Statement("PipelineTables", ("glue:GetTables", "glue:GetTable", "glue:DeleteTable"), tables,
+                      "the crawler's tables"),
+            Statement("DeleteDatabase", ("glue:DeleteDatabase",),
+                      (*tables, account.arn("glue", f"userDefinedFunction/{db}/*")),
+                      "destroy: deleting the database needs its tables and user-defined functions too"),
+        ]  # fmt: skip
+
+    def glue_tag_arns(self, pipeline: Pipeline, account: Account) -> tuple[str, ...]:
+        return (account.arn("glue", f"database/{pipeline.database.name}"),)
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return [{
+            "Sid": "PipelineCatalog",
+            "Effect": "Allow",
+            "Action": [
+                "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:BatchUpdatePartition",
+                "glue:CreatePartition", "glue:CreateTable", "glue:GetDatabase", "glue:GetPartition",
+                "glue:GetPartitions", "glue:GetTable", "glue:GetTables", "glue:UpdatePartition", "glue:UpdateTable",
+            ],
+            "Resource": catalog_arns(pipeline, account),
+        }]  # fmt: skip
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         db = pipeline.database

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, AwsError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -185,6 +186,25 @@ class EventRuleKind(ResourceKind):
     level: ClassVar[int] = 6  # after the topic it targets (deleted before it)
     fields: ClassVar[tuple[Field, ...]] = FIELDS
     depends_on: ClassVar[frozenset[str]] = frozenset({"topic"})
+    spec_section: ClassVar[tuple[str, ...] | None] = None  # derived: from spec.notify and spec.schedule.in_aws
+    tagging_type: ClassVar[str | None] = "events:rule"
+    runs: ClassVar[bool] = False
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        if not rule_wanted(pipeline):
+            return []
+        # Amazon EventBridge actions (Service Authorization Reference, "Actions defined by Amazon EventBridge":
+        # each on resource type `rule`, arn:...:events:REGION:ACCOUNT:rule/NAME). An SNS target is authorised by
+        # the topic's policy, not by a role, so PutTargets needs no iam:PassRole (PutTargets API reference).
+        return [Statement("NotifyEventRule", (
+            "events:PutRule", "events:DescribeRule", "events:DeleteRule", "events:PutTargets",
+            "events:RemoveTargets", "events:ListTargetsByRule", "events:TagResource", "events:UntagResource",
+            "events:ListTagsForResource",
+        ), (rule_arn(account, pipeline),), "the EventBridge rule that tells the topic about failed job runs "
+           "the Glue workflow starts (docs/notify.md)")]  # fmt: skip
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # EventBridge publishes to the topic by the topic's policy
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         topic = topic_of(pipeline, account)
@@ -211,7 +231,7 @@ class EventRuleKind(ResourceKind):
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         """The derived name and the rules the Tagging API lists under our owner tag (the one shared request,
-        base.TAGGING_TYPES "events:rule"), each confirmed by its own ListTagsForResource."""
+        base.tagging_types()), each confirmed by its own ListTagsForResource."""
         candidates = {*(d.name for d in self.desired(pipeline, Account("", ctx.region))),
                       *tagged_as_ours(ctx, pipeline, "events:rule")}  # fmt: skip
         return sorted(n for n in candidates if observed_owner_is(get_rule_tags(ctx, self._arn(ctx, n)), pipeline))

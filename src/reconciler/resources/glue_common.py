@@ -13,8 +13,10 @@ from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.aws.wait import Clock, Poll
 from reconciler.errors import AwsApiError
+from reconciler.iam_statement import Statement
 from reconciler.resources.base import Account, Attrs, Desired, Observed, ResourceKind, is_not_found, tags_to_remove
 from reconciler.resources.role import role_path
+from reconciler.resources.role import role_reference as role_reference  # re-exported: it was defined here
 from reconciler.spec.model import OWNER_TAG, Pipeline
 
 T = TypeVar("T")
@@ -34,17 +36,6 @@ def role_name(role: str) -> str:
         resource = role.split(":", 5)[-1]
         return resource.removeprefix("role/").lstrip("/")
     return role.lstrip("/")
-
-
-def role_reference(pipeline: Pipeline, account: Account) -> str:
-    """What we send as Role: always a full ARN. The managed role lives under `/reconciler/<pipeline>/`, and a
-    bare name would make Glue look for `arn:aws:iam::ACCOUNT:role/NAME` without the path ("Service is unable
-    to assume role"; terraform-provider-aws PR 6285: a role with a path needs its ARN)."""
-    if pipeline.role.managed_name:
-        path = role_path(pipeline).strip("/")
-        return account.arn("iam", f"role/{path}/{pipeline.role.managed_name}", region=False)
-    assert pipeline.role.arn is not None  # spec validation guarantees one of the two
-    return pipeline.role.arn
 
 
 def role_arn(ctx: AwsContext, pipeline: Pipeline) -> str:
@@ -107,6 +98,18 @@ def retry_iam_propagation(
 def propagation_sleep(seconds: float) -> None:
     """The wait between propagation retries (a test replaces it, with monkeypatch.setattr)."""
     time.sleep(seconds)
+
+
+def renamed_statement(kind: str, actions: tuple[str, ...], pipeline: Pipeline, account: Account) -> Statement:
+    """A crawler, job, workflow or trigger renamed or removed from the spec is still ours (its owner tag says so)
+    and must be read and deleted by the next apply or destroy: `actions` are also allowed on any such resource
+    whose own tag names this pipeline (the SAR lists aws:ResourceTag/${TagKey} for Glue's crawler, job, trigger
+    and workflow resource types). The kind's other statements name today's resources explicitly, so they work
+    whether or not a given action evaluates the tag."""
+    owner = {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": pipeline.name}}
+    return Statement(f"Renamed{kind.capitalize()}s", ("glue:GetTags", "glue:UntagResource", *actions),
+                     (account.arn("glue", f"{kind}/*"),), f"{kind}s renamed or removed from the spec but still "
+                     "tagged as this pipeline's: read and delete them", owner)  # fmt: skip
 
 
 def get_tags(ctx: AwsContext, arn: str) -> dict[str, str]:

@@ -7,17 +7,39 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsApiError
+from reconciler.errors import AwsApiError, RunError
+from reconciler.iam_statement import Statement
 from reconciler.masking import secret_name
 from reconciler.resources import fields
-from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
+from reconciler.resources.base import (
+    Account,
+    AttrChange,
+    Attrs,
+    Desired,
+    Running,
+    aws_error,
+    desired_tags,
+    is_not_found,
+)
 from reconciler.resources.fields import Field
-from reconciler.resources.glue_common import GlueBatchApi, TagListedGlueKind, role_arn, role_attr, role_name, sync_tags
-from reconciler.spec import arguments
+from reconciler.resources.glue_common import (
+    GlueBatchApi,
+    TagListedGlueKind,
+    renamed_statement,
+    role_arn,
+    role_attr,
+    role_name,
+    sync_tags,
+)
+from reconciler.resources.role import job_role_statements
+from reconciler.spec import arguments, model
 from reconciler.spec.model import Job, Pipeline
 
 #: The Command.Name of every job we create: a Spark ETL job.
 COMMAND_NAME = "glueetl"
+#: GetJobRuns' `JobRunState` while a run is in progress (AWS Glue API reference, JobRun: STARTING | RUNNING |
+#: STOPPING | WAITING; then STOPPED, SUCCEEDED, FAILED, TIMEOUT, ERROR, EXPIRED)
+JOB_RUN_ACTIVE = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 
 
 def glue_version_key(version: str | None) -> tuple[int, ...]:
@@ -102,9 +124,68 @@ class JobKind(TagListedGlueKind):
     depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "upload"})
     api: ClassVar[GlueBatchApi] = GlueBatchApi("list_jobs", "JobNames", "batch_get_jobs", "JobNames", "Jobs", "job")
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "jobs")
+    spec_model: ClassVar[type | None] = model.Job
+    tagging_type: ClassVar[str | None] = None  # ListJobs filters by tag (TagListedGlueKind)
+    runs: ClassVar[bool] = True
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         return [Desired(self.kind, j.name, desired_attrs(j, pipeline), desired_tags(pipeline)) for j in pipeline.jobs]
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        jobs = self.glue_tag_arns(pipeline, account)
+        if not jobs:
+            return []
+        return [
+            renamed_statement("job", ("glue:GetJob", "glue:DeleteJob"), pipeline, account),
+            Statement("Jobs", (
+                "glue:CreateJob", "glue:GetJob", "glue:BatchGetJobs", "glue:UpdateJob", "glue:DeleteJob",
+                "glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun",
+            ), jobs, "the spec's jobs; run starts, waits for and (on interrupt) stops their runs"),
+        ]  # fmt: skip
+
+    def glue_tag_arns(self, pipeline: Pipeline, account: Account) -> tuple[str, ...]:
+        return tuple(account.arn("glue", f"job/{j.name}") for j in pipeline.jobs)
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return job_role_statements(pipeline, account)
+
+    # AWS Glue API reference (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-jobs-runs.html): GetJobRuns
+    # lists a job's runs with their `JobRunState`; BatchStopJobRun "Stops one or more job runs for a specified job
+    # definition" and answers per run (`SuccessfulSubmissions`, `Errors`).
+
+    def running(self, ctx: AwsContext, name: str) -> list[Running]:
+        try:
+            runs = [r for page in ctx.pages("glue", "get_job_runs", JobName=name) for r in page.get("JobRuns", [])]
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return []
+            raise
+        out = []
+        for r in runs:
+            if r.get("JobRunState") not in JOB_RUN_ACTIVE:
+                continue
+            run_id, state, started = str(r["Id"]), str(r["JobRunState"]), str(r.get("StartedOn", "?"))
+            out.append(Running(self.kind, name, run_id, state, started,
+                               f"job {name!r} run {run_id} is {state} (started {started})",
+                               ("glue", "batch-stop-job-run", "--job-name", name, "--job-run-ids", run_id)))
+        return out
+
+    def stop_running(self, ctx: AwsContext, run: Running) -> None:
+        answer = ctx.call("glue", "batch_stop_job_run", JobName=run.name, JobRunIds=[str(run.run_id)])
+        for error in answer.get("Errors") or []:  # a run that ended meanwhile cannot be stopped: fine
+            detail = error.get("ErrorDetail") or {}
+            if run.run_id == error.get("JobRunId") and detail.get("ErrorCode") != "InvalidInputException":
+                raise RunError(f"could not stop job {run.name!r} run {run.run_id}: {detail.get('ErrorMessage')}")
+
+    def still_running(self, ctx: AwsContext, run: Running) -> bool:
+        try:
+            state = ctx.call("glue", "get_job_run", JobName=run.name, RunId=str(run.run_id))["JobRun"]["JobRunState"]
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return False
+            raise
+        return state in JOB_RUN_ACTIVE
 
     def flatten(self, item: dict[str, Any]) -> Attrs:
         return flatten_job(item)

@@ -20,11 +20,12 @@ Every call takes AwsAccountId (ctx.account_id: STS GetCallerIdentity).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, AwsError, NotFoundError
+from reconciler.iam_statement import Statement
 from reconciler.resources import glue_common
 from reconciler.resources.base import (
     Account,
@@ -40,11 +41,9 @@ from reconciler.resources.base import (
 )
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
+from reconciler.spec import model
 from reconciler.spec.model import OWNER_TAG, Pipeline
 from reconciler.spec.reserved import INTERNAL_PREFIX
-
-if TYPE_CHECKING:
-    from reconciler.permissions import Statement
 
 #: ResourcePermission Actions per access (API_ResourcePermission.html; the console's sharing levels).
 _SOURCE_VIEW = (
@@ -182,6 +181,16 @@ class DataSourceKind(ResourceKind):
     level: ClassVar[int] = 2  # after the bucket and the manifest upload it points at
     fields: ClassVar[tuple[Field, ...]] = SOURCE_FIELDS
     depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "upload"})
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "quicksight", "dataset")
+    spec_model: ClassVar[type | None] = model.QuickSightDataset
+    tagging_type: ClassVar[str | None] = "quicksight:datasource"
+    runs: ClassVar[bool] = False
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        return quicksight_statements(pipeline, account)  # the data set's too: CreateDataSet is on the source
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # QuickSight reads the bucket as its own service role (service_role_note)
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         dataset, manifest = pipeline.quicksight.dataset, pipeline.quicksight.manifest
@@ -382,6 +391,16 @@ class DataSetKind(ResourceKind):
     level: ClassVar[int] = 3  # after its data source (deleted before it)
     fields: ClassVar[tuple[Field, ...]] = SET_FIELDS
     depends_on: ClassVar[frozenset[str]] = frozenset({"quicksight_data_source"})
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "quicksight", "dataset")
+    spec_model: ClassVar[type | None] = model.QuickSightDataset
+    tagging_type: ClassVar[str | None] = "quicksight:dataset"
+    runs: ClassVar[bool] = False  # its SPICE ingestions: `run` waits for them (quarterly/refresh.py)
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        return []  # DataSourceKind's quicksight_statements grant the data set's actions too
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # QuickSight reads the bucket as its own service role (service_role_note)
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         dataset = pipeline.quicksight.dataset
@@ -517,8 +536,6 @@ def quicksight_statements(pipeline: Pipeline, account: Account) -> list[Statemen
     """The operator's QuickSight actions (Service Authorization Reference, "Actions defined by Amazon
     QuickSight": resource types datasource, dataset, ingestion; List* take no resource type; CreateDataSet
     needs quicksight:PassDataSource on its data source)."""
-    from reconciler.permissions import Statement  # permissions imports this module
-
     dataset = pipeline.quicksight.dataset
     if dataset is None or pipeline.quicksight.manifest is None:
         return []

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -23,12 +24,13 @@ from reconciler.resources.base import (
     aws_error,
     desired_tags,
     is_not_found,
+    registered,
     tags_to_remove,
 )
 from reconciler.resources.bucket import normalise_policy
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import policy_document
-from reconciler.spec import arguments, reserved
+from reconciler.spec import arguments, model, reserved
 from reconciler.spec.model import Pipeline
 
 INLINE_POLICY = "pipeline-access"
@@ -89,62 +91,50 @@ def glue_log_groups(pipeline: Pipeline) -> list[str]:
     return groups
 
 
+def role_reference(pipeline: Pipeline, account: Account) -> str:
+    """What we send as Role: always a full ARN. The managed role lives under `/reconciler/<pipeline>/`, and a
+    bare name would make Glue look for `arn:aws:iam::ACCOUNT:role/NAME` without the path ("Service is unable
+    to assume role"; terraform-provider-aws PR 6285: a role with a path needs its ARN)."""
+    if pipeline.role.managed_name:
+        path = role_path(pipeline).strip("/")
+        return account.arn("iam", f"role/{path}/{pipeline.role.managed_name}", region=False)
+    assert pipeline.role.arn is not None  # spec validation guarantees one of the two
+    return pipeline.role.arn
+
+
 def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
+    """The role's inline policy: every kind's role_statements (resources/__init__.py KINDS, in that order) and
+    the Glue log groups the crawlers and jobs write to. With no output prefix the role writes nothing."""
+    statements = [s for kind in registered() for s in kind().role_statements(pipeline, account)]
+    groups = glue_log_groups(pipeline)
+    if groups:
+        statements.append({
+            "Sid": "GlueLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": sorted(arn for g in groups for arn in (account.arn("logs", f"log-group:{g}"),
+                                                               account.arn("logs", f"log-group:{g}:*"))),
+        })  # fmt: skip
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def catalog_arns(pipeline: Pipeline, account: Account) -> list[str]:
+    """The root catalog, the database and its tables: what the crawlers and jobs read and write in the
+    Data Catalog (Service Authorization Reference, AWS Glue: table actions act on all three)."""
+    db = pipeline.database.name
+    return sorted([account.arn("glue", "catalog"), account.arn("glue", f"database/{db}"),
+                   account.arn("glue", f"table/{db}/*")])  # fmt: skip
+
+
+def job_role_statements(pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+    """What the jobs' arguments need: writing their output run prefixes, reading (and listing) what spec.allow
+    lets them read outside the bucket, and CloudWatch metrics (JobKind.role_statements)."""
+    statements: list[dict[str, Any]] = []
     bucket_arn = f"arn:{account.partition}:s3:::{pipeline.bucket.name}"
     # Exactly the output prefixes' run prefixes, never the whole bucket: with none, the role writes nothing.
     writes = output_prefixes(pipeline)
-    db = pipeline.database.name
-    glue = account.arn
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ListPipelineBucket",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-            "Resource": [bucket_arn],
-        },
-        {
-            "Sid": "ReadPipelineObjects",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [f"{bucket_arn}/*"],
-        },
-        {
-            "Sid": "PipelineCatalog",
-            "Effect": "Allow",
-            "Action": [
-                "glue:BatchCreatePartition",
-                "glue:BatchGetPartition",
-                "glue:BatchUpdatePartition",
-                "glue:CreatePartition",
-                "glue:CreateTable",
-                "glue:GetDatabase",
-                "glue:GetPartition",
-                "glue:GetPartitions",
-                "glue:GetTable",
-                "glue:GetTables",
-                "glue:UpdatePartition",
-                "glue:UpdateTable",
-            ],
-            "Resource": sorted(
-                [glue("glue", "catalog"), glue("glue", f"database/{db}"), glue("glue", f"table/{db}/*")]
-            ),
-        },
-    ]
-    if any(c.schema_change_policy.delete_behavior == "DELETE_FROM_DATABASE" for c in pipeline.crawlers):
-        # A crawler with DeleteBehavior DELETE_FROM_DATABASE deletes the tables and partitions whose data is gone
-        # (AWS Glue Developer Guide, "Setting crawler configuration options": "Delete tables and partitions from
-        # the Data Catalog"). Which of the calls the crawler makes is not documented, so all three are granted
-        # (Service Authorization Reference, AWS Glue: each on catalog, database and table), and only then.
-        statements.append({
-            "Sid": "CrawlerDeletes",
-            "Effect": "Allow",
-            "Action": ["glue:BatchDeletePartition", "glue:BatchDeleteTable", "glue:DeleteTable"],
-            "Resource": sorted(
-                [glue("glue", "catalog"), glue("glue", f"database/{db}"), glue("glue", f"table/{db}/*")]
-            ),
-        })  # fmt: skip
     if writes:
-        statements.insert(2, {
+        statements.append({
             "Sid": "WriteJobOutputs",
             "Effect": "Allow",
             "Action": ["s3:DeleteObject", "s3:PutObject"],
@@ -174,26 +164,6 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
                 "Resource": [f"arn:{partition}:s3:::{b}"],
                 "Condition": {"StringLike": {"s3:prefix": prefixes}},
             })  # fmt: skip
-    groups = glue_log_groups(pipeline)
-    if groups:
-        statements.append({
-            "Sid": "GlueLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": sorted(arn for g in groups for arn in (glue("logs", f"log-group:{g}"),
-                                                               glue("logs", f"log-group:{g}:*"))),
-        })  # fmt: skip
-    key = pipeline.bucket.encryption.kms_key_arn if pipeline.bucket.encryption.type == "SSE-KMS" else None
-    if key:
-        # Reading SSE-KMS objects needs kms:Decrypt and writing them kms:GenerateDataKey on the bucket's key
-        # (Amazon S3 User Guide, "Using server-side encryption with AWS KMS keys", permissions). With the
-        # AWS managed key aws/s3 (no key ARN in the spec) its key policy already allows use through S3.
-        statements.append({
-            "Sid": "BucketKey",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": [key],
-        })  # fmt: skip
     if any(metrics_enabled(job.arguments) for job in pipeline.jobs):
         # `--enable-metrics` makes the job publish to CloudWatch namespace "Glue" (AWS Glue "job parameters"
         # docs); PutMetricData has no resource-level permissions (Service Authorization Reference,
@@ -205,7 +175,7 @@ def access_policy(pipeline: Pipeline, account: Account) -> dict[str, Any]:
             "Resource": ["*"],
             "Condition": {"StringEquals": {"cloudwatch:namespace": "Glue"}},
         })  # fmt: skip
-    return {"Version": "2012-10-17", "Statement": statements}
+    return statements
 
 
 def parse_policy_document(doc: Any) -> Any:
@@ -236,6 +206,38 @@ class RoleKind(ResourceKind):
     kind: ClassVar[str] = "role"
     level: ClassVar[int] = 1
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "role")
+    spec_model: ClassVar[type | None] = model.Role
+    tagging_type: ClassVar[str | None] = None  # listed with ListRoles(PathPrefix)
+    runs: ClassVar[bool] = False
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        out: list[Statement] = []
+        if pipeline.role.managed_name:
+            out.append(Statement("ManagedRole", (
+                "iam:CreateRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole",
+                "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
+                "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:DetachRolePolicy",
+            ), (account.arn("iam", f"role{role_path(pipeline)}*", region=False),),
+                "the managed role and its inline policy; any role under the pipeline's path /reconciler/<pipeline>/, "
+                "so a renamed role is still reachable"))  # fmt: skip
+            # GetRole of a role that does not exist yet (the plan before the first apply): IAM cannot know the
+            # path from the name, and which ARN it authorises then is not documented; the path-less ARN is the
+            # plausible one (role/<name>, the ARN a bare name resolves to), so GetRole alone is granted on it too.
+            out.append(Statement("ReadRoleByName", ("iam:GetRole",),
+                                 (account.arn("iam", f"role/{pipeline.role.managed_name}", region=False),),
+                                 "reading the role before it exists (plan before the first apply)"))  # fmt: skip
+            out.append(Statement("FindRole", ("iam:ListRoles",), ("*",),
+                                 "ListRoles(PathPrefix=/reconciler/<pipeline>/): no resource type"))  # fmt: skip
+        # iam:PassRole only for this role and only to Glue (IAM User Guide, "Granting a user permissions to pass a
+        # role to an AWS service"; condition key iam:PassedToService): Create/UpdateCrawler, Create/UpdateJob.
+        out.append(Statement("PassRoleToGlue", ("iam:PassRole",), (role_reference(pipeline, account),),
+                             "crawlers and jobs run as this role",
+                             {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}))  # fmt: skip
+        return out
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # the role itself: what it may do is the other kinds' (and the log groups, access_policy)
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         name = pipeline.role.managed_name

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -33,6 +34,7 @@ from reconciler.resources.base import (
 from reconciler.resources.event_rule import rule_arn, rule_wanted
 from reconciler.resources.fields import Field
 from reconciler.resources.glue_common import observed_owner_is
+from reconciler.spec import model
 from reconciler.spec.model import Pipeline
 
 #: The Sid of the topic policy statement that lets our EventBridge rule publish (resources/event_rule.py).
@@ -107,6 +109,29 @@ class TopicKind(ResourceKind):
     kind: ClassVar[str] = "topic"
     level: ClassVar[int] = 0
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "notify", "sns_topic", "managed")
+    spec_model: ClassVar[type | None] = model.ManagedTopic
+    tagging_type: ClassVar[str | None] = "sns"  # topics (a subscription's ARN adds ":id")
+    runs: ClassVar[bool] = False
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        out: list[Statement] = []
+        notify = pipeline.notify
+        if notify is not None and notify.sns_topic_arn:
+            out.append(Statement("NotifyTopic", ("sns:Publish",), (notify.sns_topic_arn,),
+                                 "run tells spec.notify's topic how the run ended (docs/notify.md)"))  # fmt: skip
+        if notify is not None and notify.managed_topic is not None:
+            # Amazon SNS actions (Service Authorization Reference, "Actions defined by Amazon SNS"); the topic's
+            # tags are read and written with sns:ListTagsForResource / sns:TagResource / sns:UntagResource.
+            out.append(Statement("NotifyManagedTopic", (
+                "sns:CreateTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:DeleteTopic",
+                "sns:Publish", "sns:ListTagsForResource", "sns:TagResource", "sns:UntagResource",
+            ), (account.arn("sns", notify.managed_topic.name),),
+                "the notification topic this pipeline owns"))  # fmt: skip
+        return out
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # the run publishes, as the operator; EventBridge by the topic's policy
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         topic = pipeline.notify.managed_topic if pipeline.notify is not None else None
@@ -130,7 +155,7 @@ class TopicKind(ResourceKind):
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         """The declared topic and those the Tagging API lists under our owner tag (the request every kind
-        found that way shares: base.TAGGING_TYPES), each confirmed by its own tags."""
+        found that way shares: base.tagging_types()), each confirmed by its own tags."""
         declared = [d.name for d in self.desired(pipeline, Account("", ctx.region))]
         candidates = {*declared, *tagged_as_ours(ctx, pipeline, "sns")}
         return sorted(n for n in candidates if observed_owner_is(get_topic_tags(ctx, topic_arn(ctx, n)), pipeline))

@@ -19,6 +19,7 @@ from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.aws.wait import Clock, Poll
 from reconciler.errors import AwsApiError, AwsError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import Account, AttrChange, Attrs, Desired, aws_error, desired_tags, is_not_found
 from reconciler.resources.fields import Field
@@ -26,9 +27,11 @@ from reconciler.resources.glue_common import (
     TRIGGER_PROPAGATION_MESSAGES,
     GlueBatchApi,
     TagListedGlueKind,
+    renamed_statement,
     retry_iam_propagation,
     sync_tags,
 )
+from reconciler.spec import model
 from reconciler.spec.model import Pipeline
 
 #: TriggerState values that are on their way to another (botocore glue model, TriggerState enum).
@@ -143,6 +146,31 @@ class TriggerKind(TagListedGlueKind):
         "list_triggers", "TriggerNames", "batch_get_triggers", "TriggerNames", "Triggers", "trigger"
     )
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "schedule")
+    spec_model: ClassVar[type | None] = model.Schedule
+    tagging_type: ClassVar[str | None] = None  # ListTriggers filters by tag (TagListedGlueKind)
+    runs: ClassVar[bool] = False  # what a trigger starts is a crawl or a job run
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        triggers = self.glue_tag_arns(pipeline, account)
+        if not triggers:
+            return []
+        return [
+            renamed_statement("trigger", ("glue:GetTrigger", "glue:DeleteTrigger", "glue:StopTrigger"), pipeline,
+                              account),
+            Statement("Triggers", (
+                "glue:CreateTrigger", "glue:GetTrigger", "glue:BatchGetTriggers", "glue:UpdateTrigger",
+                "glue:DeleteTrigger", "glue:StartTrigger", "glue:StopTrigger",
+            ), triggers, "the workflow's start and after-crawl triggers"),
+        ]  # fmt: skip
+
+    def glue_tag_arns(self, pipeline: Pipeline, account: Account) -> tuple[str, ...]:
+        s = pipeline.schedule
+        names = (start_trigger_name(s.workflow), job_trigger_name(s.workflow)) if s else ()
+        return tuple(account.arn("glue", f"trigger/{n}") for n in names)
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # the role runs the crawler and the job, not the triggers
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         s = pipeline.schedule

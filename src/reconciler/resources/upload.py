@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext, TransferSizes
 from reconciler.errors import AwsApiError, ReconcilerError
+from reconciler.iam_statement import Statement
 from reconciler.localcache import read_json_dict, write_json_atomic
 from reconciler.resources.base import (
     Account,
@@ -50,6 +51,7 @@ from reconciler.resources.base import (
     is_not_found,
 )
 from reconciler.resources.fields import Field
+from reconciler.spec import model
 from reconciler.spec.model import Pipeline, Upload
 from reconciler.spec.reserved import INTERNAL_PREFIX, UPLOAD_INDEX_PREFIX
 
@@ -294,6 +296,16 @@ class UploadKind(ResourceKind):
     level: ClassVar[int] = 1
     depends_on: ClassVar[frozenset[str]] = frozenset({"bucket"})
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "uploads")
+    spec_model: ClassVar[type | None] = model.Upload
+    tagging_type: ClassVar[str | None] = None  # objects of the bucket: listed with ListObjectsV2
+    runs: ClassVar[bool] = False
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        return []  # the objects: BucketKind's PipelineObjects
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # the job reads its script with BucketKind's ReadPipelineObjects
 
     def __init__(self) -> None:
         self.bytes_sent = 0

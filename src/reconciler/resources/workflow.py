@@ -5,10 +5,11 @@ quarterly schedule lives in a workflow."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError
+from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import (
     Account,
@@ -22,7 +23,8 @@ from reconciler.resources.base import (
     tagged_as_ours,
 )
 from reconciler.resources.fields import Field
-from reconciler.resources.glue_common import get_tags, owned_and_present, sync_tags
+from reconciler.resources.glue_common import get_tags, owned_and_present, renamed_statement, sync_tags
+from reconciler.spec import model
 from reconciler.spec.model import Pipeline
 
 #: Every attribute of a workflow, stated once (botocore glue model: CreateWorkflow / Workflow).
@@ -36,6 +38,29 @@ class WorkflowKind(ResourceKind):
     kind: ClassVar[str] = "workflow"
     level: ClassVar[int] = 4
     fields: ClassVar[tuple[Field, ...]] = FIELDS
+    spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "schedule")
+    spec_model: ClassVar[type | None] = model.Schedule
+    tagging_type: ClassVar[str | None] = "glue:workflow"
+    runs: ClassVar[bool] = False  # its runs are the crawler's crawls and the job's runs
+
+    def operator_statements(self, pipeline: Pipeline, account: Account) -> list[Statement]:
+        workflow = self.glue_tag_arns(pipeline, account)
+        if not workflow:
+            return []
+        return [
+            renamed_statement("workflow", ("glue:GetWorkflow", "glue:DeleteWorkflow"), pipeline, account),
+            Statement("Workflow", (
+                "glue:CreateWorkflow", "glue:GetWorkflow", "glue:UpdateWorkflow", "glue:DeleteWorkflow",
+                "glue:GetWorkflowRuns",
+            ), workflow, "the quarterly workflow"),
+        ]  # fmt: skip
+
+    def glue_tag_arns(self, pipeline: Pipeline, account: Account) -> tuple[str, ...]:
+        s = pipeline.schedule
+        return (account.arn("glue", f"workflow/{s.workflow}"),) if s else ()
+
+    def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
+        return []  # the role runs the crawler and the job, not the workflow
 
     def desired(self, pipeline: Pipeline, account: Account) -> list[Desired]:
         if pipeline.schedule is None:

@@ -18,6 +18,15 @@ SUPPORTED_API_VERSIONS = (API_VERSION,)
 OWNER_TAG = "reconciler:pipeline"
 MANAGED_TAG = "reconciler:managed"
 
+#: A field's spec key, when it is not the field's name: a dotted path below the section (`spec_key("managed.name")`),
+#: or None for a field spec.load derives (no spec key at all). tests/unit/test_kinds.py compares every model class
+#: of a kind's section with the schema through it.
+SPEC_KEY = "spec_key"
+
+
+def spec_key(path: str | None) -> dict[str, str | None]:
+    return {SPEC_KEY: path}
+
 
 @dataclass(frozen=True)
 class Encryption:
@@ -36,9 +45,9 @@ class Bucket:
 @dataclass(frozen=True)
 class Upload:
     source: Path  # absolute, resolved against the spec file's directory
-    source_text: str  # as written in the spec, for messages
+    source_text: str = field(metadata=spec_key(None))  # as written in the spec, for messages
     prefix: str  # key prefix, "" or ends with "/"
-    is_dir: bool
+    is_dir: bool = field(metadata=spec_key(None))
     #: the spec allowed source (or symlinks in it) outside the project
     allow_outside_project: bool = spec_default("spec", "uploads", "allow_outside_project")
     #: delete objects under the prefix that the source no longer has (resources/upload.py)
@@ -48,7 +57,7 @@ class Upload:
 @dataclass(frozen=True)
 class Role:
     arn: str | None = None  # an existing role: we only reference it
-    managed_name: str | None = None  # a role we create and own
+    managed_name: str | None = field(default=None, metadata=spec_key("managed.name"))  # a role we create and own
 
     @property
     def is_managed(self) -> bool:
