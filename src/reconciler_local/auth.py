@@ -16,7 +16,8 @@ operators with IfExists / ForAnyValue / ForAllValues):
 - Glue (SAR, "Actions defined by AWS Glue", and the Glue guide's "Specifying AWS Glue resource ARNs"):
   database actions on the root catalog and `database/<db>`; table and partition actions also on
   `table/<db>/<t>`; GetTables on `table/<db>/*`; DeleteDatabase also on `table/<db>/*` and
-  `userDefinedFunction/<db>/*` (all its tables and functions); CreateCrawler on `*` (no resource type);
+  `userDefinedFunction/<db>/*` (all its tables and functions); CreateCrawler and the security configuration
+  calls (Create/Get/DeleteSecurityConfiguration, GetSecurityConfigurations) on `*` (no resource type);
   BatchGet* on each named resource; tag calls on the ResourceArn; aws:RequestTag / aws:TagKeys from the
   request's Tags, aws:ResourceTag from an existing resource's tags; Create/UpdateCrawler and
   Create/UpdateJob also need iam:PassRole on the role's ARN (with its path) with iam:PassedToService

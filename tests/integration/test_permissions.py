@@ -69,6 +69,9 @@ def test_every_operation_the_code_names_is_granted(project: Project, aws: Any) -
     # the QuickSight calls (resources/quicksight.py, quarterly/refresh.py) need spec.quicksight.dataset
     dataset = "    dataset:\n      data_source: s\n      data_set: d\n"
     spec = spec.replace("      format: CSV\n", "      format: CSV\n" + dataset)
+    # the security configuration calls (resources/security_configuration.py) need spec.security_configuration
+    at = spec.index("  schedule:")
+    spec = spec[:at] + "  security_configuration:\n    name: encrypted\n" + spec[at:]
     project.spec.write_text(spec)
     granted = granted_actions(policy(project))
     service_names = {"resourcegroupstaggingapi": "resourcegroupstaggingapi"}

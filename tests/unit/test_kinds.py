@@ -75,6 +75,10 @@ def maximal(tmp_path: Path) -> model.Pipeline:
     text = text[:at] + "  notify:\n    sns_topic:\n      managed:\n        name: alerts\n" + text[at:]
     dataset = "    dataset:\n      data_source: s\n      data_set: d\n"
     text = text.replace("      format: CSV\n", "      format: CSV\n" + dataset)
+    key = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    at = text.index("  schedule:")
+    text = text[:at] + ("  security_configuration:\n    name: encrypted\n    cloudwatch_encryption: SSE-KMS\n"
+                        f"    kms_key_arn: {key}\n") + text[at:]
     spec.write_text(text)
     return load_spec(spec, {})
 

@@ -292,6 +292,20 @@ CASES = [
         (("type: SSE-S3          # or SSE-KMS with kms_key_arn", "type: SSE-KMS"),),
         (Expect("encryption:", "spec.bucket.encryption.kms_key_arn", "is required with type SSE-KMS"),),
     ),
+    Case(
+        "security configuration with a KMS mode and no key",
+        (("  schedule:\n", "  security_configuration:\n    name: encrypted\n    s3_encryption: SSE-KMS\n\n"
+                          "  schedule:\n"),),
+        (Expect("  security_configuration:", "spec.security_configuration.kms_key_arn",
+                "is required when a mode is SSE-KMS or CSE-KMS"),),
+    ),
+    Case(
+        "security configuration with a key and no KMS mode",
+        (("  schedule:\n", "  security_configuration:\n    name: encrypted\n"
+                          "    kms_key_arn: arn:aws:kms:eu-central-1:123456789012:key/1111-2222\n\n  schedule:\n"),),
+        (Expect("    kms_key_arn: arn:aws:kms", "spec.security_configuration.kms_key_arn",
+                "is only allowed when a mode is SSE-KMS or CSE-KMS"),),
+    ),
     # cross references
     Case(
         "crawler target in another bucket",

@@ -13,6 +13,7 @@ from reconciler.resources.fields import Field
 from reconciler.resources.job import JobKind
 from reconciler.resources.quicksight import DataSetKind, DataSourceKind
 from reconciler.resources.role import RoleKind
+from reconciler.resources.security_configuration import SecurityConfigurationKind
 from reconciler.resources.topic import TopicKind
 from reconciler.resources.trigger import TriggerKind
 from reconciler.resources.upload import UploadKind
@@ -22,6 +23,7 @@ KINDS: tuple[type[ResourceKind], ...] = (
     BucketKind, UploadKind, RoleKind, DatabaseKind, CrawlerKind, JobKind, WorkflowKind, TriggerKind, TopicKind,
     EventRuleKind,
     DataSourceKind, DataSetKind,
+    SecurityConfigurationKind,
 )  # fmt: skip
 register(KINDS)  # what role.py (the role's policy) and base.py (the Tagging API filter) collect from
 

@@ -11,7 +11,7 @@ from reconciler.aws.retry import error_code
 from reconciler.aws.wait import Poll
 from reconciler.errors import AwsApiError, AwsError
 from reconciler.iam_statement import Statement
-from reconciler.resources import fields
+from reconciler.resources import fields, security_configuration
 from reconciler.resources.base import (
     Account,
     AttrChange,
@@ -73,6 +73,9 @@ FIELDS: tuple[Field, ...] = (
     Field("recrawl_policy", "RecrawlPolicy.RecrawlBehavior", spec="recrawl_policy", default="CRAWL_EVERYTHING",
           sample="CRAWL_NEW_FOLDERS_ONLY",
           sample_needs={"schema_change_policy.update_behavior": "LOG", "schema_change_policy.delete_behavior": "LOG"}),
+    # UpdateCrawler is partial (an omitted field stays): a configuration removed from the spec is sent as "".
+    Field("security_configuration", "CrawlerSecurityConfiguration", default="", optional=True, clear="",
+          note="spec.security_configuration.name, \"\" for none (resources/security_configuration.py)"),
 )  # fmt: skip
 
 
@@ -90,6 +93,7 @@ def desired_attrs(crawler: Crawler, pipeline: Pipeline) -> Attrs:
     return fields.desired(
         FIELDS, crawler,
         role=role_attr(pipeline), database=pipeline.database.name, targets=sorted(crawler.targets),
+        security_configuration=security_configuration.name_of(pipeline),
     )  # fmt: skip
 
 
@@ -112,7 +116,7 @@ def wait_crawler_ready(ctx: AwsContext, name: str, timeout: float = RUNNING_WAIT
 class CrawlerKind(TagListedGlueKind):
     kind: ClassVar[str] = "crawler"
     level: ClassVar[int] = 3
-    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "database"})
+    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "database", "security_configuration"})
     api: ClassVar[GlueBatchApi] = GlueBatchApi(
         "list_crawlers", "CrawlerNames", "batch_get_crawlers", "CrawlerNames", "Crawlers", "crawler"
     )

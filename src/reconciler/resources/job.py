@@ -10,7 +10,7 @@ from reconciler.aws.context import AwsContext
 from reconciler.errors import AwsApiError, RunError
 from reconciler.iam_statement import Statement
 from reconciler.masking import secret_name
-from reconciler.resources import fields
+from reconciler.resources import fields, security_configuration
 from reconciler.resources.base import (
     Account,
     AttrChange,
@@ -82,6 +82,9 @@ FIELDS: tuple[Field, ...] = (
     # MaxConcurrentRuns "The default is 1" (botocore glue model, ExecutionProperty).
     Field("max_concurrent_runs", "ExecutionProperty.MaxConcurrentRuns", spec="max_concurrent_runs", default=1,
           sample=3),
+    # UpdateJob replaces the definition: a configuration removed from the spec is omitted, which removes it.
+    Field("security_configuration", "SecurityConfiguration", default="", optional=True,
+          note="spec.security_configuration.name, \"\" for none (resources/security_configuration.py)"),
 )  # fmt: skip
 
 
@@ -103,6 +106,7 @@ def desired_attrs(job: Job, pipeline: Pipeline) -> Attrs:
         role=role_attr(pipeline),
         script_location=f"s3://{pipeline.bucket.name}/{job.script}",
         default_arguments=dict(job.arguments) | scheduled_quarter(job, pipeline),
+        security_configuration=security_configuration.name_of(pipeline),
     )  # fmt: skip
 
 
@@ -121,7 +125,7 @@ def scheduled_quarter(job: Job, pipeline: Pipeline) -> dict[str, str]:
 class JobKind(TagListedGlueKind):
     kind: ClassVar[str] = "job"
     level: ClassVar[int] = 3
-    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "upload"})
+    depends_on: ClassVar[frozenset[str]] = frozenset({"bucket", "role", "upload", "security_configuration"})
     api: ClassVar[GlueBatchApi] = GlueBatchApi("list_jobs", "JobNames", "batch_get_jobs", "JobNames", "Jobs", "job")
     fields: ClassVar[tuple[Field, ...]] = FIELDS
     spec_section: ClassVar[tuple[str, ...] | None] = ("spec", "jobs")

@@ -106,6 +106,10 @@ def build(value: dict[str, Any], spec_file: Path, project_dir: Path, digest: str
             external_inputs=tuple(spec["allow"]["external_inputs"]),
         ),
         notify=notify_model(spec.get("notify")),
+        security_configuration=(
+            _record(model.SecurityConfiguration, spec["security_configuration"])
+            if "security_configuration" in spec else None
+        ),
     )
 
 

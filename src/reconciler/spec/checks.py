@@ -29,6 +29,7 @@ from reconciler.spec.findings import (
 from reconciler.spec.notify_checks import notify_findings
 from reconciler.spec.quicksight_checks import dataset_findings
 from reconciler.spec.schemas import default_at, load_schema
+from reconciler.spec.security_configuration_checks import security_configuration_findings
 from reconciler.spec.storage_checks import (
     check_allow,
     check_bucket,
@@ -420,4 +421,5 @@ def semantic_findings(doc: Any, project_dir: Path) -> list[Finding]:
         *_check_manifest_key(manifest_key, keys),
         *(Finding(path, message) for path, message in notify_findings(doc)),
         *(Finding(path, message) for path, message in dataset_findings(doc)),
+        *(Finding(path, message) for path, message in security_configuration_findings(doc)),
     ]

@@ -103,6 +103,19 @@ class Job:
 
 
 @dataclass(frozen=True)
+class SecurityConfiguration:
+    """spec.security_configuration: the Glue security configuration the crawlers and jobs run with
+    (resources/security_configuration.py)."""
+
+    name: str
+    s3_encryption: str = spec_default("spec", "security_configuration", "s3_encryption")
+    cloudwatch_encryption: str = spec_default("spec", "security_configuration", "cloudwatch_encryption")
+    job_bookmarks_encryption: str = spec_default("spec", "security_configuration", "job_bookmarks_encryption")
+    #: the key of every KMS mode; None when no mode uses KMS
+    kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class Schedule:
     workflow: str
     cron: str
@@ -215,6 +228,8 @@ class Pipeline:
     allow: Allow = field(default_factory=Allow)
     #: None: nobody is told (spec.notify)
     notify: Notify | None = None
+    #: None: the crawlers and jobs run without a Glue security configuration
+    security_configuration: SecurityConfiguration | None = None
 
     @property
     def ownership_tags(self) -> dict[str, str]:
