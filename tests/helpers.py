@@ -15,6 +15,25 @@ def job_runs(glue: Any, job_name: str) -> list[dict[str, Any]]:
 
 
 REPO = Path(__file__).resolve().parents[1]
+#: the KMS key of maximal_spec (its region is the example's)
+MAXIMAL_KEY = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+
+def maximal_spec(text: str) -> str:
+    """The example spec (pipeline.yaml's text) with every optional section a kind reads, so that every kind
+    has something declared: `schedule.in_aws: true` (the EventBridge rule), a managed SNS topic, a QuickSight
+    data set, SSE-KMS with a key ARN, and a Glue security configuration. A new kind adds its section here."""
+    spec = text.replace("    in_aws: false", "    in_aws: true")
+    at = spec.index("  publish:")
+    spec = spec[:at] + "  notify:\n    sns_topic:\n      managed:\n        name: alerts\n" + spec[at:]
+    dataset = "    dataset:\n      data_source: s\n      data_set: d\n"
+    spec = spec.replace("      format: CSV\n", "      format: CSV\n" + dataset)
+    spec = spec.replace("      type: SSE-S3 ", f"      type: SSE-KMS\n      kms_key_arn: {MAXIMAL_KEY}\n ")
+    at = spec.index("  schedule:")
+    spec = spec[:at] + ("  security_configuration:\n    name: encrypted\n    s3_encryption: SSE-KMS\n"
+                        f"    cloudwatch_encryption: SSE-KMS\n    kms_key_arn: {MAXIMAL_KEY}\n") + spec[at:]
+    assert "type: SSE-KMS" in spec and "dataset:" in spec, "pipeline.yaml no longer has what this edits"
+    return spec
 
 
 def make_spec_project(root: Path, spec_text: str | None = None) -> Path:

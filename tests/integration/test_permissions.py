@@ -14,6 +14,7 @@ import pytest
 import reconciler.cli.app as cli_main
 from reconciler.aws.context import AwsContext, CallCounter
 from reconciler.permissions import actions_for, granted_actions
+from tests.helpers import maximal_spec
 
 from .conftest import BUCKET, Project
 
@@ -62,17 +63,9 @@ def test_every_operation_the_code_names_is_granted(project: Project, aws: Any) -
     calls |= {("glue", op) for op in ("start_trigger", "stop_trigger")}  # called by a variable name
     assert len(calls) > 40
     # the SNS calls (notify.py, resources/topic.py) need a declared topic, the EventBridge calls
-    # (resources/event_rule.py) a topic and in_aws
-    spec = project.spec.read_text().replace("    in_aws: false", "    in_aws: true")
-    at = spec.index("  publish:")
-    spec = spec[:at] + "  notify:\n    sns_topic:\n      managed:\n        name: alerts\n" + spec[at:]
-    # the QuickSight calls (resources/quicksight.py, quarterly/refresh.py) need spec.quicksight.dataset
-    dataset = "    dataset:\n      data_source: s\n      data_set: d\n"
-    spec = spec.replace("      format: CSV\n", "      format: CSV\n" + dataset)
-    # the security configuration calls (resources/security_configuration.py) need spec.security_configuration
-    at = spec.index("  schedule:")
-    spec = spec[:at] + "  security_configuration:\n    name: encrypted\n" + spec[at:]
-    project.spec.write_text(spec)
+    # (resources/event_rule.py) a topic and in_aws, the QuickSight calls (resources/quicksight.py,
+    # quarterly/refresh.py) spec.quicksight.dataset, ...: every optional section
+    project.spec.write_text(maximal_spec(project.spec.read_text()))
     granted = granted_actions(policy(project))
     service_names = {"resourcegroupstaggingapi": "resourcegroupstaggingapi"}
     missing = {}

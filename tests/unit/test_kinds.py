@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import make_spec_project
+from tests.acceptance.harness import DRIVERS, ELSEWHERE
+from tests.helpers import make_spec_project, maximal_spec
 
 from reconciler.iam_statement import Statement
 from reconciler.resources import KINDS, Account, ResourceKind
@@ -68,18 +69,9 @@ def model_class_at(cls: type, dotted: str) -> type | None:
 
 @pytest.fixture
 def maximal(tmp_path: Path) -> model.Pipeline:
-    """pipeline.yaml with every optional section a kind reads."""
+    """pipeline.yaml with every optional section a kind reads (tests/helpers.py maximal_spec)."""
     spec = make_spec_project(tmp_path)
-    text = spec.read_text().replace("    in_aws: false", "    in_aws: true")
-    at = text.index("  publish:")
-    text = text[:at] + "  notify:\n    sns_topic:\n      managed:\n        name: alerts\n" + text[at:]
-    dataset = "    dataset:\n      data_source: s\n      data_set: d\n"
-    text = text.replace("      format: CSV\n", "      format: CSV\n" + dataset)
-    key = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-    at = text.index("  schedule:")
-    text = text[:at] + ("  security_configuration:\n    name: encrypted\n    cloudwatch_encryption: SSE-KMS\n"
-                        f"    kms_key_arn: {key}\n") + text[at:]
-    spec.write_text(text)
+    spec.write_text(maximal_spec(spec.read_text()))
     return load_spec(spec, {})
 
 
@@ -140,3 +132,10 @@ def test_every_spec_section_is_a_field_of_the_pipeline_model() -> None:
     for kind in KINDS:
         if kind.spec_section is not None:
             assert kind.spec_section[0] == "spec" and kind.spec_section[1] in fields, kind.kind
+
+
+def test_the_acceptance_harness_drives_every_kind_or_says_where_it_is_tested() -> None:
+    kinds = {k.kind for k in KINDS}
+    assert not set(DRIVERS) & set(ELSEWHERE)
+    missing = sorted(kinds - set(DRIVERS) - set(ELSEWHERE))
+    assert set(DRIVERS) | set(ELSEWHERE) == kinds, f"tests/acceptance/harness.py: add a Driver for {missing}"
