@@ -103,10 +103,15 @@ def test_removing_the_section_leaves_the_crawler_and_job_without_one(project: Pr
 
 
 def test_the_printed_policy_is_enough(project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    declare(project, key_arn(aws))
+    key = key_arn(aws)
+    declare(project, key)
     policy = printed_policy(project)
-    statement = next(s for s in policy["Statement"] if s["Sid"] == "SecurityConfiguration")
-    assert statement["Resource"] == ["*"] and "Condition" not in statement
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["SecurityConfiguration"]["Resource"] == ["*"] and "Condition" not in by_sid["SecurityConfiguration"]
+    # the jobs' SSE-KMS outputs are read by `run` as the operator
+    assert (by_sid["SecurityConfigurationKey"]["Action"], by_sid["SecurityConfigurationKey"]["Resource"]) == (
+        ["kms:Decrypt"], [key]
+    )
     as_operator(project, aws, monkeypatch, policy)
     for args in (["apply", "--auto-approve"], ["plan", "--detailed-exitcode"],
                  ["destroy", "--auto-approve", "--force"]):  # fmt: skip

@@ -149,9 +149,17 @@ class SecurityConfigurationKind(ResourceKind):
         # The Security APIs have no resource type and no condition key (Service Authorization Reference, "Actions
         # defined by AWS Glue": CreateSecurityConfiguration, GetSecurityConfiguration and
         # DeleteSecurityConfiguration): only "*" matches, and nothing narrows it.
-        return [Statement("SecurityConfiguration", (
+        out = [Statement("SecurityConfiguration", (
             "glue:CreateSecurityConfiguration", "glue:GetSecurityConfiguration", "glue:DeleteSecurityConfiguration",
         ), ("*",), "the Glue security configuration the crawlers and jobs run with (no resource type)")]  # fmt: skip
+        config = pipeline.security_configuration
+        if config.s3_encryption in KMS_MODES and config.kms_key_arn:
+            # The jobs write their outputs SSE-KMS with this key, and `run` reads them (the gate, publish):
+            # reading an SSE-KMS object needs kms:Decrypt on its key (Amazon S3 User Guide, "Using server-side
+            # encryption with AWS KMS keys").
+            out.append(Statement("SecurityConfigurationKey", ("kms:Decrypt",), (config.kms_key_arn,),
+                                 "reading what the jobs wrote with the security configuration's key"))  # fmt: skip
+        return out
 
     def role_statements(self, pipeline: Pipeline, account: Account) -> list[dict[str, Any]]:
         config = pipeline.security_configuration
