@@ -28,7 +28,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 #: applies kinds; `quarterly` runs the pipeline on the engine; the CLI is the top and the only layer that may
 #: import `reconciler_local`.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "invocation", "masking", "localcache"),
+    ("errors", "invocation", "masking", "localcache", "iam_statement"),
     ("failures",),
     ("spec",),
     ("aws",),
@@ -53,8 +53,6 @@ RUNNERS = frozenset({"reconciler.engine.apply", "reconciler.engine.locked", "rec
 #: entry no longer occurs, so the list cannot outlive the violation it excuses.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        # permissions.py <-> resources/quicksight.py: `Statement` lives in permissions
-        ("reconciler.resources.quicksight", "reconciler.permissions"),
         # resources/quicksight.py builds the data source's placeholder manifest with the quarterly manifest code
         ("reconciler.resources.quicksight", "reconciler.quarterly.manifest"),
     }
