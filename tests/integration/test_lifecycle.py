@@ -123,7 +123,8 @@ def test_full_lifecycle(project: Project, aws: Any) -> None:
                                              "objects[\"scripts/car_brands_job.py\"].size"},
         # a create lists everything it sets, its tags too
         "crawler.car-brands-extra": {"role", "database", "description", "targets", "table_prefix", "schedule",
-                                     "schema_change_policy", "recrawl_policy", "tags.project", "tags.owner",
+                                     "schema_change_policy", "recrawl_policy", "security_configuration",
+                                     "tags.project", "tags.owner",
                                      "tags.reconciler:pipeline", "tags.reconciler:managed", "tags.reconciler:keys"},
     }  # fmt: skip
     assert changes["crawler.car-brands-extra"]["action"] == "create"

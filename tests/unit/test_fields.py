@@ -94,7 +94,7 @@ def test_the_sets_of_a_kind_come_from_its_table() -> None:
     assert by_kind["bucket"].security == {"encryption", "public_access_block", "object_ownership", "policy"}
     assert by_kind["role"].security == {"trust_policy", "access_policy"}
     assert by_kind["job"].sensitive == {"default_arguments"}
-    assert CrawlerKind.immutable == frozenset() and CrawlerKind.security == frozenset()
+    assert CrawlerKind.immutable == frozenset() and CrawlerKind.security == {"security_configuration"}
 
 
 def test_a_crawler_update_sends_only_what_changed_and_clears_the_schedule_with_an_empty_string() -> None:

@@ -75,7 +75,7 @@ FIELDS: tuple[Field, ...] = (
           sample_needs={"schema_change_policy.update_behavior": "LOG", "schema_change_policy.delete_behavior": "LOG"}),
     # UpdateCrawler is partial (an omitted field stays): a configuration removed from the spec is sent as "".
     Field("security_configuration", "CrawlerSecurityConfiguration", default="", optional=True, clear="",
-          note="spec.security_configuration.name, \"\" for none (resources/security_configuration.py)"),
+          security=True, note="spec.security_configuration.name, \"\" for none (resources/security_configuration.py)"),
 )  # fmt: skip
 
 

@@ -83,7 +83,7 @@ FIELDS: tuple[Field, ...] = (
     Field("max_concurrent_runs", "ExecutionProperty.MaxConcurrentRuns", spec="max_concurrent_runs", default=1,
           sample=3),
     # UpdateJob replaces the definition: a configuration removed from the spec is omitted, which removes it.
-    Field("security_configuration", "SecurityConfiguration", default="", optional=True,
+    Field("security_configuration", "SecurityConfiguration", default="", optional=True, security=True,
           note="spec.security_configuration.name, \"\" for none (resources/security_configuration.py)"),
 )  # fmt: skip
 
