@@ -62,7 +62,7 @@ from moto.quicksight.exceptions import InvalidParameterValueException as QuickSi
 from moto.quicksight.exceptions import ResourceNotFoundException as QuickSightResourceNotFound
 from moto.quicksight.models import QuickSightBackend, quicksight_backends
 from moto.quicksight.responses import QuickSightResponse
-from moto.s3.exceptions import MissingBucket
+from moto.s3.exceptions import MissingBucket, MissingKey
 from moto.s3.models import FakeBucket, FakeDeleteMarker, FakeKey, S3Backend, s3_backends
 from moto.s3.responses import S3Response
 from moto.utilities.arns import parse_arn
@@ -116,6 +116,7 @@ __all__ = [
     "IAMRequest",
     "JsonRESTError",
     "MissingBucket",
+    "MissingKey",
     "MotoRequestHandler",
     "NoCrawlsEntryForCrawler",
     "PermissionResult",
@@ -327,15 +328,19 @@ CONTRACT: tuple[Expect, ...] = (
             "policies", "managed_policies"),
     # S3 (s3_fixes.py, s3store.py).
     _calls("moto.s3.models.FakeBucket.get_permission", "action", "resource"),
-    *_attrs("moto.s3.models.FakeBucket", "policy", "creation_date"),
+    *_attrs("moto.s3.models.FakeBucket", "policy", "creation_date", "versioning_status", "keys"),
     Expect("moto.s3.models.FakeDeleteMarker", "class"),  # s3_fixes.py gives it the `dispose` moto calls
     _calls(f"{_S3_RESPONSE}._bucket_response_put", "request", "bucket_name", "querystring"),
     _calls(f"{_S3_RESPONSE}._bucket_response_get", "bucket_name", "querystring"),
     _calls(f"{_S3_RESPONSE}._key_response_put", "query", "key_name"),
     _calls(f"{_S3_RESPONSE}.put_object"),
     _calls(f"{_S3_RESPONSE}.delete_object"),
+    _calls(f"{_S3_RESPONSE}.get_object"),  # s3_fixes.py: the versioning window answers GetObject 404
+    _calls(f"{_S3_RESPONSE}.head_object", "bucket_name", "query", "key_name", "headers"),
+    _calls(f"{_S3_RESPONSE}.parse_key_name"),
     *_attrs(_S3_RESPONSE, "backend", "bucket_name", "body", "headers"),
     _calls("moto.s3.exceptions.MissingBucket.__init__"),
+    _calls("moto.s3.exceptions.MissingKey.__init__", "key"),
     _calls("moto.s3.models.S3Backend.get_bucket", "bucket_name"),
     _calls("moto.s3.models.S3Backend.list_objects", "bucket", "prefix", "delimiter", "marker", "max_keys"),
     _calls("moto.s3.models.S3Backend.get_object", "bucket_name", "key_name"),

@@ -49,6 +49,9 @@ class Settings:
     enforce_iam: bool = False  # requests are authorised against the caller's IAM policies (auth.py)
     enforce_role_policies: bool = False  # crawls and job runs may only do what the role allows (roles.py)
     new_bucket_seconds: float = 0.0  # configuration calls answer NoSuchBucket this long after CreateBucket
+    # after versioning is first enabled on a bucket, requests to objects written since answer 404 NoSuchKey
+    # intermittently this long (s3_fixes.py)
+    versioning_propagation_seconds: float = 0.0
     lifecycle_propagation_seconds: float = 0.0  # GetBucketLifecycleConfiguration answers the previous rules this
     # long after a put (s3_fixes.py)
     glue5_log_layout: bool = True  # Glue 5 job runs log to `<run id>-driver` streams (job_runtime.py)

@@ -31,6 +31,18 @@ writes of one key at the same moment can both succeed. On S3 exactly one does: t
 and the others get 412 (Amazon S3 User Guide, "How to prevent object overwrites with conditional
 writes"); the pipeline lock's lease relies on it. Conditional PutObject and DeleteObject requests are
 therefore served one at a time.
+
+6. Versioning's propagation window (setting `versioning_propagation_seconds`, default 0 = off). S3 API
+reference, PutBucketVersioning: "When you enable versioning on a bucket for the first time, it might take a
+short amount of time for the change to be fully propagated. While this change is propagating, you might
+encounter intermittent HTTP 404 NoSuchKey errors for requests to objects created or updated after enabling
+versioning. We recommend that you wait for 15 minutes after enabling versioning before issuing write
+operations (PUT or DELETE) on objects in the bucket." For that many seconds after versioning is first
+enabled on a bucket, GetObject, HeadObject, DeleteObject and a conditional PutObject (`If-Match`) of an
+object created or updated after enabling answer 404 NoSuchKey intermittently: two requests of every three
+for the key. Listings (ListObjectsV2) are not affected: S3 documents strong read-after-write consistency
+for them (Amazon S3 User Guide, "Amazon S3 data consistency model"), and the quirk is about requests to
+objects. Unconditional and `If-None-Match` puts are not affected (not modelled: whether they are).
 """
 
 from __future__ import annotations
@@ -46,10 +58,13 @@ import xmltodict
 from reconciler_local.moto_api import (
     FakeBucket,
     FakeDeleteMarker,
+    FakeKey,
     IAMPolicy,
     MissingBucket,
+    MissingKey,
     PermissionResult,
     S3Response,
+    utcnow,
 )
 from reconciler_local.patching import graft, original
 from reconciler_local.runtime import get_runtime
@@ -72,6 +87,38 @@ def in_new_bucket_window(backend: Any, bucket_name: str) -> bool:
         return False
     created: datetime = bucket.creation_date
     return (datetime.now(UTC) - created).total_seconds() < window
+
+
+_VERSIONING_LAG = threading.Lock()
+
+
+def _note_versioning_enabled(backend: Any, bucket_name: str) -> None:
+    """Remember when versioning was *first* enabled (a later Suspended/Enabled does not restart the window)."""
+    bucket: Any = backend.get_bucket(bucket_name)  # Any: our attribute on moto's FakeBucket
+    if bucket.versioning_status == "Enabled" and getattr(bucket, "versioning_enabled_at", None) is None:
+        bucket.versioning_enabled_at = utcnow()
+
+
+def in_versioning_window(backend: Any, bucket_name: str, key_name: str) -> bool:
+    """Whether this request to `key_name` answers 404 NoSuchKey: the key's object was written after versioning
+    was first enabled less than `versioning_propagation_seconds` ago, and it is not every third request."""
+    window = float(get_runtime().settings.versioning_propagation_seconds)
+    if window <= 0:
+        return False
+    try:
+        bucket: Any = backend.get_bucket(bucket_name)
+    except MissingBucket:
+        return False
+    enabled = getattr(bucket, "versioning_enabled_at", None)
+    if enabled is None or (utcnow() - enabled).total_seconds() >= window:
+        return False
+    key = bucket.keys.get(key_name)
+    if not isinstance(key, FakeKey) or isinstance(key, FakeDeleteMarker) or key.last_modified < enabled:
+        return False
+    with _VERSIONING_LAG:
+        counts: dict[str, int] = bucket.__dict__.setdefault("versioning_404_counts", {})
+        counts[key_name] = counts.get(key_name, 0) + 1
+        return counts[key_name] % 3 != 0
 
 
 def _denies_only_insecure_transport(statement: dict[str, Any]) -> bool:
@@ -135,6 +182,8 @@ class _TaggingCreateBucket(S3Response):
                     bucket.lifecycle_previous = list(getattr(bucket, "rules", []) or [])
                 bucket.lifecycle_changed_at = time.time()
         result = original(S3Response, "_bucket_response_put")(self, request, bucket_name, querystring)
+        if "versioning" in querystring:
+            _note_versioning_enabled(self.backend, bucket_name)
         if not querystring:
             tags = _create_tags(self.body)
             if tags:
@@ -172,12 +221,26 @@ def _is_conditional(response: S3Response) -> bool:
 
 class _AtomicConditionalWrites(S3Response):
     def put_object(self) -> Any:
+        if self.headers.get("If-Match") and in_versioning_window(self.backend, self.bucket_name, self.parse_key_name()):
+            raise MissingKey(self.parse_key_name())
         if not _is_conditional(self):
             return original(S3Response, "put_object")(self)
         with _CONDITIONAL:  # the check and the write as one step, as on S3
             return original(S3Response, "put_object")(self)
 
+    def get_object(self) -> Any:
+        if in_versioning_window(self.backend, self.bucket_name, self.parse_key_name()):
+            raise MissingKey(self.parse_key_name())
+        return original(S3Response, "get_object")(self)
+
+    def head_object(self, bucket_name: str, query: dict[str, Any], key_name: str, headers: dict[str, Any]) -> Any:
+        if in_versioning_window(self.backend, bucket_name, key_name):
+            return 404, {}, ""  # HeadObject answers 404 without a body, as for a missing key
+        return original(S3Response, "head_object")(self, bucket_name, query, key_name, headers)
+
     def delete_object(self) -> Any:
+        if in_versioning_window(self.backend, self.bucket_name, self.parse_key_name()):
+            raise MissingKey(self.parse_key_name())
         if not _is_conditional(self):
             return original(S3Response, "delete_object")(self)
         with _CONDITIONAL:

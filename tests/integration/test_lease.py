@@ -4,6 +4,7 @@ break` refuses a holder alive on this host unless --force; a holder that lost it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -13,10 +14,12 @@ import time
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from reconciler.aws import lock
 from reconciler.aws.context import CRASH_AFTER_ENV, AwsContext
 from reconciler.errors import LockError
+from reconciler_local.lifecycle import call_admin
 
 from .conftest import BUCKET, JOB, Project
 
@@ -133,3 +136,59 @@ def test_a_holder_renews_its_lease_and_stops_once_it_lost_it(project: Project, a
             held.check("publishing")
         assert "taken over" in lost.value.message and "stopped before publishing" in lost.value.message
     assert lock_body(aws) == theirs  # releasing never removes somebody else's lock
+
+
+# S3 API reference, PutBucketVersioning: "While this change is propagating, you might encounter intermittent HTTP
+# 404 NoSuchKey errors for requests to objects created or updated after enabling versioning. We recommend that you
+# wait for 15 minutes after enabling versioning before issuing write operations (PUT or DELETE) on objects in the
+# bucket." The endpoint models it with `versioning_propagation_seconds` (src/reconciler_local/s3_fixes.py).
+VERSIONING_WINDOW = 600.0
+
+
+def listed_lock(aws: Any) -> str | None:
+    """The lock's ETag as ListObjectsV2 shows it (listings are not affected by the window), or None."""
+    listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=lock.LOCK_KEY).get("Contents", [])
+    return next((str(o["ETag"]) for o in listed if o["Key"] == lock.LOCK_KEY), None)
+
+
+def test_a_run_straight_after_the_bucket_was_created_keeps_its_lease_in_versionings_404_window(
+    project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call_admin(aws.url, "settings", {"versioning_propagation_seconds": VERSIONING_WINDOW})
+    monkeypatch.setenv(lock.LEASE_ENV, "1")  # renewed every 0.2 s: many renewals inside the window
+    (project.root / "glue_scripts" / "car_brands_job.py").write_text(
+        "import time\ntime.sleep(3)\nraise ValueError('boom: the job broke')\n"
+    )
+    result = project.cli("run", "--timeout", "300")  # creates the bucket and enables versioning first
+    output = " ".join(result.output.split())
+    # The job's own failure, not a lease given up because S3 answered 404 for the lock it had just written.
+    assert "lost the pipeline lock" not in output, output
+    assert result.exit_code == 1 and "boom: the job broke" in output, output
+    assert listed_lock(aws) is None  # released, although its conditional delete met the 404s too
+
+
+def test_a_lock_removed_or_taken_over_in_versionings_404_window_is_still_detected(
+    project: Project, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call_admin(aws.url, "settings", {"versioning_propagation_seconds": VERSIONING_WINDOW})
+    assert project.cli("apply", "--auto-approve").exit_code == 0  # versioning enabled a moment ago
+    monkeypatch.setenv(lock.LEASE_ENV, "300")  # no renewal from the thread: only check() renews
+    ctx = AwsContext(region=aws.region, endpoint_url=aws.url)
+    s3 = aws.client("s3")
+    with lock.held(ctx, BUCKET, "run") as held:
+        for _ in range(6):
+            held.check("the crawl")  # each renewal meets 404s for the lock it wrote a moment ago: still ours
+        while listed_lock(aws) is not None:  # `lock break` by hand: DeleteObject meets the 404s too
+            with contextlib.suppress(ClientError):
+                s3.delete_object(Bucket=BUCKET, Key=lock.LOCK_KEY)
+        with pytest.raises(LockError) as removed:
+            held.check("publishing")
+        assert "it was removed" in removed.value.message, removed.value.message
+
+    with lock.held(ctx, BUCKET, "run") as held:
+        held.check("the crawl")
+        put_lock(aws, id="0the0taker00", lease_seconds=300)  # someone took it over
+        with pytest.raises(LockError) as taken:
+            held.check("publishing")
+        assert "taken over" in taken.value.message, taken.value.message
+    assert listed_lock(aws) is not None  # releasing never removes somebody else's lock

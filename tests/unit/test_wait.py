@@ -200,7 +200,11 @@ def test_retry_while_raises_the_last_error_with_its_own_cause() -> None:
 
 #: Loops that sleep but wait for no state: a fixed number of attempts, each after a fixed delay.
 FIXED_RETRIES = {
-    ("aws/lock.py", "_delete_when_visible"),  # a conditional delete after a 404, RELEASE_404_DELAYS
+    # a 404 for the lock while a listing still shows it (versioning's window), VISIBLE_404_DELAYS: the conditional
+    # delete of a release, the conditional put of a renewal, the read
+    ("aws/lock.py", "_delete_when_visible"),
+    ("aws/lock.py", "_renew_write"),
+    ("aws/lock.py", "observe_lock"),
     ("quarterly/publish.py", "_get_json"),  # a read of a just-written object after a 404, WRITTEN_404_DELAYS
     ("quarterly/glue_runs.py", "start_job"),  # StartJobRun, 5 attempts, each after looking for the run it started
     ("resources/event_rule.py", "entries_checked"),  # PutTargets' failed entries, ENTRY_ATTEMPTS

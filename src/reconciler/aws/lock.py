@@ -18,6 +18,17 @@ Beside it lives a serial (`lock.serial`), rewritten by every holder right after 
 before changing anything. An apply that read the serial before planning, saw no lock held, and finds
 the same serial once it holds the lock knows that no other reconciler changed anything in between:
 its plan still holds and need not be made twice (Terraform compares its state serial the same way).
+
+For up to 15 minutes after versioning is first enabled on the bucket (our apply enables it just before the
+first lock is taken), S3 may answer 404 for the lock we have just written (S3 API reference,
+PutBucketVersioning: "While this change is propagating, you might encounter intermittent HTTP 404 NoSuchKey
+errors for requests to objects created or updated after enabling versioning. We recommend that you wait for
+15 minutes after enabling versioning before issuing write operations (PUT or DELETE) on objects in the
+bucket."). A 404 on the lock is therefore believed only when a listing proves it: ListObjectsV2 does not
+show the key (listings are strongly consistent, Amazon S3 User Guide, "Amazon S3 data consistency model").
+While the listing still shows the ETag we last wrote, the renewal, the release or the read is tried again,
+a bounded number of times (VISIBLE_404_DELAYS); a listing that shows another ETag is a lock that is not the
+one we wrote (taken over, or our own renewal whose answer was lost), judged by reading it.
 """
 
 from __future__ import annotations
@@ -177,12 +188,45 @@ def _parse(body: bytes) -> LockInfo:
         return LockInfo("unknown", "unknown", "unknown", "unknown", 0, "unknown")
 
 
-def observe_lock(ctx: AwsContext, bucket: str) -> Observed | None:
-    """The lock with its ETag and its age on S3's clock (the answer's `Date` minus `LastModified`)."""
+#: how long a 404 for a lock object that S3 still lists is tried again: 7.7 s in all, bounded
+VISIBLE_404_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+
+
+def listed_etag(ctx: AwsContext, bucket: str, key: str) -> str | None:
+    """`key`'s ETag as ListObjectsV2 shows it, or None when it is not listed (or there is no bucket). The
+    first key of a listing under the prefix `key` is `key` itself when it exists."""
     try:
-        answer = ctx.call("s3", "get_object", Bucket=bucket, Key=LOCK_KEY)
+        listing = ctx.call_fresh("s3", "list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=1)
     except NotFoundError:
         return None
+    return next((str(o.get("ETag", "")) for o in listing.get("Contents", []) if o.get("Key") == key), None)
+
+
+def _still_listed(exc: NotFoundError, bucket: str, key: str, doing: str) -> AwsApiError:
+    """A 404 for an object S3 still lists, after every retry: an error that is not NotFoundError, so that no
+    caller takes it for "gone" (a renewal counts it as a failed one: the lease runs until its duration)."""
+    return AwsApiError(
+        f"{doing}: S3 lists s3://{bucket}/{key} but answered 404 NoSuchKey for it "
+        f"{len(VISIBLE_404_DELAYS) + 1} times (versioning was enabled on the bucket less than 15 minutes ago?)",
+        service=exc.service, operation=exc.operation, code=exc.code, status=exc.status,
+        aws_message=exc.aws_message, attempts=exc.attempts,
+    )  # fmt: skip
+
+
+def observe_lock(ctx: AwsContext, bucket: str) -> Observed | None:
+    """The lock with its ETag and its age on S3's clock (the answer's `Date` minus `LastModified`); None only
+    when a listing proves there is none (a 404 alone may be versioning's window: see the module's notes)."""
+    delays = list(VISIBLE_404_DELAYS)
+    while True:
+        try:
+            answer = ctx.call_fresh("s3", "get_object", Bucket=bucket, Key=LOCK_KEY)
+            break
+        except NotFoundError as exc:
+            if error_code(exc) == "NoSuchBucket" or listed_etag(ctx, bucket, LOCK_KEY) is None:
+                return None
+            if not delays:
+                raise _still_listed(exc, bucket, LOCK_KEY, "reading the pipeline lock") from exc
+            time.sleep(delays.pop(0))
     info = _parse(answer["Body"].read())
     age: float | None = None
     with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -333,12 +377,18 @@ class Lease:
             now = datetime.now(UTC).isoformat(timespec="seconds")
             renewed = replace(self.info, renewed_at=now, renewal=self.renewals + 1)
             try:
-                self.etag = _write(self.ctx, self.bucket, renewed, IfMatch=self.etag)
+                self.etag = _renew_write(self.ctx, self.bucket, renewed, self.etag)
             except (NotFoundError, AwsApiError) as exc:
                 if not isinstance(exc, NotFoundError) and not _is_precondition_failed(exc):
                     self._lose_if_overdue(exc)
                     raise
-                seen = observe_lock(self.ctx, self.bucket)
+                try:
+                    seen = observe_lock(self.ctx, self.bucket)
+                except AwsApiError as unreadable:
+                    # Not the lock we last wrote (the listing shows another ETag), and S3 will not show it yet:
+                    # someone else's until proven ours. Giving the lease up is the safe side.
+                    self.lost = f"it was replaced by a lock that could not be read ({unreadable.message})"
+                    raise self._lost_error() from exc
                 if seen is not None and seen.info.id == self.info.id:
                     self.etag = seen.etag  # our own renewal, whose answer was lost: still ours
                 else:
@@ -389,25 +439,47 @@ class Lease:
                     return
 
 
-RELEASE_404_DELAYS = (0.5, 1.0, 2.0)  # bounded: 3.5 s in all
+def _renew_write(ctx: AwsContext, bucket: str, info: LockInfo, etag: str) -> str:
+    """The renewal's PUT with `If-Match` on the ETag we last wrote; its new ETag. A 404 while a listing still
+    shows exactly that ETag is versioning's window (the module's notes): tried again, bounded. A 404 once the
+    listing shows no lock or another one is raised as it is: the caller looks at what is there."""
+    delays = list(VISIBLE_404_DELAYS)
+    while True:
+        try:
+            return _write(ctx, bucket, info, IfMatch=etag)
+        except NotFoundError as exc:
+            if error_code(exc) == "NoSuchBucket" or listed_etag(ctx, bucket, LOCK_KEY) != etag:
+                raise
+            if not delays:
+                raise _still_listed(exc, bucket, LOCK_KEY, "renewing the pipeline lock") from exc
+            time.sleep(delays.pop(0))
 
 
-def _delete_when_visible(ctx: AwsContext, bucket: str, etag: str) -> bool:
-    """After a 404 on our conditional delete: retry it a few times (the object may not be visible yet).
-    False once it is deleted or still absent after the last try (released is released); True when it
-    answers 412, i.e. there is a lock now that is not the one we last wrote (the caller looks at it)."""
-    for delay in RELEASE_404_DELAYS:
-        time.sleep(delay)
+def _delete_when_visible(ctx: AwsContext, bucket: str, etag: str, first: NotFoundError) -> bool:
+    """After a 404 on our conditional delete: False once the lock is gone (a listing proves it: deleted, or
+    broken before); True when there is a lock now that is not the one we last wrote (412, or the listing shows
+    another ETag: the caller looks at it). While the listing still shows our ETag, the 404 is versioning's
+    window (the module's notes): the delete is tried again, bounded; after the last try the error says so."""
+    delays = list(VISIBLE_404_DELAYS)
+    failure = first
+    while True:
+        listed = listed_etag(ctx, bucket, LOCK_KEY)
+        if listed is None:
+            return False
+        if listed != etag:
+            return True
+        if not delays:
+            raise _still_listed(failure, bucket, LOCK_KEY, "deleting the pipeline lock")
+        time.sleep(delays.pop(0))
         try:
             ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=etag)
             return False
-        except NotFoundError:
-            continue
+        except NotFoundError as exc:
+            failure = exc
         except AwsApiError as exc:
             if _is_precondition_failed(exc):
                 return True
             raise
-    return False
 
 
 def release(ctx: AwsContext, bucket: str, info: LockInfo, etag: str | None = None) -> None:
@@ -419,12 +491,9 @@ def release(ctx: AwsContext, bucket: str, info: LockInfo, etag: str | None = Non
             try:
                 ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=etag)
                 return
-            except NotFoundError:
-                # Gone already (broken), or not yet visible: after versioning is first enabled S3 may
-                # answer 404 for new objects for a while (S3 API reference, PutBucketVersioning: "wait
-                # for 15 minutes after enabling versioning before issuing write operations (PUT or
-                # DELETE) on objects in the bucket"). Look again, bounded, before calling it released.
-                if not _delete_when_visible(ctx, bucket, etag):
+            except NotFoundError as exc:
+                # Gone already (broken), or versioning's window (the module's notes): a listing decides.
+                if error_code(exc) == "NoSuchBucket" or not _delete_when_visible(ctx, bucket, etag, exc):
                     return
             except AwsApiError as exc:
                 if not _is_precondition_failed(exc):
@@ -503,10 +572,9 @@ def observe_serial(ctx: AwsContext, bucket: str) -> str | None:
 
 
 def _current_serial(ctx: AwsContext, bucket: str) -> str:
-    try:
-        return str(ctx.call("s3", "head_object", Bucket=bucket, Key=SERIAL_KEY).get("ETag", ""))
-    except NotFoundError:
-        return NO_SERIAL
+    """The serial's ETag from a listing, as observe_serial reads it (a HeadObject may answer 404 for a serial
+    written a moment ago, in versioning's window: the module's notes)."""
+    return listed_etag(ctx, bucket, SERIAL_KEY) or NO_SERIAL
 
 
 def _bump_serial(ctx: AwsContext, bucket: str, info: LockInfo) -> None:
