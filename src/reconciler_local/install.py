@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from reconciler_local import auth, events_fixes, quicksight, roles, s3_fixes
+from reconciler_local import auth, events_fixes, lake_formation, quicksight, roles, s3_fixes
 from reconciler_local.admin import AdminApp
 from reconciler_local.glue import crawler_runtime, job_runtime, triggers
 from reconciler_local.glue import models as glue_models
@@ -28,6 +28,7 @@ def install_patches() -> None:
         roles.install()
         events_fixes.install()
         quicksight.install()
+        lake_formation.install()
         _installed = True
 
 

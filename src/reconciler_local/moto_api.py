@@ -8,7 +8,7 @@ looks up). `tests/local/test_moto_contract.py` checks every entry against the in
 fails that one test, naming what moved, instead of answering HTTP 500 to every request. The releases the
 suite has passed on are `moto_support.SUPPORTED`; outside them the endpoint refuses to start.
 
-Four backend dicts are reached through functions (`sns_backends()`, ...): their modules are imported only
+Five backend dicts are reached through functions (`sns_backends()`, ...): their modules are imported only
 when a job run or event needs them, as before.
 """
 
@@ -72,6 +72,7 @@ from reconciler_local import patching
 from reconciler_local.moto_support import SUPPORTED
 
 if TYPE_CHECKING:
+    from moto.lakeformation.models import LakeFormationBackend
     from moto.logs.models import LogsBackend
     from moto.moto_api._internal.models import MotoAPIBackend
     from moto.sns.models import SNSBackend
@@ -140,6 +141,7 @@ __all__ = [
     "glue_backends",
     "glue_responses_module",
     "iam_backends",
+    "lakeformation_backends",
     "logs_backends",
     "moto_api_backend",
     "parse_arn",
@@ -168,6 +170,12 @@ def sts_backends() -> BackendDict[STSBackend]:
 
 def logs_backends() -> BackendDict[LogsBackend]:
     from moto.logs.models import logs_backends as backends
+
+    return backends
+
+
+def lakeformation_backends() -> BackendDict[LakeFormationBackend]:
+    from moto.lakeformation.models import lakeformation_backends as backends
 
     return backends
 
@@ -250,7 +258,8 @@ CONTRACT: tuple[Expect, ...] = (
         "moto.backends", "moto.core.authorization", "moto.core.base_backend", "moto.core.exceptions",
         "moto.core.resource_tagging", "moto.core.responses", "moto.core.utils", "moto.events.models",
         "moto.events.utils", "moto.glue.exceptions", "moto.glue.models", "moto.glue.responses", "moto.glue.utils",
-        "moto.iam.access_control", "moto.iam.models", "moto.logs.models", "moto.moto_api._internal.models",
+        "moto.iam.access_control", "moto.iam.models", "moto.lakeformation.models", "moto.logs.models",
+        "moto.moto_api._internal.models",
         "moto.moto_server.werkzeug_app", "moto.quicksight.data_models", "moto.quicksight.exceptions",
         "moto.quicksight.models", "moto.quicksight.responses", "moto.quicksight.urls", "moto.s3.exceptions",
         "moto.s3.models", "moto.s3.responses", "moto.settings", "moto.sns.models", "moto.sts.models",
@@ -280,6 +289,15 @@ CONTRACT: tuple[Expect, ...] = (
     Expect("moto.sns.models.sns_backends", "value"),
     Expect("moto.sts.models.sts_backends", "value"),
     Expect("moto.logs.models.logs_backends", "value"),
+    # lake_formation.py: the data lake settings and grants a crawl into a governed database is checked against
+    Expect("moto.lakeformation.models.lakeformation_backends", "value"),
+    _calls("moto.lakeformation.models.LakeFormationBackend.get_data_lake_settings", "catalog_id"),
+    *_attrs("moto.lakeformation.models.LakeFormationBackend", "grants"),
+    *_attrs("moto.lakeformation.models.PermissionCatalog", "permissions"),
+    *_attrs("moto.lakeformation.models.Permission", "principal", "resource", "permissions"),
+    _calls(f"{_GLUE_BACKEND}.update_database", "database_name", "database_input"),
+    _calls(f"{_GLUE_BACKEND}.get_database", "database_name"),
+    *_attrs("moto.glue.models.FakeDatabase", "input"),
     Expect("moto.moto_api._internal.models.moto_api_backend", "value"),
     _calls("moto.moto_api._internal.models.MotoAPIBackend.reset"),  # runtime.Runtime.reset
     Expect("moto.quicksight.urls.url_paths", "value"),  # quicksight.py adds the routes moto lacks

@@ -20,6 +20,7 @@ from reconciler.aws.wait import Clock, Deadline, Poll
 from reconciler.errors import AwsApiError, EndpointUnreachableError, RunError, RunInterrupted, RunTimedOut
 from reconciler.quarterly import publish
 from reconciler.quarterly.driverlog import DriverLog, job_log_tail, log_location
+from reconciler.quarterly.lake_formation import explain_refused_crawl
 from reconciler.quarterly.types import CRAWL_PENDING, JOB_FAILED, JOB_PENDING, EventSink, RunOptions, short_id
 
 #: what the crawl's wait is told once the crawl it started (or attached to) has ended
@@ -94,6 +95,10 @@ def crawl(ctx: AwsContext, name: str, deadline: Deadline, options: RunOptions, e
         # crawler (AWS Glue Developer Guide, "Viewing crawler logs").
         where = f"CloudWatch Logs {last.get('LogGroup') or '/aws-glue/crawlers'}, stream " \
                 f"{last.get('LogStream') or name}"  # fmt: skip
+        refused = explain_refused_crawl(ctx, name, str(message))  # Lake Formation: the cause and the grant
+        if refused is not None:
+            raise RunError(f"crawler {name!r} ended {status}: {message}: {refused[0]}",
+                           hint=f"the job was not started; {refused[1]}")  # fmt: skip
         raise RunError(f"crawler {name!r} ended {status}: {message}",
                        hint=f"the job was not started; the crawler's full log: {where}")  # fmt: skip
     return last

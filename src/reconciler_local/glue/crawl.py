@@ -35,8 +35,9 @@ from reconciler_local.glue.classifier import (
     classify_csv,
     merge_schemas,
 )
+from reconciler_local.lake_formation import is_governed, missing_crawler_permissions
 from reconciler_local.moto_api import FakeCrawler, GlueBackend
-from reconciler_local.roles import Check, catalog_arns, no_check, s3_arn
+from reconciler_local.roles import Check, catalog_arns, no_check, resolve_role, s3_arn
 from reconciler_local.s3store import S3Error, S3Object, S3Store, split_uri
 
 INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -326,6 +327,19 @@ def describe_delimiter(delimiter: str) -> str:
     return DELIMITER_NAMES.get(delimiter, repr(delimiter))
 
 
+def _lake_formation_allows(backend: GlueBackend, crawler: FakeCrawler, database_name: str) -> None:
+    """A database Lake Formation governs needs the crawler role's grants on it (lake_formation.py)."""
+    if not is_governed(backend.databases[database_name]):
+        return
+    role = resolve_role(backend.account_id, crawler.role, strict=False)
+    arn = role.arn if role is not None else None
+    if missing_crawler_permissions(backend.account_id, backend.region_name, arn, database_name):
+        raise CrawlFailed(
+            f"Insufficient Lake Formation permission(s) on {database_name} "
+            "(Service: AWSGlue; Status Code: 400; Error Code: AccessDeniedException)"
+        )
+
+
 def commit_plan(backend: GlueBackend, crawler: FakeCrawler, plans: list[TablePlan],
                 lock: threading.RLock, cancelled: Callable[[], bool], check: Check = no_check) -> CrawlSummary:
     """Write the planned tables and partitions to the crawler's database (under the runtime lock)."""
@@ -347,6 +361,7 @@ def commit_plan(backend: GlueBackend, crawler: FakeCrawler, plans: list[TablePla
             backend.create_database(database_name, {"Name": database_name}, None)
         allowed("glue:GetDatabase")
         database = backend.databases[database_name]
+        _lake_formation_allows(backend, crawler, database_name)
         for plan in plans:
             existing = database.tables.get(plan.name)
             if plan.schema is None:
