@@ -92,6 +92,8 @@ def decide(
     if observed is None:
         return Change(kind, desired.name, CREATE, level, reason="does not exist", desired=desired)
     owner = observed.owner()
+    if owner == pipeline_name and observed.elsewhere is not None and not adopt:
+        return Change(kind, desired.name, CONFLICT, level, reason=observed.elsewhere, desired=desired)
     if owner != pipeline_name:
         held_by = f"pipeline {owner!r}" if owner else "no pipeline (untagged)"
         if not adopt:

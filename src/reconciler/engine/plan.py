@@ -232,8 +232,9 @@ def build_plan(
     for kind, d in desired:
         declared.add(d.address)
         seen = observed[d.address]
-        # `--adopt all` takes over what nobody owns; a resource another pipeline owns only by its own address.
-        other_owner = seen is not None and seen.owner() not in (None, "", pipeline.name)
+        # `--adopt all` takes over what nobody owns; a resource another pipeline owns, or one serving this pipeline
+        # in another region (resources/role.py), only by its own address.
+        other_owner = seen is not None and (seen.owner() not in (None, "", pipeline.name) or seen.elsewhere is not None)
         changes.append(
             decide(kind.kind, kind.level, kind.immutable, d, seen, pipeline.name,
                    adopt=d.address in adopt or ("all" in adopt and not other_owner))

@@ -40,6 +40,9 @@ class Observed:
     tags: Mapping[str, str]
     #: what the plan should say about the resource besides its diff, never diffed (an upload's stale objects)
     notes: tuple[str, ...] = ()
+    #: why a resource tagged as ours is still not this plan's to change: a global resource (the IAM role) that
+    #: serves this pipeline in another region (resources/role.py); None for every other resource
+    elsewhere: str | None = None
 
     def owner(self) -> str | None:
         """The pipeline that owns this resource, or None if it carries no ownership tag."""

@@ -233,6 +233,18 @@ def encryption_attrs(encryption: Encryption) -> dict[str, Any]:
     return {"algorithm": "aws:kms"}
 
 
+def bucket_elsewhere(name: str, region: str | None, here: str) -> str | None:
+    """Why bucket `name`, tagged as this pipeline's, is not this plan's to change: it is the pipeline's bucket in
+    another region (bucket names are global, HeadBucket's BucketRegion says where it lives; S3 API reference,
+    HeadBucket). Changing its region means replacing it, data and all: refused, never planned. docs/regions.md."""
+    if not region or region == here:
+        return None
+    return (
+        f"is this pipeline's bucket in region {region} (bucket names are global: it cannot serve {here} too); "
+        f"give this region its own bucket name in spec.bucket.name"
+    )
+
+
 class BucketKind(ResourceKind):
     kind: ClassVar[str] = "bucket"
     level: ClassVar[int] = 0
@@ -339,7 +351,7 @@ class BucketKind(ResourceKind):
             ctx, "get_bucket_lifecycle_configuration", name, lambda r: flatten_rules(r.get("Rules", []))
         )
         tags = self._optional(ctx, "get_bucket_tagging", name, lambda r: tag_set_dict(r["TagSet"]))
-        return Observed(attrs, tags or {})
+        return Observed(attrs, tags or {}, elsewhere=bucket_elsewhere(name, attrs["region"], ctx.region))
 
     @staticmethod
     def _optional(ctx: AwsContext, op: str, bucket: str, pick: Any) -> Any:
@@ -366,9 +378,24 @@ class BucketKind(ResourceKind):
                     continue  # gone, or untagged: not ours
                 raise aws_error("reading", f"bucket {name!r} (get_bucket_tagging)", exc) from exc
             tags = tag_set_dict(tag_set)
-            if Observed({}, tags).owner() == pipeline.name:
+            if Observed({}, tags).owner() == pipeline.name and not self._in_other_region(ctx, name, pipeline):
                 owned.append(name)
         return owned
+
+    @staticmethod
+    def _in_other_region(ctx: AwsContext, name: str, pipeline: Pipeline) -> bool:
+        """An undeclared bucket of ours in another region is the pipeline's bucket *there* (the same spec applied
+        in two regions): never this region's to delete. The declared bucket's region is read() business."""
+        if name == pipeline.bucket.name:
+            return False
+        try:
+            head = ctx.call("s3", "head_bucket", Bucket=name)
+        except AwsApiError as exc:
+            if is_not_found(exc):
+                return False
+            raise aws_error("reading", f"bucket {name!r}", exc) from exc
+        region = head.get("BucketRegion") or head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region")
+        return bool(region) and region != ctx.region
 
     def create(self, ctx: AwsContext, desired: Desired, pipeline: Pipeline) -> None:
         # Tags at creation make "created but not yet ours" impossible, even if we die right after.

@@ -178,6 +178,33 @@ def job_role_statements(pipeline: Pipeline, account: Account) -> list[dict[str, 
     return statements
 
 
+def policy_region(access: Any) -> str | None:
+    """The region a managed role serves: that of the Glue catalog ARN its inline policy grants (access_policy
+    always grants `arn:<partition>:glue:<region>:<account>:catalog`); None when there is no such policy."""
+    statements = (access or {}).get("Statement", []) if isinstance(access, dict) else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        resources = statement.get("Resource", []) if isinstance(statement, dict) else []
+        for resource in [resources] if isinstance(resources, str) else resources:
+            parts = str(resource).split(":")
+            if len(parts) == 6 and parts[0] == "arn" and parts[2] == "glue" and parts[5] == "catalog" and parts[3]:
+                return parts[3]
+    return None
+
+
+def serves_elsewhere(name: str, region: str | None, here: str) -> str | None:
+    """Why role `name`, tagged as this pipeline's, is not this plan's to change: it serves the pipeline in
+    another region. IAM is global (one role name per account, whatever the region), while everything else the
+    pipeline owns is regional, so the same spec applied in a second region would otherwise rewrite the first
+    region's role for its own bucket, or delete it. docs/regions.md."""
+    if region is None or region == here:
+        return None
+    return (
+        f"is this pipeline's role in region {region} (IAM roles are global: one role cannot serve {here} too); "
+        f"give this region its own role name, e.g. spec.role.managed.name: {name}-{here}, "
+        f"or move the role here with --adopt role.{name}"
+    )
+
+
 def parse_policy_document(doc: Any) -> Any:
     """IAM returns policy documents URL-encoded JSON (boto3 decodes some, not all)."""
     if isinstance(doc, str):
@@ -268,7 +295,7 @@ class RoleKind(ResourceKind):
             access = None
         attrs: Attrs = {**fields.flatten(FIELDS, role), "access_policy": access}
         tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
-        return Observed(attrs, tags)
+        return Observed(attrs, tags, elsewhere=serves_elsewhere(name, policy_region(access), ctx.region))
 
     def list_owned(self, ctx: AwsContext, pipeline: Pipeline) -> list[str]:
         names: list[str] = []
@@ -277,7 +304,8 @@ class RoleKind(ResourceKind):
         owned = []
         for name in sorted(names):
             observed = self.read(ctx, name, pipeline)
-            if observed is not None and observed.owner() == pipeline.name:
+            # a role serving this pipeline in another region is that region's to keep or delete
+            if observed is not None and observed.owner() == pipeline.name and observed.elsewhere is None:
                 owned.append(name)
         return owned
 
