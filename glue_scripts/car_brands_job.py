@@ -372,6 +372,51 @@ def deduplicate(validated: DataFrame) -> DataFrame:
     )
 
 
+def collapse_copies(validated: DataFrame) -> DataFrame:
+    """Every row of the input in one shuffle: one row per distinct valid line, and one per distinct rejected
+    (line, source file, ingest quarter), with ``copies``: how many times it was read.
+
+    Valid rows keep their parse and lose ``raw_line`` after the shuffle (nothing downstream reads it), so
+    what is kept of them is narrow; rejected rows keep what the quarantine writes (see
+    :func:`expand_copies`). Grouping by the parse too is free: every column besides the raw line, the file
+    and the folder is a function of them. The de-duplication is the same as :func:`deduplicate`'s.
+    """
+    rejected = F.col("reject_reason").isNotNull()
+    keyed = validated.select(
+        "raw_line",
+        F.when(rejected, F.col("source_file")).alias("source_file"),
+        F.when(rejected, F.col("ingest_quarter")).alias("ingest_quarter"),
+        "reject_reason",
+        "brand",
+        "event_date",
+        "second_of_day",
+        "brand_recovered",
+    )
+    grouped = keyed.groupBy(*keyed.columns).agg(F.count(F.lit(1)).alias("copies"))
+    return grouped.select(
+        F.when(rejected, F.col("raw_line")).alias("raw_line"),
+        "source_file",
+        "ingest_quarter",
+        "reject_reason",
+        "brand",
+        "event_date",
+        "second_of_day",
+        "brand_recovered",
+        "copies",
+    )
+
+
+def expand_copies(collapsed: DataFrame) -> DataFrame:
+    """The rejected rows of :func:`collapse_copies`, each as many times as it was read (the quarantine's
+    rows, copies included), ordered by file and line within each partition so the files are deterministic."""
+    rejected = collapsed.where(F.col("reject_reason").isNotNull()).withColumnRenamed("reject_reason", "reason")
+    return (
+        rejected.withColumn("_copy", F.explode(F.sequence(F.lit(1), F.col("copies").cast("int"))))
+        .select(*QUARANTINE_COLUMNS)
+        .sortWithinPartitions("ingest_quarter", "source_file", "raw_line")
+    )
+
+
 def derive_columns(events: DataFrame) -> DataFrame:
     """Add ``event_ts`` (UTC) and the calendar columns; ``day_of_week`` is ISO (1 = Monday .. 7 = Sunday)."""
     date = F.col("event_date")
@@ -392,11 +437,13 @@ def clean_rows(derived: DataFrame) -> DataFrame:
     return derived.select(*CLEAN_COLUMNS)
 
 
-def daily_counts(clean: DataFrame) -> DataFrame:
-    """Events per brand per day, with calendar columns for dashboards."""
+def daily_counts(clean: DataFrame, extra: Mapping[str, Column] | None = None) -> DataFrame:
+    """Events per brand per day, with calendar columns for dashboards; ``extra`` aggregates are appended
+    under their names (the run's report takes its figures from them, then writes the daily columns only)."""
+    extra = extra or {}
     return (
         clean.groupBy("year", "quarter", "event_date", "brand")
-        .agg(F.count(F.lit(1)).alias("events"))
+        .agg(F.count(F.lit(1)).alias("events"), *(column.alias(name) for name, column in extra.items()))
         .select(
             F.format_string("%04d-Q%d", "year", "quarter").alias("year_quarter"),
             "event_date",
@@ -407,6 +454,7 @@ def daily_counts(clean: DataFrame) -> DataFrame:
             "events",
             "year",
             "quarter",
+            *extra,
         )
     )
 
@@ -555,29 +603,43 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
     out = Outputs(args.output_path)
     text = read_text(spark, args.input_path, args.run_quarter)
     has_ingest_layout = "ingest_quarter" in text.columns
-    # One pass over the input. Kept (memory, spilling to disk) because both the quarantine and the clean
-    # path read it, and because the cache is a barrier: without it Spark pushes each filter below the
-    # validation projections and re-evaluates the whole rule tree inside the filter condition.
-    validated = validate_rows(raw_lines(text)).persist(StorageLevel.MEMORY_AND_DISK)
-    rejected = quarantine_rows(validated)
+    # One pass over the input and one shuffle that carries every row (the de-duplication, and the rejected
+    # rows with their copies counted); only its narrow result is kept (memory, spilling to disk), because
+    # every output and the report read it. The cache is also a barrier: without it Spark pushes each filter
+    # below the validation projections and re-evaluates the whole rule tree inside the filter condition.
+    collapsed = collapse_copies(validate_rows(raw_lines(text))).persist(StorageLevel.MEMORY_AND_DISK)
     rejected_counts: dict[str, int] = dict.fromkeys(REASONS, 0)
     rejected_quarters: set[str] = set()
-    for row in rejected.groupBy("reason", "ingest_quarter").count().collect():
-        rejected_counts[row["reason"]] += int(row["count"])
+    rejected_groups = collapsed.where(F.col("reject_reason").isNotNull()).groupBy("reject_reason", "ingest_quarter")
+    for row in rejected_groups.agg(F.sum("copies").alias("rows")).collect():
+        rejected_counts[row["reject_reason"]] += int(row["rows"])
         if row["ingest_quarter"] is not None:
             rejected_quarters.add(row["ingest_quarter"])
 
-    # The valid rows, de-duplicated (one shuffle), kept for clean/ and the aggregates.
-    events = derive_columns(deduplicate(validated).drop("raw_line")).persist()
-    # One small aggregate (a row per brand and quarter) gives every number the report needs about them.
+    events = derive_columns(collapsed.where(F.col("reject_reason").isNull()))
+    clean = clean_rows(events)
+    write_partitioned(
+        clean.sortWithinPartitions("year", "quarter", "event_ts", "brand"),
+        out.path(CLEAN_DIR),
+        ["year", "quarter"],
+        "parquet",
+    )
+    # The daily aggregate (a row per brand and day) carries every figure the report needs about valid rows.
+    daily_stats = daily_counts(
+        events,
+        {
+            "_recovered": F.sum(F.col("brand_recovered").cast("long")),
+            "_copies": F.sum("copies"),
+        },
+    ).persist()
     per_brand: dict[str, int] = {}
     recovered = valid_before_dedup = quarterly_rows = 0
     quarters: set[tuple[int, int]] = set()
     dates: list[dt.date] = []
-    stats = events.groupBy("brand", "year", "quarter").agg(
-        F.count(F.lit(1)).alias("events"),
-        F.sum(F.col("brand_recovered").cast("long")).alias("recovered"),
-        F.sum("copies").alias("copies"),
+    stats = daily_stats.groupBy("brand", "year", "quarter").agg(
+        F.sum("events").alias("events"),
+        F.sum("_recovered").alias("recovered"),
+        F.sum("_copies").alias("copies"),
         F.min("event_date").alias("first"),
         F.max("event_date").alias("last"),
     )
@@ -591,19 +653,12 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
     rows_valid = sum(per_brand.values())
     written_quarters = sorted(quarters)
 
-    clean = clean_rows(events)
-    write_partitioned(
-        clean.sortWithinPartitions("year", "quarter", "event_ts", "brand"),
-        out.path(CLEAN_DIR),
-        ["year", "quarter"],
-        "parquet",
-    )
-    daily = daily_counts(clean).persist()
+    daily = daily_stats.select(*DAILY_SCHEMA.names)
     write_partitioned(daily, out.path(DAILY_DIR), ["year", "quarter"], "parquet")
-    daily_rows = daily.count()  # from the cache the write filled: a few thousand rows
+    daily_rows = daily.count()  # from the cache: a few thousand rows
     quarterly = quarterly_shares(daily)
     write_partitioned(quarterly, out.path(QUARTERLY_DIR), ["year", "quarter"], "parquet")
-    write_partitioned(rejected, out.path(QUARANTINE_DIR), ["ingest_quarter"], "csv")
+    write_partitioned(expand_copies(collapsed), out.path(QUARANTINE_DIR), ["ingest_quarter"], "csv")
 
     # Partitions of the ingest quarters this run read but produced nothing for are stale: remove them.
     if has_ingest_layout:
@@ -631,7 +686,7 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
         "aggregated_quarterly": quarterly_rows,
         "aggregated_csv": all_daily.count(),
     }
-    for frame in (validated, events, daily):
+    for frame in (collapsed, daily_stats):
         frame.unpersist()
 
     finished = time.time()
