@@ -245,10 +245,9 @@ def raw_lines(frame: DataFrame) -> DataFrame:
 
 def parse_rows(raw: DataFrame) -> DataFrame:
     """Split each line into fields: ``n_fields`` and, for three-field lines, the three texts."""
-    fields = F.split(F.col("raw_line"), ",", -1)
-    three = F.size(fields) == 3
+    three = F.col("n_fields") == 3  # the column, not the expression: split once per row
     return (
-        raw.withColumn("_fields", fields)
+        raw.withColumn("_fields", F.split(F.col("raw_line"), ",", -1))
         .withColumn("n_fields", F.size("_fields"))
         .withColumn("brand_text", F.when(three, F.try_element_at("_fields", F.lit(1))))
         .withColumn("date_text", F.when(three, F.try_element_at("_fields", F.lit(2))))
@@ -329,14 +328,21 @@ def assign_reject_reason(frame: DataFrame) -> DataFrame:
     """Add ``reject_reason``: the first rule a row breaks (see the module docstring), null when valid."""
     ingest = F.col("ingest_quarter")
     labelled = _flag(ingest.rlike(_QUARTER_LABEL))
-    event_label = F.format_string("%04d-Q%d", F.year("event_date"), F.quarter("event_date"))
+    # The event's year and quarter against the label's YYYY and N, compared as numbers: the same test as
+    # formatting "%04d-Q%d" per row and comparing strings (years have four digits), without a formatter per
+    # row. Only for labels (inside the CASE), so the casts never see anything but digits, ANSI mode or not.
+    in_label = F.when(
+        labelled,
+        (F.year("event_date") == F.substring(ingest, 1, 4).cast("int"))
+        & (F.quarter("event_date") == F.substring(ingest, 7, 1).cast("int")),
+    )
     reason = (
         F.when(F.col("n_fields") != 3, F.lit("wrong_field_count"))
         .when(_flag(F.col("brand_key") == ""), F.lit("blank_brand"))
         .when(F.col("brand").isNull(), F.lit("unknown_brand"))
         .when(F.col("event_date").isNull(), F.lit("invalid_date"))
         .when(F.col("second_of_day").isNull(), F.lit("invalid_time"))
-        .when(labelled & (event_label != ingest), F.lit("outside_ingest_quarter"))
+        .when(labelled & ~in_label, F.lit("outside_ingest_quarter"))
     )
     return frame.withColumn("reject_reason", reason)
 
@@ -372,36 +378,45 @@ def deduplicate(validated: DataFrame) -> DataFrame:
     )
 
 
+_BRAND_BITS = 5  # 2**5 >= len(CANONICAL_BRANDS): the brand's index fits the low bits of the event key
+
+
 def collapse_copies(validated: DataFrame) -> DataFrame:
     """Every row of the input in one shuffle: one row per distinct valid line, and one per distinct rejected
     (line, source file, ingest quarter), with ``copies``: how many times it was read.
 
-    Valid rows keep their parse and lose ``raw_line`` after the shuffle (nothing downstream reads it), so
-    what is kept of them is narrow; rejected rows keep what the quarantine writes (see
-    :func:`expand_copies`). Grouping by the parse too is free: every column besides the raw line, the file
-    and the folder is a function of them. The de-duplication is the same as :func:`deduplicate`'s.
+    The shuffle groups by a narrow key. A valid line is ``brand text,date,time`` with a date and a time of
+    one fixed shape each, so it is told apart by its brand text and event second: the key is one long
+    (event second and canonical brand), plus the brand text only where it is not the canonical name
+    (a recovered spelling). A rejected row's key is the line itself with its file and folder. After the
+    shuffle a valid row carries ``brand``, ``event_date``, ``second_of_day``, ``brand_recovered``
+    (``raw_line`` null: nothing downstream reads it); a rejected one what the quarantine writes (see
+    :func:`expand_copies`). The de-duplication is the same as :func:`deduplicate`'s.
     """
     rejected = F.col("reject_reason").isNotNull()
+    brands = F.array(*[F.lit(name) for name in CANONICAL_BRANDS])
+    brand_index = F.create_map(*[F.lit(x) for i, name in enumerate(CANONICAL_BRANDS) for x in (name, i)])
+    event_second = F.unix_date("event_date").cast("long") * 86_400 + F.col("second_of_day")
     keyed = validated.select(
-        "raw_line",
+        F.when(~rejected, F.shiftleft(event_second, _BRAND_BITS) + F.try_element_at(brand_index, F.col("brand"))).alias(
+            "_event"
+        ),
+        F.when(rejected | F.col("brand_recovered"), F.col("raw_line")).alias("_line"),
         F.when(rejected, F.col("source_file")).alias("source_file"),
         F.when(rejected, F.col("ingest_quarter")).alias("ingest_quarter"),
         "reject_reason",
-        "brand",
-        "event_date",
-        "second_of_day",
-        "brand_recovered",
     )
     grouped = keyed.groupBy(*keyed.columns).agg(F.count(F.lit(1)).alias("copies"))
+    seconds = F.shiftright(F.col("_event"), _BRAND_BITS)
     return grouped.select(
-        F.when(rejected, F.col("raw_line")).alias("raw_line"),
+        F.when(rejected, F.col("_line")).alias("raw_line"),
         "source_file",
         "ingest_quarter",
         "reject_reason",
-        "brand",
-        "event_date",
-        "second_of_day",
-        "brand_recovered",
+        F.element_at(brands, (F.col("_event").bitwiseAND((1 << _BRAND_BITS) - 1) + 1).cast("int")).alias("brand"),
+        F.date_from_unix_date(((seconds - F.pmod(seconds, F.lit(86_400))) / 86_400).cast("int")).alias("event_date"),
+        F.pmod(seconds, F.lit(86_400)).cast("int").alias("second_of_day"),
+        F.when(~rejected, F.col("_line").isNotNull()).alias("brand_recovered"),
         "copies",
     )
 
