@@ -385,16 +385,24 @@ def collapse_copies(validated: DataFrame) -> DataFrame:
     """Every row of the input in one shuffle: one row per distinct valid line, and one per distinct rejected
     (line, source file, ingest quarter), with ``copies``: how many times it was read.
 
-    The shuffle groups by a narrow key. A valid line is ``brand text,date,time`` with a date and a time of
-    one fixed shape each, so it is told apart by its brand text and event second: the key is one long
-    (event second and canonical brand), plus the brand text only where it is not the canonical name
-    (a recovered spelling). A rejected row's key is the line itself with its file and folder. After the
-    shuffle a valid row carries ``brand``, ``event_date``, ``second_of_day``, ``brand_recovered``
-    (``raw_line`` null: nothing downstream reads it); a rejected one what the quarantine writes (see
-    :func:`expand_copies`). The de-duplication is the same as :func:`deduplicate`'s.
+    A valid row carries ``brand``, ``event_date``, ``second_of_day``, ``brand_recovered`` (``raw_line`` null:
+    nothing downstream reads it); a rejected one what the quarantine writes (see :func:`expand_copies`).
+    The de-duplication is the same as :func:`deduplicate`'s. In two steps, :func:`collapse_keys` (the
+    shuffle, whose narrow output is what to keep when it is read more than once) and :func:`collapsed_rows`.
+    """
+    return collapsed_rows(collapse_keys(validated))
+
+
+def collapse_keys(validated: DataFrame) -> DataFrame:
+    """The shuffle of :func:`collapse_copies`: ``copies`` per narrow key.
+
+    A valid line is ``brand text,date,time`` with a date and a time of one fixed shape each, so it is told
+    apart by its brand text and event second: its key is one long, ``_event`` (event second and canonical
+    brand), plus ``_line``, the line, only where the brand text is not the canonical name (a recovered
+    spelling). A rejected row's key is ``_line`` with ``source_file``, ``ingest_quarter`` and
+    ``reject_reason``.
     """
     rejected = F.col("reject_reason").isNotNull()
-    brands = F.array(*[F.lit(name) for name in CANONICAL_BRANDS])
     brand_index = F.create_map(*[F.lit(x) for i, name in enumerate(CANONICAL_BRANDS) for x in (name, i)])
     event_second = F.unix_date("event_date").cast("long") * 86_400 + F.col("second_of_day")
     keyed = validated.select(
@@ -406,9 +414,15 @@ def collapse_copies(validated: DataFrame) -> DataFrame:
         F.when(rejected, F.col("ingest_quarter")).alias("ingest_quarter"),
         "reject_reason",
     )
-    grouped = keyed.groupBy(*keyed.columns).agg(F.count(F.lit(1)).alias("copies"))
+    return keyed.groupBy(*keyed.columns).agg(F.count(F.lit(1)).alias("copies"))
+
+
+def collapsed_rows(keys: DataFrame) -> DataFrame:
+    """:func:`collapse_copies`'s rows from :func:`collapse_keys`' output."""
+    rejected = F.col("reject_reason").isNotNull()
+    brands = F.array(*[F.lit(name) for name in CANONICAL_BRANDS])
     seconds = F.shiftright(F.col("_event"), _BRAND_BITS)
-    return grouped.select(
+    return keys.select(
         F.when(rejected, F.col("_line")).alias("raw_line"),
         "source_file",
         "ingest_quarter",
@@ -622,7 +636,8 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
     # rows with their copies counted); only its narrow result is kept (memory, spilling to disk), because
     # every output and the report read it. The cache is also a barrier: without it Spark pushes each filter
     # below the validation projections and re-evaluates the whole rule tree inside the filter condition.
-    collapsed = collapse_copies(validate_rows(raw_lines(text))).persist(StorageLevel.MEMORY_AND_DISK)
+    keys = collapse_keys(validate_rows(raw_lines(text))).persist(StorageLevel.MEMORY_AND_DISK)
+    collapsed = collapsed_rows(keys)
     rejected_counts: dict[str, int] = dict.fromkeys(REASONS, 0)
     rejected_quarters: set[str] = set()
     rejected_groups = collapsed.where(F.col("reject_reason").isNotNull()).groupBy("reject_reason", "ingest_quarter")
@@ -701,7 +716,7 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
         "aggregated_quarterly": quarterly_rows,
         "aggregated_csv": all_daily.count(),
     }
-    for frame in (collapsed, daily_stats):
+    for frame in (keys, daily_stats):
         frame.unpersist()
 
     finished = time.time()
