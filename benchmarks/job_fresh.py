@@ -2,8 +2,8 @@
 
     .venv/bin/python -m benchmarks.job_fresh --rows 1000000 10000000 -n 3
     .venv/bin/python -m benchmarks.job_fresh --rows 10000000 -n 2 --vs-java-options=-XX:+TieredCompilation
-    git show main:glue_scripts/car_brands_job.py > /tmp/main_job.py
-    .venv/bin/python -m benchmarks.job_fresh --rows 1000000 10000000 -n 3 --vs-script /tmp/main_job.py
+    git show main:glue_scripts/car_brands_job.py > "$BENCH_DIR/main_job.py"
+    .venv/bin/python -m benchmarks.job_fresh --rows 1000000 10000000 -n 3 --vs-script "$BENCH_DIR/main_job.py"
 
 Each repeat runs, one after the other, `python glue_scripts/car_brands_job.py --input_path ... --output_path
 ... --run_id ...` in a new process (Spark start-up included, as a Glue job run pays it) with the local

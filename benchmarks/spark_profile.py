@@ -1,7 +1,7 @@
 """Where a Spark run's time went, from its event log: stages by executor run time, with CPU, GC, spill.
 
-    PYSPARK_SUBMIT_ARGS="--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=/tmp/ev ... pyspark-shell"
-    .venv/bin/python -m benchmarks.spark_profile /tmp/ev/local-1234
+    PYSPARK_SUBMIT_ARGS="--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=$BENCH_DIR/events ..."
+    .venv/bin/python -m benchmarks.spark_profile "$BENCH_DIR/events/local-1234"
 
 Prints a markdown table (one row per stage, largest first) and the totals.
 """
