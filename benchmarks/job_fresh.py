@@ -2,12 +2,15 @@
 
     .venv/bin/python -m benchmarks.job_fresh --rows 1000000 10000000 -n 3
     .venv/bin/python -m benchmarks.job_fresh --rows 10000000 -n 2 --vs-java-options=-XX:+TieredCompilation
+    git show main:glue_scripts/car_brands_job.py > "$BENCH_DIR/main_job.py"
+    .venv/bin/python -m benchmarks.job_fresh --rows 1000000 10000000 -n 3 --vs-script "$BENCH_DIR/main_job.py"
 
 Each repeat runs, one after the other, `python glue_scripts/car_brands_job.py --input_path ... --output_path
 ... --run_id ...` in a new process (Spark start-up included, as a Glue job run pays it) with the local
 endpoint's job-runtime Spark settings (`SPARK_SUBMIT_ARGS` in reconciler_local/glue/job_runtime.py), then
-`benchmarks/duckdb_job.py` in a new process on the same files (and, with `--vs-java-options`, the Spark job
-again with other JVM options: the JIT comparison). Order A B (C) A B (C): the same load for each engine.
+`benchmarks/duckdb_job.py` in a new process on the same files (and, with `--vs-java-options` or
+`--vs-script`, the Spark job again with other JVM options, the JIT comparison, or another version of the
+job script, a before/after comparison). Order A B (C) A B (C): the same load for each engine.
 
 Measured per run: wall time (process start to exit), peak resident memory of the whole process tree
 (the Python driver, Spark's JVM and its workers; /proc sampled every 0.2 s, summed over the tree) and
@@ -97,12 +100,12 @@ def timed_process(argv: list[str], env: dict[str, str], log: Path) -> dict[str, 
     return {"wall": wall, "peak_rss": peak, "load": load}
 
 
-def spark_run(data: Path, out: Path, java_options: str | None, log: Path) -> dict[str, Any]:
+def spark_run(data: Path, out: Path, java_options: str | None, log: Path, script: Path = JOB_SCRIPT) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     env = dict(os.environ)
     env["PYSPARK_SUBMIT_ARGS"] = runtime_submit_args(java_options)
     env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    argv = [sys.executable, str(JOB_SCRIPT), "--JOB_NAME", "car-brands-prepare", "--JOB_RUN_ID", "jr_bench",
+    argv = [sys.executable, str(script), "--JOB_NAME", "car-brands-prepare", "--JOB_RUN_ID", "jr_bench",
             "--run_id", "jr_bench", "--input_path", f"{data}/", "--output_path", f"{out}/"]  # fmt: skip
     result = timed_process(argv, env, log)
     result["report"] = json.loads((out / "reports" / "run_report.json").read_text(encoding="utf-8"))
@@ -128,7 +131,7 @@ def truth_mismatches(report: dict[str, Any], expected: dict[str, Any]) -> list[s
     return bad
 
 
-def measure(rows: int, repeat: int, vs_java: str | None, keep_last: bool) -> dict[str, Any]:
+def measure(rows: int, repeat: int, vs_java: str | None, vs_script: Path | None, keep_last: bool) -> dict[str, Any]:
     data = car_brands(rows)
     expected = json.loads((data.parent / "truth" / "car_brands_2026-Q3.json").read_text(encoding="utf-8"))["expected"]
     work = WORK / "job-fresh" / str(rows)
@@ -137,8 +140,9 @@ def measure(rows: int, repeat: int, vs_java: str | None, keep_last: bool) -> dic
     for i in range(repeat):
         runs["spark"].append(spark_run(data, work / "spark", None, work / f"spark-{i}.log"))
         runs["duckdb"].append(duckdb_run(data, work / "duckdb", work / f"duckdb-{i}.log"))
-        if vs_java is not None:
-            runs["spark_vs"].append(spark_run(data, work / "spark-vs", vs_java, work / f"spark-vs-{i}.log"))
+        if vs_java is not None or vs_script is not None:
+            log = work / f"spark-vs-{i}.log"
+            runs["spark_vs"].append(spark_run(data, work / "spark-vs", vs_java, log, vs_script or JOB_SCRIPT))
         print(f"[{rows:,}] repeat {i + 1}: " + ", ".join(
             f"{k} {v[-1]['wall']:.1f} s" for k, v in runs.items() if v), file=sys.stderr, flush=True)  # fmt: skip
     if not keep_last:
@@ -157,7 +161,7 @@ def measure(rows: int, repeat: int, vs_java: str | None, keep_last: bool) -> dic
     }
 
 
-def render(results: list[dict[str, Any]], vs_java: str | None, submit_args: str) -> str:
+def render(results: list[dict[str, Any]], vs_java: str | None, vs_script: Path | None, submit_args: str) -> str:
     lines = [
         "| rows | Spark job, fresh process | DuckDB, fresh process | Spark / DuckDB (per repeat) | median ratio "
         "| Spark peak RSS (tree) | DuckDB peak RSS | truth check | load average before each Spark run |",
@@ -174,17 +178,23 @@ def render(results: list[dict[str, Any]], vs_java: str | None, submit_args: str)
             f"| {max(r['peak_rss'] for r in duck) / 2**30:.2f} GiB | {truth} "
             f"| {'; '.join(r['load'].split(' (')[0] for r in spark)} |"
         )
-    if vs_java is not None:
-        title = f"JVM options compared (`--driver-java-options`): runtime default vs `{vs_java}`, same repeats:"
+    if vs_java is not None or vs_script is not None:
+        label = " and ".join(
+            ([f"JVM options `{vs_java}`"] if vs_java is not None else [])
+            + ([f"the job script `{vs_script.name}` given"] if vs_script is not None else [])
+        )
+        title = f"Compared, same repeats: this job with the runtime's settings vs {label}:"
         lines += ["", title, "",
-                  "| rows | runtime settings | with the other JVM options | other / runtime (per repeat) | median |",
-                  "|---|---|---|---|---:|"]  # fmt: skip
+                  "| rows | this job, runtime settings | the other run | other / this (per repeat) | median "
+                  "| other / DuckDB (median) |",
+                  "|---|---|---|---|---:|---:|"]  # fmt: skip
         for res in results:
             base, other = res["runs"]["spark"], res["runs"]["spark_vs"]
             ratios = [o["wall"] / b["wall"] for b, o in zip(base, other, strict=True)]
+            duck = [o["wall"] / d["wall"] for o, d in zip(other, res["runs"]["duckdb"], strict=True)]
             lines.append(
                 f"| {res['rows']:,} | {fmt_runs([r['wall'] for r in base])} | {fmt_runs([r['wall'] for r in other])} "
-                f"| {', '.join(f'{x:.2f}' for x in ratios)} | **{median(ratios):.2f}** |"
+                f"| {', '.join(f'{x:.2f}' for x in ratios)} | **{median(ratios):.2f}** | {median(duck):.1f}x |"
             )
     lines += ["", f"Spark settings: `PYSPARK_SUBMIT_ARGS={submit_args}`; load after: {load_average()}."]
     return "\n".join(lines) + "\n"
@@ -195,10 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("-n", "--repeat", type=int, default=3)
     parser.add_argument("--vs-java-options", default=None, help="also run Spark with these driver JVM options")
+    parser.add_argument("--vs-script", type=Path, default=None, help="also run this version of the job script")
     parser.add_argument("--keep-last", action="store_true")
     args = parser.parse_args(argv)
-    results = [measure(rows, args.repeat, args.vs_java_options, args.keep_last) for rows in args.rows]
-    print(render(results, args.vs_java_options, runtime_submit_args()))
+    results = [measure(rows, args.repeat, args.vs_java_options, args.vs_script, args.keep_last) for rows in args.rows]
+    print(render(results, args.vs_java_options, args.vs_script, runtime_submit_args()))
     return 0 if all(not r["truth"] for r in results) else 1
 
 

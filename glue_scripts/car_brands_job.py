@@ -245,10 +245,9 @@ def raw_lines(frame: DataFrame) -> DataFrame:
 
 def parse_rows(raw: DataFrame) -> DataFrame:
     """Split each line into fields: ``n_fields`` and, for three-field lines, the three texts."""
-    fields = F.split(F.col("raw_line"), ",", -1)
-    three = F.size(fields) == 3
+    three = F.col("n_fields") == 3  # the column, not the expression: split once per row
     return (
-        raw.withColumn("_fields", fields)
+        raw.withColumn("_fields", F.split(F.col("raw_line"), ",", -1))
         .withColumn("n_fields", F.size("_fields"))
         .withColumn("brand_text", F.when(three, F.try_element_at("_fields", F.lit(1))))
         .withColumn("date_text", F.when(three, F.try_element_at("_fields", F.lit(2))))
@@ -329,14 +328,21 @@ def assign_reject_reason(frame: DataFrame) -> DataFrame:
     """Add ``reject_reason``: the first rule a row breaks (see the module docstring), null when valid."""
     ingest = F.col("ingest_quarter")
     labelled = _flag(ingest.rlike(_QUARTER_LABEL))
-    event_label = F.format_string("%04d-Q%d", F.year("event_date"), F.quarter("event_date"))
+    # The event's year and quarter against the label's YYYY and N, compared as numbers: the same test as
+    # formatting "%04d-Q%d" per row and comparing strings (years have four digits), without a formatter per
+    # row. Only for labels (inside the CASE), so the casts never see anything but digits, ANSI mode or not.
+    in_label = F.when(
+        labelled,
+        (F.year("event_date") == F.substring(ingest, 1, 4).cast("int"))
+        & (F.quarter("event_date") == F.substring(ingest, 7, 1).cast("int")),
+    )
     reason = (
         F.when(F.col("n_fields") != 3, F.lit("wrong_field_count"))
         .when(_flag(F.col("brand_key") == ""), F.lit("blank_brand"))
         .when(F.col("brand").isNull(), F.lit("unknown_brand"))
         .when(F.col("event_date").isNull(), F.lit("invalid_date"))
         .when(F.col("second_of_day").isNull(), F.lit("invalid_time"))
-        .when(labelled & (event_label != ingest), F.lit("outside_ingest_quarter"))
+        .when(labelled & ~in_label, F.lit("outside_ingest_quarter"))
     )
     return frame.withColumn("reject_reason", reason)
 
@@ -372,6 +378,74 @@ def deduplicate(validated: DataFrame) -> DataFrame:
     )
 
 
+_BRAND_BITS = 5  # 2**5 >= len(CANONICAL_BRANDS): the brand's index fits the low bits of the event key
+
+
+def collapse_copies(validated: DataFrame) -> DataFrame:
+    """Every row of the input in one shuffle: one row per distinct valid line, and one per distinct rejected
+    (line, source file, ingest quarter), with ``copies``: how many times it was read.
+
+    A valid row carries ``brand``, ``event_date``, ``second_of_day``, ``brand_recovered`` (``raw_line`` null:
+    nothing downstream reads it); a rejected one what the quarantine writes (see :func:`expand_copies`).
+    The de-duplication is the same as :func:`deduplicate`'s. In two steps, :func:`collapse_keys` (the
+    shuffle, whose narrow output is what to keep when it is read more than once) and :func:`collapsed_rows`.
+    """
+    return collapsed_rows(collapse_keys(validated))
+
+
+def collapse_keys(validated: DataFrame) -> DataFrame:
+    """The shuffle of :func:`collapse_copies`: ``copies`` per narrow key.
+
+    A valid line is ``brand text,date,time`` with a date and a time of one fixed shape each, so it is told
+    apart by its brand text and event second: its key is one long, ``_event`` (event second and canonical
+    brand), plus ``_line``, the line, only where the brand text is not the canonical name (a recovered
+    spelling). A rejected row's key is ``_line`` with ``source_file``, ``ingest_quarter`` and
+    ``reject_reason``.
+    """
+    rejected = F.col("reject_reason").isNotNull()
+    brand_index = F.create_map(*[F.lit(x) for i, name in enumerate(CANONICAL_BRANDS) for x in (name, i)])
+    event_second = F.unix_date("event_date").cast("long") * 86_400 + F.col("second_of_day")
+    keyed = validated.select(
+        F.when(~rejected, F.shiftleft(event_second, _BRAND_BITS) + F.try_element_at(brand_index, F.col("brand"))).alias(
+            "_event"
+        ),
+        F.when(rejected | F.col("brand_recovered"), F.col("raw_line")).alias("_line"),
+        F.when(rejected, F.col("source_file")).alias("source_file"),
+        F.when(rejected, F.col("ingest_quarter")).alias("ingest_quarter"),
+        "reject_reason",
+    )
+    return keyed.groupBy(*keyed.columns).agg(F.count(F.lit(1)).alias("copies"))
+
+
+def collapsed_rows(keys: DataFrame) -> DataFrame:
+    """:func:`collapse_copies`'s rows from :func:`collapse_keys`' output."""
+    rejected = F.col("reject_reason").isNotNull()
+    brands = F.array(*[F.lit(name) for name in CANONICAL_BRANDS])
+    seconds = F.shiftright(F.col("_event"), _BRAND_BITS)
+    return keys.select(
+        F.when(rejected, F.col("_line")).alias("raw_line"),
+        "source_file",
+        "ingest_quarter",
+        "reject_reason",
+        F.element_at(brands, (F.col("_event").bitwiseAND((1 << _BRAND_BITS) - 1) + 1).cast("int")).alias("brand"),
+        F.date_from_unix_date(((seconds - F.pmod(seconds, F.lit(86_400))) / 86_400).cast("int")).alias("event_date"),
+        F.pmod(seconds, F.lit(86_400)).cast("int").alias("second_of_day"),
+        F.when(~rejected, F.col("_line").isNotNull()).alias("brand_recovered"),
+        "copies",
+    )
+
+
+def expand_copies(collapsed: DataFrame) -> DataFrame:
+    """The rejected rows of :func:`collapse_copies`, each as many times as it was read (the quarantine's
+    rows, copies included), ordered by file and line within each partition so the files are deterministic."""
+    rejected = collapsed.where(F.col("reject_reason").isNotNull()).withColumnRenamed("reject_reason", "reason")
+    return (
+        rejected.withColumn("_copy", F.explode(F.sequence(F.lit(1), F.col("copies").cast("int"))))
+        .select(*QUARANTINE_COLUMNS)
+        .sortWithinPartitions("ingest_quarter", "source_file", "raw_line")
+    )
+
+
 def derive_columns(events: DataFrame) -> DataFrame:
     """Add ``event_ts`` (UTC) and the calendar columns; ``day_of_week`` is ISO (1 = Monday .. 7 = Sunday)."""
     date = F.col("event_date")
@@ -392,11 +466,13 @@ def clean_rows(derived: DataFrame) -> DataFrame:
     return derived.select(*CLEAN_COLUMNS)
 
 
-def daily_counts(clean: DataFrame) -> DataFrame:
-    """Events per brand per day, with calendar columns for dashboards."""
+def daily_counts(clean: DataFrame, extra: Mapping[str, Column] | None = None) -> DataFrame:
+    """Events per brand per day, with calendar columns for dashboards; ``extra`` aggregates are appended
+    under their names (the run's report takes its figures from them, then writes the daily columns only)."""
+    extra = extra or {}
     return (
         clean.groupBy("year", "quarter", "event_date", "brand")
-        .agg(F.count(F.lit(1)).alias("events"))
+        .agg(F.count(F.lit(1)).alias("events"), *(column.alias(name) for name, column in extra.items()))
         .select(
             F.format_string("%04d-Q%d", "year", "quarter").alias("year_quarter"),
             "event_date",
@@ -407,6 +483,7 @@ def daily_counts(clean: DataFrame) -> DataFrame:
             "events",
             "year",
             "quarter",
+            *extra,
         )
     )
 
@@ -555,29 +632,44 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
     out = Outputs(args.output_path)
     text = read_text(spark, args.input_path, args.run_quarter)
     has_ingest_layout = "ingest_quarter" in text.columns
-    # One pass over the input. Kept (memory, spilling to disk) because both the quarantine and the clean
-    # path read it, and because the cache is a barrier: without it Spark pushes each filter below the
-    # validation projections and re-evaluates the whole rule tree inside the filter condition.
-    validated = validate_rows(raw_lines(text)).persist(StorageLevel.MEMORY_AND_DISK)
-    rejected = quarantine_rows(validated)
+    # One pass over the input and one shuffle that carries every row (the de-duplication, and the rejected
+    # rows with their copies counted); only its narrow result is kept (memory, spilling to disk), because
+    # every output and the report read it. The cache is also a barrier: without it Spark pushes each filter
+    # below the validation projections and re-evaluates the whole rule tree inside the filter condition.
+    keys = collapse_keys(validate_rows(raw_lines(text))).persist(StorageLevel.MEMORY_AND_DISK)
+    collapsed = collapsed_rows(keys)
     rejected_counts: dict[str, int] = dict.fromkeys(REASONS, 0)
     rejected_quarters: set[str] = set()
-    for row in rejected.groupBy("reason", "ingest_quarter").count().collect():
-        rejected_counts[row["reason"]] += int(row["count"])
+    rejected_groups = collapsed.where(F.col("reject_reason").isNotNull()).groupBy("reject_reason", "ingest_quarter")
+    for row in rejected_groups.agg(F.sum("copies").alias("rows")).collect():
+        rejected_counts[row["reject_reason"]] += int(row["rows"])
         if row["ingest_quarter"] is not None:
             rejected_quarters.add(row["ingest_quarter"])
 
-    # The valid rows, de-duplicated (one shuffle), kept for clean/ and the aggregates.
-    events = derive_columns(deduplicate(validated).drop("raw_line")).persist()
-    # One small aggregate (a row per brand and quarter) gives every number the report needs about them.
+    events = derive_columns(collapsed.where(F.col("reject_reason").isNull()))
+    clean = clean_rows(events)
+    write_partitioned(
+        clean.sortWithinPartitions("year", "quarter", "event_ts", "brand"),
+        out.path(CLEAN_DIR),
+        ["year", "quarter"],
+        "parquet",
+    )
+    # The daily aggregate (a row per brand and day) carries every figure the report needs about valid rows.
+    daily_stats = daily_counts(
+        events,
+        {
+            "_recovered": F.sum(F.col("brand_recovered").cast("long")),
+            "_copies": F.sum("copies"),
+        },
+    ).persist()
     per_brand: dict[str, int] = {}
     recovered = valid_before_dedup = quarterly_rows = 0
     quarters: set[tuple[int, int]] = set()
     dates: list[dt.date] = []
-    stats = events.groupBy("brand", "year", "quarter").agg(
-        F.count(F.lit(1)).alias("events"),
-        F.sum(F.col("brand_recovered").cast("long")).alias("recovered"),
-        F.sum("copies").alias("copies"),
+    stats = daily_stats.groupBy("brand", "year", "quarter").agg(
+        F.sum("events").alias("events"),
+        F.sum("_recovered").alias("recovered"),
+        F.sum("_copies").alias("copies"),
         F.min("event_date").alias("first"),
         F.max("event_date").alias("last"),
     )
@@ -591,19 +683,12 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
     rows_valid = sum(per_brand.values())
     written_quarters = sorted(quarters)
 
-    clean = clean_rows(events)
-    write_partitioned(
-        clean.sortWithinPartitions("year", "quarter", "event_ts", "brand"),
-        out.path(CLEAN_DIR),
-        ["year", "quarter"],
-        "parquet",
-    )
-    daily = daily_counts(clean).persist()
+    daily = daily_stats.select(*DAILY_SCHEMA.names)
     write_partitioned(daily, out.path(DAILY_DIR), ["year", "quarter"], "parquet")
-    daily_rows = daily.count()  # from the cache the write filled: a few thousand rows
+    daily_rows = daily.count()  # from the cache: a few thousand rows
     quarterly = quarterly_shares(daily)
     write_partitioned(quarterly, out.path(QUARTERLY_DIR), ["year", "quarter"], "parquet")
-    write_partitioned(rejected, out.path(QUARANTINE_DIR), ["ingest_quarter"], "csv")
+    write_partitioned(expand_copies(collapsed), out.path(QUARANTINE_DIR), ["ingest_quarter"], "csv")
 
     # Partitions of the ingest quarters this run read but produced nothing for are stale: remove them.
     if has_ingest_layout:
@@ -631,7 +716,7 @@ def run(spark: SparkSession, args: JobArgs, *, started: float | None = None) -> 
         "aggregated_quarterly": quarterly_rows,
         "aggregated_csv": all_daily.count(),
     }
-    for frame in (validated, events, daily):
+    for frame in (keys, daily_stats):
         frame.unpersist()
 
     finished = time.time()

@@ -14,12 +14,18 @@ if ! command -v java >/dev/null 2>&1; then
   exit 1
 fi
 
+# Each step's wall time (whole seconds; `reconcile run` prints its own steps' times).
+step_start=$SECONDS
+took() { echo "   ($1: $((SECONDS - step_start)) s)"; step_start=$SECONDS; }
+
 echo "== install (uv.lock)"
 install_env local spark
+took install
 
 if [ ! -d Data/car_brands/ingest_quarter=2026-Q3 ]; then
   echo "== generating the raw data set (1,000,000 rows, deterministic)"
   "$VENV/bin/python" -m reconciler_local.datagen --out Data/car_brands --rows 1000000 --quarter 2026-Q3
+  took "data generation"
 fi
 
 # Whatever happens from here (a failed run too), say how to reach `reconcile` and how to stop the endpoint.
@@ -37,6 +43,7 @@ next_steps() {
 echo "== starting the local AWS endpoint"
 trap next_steps EXIT
 "$VENV/bin/reconcile" local up
+took "endpoint start"
 
 echo "== reconcile run"
 "$VENV/bin/reconcile" --local run --run-quarter 2026-Q3 "$@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from types import ModuleType
 from typing import Any
 
@@ -274,3 +275,40 @@ def test_daily_and_quarterly_aggregates(job: ModuleType, spark: Any) -> None:
         ("2026-Q3", "BMW", 4, 0.8, 2026, 3),
         ("2026-Q4", "Audi", 1, 1.0, 2026, 4),
     ]
+
+
+def test_one_shuffle_collapses_exactly_what_deduplicate_and_quarantine_keep(job: ModuleType, spark: Any) -> None:
+    lines = [
+        "BMW,2026-07-01,10:00:00",
+        "BMW,2026-07-01,10:00:00",
+        "bmw,2026-07-01,10:00:00",  # same second and brand, another spelling: its own event
+        " bmw,2026-07-01,10:00:00",
+        "bmw,2026-07-01,10:00:00",
+        "Audi,2026-07-01,10:00:00",  # same second, another brand
+        "Volvo,1969-12-31,23:59:59",  # before the epoch: negative event seconds
+        "Volvo,0001-01-01,00:00:00",
+        "Porsche,9999-12-31,23:59:59",
+        "Lada,2026-07-01,10:00:00",
+        "Lada,2026-07-01,10:00:00",
+        "x",
+    ]
+    rows = [(line, f"part-0000{i % 2}.csv", None) for i, line in enumerate(lines)]
+    rows += [("Lada,2026-07-01,10:00:00", "part-00000.csv", None)]  # a copy in the same file
+    frame = spark.createDataFrame(rows, "raw_line string, source_file string, ingest_quarter string")
+    validated = job.validate_rows(frame)
+    collapsed = job.collapse_copies(validated)
+    valid = sorted(
+        (r["brand"], r["event_date"], r["second_of_day"], r["brand_recovered"], r["copies"])
+        for r in collapsed.where("reject_reason IS NULL").collect()
+    )
+    expected = sorted(
+        (r["brand"], r["event_date"], r["second_of_day"], r["brand_recovered"], r["copies"])
+        for r in job.deduplicate(validated).collect()
+    )
+    assert valid == expected
+    assert len(valid) == 7 and (("BMW", D(2026, 7, 1), 36_000, True, 2) in valid)
+    assert ("Volvo", D(1969, 12, 31), 86_399, False, 1) in valid and ("Volvo", D(1, 1, 1), 0, False, 1) in valid
+    assert all(r["raw_line"] is None for r in collapsed.where("reject_reason IS NULL").collect())
+    quarantined = Counter(tuple(r) for r in job.expand_copies(collapsed).collect())
+    assert quarantined == Counter(tuple(r) for r in job.quarantine_rows(validated).collect())
+    assert quarantined[("unknown_brand", "part-00000.csv", "Lada,2026-07-01,10:00:00", None)] == 2
