@@ -42,5 +42,7 @@ install_env() {
     VIRTUAL_ENV="$VENV" "$uv" pip freeze > "$VENV/latest-freeze.txt"
     return
   fi
-  UV_PROJECT_ENVIRONMENT="$VENV" "$uv" sync --quiet --locked --python "$PYTHON" "${extras[@]}"
+  # --inexact: installs what these extras need and removes nothing, so run-local.sh (local, spark) does not
+  # uninstall the test tools test.sh put into the same .venv (dev), nor test.sh the bench extra.
+  UV_PROJECT_ENVIRONMENT="$VENV" "$uv" sync --quiet --locked --inexact --python "$PYTHON" "${extras[@]}"
 }
