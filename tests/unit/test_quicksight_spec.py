@@ -75,7 +75,7 @@ def test_a_type_a_csv_input_column_cannot_have_is_refused_with_its_file_and_line
 def test_the_service_role_note_asks_for_kms_decrypt_on_an_sse_kms_bucket(tmp_path: Path) -> None:
     """Reading an SSE-KMS object needs kms:Decrypt on its key (S3 User Guide, SSE-KMS): the plan warning and the
     permissions text name it for QuickSight's service role, and only with SSE-KMS."""
-    from reconciler.resources.quicksight import service_role_note
+    from reconciler.resources.quicksight_common import service_role_note
 
     spec = write(tmp_path, "      data_source: s\n      data_set: d\n")
     plain = service_role_note(load_spec(spec, {}))

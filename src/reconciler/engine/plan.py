@@ -23,7 +23,7 @@ from reconciler.invocation import command
 from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
 from reconciler.resources.base import AttrChange
 from reconciler.resources.bucket import PLAIN_HTTP_WARNING, tls_policy_applies
-from reconciler.resources.quicksight import service_role_note
+from reconciler.resources.quicksight_common import service_role_note
 from reconciler.spec.model import Pipeline
 
 FORMAT_VERSION = "1"
@@ -251,7 +251,7 @@ def build_plan(
                 changes.append(Change(kind.kind, name, DELETE, kind.level, reason=why))
     for address, seen in observed.items():  # what a kind reports beside the diff (an upload's stale objects)
         warnings += [f"{address}: {note}" for note in (seen.notes if seen is not None else ())]
-    if (qs_note := service_role_note(pipeline)) is not None:  # resources/quicksight.py
+    if (qs_note := service_role_note(pipeline)) is not None:  # resources/quicksight_common.py
         warnings.append(qs_note)
     return Plan(
         pipeline=pipeline.name,

@@ -11,7 +11,8 @@ from reconciler.resources.database import DatabaseKind
 from reconciler.resources.event_rule import EventRuleKind
 from reconciler.resources.fields import Field
 from reconciler.resources.job import JobKind
-from reconciler.resources.quicksight import DataSetKind, DataSourceKind
+from reconciler.resources.quicksight import DataSourceKind
+from reconciler.resources.quicksight_dataset import DataSetKind
 from reconciler.resources.role import RoleKind
 from reconciler.resources.security_configuration import SecurityConfigurationKind
 from reconciler.resources.topic import TopicKind
