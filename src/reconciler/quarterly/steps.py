@@ -307,7 +307,7 @@ def refuse_second_scheduler(pipeline: Pipeline, ctx: AwsContext, explicit: bool)
 
 def check_publishable(pipeline: Pipeline, ctx: AwsContext, layout: publish.Layout, run_id: str) -> None:
     """The manifest must point at data files only: nothing at all, or a _SUCCESS marker, is an error."""
-    from reconciler.quarterly.manifest import check_prefix_objects
+    from reconciler.quarterly.manifest_data import check_prefix_objects
 
     view = publish.run_pipeline_view(pipeline, layout, run_id).quicksight.manifest
     if view is None:

@@ -41,7 +41,7 @@ from reconciler.spec.storage_checks import (
 )
 from reconciler.spec.upload_checks import UploadIndex, check_uploads, resolve_local, source_path
 
-# re-exported: load.py, manifest.py and the CLI import them from here
+# re-exported: load.py, manifest.py, manifest_checks.py and the CLI import them from here
 __all__ = ["DocPath", "Finding", "describe", "resolve_local", "run_argument_problems", "schema_findings",
            "schema_type_errors", "semantic_findings"]  # fmt: skip
 
