@@ -106,7 +106,7 @@ def publish_cost(ep: Endpoint, published: int) -> tuple[float, dict[str, int]]:
     from reconciler.aws.context import AwsContext
     from reconciler.engine.locked import ApplyOptions, locked_apply
     from reconciler.engine.plan import build_plan
-    from reconciler.quarterly import publish
+    from reconciler.quarterly import pointer, publish
     from reconciler.spec.load import load_spec
 
     ep.reset()
@@ -119,7 +119,7 @@ def publish_cost(ep: Endpoint, published: int) -> tuple[float, dict[str, int]]:
     run_ids = [f"2027010{i}T060000Z-{i:06d}" for i in range(published + 1)]
     for run_id, quarter in zip(run_ids, [*QUARTERS, "2028-Q3"], strict=False):
         report = {"run_id": run_id, "run_quarter": quarter, "quarters": [quarter], "started_at": run_id[:8]}
-        ctx.call("s3", "put_object", Bucket=layout.bucket, Key=layout.run_key(run_id, publish.REPORT),
+        ctx.call("s3", "put_object", Bucket=layout.bucket, Key=layout.run_key(run_id, pointer.REPORT),
                  Body=json.dumps(report).encode())  # fmt: skip
         ctx.call("s3", "put_object", Bucket=layout.bucket, Key=layout.run_key(run_id, "aggregated/csv/part-00000.csv"),
                  Body=b"year_quarter\n" + quarter.encode() + b"\n")  # fmt: skip

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.quarterly.publish import check_gate, new_run_id, run_started
+from reconciler.quarterly.gate import check_gate
+from reconciler.quarterly.publish import new_run_id, run_started
 from reconciler.spec.load import load_spec
 from reconciler.spec.model import Quality
 

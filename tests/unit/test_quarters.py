@@ -1,4 +1,4 @@
-"""The quarter of a run (quarterly/quarters.py) and the per-quarter publication rules (publish.py): pure."""
+"""The quarter of a run (quarterly/quarters.py) and the per-quarter publication rules (pointer.py): pure."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.helpers import make_spec_project
 from reconciler.errors import RunError
 from reconciler.quarterly import quarters
 from reconciler.quarterly.manifest import manifest_for_prefixes
-from reconciler.quarterly.publish import comparison_run, report_quarter
+from reconciler.quarterly.pointer import comparison_run, report_quarter
 from reconciler.spec.load import load_spec
 
 

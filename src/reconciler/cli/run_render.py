@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from reconciler.invocation import command
-from reconciler.quarterly import history, publish, refresh
+from reconciler.quarterly import gate, history, pointer, refresh
 from reconciler.quarterly.types import RunSummary
 
 
@@ -46,7 +46,7 @@ def show_lines(
     """`show RUN_ID` for people: its record, report, gate rules, outputs and logs; values never shortened."""
     out: list[str] = []
     out.append(f"run       {run_id}")
-    out.append(f"quarter   {record.get('quarter') or publish.report_quarter(report) or '-'}")
+    out.append(f"quarter   {record.get('quarter') or pointer.report_quarter(report) or '-'}")
     state = record.get("state") or "-"
     out.append(f"state     {state}{' (published now)' if published and state != 'published' else ''}")
     out.append(f"started   {record.get('started_at') or report.get('started_at') or '-'}"
@@ -73,7 +73,7 @@ def show_lines(
         rejects = report.get("rejected_by_reason") or {}
         if rejects:
             out.append("rejects   " + ", ".join(f"{reason} {n:,}" for reason, n in sorted(rejects.items())))
-        shares = publish.shares(report)
+        shares = gate.shares(report)
         if shares:
             out.append("brands    " + ", ".join(f"{b} {v:.1%}" for b, v in sorted(shares.items(), key=lambda x: -x[1])))
     else:

@@ -34,7 +34,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import NotFoundError, ReconcilerError
-from reconciler.quarterly import history, publish, quarters, sizing
+from reconciler.quarterly import history, pointer, publish, quarters, sizing
 from reconciler.resources import upload
 from reconciler.resources.job import default_timeout
 from reconciler.spec.model import Pipeline
@@ -140,7 +140,7 @@ def _raw_bytes(pipeline: Pipeline, job_name: str) -> int:
 def _published_bytes(ctx: AwsContext, layout: publish.Layout) -> tuple[int, int]:
     """(bytes, quarters) of the published runs' prefixes; (0, 0) before the bucket exists."""
     try:
-        published = publish.published_quarters(ctx, layout)
+        published = pointer.published_quarters(ctx, layout)
     except NotFoundError:
         return 0, 0
     total = 0

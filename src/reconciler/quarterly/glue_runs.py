@@ -18,7 +18,7 @@ from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, is_transient
 from reconciler.aws.wait import Clock, Deadline, Poll
 from reconciler.errors import AwsApiError, EndpointUnreachableError, RunError, RunInterrupted, RunTimedOut
-from reconciler.quarterly import publish
+from reconciler.quarterly import pointer, publish
 from reconciler.quarterly.driverlog import DriverLog, job_log_tail, log_location
 from reconciler.quarterly.lake_formation import explain_refused_crawl
 from reconciler.quarterly.types import CRAWL_PENDING, JOB_FAILED, JOB_PENDING, EventSink, RunOptions, short_id
@@ -174,7 +174,7 @@ def attachable_job_run(
         return job_run, run_id
     latest = runs[0] if runs else None
     run_id = our_run_id(latest, layout, quarter) if latest and latest.get("JobRunState") == "SUCCEEDED" else None
-    if latest is not None and run_id is not None and publish.read_gate(ctx, layout, run_id) is None:
+    if latest is not None and run_id is not None and pointer.read_gate(ctx, layout, run_id) is None:
         return latest, run_id
     return None
 

@@ -43,11 +43,11 @@ from reconciler.errors import (
     RunTimedOut,
 )
 from reconciler.masking import mask_value
-from reconciler.quarterly import publish
+from reconciler.quarterly import pointer, publish
 from reconciler.quarterly.types import EventSink, RunSummary
 from reconciler.spec.model import Pipeline
 
-RUN_RECORD = publish.RUN_RECORD
+RUN_RECORD = pointer.RUN_RECORD
 RECORD_FORMAT = "1"
 PRICES = Path(__file__).with_name("prices.json")
 
@@ -312,11 +312,11 @@ class Recorder:
                 self.record["job_run"] = self._job_run(str(self.summary.job_run_id))
             if step in {"gate", "publish"}:
                 run_id = str(self.record["run_id"])
-                report = self.summary.report or publish.read_report(self.ctx, self.layout, run_id)
+                report = self.summary.report or pointer.read_report(self.ctx, self.layout, run_id)
                 if report:
                     counts = ("rows_read", "rows_valid", "rows_rejected", "duplicates_dropped")
                     self.record["rows"] = {k: report.get(k) for k in counts}
-                gate = publish.read_gate(self.ctx, self.layout, run_id)
+                gate = pointer.read_gate(self.ctx, self.layout, run_id)
                 if gate is not None:
                     self.record["gate"] = {"passed": bool(gate.get("passed")), "failures": gate.get("failures", [])}
             self.record["published"] = bool(self.summary.published)
@@ -396,19 +396,19 @@ def recorded(recorder: Recorder, run_id: str, quarter: str | None) -> Iterator[R
 def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
     """One row per run, oldest first: its record where it has one, its report and gate verdict always
     (runs older than records, or whose job never wrote a report, are listed too)."""
-    published = publish.published_run_ids(ctx, layout)
+    published = pointer.published_run_ids(ctx, layout)
     listed = []
     for run_id in publish.list_run_ids(ctx, layout):
         record = read_record(ctx, layout, run_id) or {}
-        report = publish.read_report(ctx, layout, run_id) or {}
-        gate = publish.read_gate(ctx, layout, run_id)
+        report = pointer.read_report(ctx, layout, run_id) or {}
+        gate = pointer.read_gate(ctx, layout, run_id)
         if not record and not report and gate is None and not _holds_objects(ctx, layout, run_id):
             continue  # only deleted keys left (moto lists a prefix of delete markers in a versioned bucket)
         steps = record.get("steps") or {}
         counted = report or record.get("rows") or {}  # retention keeps the record, not the report
         listed.append({
             "run_id": run_id,
-            "quarter": record.get("quarter") or publish.report_quarter(report),
+            "quarter": record.get("quarter") or pointer.report_quarter(report),
             "state": record.get("state") or ("succeeded" if report else "unknown (no run record)"),
             "started_at": record.get("started_at") or report.get("started_at"),
             "finished_at": record.get("finished_at"),
@@ -487,7 +487,7 @@ def gate_rules(pipeline: Pipeline, report: dict[str, Any], verdict: dict[str, An
     if q.covers_quarter:
         found = report.get("date_range") or {}
         rules.append(rule("covers_quarter", f"{found.get('min')} to {found.get('max')}",
-                          f"the whole of {publish.report_quarter(report) or 'the quarter'}"))  # fmt: skip
+                          f"the whole of {pointer.report_quarter(report) or 'the quarter'}"))  # fmt: skip
     if q.max_brand_share_change is not None:
         compared = (verdict or {}).get("compared_with")
         if any(str(f).startswith("max_brand_share_change:") for f in failures):

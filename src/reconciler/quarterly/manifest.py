@@ -11,10 +11,10 @@ module relies on:
 - `globalUploadSettings` is optional; its `format` is CSV by default. For JSON files give only `format`.
 
 The rendered manifest is written to `spec.quicksight.manifest.output` and uploaded to
-`spec.quicksight.manifest.key` beside the data. It is derived from the publish pointer (publish.py): one
+`spec.quicksight.manifest.key` beside the data. It is derived from the publish pointer (pointer.py): one
 URIPrefix per published quarter, each the CSV prefix of that quarter's published run
 (`manifest_for_prefixes`), converged by every `run`, `promote` and `apply`.
-- Limits (same page): no file above 1 GB, at most 10 GB and 1,000 files in all. publish.py refuses to
+- Limits (same page): no file above 1 GB, at most 10 GB and 1,000 files in all. converge.py refuses to
   publish a run that would take the manifest past them (`check_manifest_limits`).
 """
 

@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.aws.context import AwsContext
 from reconciler.errors import PublishError
 from reconciler.invocation import command
-from reconciler.quarterly import publish
+from reconciler.quarterly import pointer, publish
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def list_run(ctx: AwsContext, layout: publish.Layout, run_id: str, quarter: str 
 
 def outputs(ctx: AwsContext, layout: publish.Layout, run_id: str | None) -> list[RunOutputs]:
     """The given run's objects, or those of every published quarter's run (oldest quarter first)."""
-    published = publish.published_quarters(ctx, layout)
+    published = pointer.published_quarters(ctx, layout)
     if run_id is not None:
         quarter = next((q for q, e in published.items() if str(e["run_id"]) == run_id), None)
         found = list_run(ctx, layout, run_id, quarter)

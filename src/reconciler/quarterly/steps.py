@@ -21,8 +21,8 @@ from reconciler.engine.plan import Plan
 from reconciler.errors import ApprovalError, AwsApiError, GateError, ReconcilerError, RunError
 from reconciler.failures import outcome
 from reconciler.invocation import command
+from reconciler.quarterly import converge, history, pointer, publish, quarters, refresh
 from reconciler.quarterly import gate as quality_gate
-from reconciler.quarterly import history, publish, quarters, refresh
 from reconciler.quarterly.glue_runs import attachable_job_run, crawl, start_job, wait_job
 from reconciler.quarterly.role_retry import changes_role, once_more_if_role_not_ready
 from reconciler.quarterly.types import EventSink, RunOptions, RunSummary, masked_events
@@ -85,7 +85,7 @@ def prepare(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit: Even
     if pipeline.quicksight.manifest is not None:
         from reconciler.quarterly.manifest import manifest_for
 
-        manifest_for(publish.run_pipeline_view(pipeline, layout, run_id))
+        manifest_for(converge.run_pipeline_view(pipeline, layout, run_id))
     ends = quarters.bounds(label)[1]
     if ends >= quarters.run_time(ctx).date():  # the export of a quarter still running is not complete
         run.warn(f"quarter {label} is not over yet (it ends {ends.isoformat()}): its data may be incomplete, and a "
@@ -104,7 +104,7 @@ def apply_step(run: Run, held: lock.Held, first: Plan | None, approved_destructi
             run.role_changed_at = time.monotonic()
     if first is not None:
         quarters.check_ingested(ctx, pipeline, run.job, run.quarter, local_too=False)  # uploaded by the apply
-    if publish.converge(ctx, pipeline, run.layout, warn=run.warn):  # repair a crash between pointer and manifest
+    if converge.converge(ctx, pipeline, run.layout, warn=run.warn):  # repair a crash between pointer and manifest
         run.emit("converged", {"manifest": pipeline.quicksight.manifest.key if pipeline.quicksight.manifest else None})
 
 
@@ -151,9 +151,9 @@ def _start_and_wait(run: Run, arguments: dict[str, str], first_run: str | None) 
 def gate_step(run: Run, held: lock.Held) -> None:
     layout, run_id = run.layout, run.run_id
     with run.step("gate"):
-        report = publish.read_report(run.ctx, layout, run_id, written=True)  # the job run succeeded
+        report = pointer.read_report(run.ctx, layout, run_id, written=True)  # the job run succeeded
         if report is None:
-            raise RunError(f"the job wrote no report at s3://{layout.bucket}/{layout.run_key(run_id, publish.REPORT)}")
+            raise RunError(f"the job wrote no report at s3://{layout.bucket}/{layout.run_key(run_id, pointer.REPORT)}")
         run.summary.report = report
 
         def compared_with(compared: tuple[str, str] | None) -> None:
@@ -309,7 +309,7 @@ def check_publishable(pipeline: Pipeline, ctx: AwsContext, layout: publish.Layou
     """The manifest must point at data files only: nothing at all, or a _SUCCESS marker, is an error."""
     from reconciler.quarterly.manifest_data import check_prefix_objects
 
-    view = publish.run_pipeline_view(pipeline, layout, run_id).quicksight.manifest
+    view = converge.run_pipeline_view(pipeline, layout, run_id).quicksight.manifest
     if view is None:
         return
     keys: list[str] = []

@@ -60,7 +60,7 @@ SOURCE_ACTIONS = {
 #: at creation: terraform-provider-aws internal/service/quicksight/data_source.go retries the AccessDenied it
 #: answers meanwhile). So the data source is created on a placeholder manifest (same key, same upload
 #: settings) that names one header-only file under our internal prefix; the first publish replaces it
-#: (quarterly/publish.py converge). A header-only file imports as zero rows.
+#: (quarterly/converge.py). A header-only file imports as zero rows.
 PLACEHOLDER_PREFIX = INTERNAL_PREFIX + "quicksight/placeholder/"
 
 #: terraform-provider-aws internal/service/quicksight/data_source.go (resourceDataSourceCreate /

@@ -24,7 +24,7 @@ from reconciler.engine.plan import Plan, build_plan
 from reconciler.engine.security import broadening
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, StalePlanError, UsageError
 from reconciler.invocation import command
-from reconciler.quarterly import publish
+from reconciler.quarterly import converge
 from reconciler.quarterly.estimate import cost_estimate, estimate_lines
 from reconciler.spec.model import Pipeline
 from reconciler.spec.unused import unused_notes
@@ -165,10 +165,10 @@ def refuse_options_with_saved_plan(planfile: Path, *, target: tuple[str, ...], a
 def converge_published(g: Globals, pipeline: Pipeline, ctx: AwsContext, lock_timeout: float) -> None:
     """Level-based publication: when the QuickSight manifest no longer matches the publish pointer (a
     crash between their writes), make it match, under the lock. Costs two GETs when it matches."""
-    if not publish.manifest_stale(ctx, pipeline):
+    if not converge.manifest_stale(ctx, pipeline):
         return
     with pipeline_lock.held(ctx, pipeline.bucket.name, "converge", timeout=lock_timeout):
-        if publish.converge_if_possible(ctx, pipeline, warn=g.warn):
+        if converge.converge_if_possible(ctx, pipeline, warn=g.warn):
             apply_render.converged(g.console)
 
 

@@ -11,8 +11,8 @@ from reconciler.cli.ask import confirm
 from reconciler.cli.options import QUARTER
 from reconciler.errors import GateError, PublishError
 from reconciler.invocation import command
+from reconciler.quarterly import converge, pointer, publish, refresh
 from reconciler.quarterly import gate as quality_gate
-from reconciler.quarterly import publish, refresh
 
 
 @click.command()
@@ -30,13 +30,13 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, allow_fail
     pipeline = g.load()
     ctx = g.context(pipeline)
     layout = publish.Layout.of(pipeline)
-    report = publish.read_report(ctx, layout, run_id)
+    report = pointer.read_report(ctx, layout, run_id)
     if report is None:
         raise PublishError(f"run {run_id} has no report: it did not finish, or does not exist",
                            hint=f"`{command('history')}` lists the runs")  # fmt: skip
-    label = publish.report_quarter(report)
-    current = publish.published_quarters(ctx, layout).get(label or "")
-    gate = publish.read_gate(ctx, layout, run_id)
+    label = pointer.report_quarter(report)
+    current = pointer.published_quarters(ctx, layout).get(label or "")
+    gate = pointer.read_gate(ctx, layout, run_id)
     if gate is None and label is not None:  # a run started outside `reconcile run` (the workflow, the console)
         gate = quality_gate.judge(ctx, pipeline, layout, run_id, report, label).document
     messages.promote_preview(g.console, label, current, run_id, report)
@@ -50,7 +50,7 @@ def promote(g: Globals, run_id: str, auto_approve: bool, force: bool, allow_fail
             )
     confirm(g.console, f"Publish run {run_id}?", auto_approve)
     with pipeline_lock.held(ctx, pipeline.bucket.name, "promote", timeout=lock_timeout):
-        publish.converge(ctx, pipeline, layout, warn=g.warn)  # repair first: what a crash left is not ours to keep
+        converge.converge(ctx, pipeline, layout, warn=g.warn)  # repair first: what a crash left is not ours to keep
         new = publish.promote(ctx, pipeline, layout, run_id, by="reconcile promote", force=force, warn=g.warn)
     messages.promoted(g.console, new)
     refresh.after_publish(ctx, pipeline, run_id, say=g.console.print)  # QuickSight SPICE ingestion, if declared
@@ -67,7 +67,7 @@ def unpublish(g: Globals, quarter: str, auto_approve: bool, lock_timeout: float)
     pipeline = g.load()
     ctx = g.context(pipeline)
     layout = publish.Layout.of(pipeline)
-    current = publish.published_quarters(ctx, layout).get(quarter)
+    current = pointer.published_quarters(ctx, layout).get(quarter)
     if current is None:  # said before asking; checked again under the lock
         publish.unpublish_check(ctx, layout, quarter)
     else:

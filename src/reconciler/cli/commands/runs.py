@@ -12,7 +12,7 @@ from reconciler.cli.run_render import show_lines
 from reconciler.errors import PublishError
 from reconciler.invocation import command
 from reconciler.quarterly import history as run_history
-from reconciler.quarterly import publish
+from reconciler.quarterly import pointer, publish
 
 
 @click.command()
@@ -43,8 +43,8 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
     ctx = g.context(pipeline)
     layout = publish.Layout.of(pipeline)
     record = run_history.read_record(ctx, layout, run_id)
-    report = publish.read_report(ctx, layout, run_id)
-    verdict = publish.read_gate(ctx, layout, run_id)
+    report = pointer.read_report(ctx, layout, run_id)
+    verdict = pointer.read_gate(ctx, layout, run_id)
     if record is None and report is None and verdict is None:
         raise PublishError(f"no run {run_id} under {layout.run_uri(run_id)}",
                            hint=f"`{command('history')}` lists the runs")  # fmt: skip
@@ -57,7 +57,7 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
         print_json({"format_version": "1", "record": record, "report": report, "gate": verdict,
                     "gate_rules": rules, "outputs": outputs, "logs": logs})  # fmt: skip
         return
-    published = run_id in publish.published_run_ids(ctx, layout)
+    published = run_id in pointer.published_run_ids(ctx, layout)
     messages.lines(show_lines(run_id, record, report, verdict, rules, outputs, logs, published=published))
 
 
