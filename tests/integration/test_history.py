@@ -1,4 +1,4 @@
-"""`reconcile history` and `reconcile show` from the run records (quarterly/history.py): every run is
+"""`reconcile history` and `reconcile show` from the run records (quarterly/history.py, history_rows.py): every run is
 listed, however it ended, with quarter, state, durations, rows, gate, published and cost; one run shows
 its report, gate rules with observed and allowed values, outputs as s3:// URIs and where its logs are."""
 

@@ -1,4 +1,4 @@
-"""The run record's cost and final state (quarterly/history.py): pure functions, no AWS."""
+"""The run record's cost and final state (quarterly/history.py, pricing.py): pure functions, no AWS."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from reconciler.errors import GateError, LockError, RunError
-from reconciler.quarterly.history import cost, final_state, job_dpu_seconds, price_table
+from reconciler.quarterly.history import final_state
+from reconciler.quarterly.pricing import cost, job_dpu_seconds, price_table
 
 
 def test_the_price_table_is_dated_and_names_its_source() -> None:

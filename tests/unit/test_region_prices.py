@@ -1,11 +1,11 @@
 """Every region is priced with its own figures from a dated copy of AWS's prices, or said to be unpriced:
-never another region's figures (prices.json `regions` / `copies`, quarterly/history.py)."""
+never another region's figures (prices.json `regions` / `copies`, quarterly/pricing.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from reconciler.quarterly import history
+from reconciler.quarterly import pricing
 from reconciler.quarterly.sizing import ROW_BYTES, recommend
 from reconciler.spec.regions import known_regions, partition_of
 
@@ -15,10 +15,10 @@ EXAMPLE_RUN = {"ExecutionTime": 900, "NumberOfWorkers": 6, "WorkerType": "G.1X"}
 
 
 def test_every_commercial_region_is_priced_by_its_own_entry_or_said_to_be_unpriced() -> None:
-    table = history.price_table()
+    table = pricing.price_table()
     assert len(COMMERCIAL) > 20
     for region in COMMERCIAL:
-        cost = history.cost(region, EXAMPLE_RUN, 0.5)
+        cost = pricing.cost(region, EXAMPLE_RUN, 0.5)
         assert cost["priced_as"] == region and cost["region"] == region
         entry = table["regions"].get(region)
         if entry is not None and "etl_job_dpu_hour" in entry["prices"]:
@@ -31,27 +31,27 @@ def test_every_commercial_region_is_priced_by_its_own_entry_or_said_to_be_unpric
 
 
 def test_a_priced_region_uses_its_own_rate() -> None:
-    sao_paulo = history.cost("sa-east-1", EXAMPLE_RUN, None)
+    sao_paulo = pricing.cost("sa-east-1", EXAMPLE_RUN, None)
     assert sao_paulo["job_usd"] == pytest.approx(6 * 0.25 * 0.69)  # not us-east-1's 0.44
     assert sao_paulo["prices_as_of"] == "2023-02-06" and "AWSGlue" in sao_paulo["source"]
-    virginia = history.cost("us-east-1", EXAMPLE_RUN, 0.5)
+    virginia = pricing.cost("us-east-1", EXAMPLE_RUN, 0.5)
     assert virginia["job_usd"] == pytest.approx(0.66) and virginia["crawl_usd"] == pytest.approx(0.22)
     assert virginia["prices_as_of"] == "2026-12-01"
 
 
 def test_a_region_missing_from_the_copy_is_unpriced_and_says_so() -> None:
-    hyderabad = history.cost("ap-south-2", EXAMPLE_RUN, 0.5)
+    hyderabad = pricing.cost("ap-south-2", EXAMPLE_RUN, 0.5)
     missing = "unpriced in ap-south-2: price list dated 2023-02-06 has no entry"
     assert hyderabad["job_unpriced"] == f"job {missing}" and hyderabad["crawl_unpriced"] == f"crawler {missing}"
     assert hyderabad["total_usd"] == 0.0 and "crawl_usd" not in hyderabad
 
 
 def test_eu_central_1_has_its_job_rate_and_says_its_crawler_and_flex_rates_are_missing() -> None:
-    frankfurt = history.cost("eu-central-1", EXAMPLE_RUN, 0.5)
+    frankfurt = pricing.cost("eu-central-1", EXAMPLE_RUN, 0.5)
     assert frankfurt["job_usd"] == pytest.approx(0.66) and frankfurt["prices_as_of"] == "2023-02-06"
     missing = "unpriced in eu-central-1: price list dated 2023-02-06 has no entry"
     assert frankfurt["crawl_unpriced"] == f"crawler {missing}" and frankfurt["total_usd"] == pytest.approx(0.66)
-    flex = history.cost("eu-central-1", {**EXAMPLE_RUN, "ExecutionClass": "FLEX"}, None)
+    flex = pricing.cost("eu-central-1", {**EXAMPLE_RUN, "ExecutionClass": "FLEX"}, None)
     assert flex["job_usd"] is None and flex["job_unpriced"] == f"Flex job {missing}"
 
 
@@ -64,7 +64,7 @@ def test_the_recommended_workers_grow_with_the_square_root_of_the_volume(rows: i
 
 
 def test_show_names_an_unpriced_crawl_instead_of_printing_zero() -> None:
-    line = history.describe_cost(history.cost("eu-central-1", EXAMPLE_RUN, 0.5))
+    line = pricing.describe_cost(pricing.cost("eu-central-1", EXAMPLE_RUN, 0.5))
     assert line == ("$0.6600: job $0.6600, crawl unpriced (crawler unpriced in eu-central-1: price list dated "
                     "2023-02-06 has no entry); eu-central-1, prices of 2023-02-06")  # fmt: skip
-    assert "crawl $0.2200" in history.describe_cost(history.cost("us-east-1", EXAMPLE_RUN, 0.5))
+    assert "crawl $0.2200" in pricing.describe_cost(pricing.cost("us-east-1", EXAMPLE_RUN, 0.5))

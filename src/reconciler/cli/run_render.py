@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from reconciler.invocation import command
-from reconciler.quarterly import gate, history, pointer, refresh
+from reconciler.quarterly import gate, pointer, pricing, refresh
 from reconciler.quarterly.types import RunSummary
 
 
@@ -67,7 +67,7 @@ def show_lines(
                    f"{job_run.get('dpu_seconds')} DPU-s")
     cost = record.get("cost") or {}
     if cost:
-        out.append(f"cost      {history.describe_cost(cost)}")
+        out.append(f"cost      {pricing.describe_cost(cost)}")
     if report:
         out.append(f"rows      {rows_text(report)}")
         rejects = report.get("rejected_by_reason") or {}

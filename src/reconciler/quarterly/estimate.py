@@ -34,7 +34,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import NotFoundError, ReconcilerError
-from reconciler.quarterly import history, pointer, publish, quarters, sizing
+from reconciler.quarterly import history, pointer, pricing, publish, quarters, sizing
 from reconciler.resources import upload
 from reconciler.resources.job import default_timeout
 from reconciler.spec.model import Pipeline
@@ -75,10 +75,10 @@ def _records(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
 def _job_part(pipeline: Pipeline, job_name: str, records: list[dict[str, Any]], prices: dict[str, float],
               minimum: dict[str, float]) -> dict[str, Any]:  # fmt: skip
     job = next(j for j in pipeline.jobs if j.name == job_name)
-    unpriced = history.unpriced_reason(job.worker_type)
+    unpriced = pricing.unpriced_reason(job.worker_type)
     if unpriced is None and "etl_job_dpu_hour" not in prices:
-        unpriced = "job " + history.missing_price(pipeline.region)
-    dpus = 0.0 if unpriced else job.number_of_workers * float(history.price_table()["worker_dpu"][job.worker_type])
+        unpriced = "job " + pricing.missing_price(pipeline.region)
+    dpus = 0.0 if unpriced else job.number_of_workers * float(pricing.price_table()["worker_dpu"][job.worker_type])
     past = [
         float(r["job_run"]["execution_seconds"])
         for r in records
@@ -119,7 +119,7 @@ def _crawler_parts(names: list[str], records: list[dict[str, Any]], prices: dict
             hours = floor
             basis = "the crawler's 10-minute minimum (no crawl in history)"
         rate = prices.get("crawler_dpu_hour")
-        unpriced = None if rate is not None else "crawler " + history.missing_price(region)
+        unpriced = None if rate is not None else "crawler " + pricing.missing_price(region)
         parts.append({"name": name, "dpu_hours": round(hours, 4), "basis": basis,
                       "usd": None if rate is None else round(hours * rate, 4), "unpriced": unpriced})  # fmt: skip
     return parts
@@ -154,8 +154,8 @@ def _published_bytes(ctx: AwsContext, layout: publish.Layout) -> tuple[int, int]
 def _estimate(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any]:
     if not pipeline.jobs:
         return {"available": False, "reason": "the spec declares no job"}
-    table = history.price_table()
-    prices, copy = history.region_prices(pipeline.region), history.region_copy(pipeline.region)
+    table = pricing.price_table()
+    prices, copy = pricing.region_prices(pipeline.region), pricing.region_copy(pipeline.region)
     minimum = table["minimum_seconds"]
     layout = publish.Layout.of(pipeline)
     job_name = pipeline.schedule.job if pipeline.schedule else pipeline.jobs[0].name
@@ -172,7 +172,7 @@ def _estimate(pipeline: Pipeline, ctx: AwsContext) -> dict[str, Any]:
         "gb": round((raw + published) / GB, 6), "price_gb_month": storage_price,
         "usd_per_month": None if storage_price is None else round((raw + published) / GB * storage_price, 4),
         "source": s3_note.get("source"), "as_of": s3_note.get("as_of"), "note": s3_note.get("note"),
-        "unpriced": None if storage_price is not None else "S3 storage " + history.missing_price(pipeline.region),
+        "unpriced": None if storage_price is not None else "S3 storage " + pricing.missing_price(pipeline.region),
     }  # fmt: skip
     run_usd = round((job["usd"] or 0.0) + sum(c["usd"] or 0.0 for c in crawls), 4)
     unpriced = [part["unpriced"] for part in (job, *crawls, storage) if part.get("unpriced")]

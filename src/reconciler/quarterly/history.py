@@ -12,6 +12,8 @@ at start (once it holds the lock), and again at the end of every step, failed or
 quarter, state, step durations, job run id, rows, gate verdict, published or not, and cost. A run that
 attaches to a killed run's job run (glue_runs.attachable_job_run) continues the killed run's record.
 
+Its cost is priced in pricing.py, and `history` and `show` list the records with history_rows.py.
+
 Cost: the job run's DPU-seconds (GetJobRun `DPUSeconds` when Glue reports it, for Flex and auto-scaling
 runs; else `ExecutionTime` x workers x the worker type's DPUs) and the crawl's DPU-hours (ListCrawls'
 `DPUHour`), priced with the dated table `prices.json` (each region's figures from one dated copy of AWS's
@@ -27,8 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from reconciler.aws.context import AwsContext
@@ -44,12 +44,13 @@ from reconciler.errors import (
 )
 from reconciler.masking import mask_value
 from reconciler.quarterly import pointer, publish
+from reconciler.quarterly.pricing import cost, job_dpu_seconds, price_table
 from reconciler.quarterly.types import EventSink, RunSummary
 from reconciler.spec.model import Pipeline
 
 RUN_RECORD = pointer.RUN_RECORD
 RECORD_FORMAT = "1"
-PRICES = Path(__file__).with_name("prices.json")
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -61,119 +62,6 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat(timespec="seconds")
     return str(value)
-
-
-# --- prices ----------------------------------------------------------------------------------------------
-
-
-@cache
-def price_table() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(PRICES.read_text(encoding="utf-8"))
-    return loaded
-
-
-def region_copy(region: str) -> dict[str, str]:
-    """The dated copy `region`'s prices come from (prices.json `copies`): {"name", "source", "as_of", "note"};
-    for a region the table has no entry for, `default_copy` (the copy that was searched and lacks it)."""
-    table = price_table()
-    entry = table["regions"].get(region)
-    name = str(entry["copy"] if entry else table["default_copy"])
-    return {"name": name, **table["copies"][name]}
-
-
-def region_prices(region: str) -> dict[str, float]:
-    """`region`'s own figures (etl_job_dpu_hour, flex_job_dpu_hour, crawler_dpu_hour, s3_standard_gb_month: any
-    may be missing); {} for a region the table has no entry for. Never another region's figures."""
-    entry = price_table()["regions"].get(region)
-    return dict(entry["prices"]) if entry else {}
-
-
-def missing_price(region: str) -> str:
-    """Why a figure of `region` is unpriced: its copy, dated, has no entry for it."""
-    return f"unpriced in {region}: price list dated {region_copy(region)['as_of']} has no entry"
-
-
-def unpriced_reason(worker_type: str | None) -> str | None:
-    """None when `worker_type` (None: G.1X, Glue's default) has a DPU figure in prices.json; else why it is
-    unpriced: prices.json `worker_unpriced` (R.* are M-DPU, Graviton types have no published DPU figure), or
-    "unknown worker type" for one botocore's WorkerType enum gained after this table. Never 1 DPU by default."""
-    table = price_table()
-    kind = worker_type or "G.1X"
-    if kind in table["worker_dpu"]:
-        return None
-    known: dict[str, str] = table.get("worker_unpriced", {})
-    return f"worker type {kind}: " + known.get(kind, "unknown worker type, not in prices.json")
-
-
-def job_dpus(job_run: dict[str, Any]) -> float | None:
-    """The DPUs a job run ran on: workers x the worker type's DPUs (G.1X when none is given), else MaxCapacity;
-    None for a worker type prices.json does not price (unpriced_reason)."""
-    worker_dpu: dict[str, float] = price_table()["worker_dpu"]
-    workers = job_run.get("NumberOfWorkers")
-    if workers:
-        kind = str(job_run.get("WorkerType") or "G.1X")
-        return float(workers) * float(worker_dpu[kind]) if kind in worker_dpu else None
-    return float(job_run.get("MaxCapacity") or job_run.get("AllocatedCapacity") or 0)
-
-
-def job_dpu_seconds(job_run: dict[str, Any]) -> tuple[float | None, bool]:
-    """(DPU-seconds, reported by Glue): `DPUSeconds` when present, else ExecutionTime x DPUs (None: unpriced)."""
-    if job_run.get("DPUSeconds"):
-        return float(job_run["DPUSeconds"]), True
-    dpus = job_dpus(job_run)
-    return (None if dpus is None else float(job_run.get("ExecutionTime") or 0) * dpus), False
-
-
-def cost(region: str, job_run: dict[str, Any] | None, crawl_dpu_hours: float | None) -> dict[str, Any]:
-    """The run's cost in USD at `region`'s own prices, with each figure it came from; a figure the region's
-    dated copy lacks is unpriced (`job_unpriced`, `crawl_unpriced`: missing_price) and left out of the total."""
-    prices = region_prices(region)
-    copy = region_copy(region)
-    table = price_table()
-    minimum = table["minimum_seconds"]
-    result: dict[str, Any] = {"currency": table["currency"], "region": region, "priced_as": region,
-                              "prices_as_of": copy["as_of"], "source": copy["source"]}  # fmt: skip
-    total = 0.0
-    unpriced = unpriced_reason(job_run.get("WorkerType")) if job_run is not None and job_run.get(
-        "NumberOfWorkers") else None  # fmt: skip
-    flex = job_run is not None and job_run.get("ExecutionClass") == "FLEX"
-    rate = prices.get("flex_job_dpu_hour" if flex else "etl_job_dpu_hour")
-    if job_run is not None and unpriced is None and rate is None:
-        unpriced = ("Flex job " if flex else "job ") + missing_price(region)
-    if job_run is not None and unpriced is not None:
-        result |= {"job_usd": None, "job_unpriced": unpriced}
-    elif job_run is not None and rate is not None:
-        dpu_seconds, reported = job_dpu_seconds(job_run)
-        assert dpu_seconds is not None  # priced: job_dpus has a figure
-        execution = float(job_run.get("ExecutionTime") or 0)
-        if execution < minimum["etl_job"]:  # every job run is billed for at least the minimum duration
-            per_second = dpu_seconds / execution if execution > 0 else (job_dpus(job_run) or 0.0)
-            dpu_seconds = per_second * minimum["etl_job"]
-        job_usd = round(dpu_seconds / 3600 * rate, 4)
-        result |= {"job_dpu_seconds": round(dpu_seconds, 1), "job_dpu_seconds_reported": reported,
-                   "job_usd": job_usd}  # fmt: skip
-        total += job_usd
-    if crawl_dpu_hours is not None:
-        result["crawl_dpu_hours"] = round(crawl_dpu_hours, 6)
-        if "crawler_dpu_hour" in prices:
-            crawl_usd = round(crawl_dpu_hours * prices["crawler_dpu_hour"], 4)
-            result["crawl_usd"] = crawl_usd
-            total += crawl_usd
-        else:  # no crawl_usd key: `show` prints the unpriced reason, not $0
-            result["crawl_unpriced"] = "crawler " + missing_price(region)
-    result["total_usd"] = round(total, 4)
-    return result
-
-
-def describe_cost(cost: dict[str, Any]) -> str:
-    """A run record's cost in one line, for `show`: each part priced, or unpriced with the reason (never $0)."""
-    priced = "" if cost.get("priced_as") == cost.get("region") else f" (priced as {cost.get('priced_as')})"
-    job = f"${cost['job_usd']:.4f}" if cost.get("job_usd") is not None else (
-        f"unpriced ({cost['job_unpriced']})" if cost.get("job_unpriced") else "$0.0000")  # fmt: skip
-    crawl = f"${cost.get('crawl_usd') or 0:.4f}" if not cost.get("crawl_unpriced") else (
-        f"unpriced ({cost['crawl_unpriced']})")  # fmt: skip
-    return (f"${cost.get('total_usd', 0):.4f}: job {job}, crawl {crawl}; {cost.get('region')}{priced}, prices of "
-            f"{cost.get('prices_as_of')}")  # fmt: skip
 
 
 # --- reading and writing records --------------------------------------------------------------------------
@@ -388,135 +276,3 @@ def recorded(recorder: Recorder, run_id: str, quarter: str | None) -> Iterator[R
             recorder.warn(f"could not record how the run ended: {type(bug).__name__}: {bug}")
         raise
     recorder.finish(None)
-
-
-# --- listing ---------------------------------------------------------------------------------------------
-
-
-def rows(ctx: AwsContext, layout: publish.Layout) -> list[dict[str, Any]]:
-    """One row per run, oldest first: its record where it has one, its report and gate verdict always
-    (runs older than records, or whose job never wrote a report, are listed too)."""
-    published = pointer.published_run_ids(ctx, layout)
-    listed = []
-    for run_id in publish.list_run_ids(ctx, layout):
-        record = read_record(ctx, layout, run_id) or {}
-        report = pointer.read_report(ctx, layout, run_id) or {}
-        gate = pointer.read_gate(ctx, layout, run_id)
-        if not record and not report and gate is None and not _holds_objects(ctx, layout, run_id):
-            continue  # only deleted keys left (moto lists a prefix of delete markers in a versioned bucket)
-        steps = record.get("steps") or {}
-        counted = report or record.get("rows") or {}  # retention keeps the record, not the report
-        listed.append({
-            "run_id": run_id,
-            "quarter": record.get("quarter") or pointer.report_quarter(report),
-            "state": record.get("state") or ("succeeded" if report else "unknown (no run record)"),
-            "started_at": record.get("started_at") or report.get("started_at"),
-            "finished_at": record.get("finished_at"),
-            "duration_seconds": report.get("duration_seconds"),
-            # One rounding everywhere (history, --json, show, the run summary): tenths of a second.
-            "steps": {name: _tenths(step.get("seconds")) for name, step in steps.items()},
-            "total_seconds": round(sum(float(s.get("seconds") or 0) for s in steps.values()), 1) if steps else None,
-            "job_run_id": (record.get("job_run") or {}).get("id"),
-            "rows_read": counted.get("rows_read"),
-            "rows_valid": counted.get("rows_valid"),
-            "rows_quarantined": counted.get("rows_rejected"),
-            "gate": None if gate is None else ("passed" if gate.get("passed") else "failed"),
-            "gate_failures": [] if gate is None else gate.get("failures", []),
-            "published": run_id in published,
-            "was_published": bool(record.get("published")) or run_id in published,
-            "complete": bool(report),
-            "cost_usd": (record.get("cost") or {}).get("total_usd"),
-            "error": (record.get("error") or {}).get("message"),
-            "ingestion": (record.get("ingestion") or {}).get("state"),  # quarterly/refresh.py
-        })  # fmt: skip
-    return listed
-
-
-def _tenths(seconds: Any) -> float | None:
-    return None if seconds is None else round(float(seconds), 1)
-
-
-def _holds_objects(ctx: AwsContext, layout: publish.Layout, run_id: str) -> bool:
-    listed = ctx.call("s3", "list_objects_v2", Bucket=layout.bucket, Prefix=layout.run_key(run_id), MaxKeys=1)
-    return bool(listed.get("Contents"))
-
-
-def s3_outputs(layout: publish.Layout, run_id: str, report: dict[str, Any]) -> dict[str, str]:
-    """The report's outputs as s3:// URIs under the run's prefix: a job that ran on staged local folders
-    (the local endpoint) reports those paths; what was written is the same relative path in S3."""
-    root = str(report.get("output_path") or "").rstrip("/")
-    outputs: dict[str, str] = {}
-    for name, path in (report.get("outputs") or {}).items():
-        text = str(path)
-        if text.startswith("s3://"):
-            outputs[name] = text
-        elif root and text.startswith(root):
-            outputs[name] = layout.run_uri(run_id) + text[len(root) :].lstrip("/")
-        else:
-            outputs[name] = layout.run_uri(run_id) + text.rsplit("/runs/" + run_id + "/", 1)[-1].lstrip("/")
-    return outputs
-
-
-def gate_rules(pipeline: Pipeline, report: dict[str, Any], verdict: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each configured gate rule with the observed and the allowed value; `passed` from the stored verdict."""
-    q = pipeline.quality
-    read = int(report.get("rows_read") or 0)
-    failures = (verdict or {}).get("failures", [])
-
-    def rule(name: str, observed: str, allowed: str) -> dict[str, Any]:
-        failed = [f for f in failures if str(f).startswith(name + ":")]
-        passed = None if verdict is None else not failed
-        if not report:  # the job wrote no report (an interrupted or failed run): nothing was observed
-            observed = "not observed (no report)"
-        return {"rule": name, "observed": observed, "allowed": allowed, "passed": passed, "failures": failed}
-
-    rules = []
-    if q.min_rows_read is not None:
-        rules.append(rule("min_rows_read", f"{read:,} rows", f">= {q.min_rows_read:,}"))
-    if q.max_quarantine_share is not None:
-        share = int(report.get("rows_rejected") or 0) / read if read else 0.0
-        rules.append(rule("max_quarantine_share", f"{share:.2%}", f"<= {q.max_quarantine_share:.2%}"))
-    if q.max_duplicate_share is not None:
-        share = int(report.get("duplicates_dropped") or 0) / read if read else 0.0
-        rules.append(rule("max_duplicate_share", f"{share:.2%}", f"<= {q.max_duplicate_share:.2%}"))
-    if q.required_brands:
-        seen = set(report.get("brands_seen") or [])
-        missing = [b for b in q.required_brands if b not in seen]
-        rules.append(rule("required_brands", f"missing {', '.join(missing)}" if missing else "all present",
-                          ", ".join(q.required_brands)))  # fmt: skip
-    if q.covers_quarter:
-        found = report.get("date_range") or {}
-        rules.append(rule("covers_quarter", f"{found.get('min')} to {found.get('max')}",
-                          f"the whole of {pointer.report_quarter(report) or 'the quarter'}"))  # fmt: skip
-    if q.max_brand_share_change is not None:
-        compared = (verdict or {}).get("compared_with")
-        if any(str(f).startswith("max_brand_share_change:") for f in failures):
-            observed = "see the failures"
-        elif verdict is None:
-            observed = "not checked"
-        elif compared:
-            observed = f"within the limit (against run {compared})"
-        elif "compared_with" in verdict:
-            observed = "not compared (no earlier published quarter)"
-        else:  # a verdict written before it recorded what it compared against
-            observed = "no failure recorded"
-        rules.append(rule("max_brand_share_change", observed, f"<= {q.max_brand_share_change:.2%} per brand"))
-    return rules
-
-
-def log_locations(ctx: AwsContext, record: dict[str, Any]) -> list[str]:
-    """Where the run's logs are: CloudWatch Logs groups and streams, and the local endpoint's route."""
-    places = []
-    job_run = record.get("job_run") or {}
-    if job_run.get("id"):
-        run_id = job_run["id"]
-        places.append(f"job output: CloudWatch Logs /aws-glue/jobs/output, stream {run_id} (Glue 5: {run_id}-driver)")
-        places.append(f"job errors: CloudWatch Logs /aws-glue/jobs/error, stream {run_id} (Glue 5: {run_id}-driver)")
-        endpoint = ctx.custom_endpoint("glue")
-        if endpoint:
-            places.append(f"driver log: {endpoint.rstrip('/')}/_reconciler/job-runs/{run_id}/log")
-    for crawl in record.get("crawls") or []:
-        if crawl.get("log_group"):
-            places.append(f"crawl {crawl.get('crawl_id')}: CloudWatch Logs {crawl['log_group']}, "
-                          f"stream {crawl.get('log_stream')}")  # fmt: skip
-    return places

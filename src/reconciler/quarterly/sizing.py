@@ -36,7 +36,7 @@ from typing import Any
 
 from reconciler.aws.context import AwsContext
 from reconciler.errors import NotFoundError, ReconcilerError
-from reconciler.quarterly import history, quarters
+from reconciler.quarterly import pricing, quarters
 from reconciler.resources import upload
 from reconciler.spec.model import Pipeline
 
@@ -64,7 +64,7 @@ def _job_seconds(work: float, workers: int, dpu: float) -> float:
 
 def _run(work: float, workers: int, dpu: float) -> dict[str, float]:
     seconds = _job_seconds(work, workers, dpu)
-    billed = max(seconds, float(history.price_table()["minimum_seconds"]["etl_job"]))
+    billed = max(seconds, float(pricing.price_table()["minimum_seconds"]["etl_job"]))
     return {"seconds": round(seconds, 1), "dpu_seconds": round(workers * dpu * billed, 1)}
 
 
@@ -111,7 +111,7 @@ def workers_check(pipeline: Pipeline, ctx: AwsContext, job_name: str) -> dict[st
 
 def _check(pipeline: Pipeline, ctx: AwsContext, job_name: str) -> dict[str, Any]:
     job = next(j for j in pipeline.jobs if j.name == job_name)
-    dpu_table: dict[str, float] = history.price_table()["worker_dpu"]
+    dpu_table: dict[str, float] = pricing.price_table()["worker_dpu"]
     if job.worker_type not in dpu_table:
         return {"available": False, "reason": f"worker type {job.worker_type} has no DPU figure in prices.json"}
     location = quarters.input_location(pipeline, job_name)

@@ -12,7 +12,7 @@ from reconciler.cli.run_render import show_lines
 from reconciler.errors import PublishError
 from reconciler.invocation import command
 from reconciler.quarterly import history as run_history
-from reconciler.quarterly import pointer, publish
+from reconciler.quarterly import history_rows, pointer, publish
 
 
 @click.command()
@@ -25,7 +25,7 @@ def history(g: Globals, as_json: bool, wide: bool) -> None:
     step durations, rows and cost. Values are never shortened."""
     pipeline = g.load()
     ctx = g.context(pipeline)
-    rows = run_history.rows(ctx, publish.Layout.of(pipeline))
+    rows = history_rows.rows(ctx, publish.Layout.of(pipeline))
     if as_json:
         print_json({"format_version": "1", "pipeline": pipeline.name, "runs": rows})
         return
@@ -50,9 +50,9 @@ def show(g: Globals, run_id: str, as_json: bool) -> None:
                            hint=f"`{command('history')}` lists the runs")  # fmt: skip
     record = record or {"run_id": run_id}
     report = report or {}
-    outputs = run_history.s3_outputs(layout, run_id, report)
-    rules = run_history.gate_rules(pipeline, report, verdict)
-    logs = run_history.log_locations(ctx, record)
+    outputs = history_rows.s3_outputs(layout, run_id, report)
+    rules = history_rows.gate_rules(pipeline, report, verdict)
+    logs = history_rows.log_locations(ctx, record)
     if as_json:
         print_json({"format_version": "1", "record": record, "report": report, "gate": verdict,
                     "gate_rules": rules, "outputs": outputs, "logs": logs})  # fmt: skip
