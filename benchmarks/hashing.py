@@ -16,7 +16,8 @@ from benchmarks.data import many_file_tree, tree_size
 
 def section(ep: Endpoint, repeat: int) -> str:
     from reconciler.resources.base import Account
-    from reconciler.resources.upload import CACHE_FILE, UploadKind
+    from reconciler.resources.upload import UploadKind
+    from reconciler.resources.upload_cache import CACHE_FILE
     from reconciler.spec.load import load_spec
 
     dummy_credentials()

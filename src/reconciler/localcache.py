@@ -16,14 +16,14 @@ from typing import Any
 
 
 def _is_hash_entry(entry: Any) -> bool:
-    """hash-cache.json (resources/upload.py HashCache): {"stamp": [size, mtime_ns, inode], "sha256": hex}."""
+    """hash-cache.json (resources/upload_cache.py HashCache): {"stamp": [size, mtime_ns, inode], "sha256": hex}."""
     return (
         isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and isinstance(entry.get("stamp"), list)
     )
 
 
 def _is_seen_entry(entry: Any) -> bool:
-    """remote-seen.json (resources/upload.py RemoteSeen): [size, etag, sha256]."""
+    """remote-seen.json (resources/upload_cache.py RemoteSeen): [size, etag, sha256]."""
     return isinstance(entry, list) and len(entry) == 3 and isinstance(entry[2], str)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.resources.upload import HashCache, local_files, sha256_file
+from reconciler.resources.upload import local_files
+from reconciler.resources.upload_cache import HashCache, sha256_file
 from reconciler.spec.model import Upload
 
 

@@ -9,7 +9,7 @@ Three layers, kept apart so the rendering is testable without AWS:
 - `write_import` writes the script copy and the spec (never over an existing file without `force`).
 
 The script object has no sha256 metadata of ours; the upload kind still plans no change for it, because its
-ETag is the MD5 of the bytes downloaded here (resources/upload.py same_content_sha), on any machine.
+ETag is the MD5 of the bytes downloaded here (resources/upload_cache.py same_content_sha), on any machine.
 
 The role is referenced (`role: {arn: ...}`): the tool never takes over IAM it did not create. Raw data under
 the crawler targets gets no upload (there is no local copy); a comment says where it is.

@@ -1,12 +1,12 @@
 """The keys this tool writes in the pipeline's bucket itself: stated here once, read by the code that writes
-them (aws/lock.py, resources/upload.py, quarterly/publish.py, resources/bucket.py) and by validation, which
+them (aws/lock.py, resources/upload.py, quarterly/pointer.py, resources/bucket.py) and by validation, which
 refuses any upload, job argument or crawler target that would write or read them as data.
 
     .reconciler/                          everything internal: the lock, its serial, the upload indexes
     .reconciler/lock.json                 the pipeline lock (aws/lock.py)
     .reconciler/lock.serial               the lock's serial (aws/lock.py)
     .reconciler/uploads/<id>.json         the sha256 index of an upload (resources/upload.py)
-    <output_path>_published.json          the publish pointer (quarterly/publish.py), per output path
+    <output_path>_published.json          the publish pointer (quarterly/pointer.py), per output path
     <output_path>runs/                    the run prefixes: only the job's own runs write below it
     spec.quicksight.manifest.key          the QuickSight manifest, derived from the pointer
 
