@@ -10,9 +10,9 @@ from tests.helpers import make_spec_project
 
 from reconciler.errors import RunError
 from reconciler.quarterly import quarters
-from reconciler.quarterly.manifest import manifest_for_prefixes
 from reconciler.quarterly.pointer import comparison_run, report_quarter
 from reconciler.spec.load import load_spec
+from reconciler.spec.manifest import manifest_for_prefixes
 
 
 @pytest.mark.parametrize(

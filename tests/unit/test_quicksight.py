@@ -12,10 +12,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.errors import ManifestError
-from reconciler.quarterly.manifest import PLACEHOLDERS, manifest_for, manifest_text, render_manifest, write_manifest
-from reconciler.quarterly.manifest_checks import SCHEMA_FILE, validate_manifest
-from reconciler.quarterly.manifest_data import check_prefix_objects
 from reconciler.spec.load import load_spec
+from reconciler.spec.manifest import PLACEHOLDERS, manifest_for, manifest_text, render_manifest, write_manifest
+from reconciler.spec.manifest_checks import SCHEMA_FILE, validate_manifest
+from reconciler.spec.manifest_data import check_prefix_objects
 from reconciler.spec.model import Pipeline
 from reconciler.spec.schemas import load_schema
 

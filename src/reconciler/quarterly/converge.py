@@ -44,7 +44,7 @@ def manifest_document(pipeline: Pipeline, layout: Layout, published: dict[str, A
     """The QuickSight manifest the pointer implies: one URIPrefix per published quarter, oldest first."""
     if pipeline.quicksight.manifest is None or not published:
         return None
-    from reconciler.quarterly.manifest import manifest_for_prefixes
+    from reconciler.spec.manifest import manifest_for_prefixes
 
     prefixes = [data_prefix(pipeline, layout, str(published[q]["run_id"])) or "" for q in sorted(published)]
     return manifest_for_prefixes(pipeline, prefixes)
@@ -112,7 +112,7 @@ def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dic
         return True
     if document is None:
         return False  # nothing published yet: a manifest a person put there is left alone
-    from reconciler.quarterly.manifest import manifest_text
+    from reconciler.spec.manifest import manifest_text
 
     text = manifest_text(document)
     try:
@@ -132,7 +132,7 @@ def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dic
 def write_local_copy(document: dict[str, Any], output: Path) -> str | None:
     """Write the local convenience copy of the manifest; None when written, else the warning to show.
     Never raises for what the file system refuses: the copy is a convenience, S3 holds the truth."""
-    from reconciler.quarterly.manifest import manifest_text, write_manifest
+    from reconciler.spec.manifest import manifest_text, write_manifest
 
     output = Path(output)
     try:
@@ -158,7 +158,7 @@ def manifest_stale(ctx: AwsContext, pipeline: Pipeline) -> bool:
         document = manifest_document(pipeline, layout, published_quarters(ctx, layout))
         if document is None:
             return False
-        from reconciler.quarterly.manifest import manifest_text
+        from reconciler.spec.manifest import manifest_text
 
         current = ctx.call("s3", "get_object", Bucket=layout.bucket, Key=manifest.key)["Body"].read()
     except PublishError:

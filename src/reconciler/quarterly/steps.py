@@ -83,7 +83,7 @@ def prepare(pipeline: Pipeline, ctx: AwsContext, options: RunOptions, emit: Even
               run_id, label)  # fmt: skip
     # Render the manifest first: a broken template should fail in a second, not after an hour-long job.
     if pipeline.quicksight.manifest is not None:
-        from reconciler.quarterly.manifest import manifest_for
+        from reconciler.spec.manifest import manifest_for
 
         manifest_for(converge.run_pipeline_view(pipeline, layout, run_id))
     ends = quarters.bounds(label)[1]
@@ -307,7 +307,7 @@ def refuse_second_scheduler(pipeline: Pipeline, ctx: AwsContext, explicit: bool)
 
 def check_publishable(pipeline: Pipeline, ctx: AwsContext, layout: publish.Layout, run_id: str) -> None:
     """The manifest must point at data files only: nothing at all, or a _SUCCESS marker, is an error."""
-    from reconciler.quarterly.manifest_data import check_prefix_objects
+    from reconciler.spec.manifest_data import check_prefix_objects
 
     view = converge.run_pipeline_view(pipeline, layout, run_id).quicksight.manifest
     if view is None:

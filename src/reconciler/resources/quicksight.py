@@ -202,7 +202,7 @@ def ensure_manifest(ctx: AwsContext, pipeline: Pipeline) -> bool:
         return False
     except NotFoundError:
         pass
-    from reconciler.quarterly.manifest import manifest_for_prefixes, manifest_text
+    from reconciler.spec.manifest import manifest_for_prefixes, manifest_text
 
     key, body = _placeholder_file(pipeline)
     ctx.call("s3", "put_object", Bucket=bucket, Key=key, Body=body)

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ManifestError
-from reconciler.quarterly.manifest_checks import DEFAULT_FORMAT, NOT_FOR_JSON, validate_manifest
 from reconciler.spec.checks import describe
+from reconciler.spec.manifest_checks import DEFAULT_FORMAT, NOT_FOR_JSON, validate_manifest
 from reconciler.spec.model import Pipeline
 
 # Placeholders a template may use (stdlib string.Template: `${name}`; a literal '$' is written '$$').

@@ -11,7 +11,7 @@ exactly that. Every file a manifest names must have the same format and the same
 
 from __future__ import annotations
 
-from reconciler.quarterly.manifest_checks import UNREADABLE_FORMATS
+from reconciler.spec.manifest_checks import UNREADABLE_FORMATS
 
 _MAX_LISTED = 5  # per kind of problem in check_prefix_objects, so one bad prefix cannot flood the output
 
