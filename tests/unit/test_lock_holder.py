@@ -8,7 +8,7 @@ import os
 import pwd
 from dataclasses import asdict
 
-from reconciler.aws.lock import holder_name, new_lock_info
+from reconciler.aws.lock_record import holder_name, new_lock_info
 
 NAME_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
