@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.adopt.importer import Found, render_spec, write_import
 from reconciler.errors import UsageError
-from reconciler.resources.bucket import flatten_encryption
+from reconciler.resources.bucket_settings import flatten_encryption
 from reconciler.spec.load import load_spec
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AWSGlueServiceRole-events"

@@ -16,7 +16,7 @@ from reconciler.engine.security import ENTRY, created_entries, security_effect
 from reconciler.quarterly.publish import Layout
 from reconciler.resources import fields_of
 from reconciler.resources.base import AttrChange, Desired
-from reconciler.resources.bucket import internal_keys
+from reconciler.resources.bucket_settings import internal_keys
 from reconciler.resources.fields import is_security_at
 from reconciler.resources.upload import index_key
 from reconciler.spec import reserved

@@ -30,7 +30,8 @@ from reconciler.resources import crawler as crawler_kind
 from reconciler.resources import fields
 from reconciler.resources import job as job_kind
 from reconciler.resources.base import aws_error, is_not_found
-from reconciler.resources.bucket import BucketKind, flatten_encryption, tag_set_dict
+from reconciler.resources.bucket import BucketKind
+from reconciler.resources.bucket_settings import flatten_encryption, tag_set_dict
 from reconciler.resources.glue_common import role_name
 from reconciler.resources.trigger import job_trigger_name, start_trigger_name
 from reconciler.spec.schemas import default_at

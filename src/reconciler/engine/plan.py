@@ -22,7 +22,7 @@ from reconciler.errors import ReconcilerError, UsageError
 from reconciler.invocation import command
 from reconciler.resources import Account, Desired, Observed, ResourceKind, all_kinds, fields, fields_of
 from reconciler.resources.base import AttrChange
-from reconciler.resources.bucket import PLAIN_HTTP_WARNING, tls_policy_applies
+from reconciler.resources.bucket_policy import PLAIN_HTTP_WARNING, tls_policy_applies
 from reconciler.resources.quicksight_common import service_role_note
 from reconciler.spec.model import Pipeline
 

@@ -62,7 +62,7 @@ class Account:
         self._account_id = account_id
         self.region = region
         self.partition = partition
-        #: False only against a plain-http endpoint other than our embedded one (bucket.tls_policy_applies)
+        #: False only against a plain-http endpoint other than our embedded one (bucket_policy.tls_policy_applies)
         self.tls_only = tls_only
 
     @property

@@ -8,15 +8,13 @@ mentions them.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import urllib.request
 from typing import Any, ClassVar
 
 from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
 from reconciler.aws.retry import error_code, while_bucket_is_new
-from reconciler.errors import AwsApiError, AwsError, ReconcilerError
+from reconciler.errors import AwsApiError, AwsError
 from reconciler.iam_statement import Statement
 from reconciler.resources import fields
 from reconciler.resources.base import (
@@ -33,14 +31,26 @@ from reconciler.resources.base import (
     tagged_as_ours,
     tags_to_remove,
 )
+from reconciler.resources.bucket_policy import normalise_policy, tls_only_policy
+from reconciler.resources.bucket_settings import (
+    LIFECYCLE_ID,
+    LIFECYCLE_POLL_SECONDS,
+    LIFECYCLE_STEADY_READS,
+    LIFECYCLE_STEADY_TIMEOUT,
+    encryption_attrs,
+    expand_encryption,
+    expand_rule,
+    flatten_encryption,
+    flatten_rules,
+    lifecycle_rules,
+    tag_set_dict,
+)
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import flags_guard, leaving_guard, policy_document, removal_guard
 from reconciler.spec import (
-    model,
-    reserved,  # the keys themselves are stated once there
+    model,  # the keys themselves are stated once there
 )
-from reconciler.spec.layout import Layout  # which output is published
-from reconciler.spec.model import Encryption, Pipeline
+from reconciler.spec.model import Pipeline
 
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
@@ -48,98 +58,6 @@ PUBLIC_ACCESS_BLOCK = {
     "BlockPublicPolicy": True,
     "RestrictPublicBuckets": True,
 }
-
-
-def tls_only_policy(bucket: str, partition: str = "aws") -> dict[str, Any]:
-    arn = f"arn:{partition}:s3:::{bucket}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [arn, f"{arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
-
-
-#: What a plan says when it leaves the TLS-only statement out (bucket.tls_policy_applies).
-PLAIN_HTTP_WARNING = (
-    "the endpoint {url} is plain http:// and not the embedded local endpoint: the bucket gets no TLS-only "
-    "policy (it would deny every request this tool sends over http, aws:SecureTransport is false); "
-    "against AWS or any https:// endpoint it is always applied"
-)
-
-
-@functools.lru_cache(maxsize=16)
-def is_embedded_endpoint(url: str) -> bool:
-    """Our local endpoint answers GET /_reconciler/health with {"status": "ok", "pid": ...}
-    (reconciler_local/admin.py); moto's own server, LocalStack and the rest do not."""
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/_reconciler/health", timeout=5) as answer:
-            body = json.loads(answer.read() or b"{}")
-    except (OSError, ValueError):
-        return False
-    return isinstance(body, dict) and body.get("status") == "ok" and "pid" in body
-
-
-def tls_policy_applies(endpoint_url: str | None) -> bool:
-    """The TLS-only statement (Condition aws:SecureTransport false -> Deny) always applies on AWS and on
-    https://. On a plain http:// endpoint every request is "insecure transport" (IAM User Guide, condition
-    key aws:SecureTransport), so the statement would lock this tool out of its own bucket wherever the
-    endpoint evaluates bucket policies; our embedded endpoint keeps it (it is what AWS gets)."""
-    if not endpoint_url or not endpoint_url.lower().startswith("http://"):
-        return True
-    return is_embedded_endpoint(endpoint_url)
-
-
-def normalise_policy(policy: Any) -> Any:
-    """Policies come back as JSON text with AWS's own spacing, and a one-item list may come back as
-    a bare string: compare them parsed, with lists sorted and single values as lists."""
-    if isinstance(policy, str):
-        policy = json.loads(policy)
-    return _canonical(policy)
-
-
-_LIST_KEYS = {"Action", "NotAction", "Resource", "NotResource"}
-
-
-def _canonical(value: Any, key: str = "") -> Any:
-    if isinstance(value, dict):
-        return {k: _canonical(v, k) for k, v in value.items()}
-    if isinstance(value, str) and key in _LIST_KEYS:
-        return [value]
-    if isinstance(value, list):
-        return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    return value
-
-
-def expand_encryption(enc: dict[str, Any]) -> dict[str, Any]:
-    rule: dict[str, Any] = {"SSEAlgorithm": enc["algorithm"]}
-    if enc.get("kms_key_arn"):
-        rule["KMSMasterKeyID"] = enc["kms_key_arn"]
-    return {"Rules": [{"ApplyServerSideEncryptionByDefault": rule, "BucketKeyEnabled": enc["algorithm"] == "aws:kms"}]}
-
-
-def tag_set_dict(tag_set: list[dict[str, Any]]) -> dict[str, str]:
-    """GetBucketTagging's TagSet as a dict. An empty value (our reconciler:keys when metadata.tags is empty) is
-    valid ("Value ... Minimum length of 0", Amazon S3 API reference, Tag); moto 5.2.5's PutBucketTagging stores it
-    as None (xmltodict reads <Value></Value> as None, moto/s3/responses.py) and GetBucketTagging then answers a
-    Tag without Value: read as "" either way."""
-    return {str(t["Key"]): str(t.get("Value") or "") for t in tag_set}
-
-
-def flatten_encryption(config: dict[str, Any]) -> dict[str, Any]:
-    rules = config.get("Rules") or [{}]
-    default = rules[0].get("ApplyServerSideEncryptionByDefault", {})
-    out: dict[str, Any] = {"algorithm": default.get("SSEAlgorithm")}
-    if default.get("KMSMasterKeyID"):
-        out["kms_key_arn"] = default["KMSMasterKeyID"]
-    return out
 
 
 #: Every attribute of a bucket, stated once. S3 has one API call per setting, so no field maps to a single
@@ -164,74 +82,6 @@ FIELDS: tuple[Field, ...] = (
           note="Put/GetBucketLifecycleConfiguration, our rules only (ID reconciler-*; others' rules are kept): "
                "noncurrent versions of our internal keys expire, expired delete markers go; derived, no sample"),
 )  # fmt: skip
-
-LIFECYCLE_STEADY_TIMEOUT = 120.0
-LIFECYCLE_STEADY_READS = 2
-LIFECYCLE_POLL_SECONDS = 0.5
-
-#: Our lifecycle rules' IDs start with this; rules with other IDs are someone else's and are kept.
-LIFECYCLE_ID = "reconciler-"
-#: How long a rewritten internal object's old versions stay (a month of lock, serial, pointer and manifest
-#: history to look back at). Every rewrite of a key in a versioned bucket keeps the old version forever
-#: otherwise (S3 User Guide, "Retaining multiple versions of objects with S3 Versioning").
-NONCURRENT_DAYS = 30
-
-
-def internal_keys(pipeline: Pipeline) -> list[str]:
-    """Keys (prefixes) this tool rewrites in the bucket: .reconciler/ (lock, serial, caches), the published
-    pointer and the QuickSight manifest."""
-    published: list[str] = []
-    with contextlib.suppress(ReconcilerError):  # no job output in the bucket: nothing published, no pointer
-        published.append(Layout.of(pipeline).base_key)
-    manifest = pipeline.quicksight.manifest
-    return reserved.internal_keys(published, manifest.key if manifest is not None else None)
-
-
-def lifecycle_rules(pipeline: Pipeline) -> list[dict[str, Any]]:
-    """Our rules as the lifecycle attribute holds them. NoncurrentVersionExpiration and
-    ExpiredObjectDeleteMarker: S3 API reference, LifecycleRule / LifecycleExpiration ("Indicates whether
-    Amazon S3 will remove a delete marker with no noncurrent versions")."""
-    rules: list[dict[str, Any]] = [
-        {"id": f"{LIFECYCLE_ID}noncurrent:{key}", "prefix": key, "noncurrent_days": NONCURRENT_DAYS}
-        for key in internal_keys(pipeline)
-    ]
-    rules.append({"id": f"{LIFECYCLE_ID}expired-delete-markers", "prefix": "", "expired_object_delete_marker": True})
-    return sorted(rules, key=lambda r: str(r["id"]))
-
-
-def expand_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"ID": rule["id"], "Status": "Enabled", "Filter": {"Prefix": rule["prefix"]}}
-    if "noncurrent_days" in rule:
-        out["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["noncurrent_days"]}
-    if rule.get("expired_object_delete_marker"):
-        out["Expiration"] = {"ExpiredObjectDeleteMarker": True}
-    return out
-
-
-def flatten_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-    """GetBucketLifecycleConfiguration -> our rules (None when there are none of ours)."""
-    ours = []
-    for r in rules:
-        if not str(r.get("ID", "")).startswith(LIFECYCLE_ID) or r.get("Status") != "Enabled":
-            continue
-        prefix = (r.get("Filter") or {}).get("Prefix", r.get("Prefix", ""))
-        rule: dict[str, Any] = {"id": r["ID"], "prefix": prefix}
-        if "NoncurrentVersionExpiration" in r:
-            rule["noncurrent_days"] = r["NoncurrentVersionExpiration"].get("NoncurrentDays")
-        if (r.get("Expiration") or {}).get("ExpiredObjectDeleteMarker"):
-            rule["expired_object_delete_marker"] = True
-        ours.append(rule)
-    return sorted(ours, key=lambda r: str(r["id"])) or None
-
-
-def encryption_attrs(encryption: Encryption) -> dict[str, Any]:
-    """spec.bucket.encryption -> the encryption attribute (the SSEAlgorithm names of PutBucketEncryption)."""
-    if encryption.type != "SSE-KMS":
-        return {"algorithm": "AES256"}
-    if encryption.kms_key_arn:
-        return {"algorithm": "aws:kms", "kms_key_arn": encryption.kms_key_arn}
-    return {"algorithm": "aws:kms"}
-
 
 def bucket_elsewhere(name: str, region: str | None, here: str) -> str | None:
     """Why bucket `name`, tagged as this pipeline's, is not this plan's to change: it is the pipeline's bucket in

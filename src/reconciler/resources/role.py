@@ -27,7 +27,7 @@ from reconciler.resources.base import (
     registered,
     tags_to_remove,
 )
-from reconciler.resources.bucket import normalise_policy
+from reconciler.resources.bucket_policy import normalise_policy
 from reconciler.resources.fields import Field
 from reconciler.resources.guards import policy_document
 from reconciler.spec import arguments, model, reserved
