@@ -205,6 +205,7 @@ FIXED_RETRIES = {
     ("aws/lock.py", "_delete_when_visible"),
     ("aws/lock.py", "_renew_write"),
     ("aws/lock.py", "observe_lock"),
+    ("aws/visible.py", "read_listed"),  # a 404 for an object a listing shows: every read of our own objects
     ("quarterly/pointer.py", "_get_json"),  # a read of a just-written object after a 404, WRITTEN_404_DELAYS
     ("quarterly/glue_runs.py", "start_job"),  # StartJobRun, 5 attempts, each after looking for the run it started
     ("resources/event_rule.py", "entries_checked"),  # PutTargets' failed entries, ENTRY_ATTEMPTS

@@ -83,7 +83,7 @@ def listed_etag(ctx: AwsContext, bucket: str, key: str) -> str | None:
     return next((str(o.get("ETag", "")) for o in listing.get("Contents", []) if o.get("Key") == key), None)
 
 
-def _still_listed(exc: NotFoundError, bucket: str, key: str, doing: str) -> AwsApiError:
+def still_listed(exc: NotFoundError, bucket: str, key: str, doing: str) -> AwsApiError:
     """A 404 for an object S3 still lists, after every retry: an error that is not NotFoundError, so that no
     caller takes it for "gone" (a renewal counts it as a failed one: the lease runs until its duration)."""
     return AwsApiError(
@@ -106,7 +106,7 @@ def observe_lock(ctx: AwsContext, bucket: str) -> Observed | None:
             if error_code(exc) == "NoSuchBucket" or listed_etag(ctx, bucket, LOCK_KEY) is None:
                 return None
             if not delays:
-                raise _still_listed(exc, bucket, LOCK_KEY, "reading the pipeline lock") from exc
+                raise still_listed(exc, bucket, LOCK_KEY, "reading the pipeline lock") from exc
             time.sleep(delays.pop(0))
     info = _parse(answer["Body"].read())
     age: float | None = None
@@ -332,7 +332,7 @@ def _renew_write(ctx: AwsContext, bucket: str, info: LockInfo, etag: str) -> str
             if error_code(exc) == "NoSuchBucket" or listed_etag(ctx, bucket, LOCK_KEY) != etag:
                 raise
             if not delays:
-                raise _still_listed(exc, bucket, LOCK_KEY, "renewing the pipeline lock") from exc
+                raise still_listed(exc, bucket, LOCK_KEY, "renewing the pipeline lock") from exc
             time.sleep(delays.pop(0))
 
 
@@ -350,7 +350,7 @@ def _delete_when_visible(ctx: AwsContext, bucket: str, etag: str, first: NotFoun
         if listed != etag:
             return True
         if not delays:
-            raise _still_listed(failure, bucket, LOCK_KEY, "deleting the pipeline lock")
+            raise still_listed(failure, bucket, LOCK_KEY, "deleting the pipeline lock")
         time.sleep(delays.pop(0))
         try:
             ctx.call("s3", "delete_object", Bucket=bucket, Key=LOCK_KEY, IfMatch=etag)

@@ -32,11 +32,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.aws.context import AwsContext
+from reconciler.aws.visible import read_listed
 from reconciler.errors import (
     AwsError,
     GateError,
     LockError,
-    NotFoundError,
     ReconcilerError,
     RunError,
     RunInterrupted,
@@ -68,11 +68,13 @@ def _iso(value: Any) -> str | None:
 
 
 def read_record(ctx: AwsContext, layout: publish.Layout, run_id: str) -> dict[str, Any] | None:
-    try:
-        body = ctx.call("s3", "get_object", Bucket=layout.bucket, Key=layout.run_key(run_id, RUN_RECORD))["Body"]
-        loaded = json.loads(body.read())
-    except NotFoundError:
+    """The run's record, or None when there is none (a 404 is believed once a listing does not show it: the
+    record may be one this process has just written, in versioning's 404 window, aws/visible.py)."""
+    answer = read_listed(ctx, layout.bucket, layout.run_key(run_id, RUN_RECORD), doing="reading the run record")
+    if answer is None:
         return None
+    try:
+        loaded = json.loads(answer["Body"].read())
     except ValueError:
         return {"run_id": run_id, "state": "unreadable record"}
     return loaded if isinstance(loaded, dict) else None

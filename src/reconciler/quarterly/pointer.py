@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.aws.context import AwsContext
+from reconciler.aws.visible import read_listed
 from reconciler.errors import NotFoundError
 from reconciler.spec import reserved
 from reconciler.spec.layout import Layout
@@ -45,8 +46,12 @@ def _get_json(
     ctx: AwsContext, bucket: str, key: str, *, written: bool = False, delays: tuple[float, ...] = WRITTEN_404_DELAYS
 ) -> dict[str, Any] | None:
     """The JSON object at `key`, or None. `written`: someone wrote it a moment ago, so a 404 is looked at
-    again (WRITTEN_404_DELAYS) before it is believed."""
-    pending, call = list(delays) if written else [], ctx.call
+    again (WRITTEN_404_DELAYS) before it is believed. Otherwise a 404 is believed once a listing does not
+    show the key (aws/visible.py: an object S3 lists is read again, bounded)."""
+    if not written:
+        answer = read_listed(ctx, bucket, key)
+        return None if answer is None else _loaded(answer["Body"].read())
+    pending, call = list(delays), ctx.call
     while True:
         try:
             body = call("s3", "get_object", Bucket=bucket, Key=key)["Body"].read()
@@ -56,6 +61,10 @@ def _get_json(
                 return None
             time.sleep(pending.pop(0))
             call = ctx.call_fresh  # a shared read (AwsContext.shared_reads) would repeat the 404
+    return _loaded(body)
+
+
+def _loaded(body: bytes) -> dict[str, Any] | None:
     try:
         loaded = json.loads(body)
     except ValueError:

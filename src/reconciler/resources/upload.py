@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from reconciler.aws.context import AwsContext, TransferSizes
+from reconciler.aws.visible import read_listed
 from reconciler.errors import AwsApiError, ReconcilerError
 from reconciler.iam_statement import Statement
 from reconciler.resources.base import (
@@ -250,7 +251,8 @@ class UploadKind(ResourceKind):
                 if known is not None and known.get("etag") == etag and known.get("size") == size:
                     sha = str(known["sha256"])
                 else:
-                    head = ctx.call("s3", "head_object", Bucket=bucket, Key=key)
+                    # listed a moment ago, so a 404 is versioning's window (aws/visible.py)
+                    head = read_listed(ctx, bucket, key, operation="head_object", doing="reading the metadata of") or {}
                     sha = head.get("Metadata", {}).get(HASH_META) or same_content_sha(self.cache, files[key], etag)
                 if sha is not None:
                     seen.record(bucket, key, size, etag, sha)
@@ -284,8 +286,8 @@ class UploadKind(ResourceKind):
     @staticmethod
     def _read_index(ctx: AwsContext, bucket: str, name: str) -> dict[str, dict[str, Any]]:
         try:
-            body = ctx.call("s3", "get_object", Bucket=bucket, Key=index_key(name))["Body"].read()
-            loaded = json.loads(body)
+            answer = read_listed(ctx, bucket, index_key(name), doing="reading the upload index")
+            loaded = json.loads(answer["Body"].read()) if answer is not None else {}
         except (AwsApiError, ValueError):
             return {}  # no index yet, or unreadable: HEAD tells the truth
         objects = loaded.get("objects") if isinstance(loaded, dict) else None
