@@ -11,9 +11,10 @@ from typing import Any
 
 from reconciler_local import call_admin
 
-from .conftest import Project
+from .conftest import BUCKET, Project
 from .test_history import QUARTER, reporting_project, run
 from .test_lease import VERSIONING_WINDOW
+from .test_quarters import MANIFEST, fake_run
 
 
 def test_a_run_in_versionings_404_window_is_published_and_read_back_by_history_show_and_outputs(
@@ -50,3 +51,19 @@ def test_a_run_in_versionings_404_window_is_published_and_read_back_by_history_s
     missing = project.cli("show", "20200101T000000Z-000000")
     assert missing.exit_code != 0 and "no run 20200101T000000Z-000000" in " ".join(missing.output.split())
     assert time.monotonic() - started < 5, time.monotonic() - started
+
+
+def test_the_manifest_a_promote_just_wrote_is_not_rewritten_or_called_stale_in_versionings_404_window(
+    project: Project, aws: Any
+) -> None:
+    call_admin(aws.url, "settings", {"versioning_propagation_seconds": VERSIONING_WINDOW})
+    assert project.cli("apply", "--auto-approve").exit_code == 0  # versioning enabled a moment ago
+    fake_run(aws, "20261001T060000Z-aaaaaa", "2026-Q3", "2026-10-01T06:00:00Z")
+    promoted = project.cli("promote", "20261001T060000Z-aaaaaa", "--auto-approve", "--allow-failed-gate")
+    assert promoted.exit_code == 0, promoted.output
+    published = aws.client("s3").list_object_versions(Bucket=BUCKET, Prefix=MANIFEST)["Versions"]
+    for _ in range(3):  # each command reads the manifest, meeting a 404 two times in three
+        again = project.cli("apply", "--auto-approve")
+        assert again.exit_code == 0 and "Converged" not in again.output, again.output
+    # the manifest the promote wrote is still the only version: neither converged again nor a placeholder
+    assert aws.client("s3").list_object_versions(Bucket=BUCKET, Prefix=MANIFEST)["Versions"] == published

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.aws.context import AwsContext
+from reconciler.aws.visible import read_listed
 from reconciler.errors import NotFoundError, PublishError
 from reconciler.quarterly.pointer import published_quarters, read_pointer
 from reconciler.spec.layout import Layout
@@ -104,9 +105,12 @@ def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dic
     document = manifest_document(pipeline, layout, published)
     if document is None and withdrawn:
         # The pointer proves the manifest is ours, and it must not name withdrawn data.
-        try:
-            ctx.call("s3", "head_object", Bucket=layout.bucket, Key=manifest.key)
-        except NotFoundError:
+        if (
+            read_listed(
+                ctx, layout.bucket, manifest.key, operation="head_object", doing="reading the QuickSight manifest"
+            )
+            is None
+        ):
             return False
         ctx.call("s3", "delete_object", Bucket=layout.bucket, Key=manifest.key)
         return True
@@ -115,10 +119,8 @@ def converge(ctx: AwsContext, pipeline: Pipeline, layout: Layout, published: dic
     from reconciler.spec.manifest import manifest_text
 
     text = manifest_text(document)
-    try:
-        current = ctx.call("s3", "get_object", Bucket=layout.bucket, Key=manifest.key)["Body"].read()
-    except NotFoundError:
-        current = None
+    answer = read_listed(ctx, layout.bucket, manifest.key, doing="reading the QuickSight manifest")
+    current = None if answer is None else answer["Body"].read()
     wrote = bool(current != text.encode())
     if wrote:
         ctx.call("s3", "put_object", Bucket=layout.bucket, Key=manifest.key, Body=text.encode(),
@@ -160,12 +162,12 @@ def manifest_stale(ctx: AwsContext, pipeline: Pipeline) -> bool:
             return False
         from reconciler.spec.manifest import manifest_text
 
-        current = ctx.call("s3", "get_object", Bucket=layout.bucket, Key=manifest.key)["Body"].read()
+        answer = read_listed(ctx, layout.bucket, manifest.key, doing="reading the QuickSight manifest")
     except PublishError:
         return False
-    except NotFoundError:
+    if answer is None:
         return True  # published, but no manifest (or no bucket: then the lock says so)
-    return bool(current != manifest_text(document).encode())
+    return bool(answer["Body"].read() != manifest_text(document).encode())
 
 
 def converge_if_possible(ctx: AwsContext, pipeline: Pipeline, *, warn: Warn = log_warning) -> bool:

@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 
 from reconciler.aws import wait
 from reconciler.aws.context import AwsContext
-from reconciler.errors import AwsApiError, AwsError, NotFoundError
+from reconciler.aws.visible import read_listed
+from reconciler.errors import AwsApiError, AwsError
 from reconciler.iam_statement import Statement
 from reconciler.resources import glue_common
 from reconciler.resources.base import Account, AttrChange, Desired, Observed, ResourceKind, aws_error, is_not_found
@@ -197,11 +198,10 @@ def ensure_manifest(ctx: AwsContext, pipeline: Pipeline) -> bool:
     if manifest is None:
         return False
     bucket = pipeline.bucket.name
-    try:
-        ctx.call("s3", "head_object", Bucket=bucket, Key=manifest.key)
+    # a manifest written a moment ago (a promote) may answer 404 in versioning's window: the listing decides
+    found = read_listed(ctx, bucket, manifest.key, operation="head_object", doing="reading the QuickSight manifest")
+    if found is not None:
         return False
-    except NotFoundError:
-        pass
     from reconciler.spec.manifest import manifest_for_prefixes, manifest_text
 
     key, body = _placeholder_file(pipeline)
@@ -258,5 +258,3 @@ def wait_for_data_source(ctx: AwsContext, pipeline: Pipeline, name: str, *, time
             raise _manifest_unreadable(pipeline, name, "creating", detail)
         raise AwsError(f"QuickSight data source {name!r} ended {found}: {detail}",
                        hint="fix what QuickSight names, then apply again")  # fmt: skip
-
-
